@@ -1,0 +1,52 @@
+# Kiln — the one entry point: make, make run, make test, make bench, make clean.
+# Each part adds its own rules in <part>/<part>.mk; this file holds what they share.
+
+.DEFAULT_GOAL := all
+SHELL := /bin/bash
+B := build
+DEPS := $(B)/.deps
+
+CC := clang-19
+LD := ld.lld-19
+AR := llvm-ar-19
+LLVM_CONFIG := llvm-config-19
+
+# Programs that run on the build machine (kiln-aot, the hosted runtime, unit tests).
+HOST_CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE -I. -MMD -MP
+# The freestanding kernel: no red zone (interrupts), no SSE in kernel code (generated code
+# owns the SSE registers), no PIC.
+KERNEL_CFLAGS := -std=c11 -O2 -g --target=x86_64-unknown-none-elf -ffreestanding -fno-builtin \
+  -nostdlib -fno-pic -fno-pie -mno-red-zone -mgeneral-regs-only -fno-stack-protector \
+  -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -I. -MMD -MP
+# Apps: C compiled to wasm32-wasi with Debian's wasi-libc.
+WASM_CC := clang-19 --target=wasm32-wasi
+WASM_CFLAGS := -O2 -Wall -Wextra
+
+# deps: install what is missing (does nothing when all is there). Every target needs it.
+.PHONY: deps
+deps:
+	@tools/deps.sh
+$(DEPS): tools/deps.sh
+	@mkdir -p $(B) && tools/deps.sh && touch $@
+
+ALL :=
+include $(sort $(wildcard */*.mk))
+
+.PHONY: all run test bench clean
+all: $(DEPS) $(ALL)
+
+# The default example, booted with the serial console on this terminal.
+RUN_APP ?= examples/hello
+run: all
+	./kiln build $(B)/$(RUN_APP).wasm -o $(B)/run.iso $(RUN_ARGS)
+	./kiln run $(B)/run.iso
+
+test: all
+	@tests/run
+
+bench: all
+	@bench/run
+
+# Keeps the fetched lwIP sources (no need to fetch them again).
+clean:
+	find $(B) -mindepth 1 -maxdepth 1 ! -name lwip ! -name .deps -exec rm -rf {} + 2>/dev/null || true

@@ -1,0 +1,309 @@
+/* aot/abi.h — the one contract between code compiled by kiln-aot and every runtime
+ * (the kernel, the hosted runtime, the spec harness).
+ *
+ * Freestanding C11: this header needs only <stdint.h> and <stddef.h>.
+ *
+ * 1. Calling convention
+ *    Every compiled function takes the instance context first:
+ *        R f(kiln_instance *ctx, P1, P2, ...)
+ *    Value types map to C as: i32 -> int32_t, i64 -> int64_t, f32 -> float, f64 -> double,
+ *    funcref -> kiln_funcref *, externref -> void *, v128 -> 16-byte vector (<2 x i64>).
+ *    A function with no result returns void; with one result returns it; with two or more
+ *    results returns an LLVM first-class struct {R1, R2, ...} (only compiled code and
+ *    trampolines ever see that form; C runtimes call such functions through a trampoline).
+ *
+ * 2. Imports
+ *    Calls to imported functions go through ctx->funcs[i] ({fn, ctx}), filled by the runtime at
+ *    instantiation. For a host function, .ctx is the *importing* instance (so WASI sees the
+ *    caller's memory); for a function exported by another Wasm instance it is that instance.
+ *    The descriptor also names, for each function import, a weak undefined symbol whose name
+ *    is the mangling below; a runtime that links host functions statically (the kernel)
+ *    finds the implementation there. A NULL symbol means "not linked".
+ *
+ *    Mangling of function import (module M, field F, type T):
+ *        <M>__<F>__<params>_<results>
+ *    M and F keep bytes [A-Za-z0-9_]; any other byte becomes _xHH (two lower-case hex
+ *    digits). Type letters: i=i32 I=i64 f=f32 F=f64 v=v128 r=funcref x=externref.
+ *    Example: wasi_snapshot_preview1.fd_write (i32,i32,i32,i32)->i32
+ *        => wasi_snapshot_preview1__fd_write__iiii_i
+ *    The type is part of the name, so a host implementation of the wrong type never links,
+ *    and preview1 sock_accept (iii_i) and WasmEdge sock_accept (ii_i) coexist.
+ *    KILN_IMPORT(wasi_snapshot_preview1, fd_write, iiii_i) spells such a name in C.
+ *
+ * 3. Memory
+ *    Memory 0 is reached through ctx->mem0, the base of a reserved region of
+ *    KILN_MEM_RESERVE bytes: any i32 address plus any u32 offset plus the access size stays
+ *    inside it, so generated code does no bounds checks; pages past the current size are
+ *    unmapped (or PROT_NONE) and a fault there is the trap KILN_TRAP_MEMORY_OOB. The base
+ *    never moves. With `kiln-aot --bounds-checks` the code instead compares against
+ *    ctx->memories[0]->bytes (for targets without an MMU).
+ *
+ * 4. Traps
+ *    Generated code calls kiln_trap(ctx, code), which never returns. Hardware faults in the
+ *    guard region are turned into the same codes by the runtime. Every function prologue
+ *    compares the stack pointer with ctx->stack_limit and traps KILN_TRAP_STACK_EXHAUSTED
+ *    below it.
+ *
+ * 5. Runtime services called by generated code: the kiln_rt_* functions declared below. Each
+ *    checks its bounds and traps exactly as the spec says before touching anything.
+ *
+ * 6. The module descriptor
+ *    The object defines `const kiln_module kiln_module` (or kiln_module_<name> with
+ *    `kiln-aot --name <name>`), from which a runtime instantiates the module any number of
+ *    times. All other symbols the object defines are local.
+ */
+#ifndef KILN_ABI_H
+#define KILN_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define KILN_ABI_VERSION 1
+#define KILN_PAGE_SIZE 65536ull
+#define KILN_MAX_PAGES 65536ull
+/* 4 GiB of addressable memory + 4 GiB of guard for any u32 offset + one page for the access size. */
+#define KILN_MEM_RESERVE ((8ull << 30) + KILN_PAGE_SIZE)
+
+#define KILN_IMPORT(module, field, sig) module##__##field##__##sig
+
+/* Value types: the bytes of the binary format. */
+enum {
+  KILN_I32 = 0x7f,
+  KILN_I64 = 0x7e,
+  KILN_F32 = 0x7d,
+  KILN_F64 = 0x7c,
+  KILN_V128 = 0x7b,
+  KILN_FUNCREF = 0x70,
+  KILN_EXTERNREF = 0x6f,
+};
+
+/* External kinds: the bytes of the binary format. */
+enum { KILN_EXTERN_FUNC = 0, KILN_EXTERN_TABLE = 1, KILN_EXTERN_MEMORY = 2, KILN_EXTERN_GLOBAL = 3 };
+
+/* Trap codes. kiln_trap_message() gives the spec's text for each. */
+enum {
+  KILN_TRAP_NONE = 0,
+  KILN_TRAP_UNREACHABLE,        /* "unreachable" */
+  KILN_TRAP_MEMORY_OOB,         /* "out of bounds memory access" */
+  KILN_TRAP_DIV_ZERO,           /* "integer divide by zero" */
+  KILN_TRAP_INT_OVERFLOW,       /* "integer overflow" */
+  KILN_TRAP_INVALID_CONVERSION, /* "invalid conversion to integer" */
+  KILN_TRAP_UNDEFINED_ELEMENT,  /* "undefined element" (call_indirect index >= table size) */
+  KILN_TRAP_UNINITIALIZED,      /* "uninitialized element" (call_indirect of null) */
+  KILN_TRAP_INDIRECT_MISMATCH,  /* "indirect call type mismatch" */
+  KILN_TRAP_TABLE_OOB,          /* "out of bounds table access" */
+  KILN_TRAP_STACK_EXHAUSTED,    /* "call stack exhausted" */
+  KILN_TRAP_NULL_REFERENCE,     /* "null reference" (reserved for typed function references) */
+  KILN_TRAP_EXIT,               /* not a trap: proc_exit unwinding the instance */
+  KILN_TRAP_COUNT
+};
+
+static inline const char *kiln_trap_message(unsigned code) {
+  static const char *const msg[KILN_TRAP_COUNT] = {
+      "no trap",
+      "unreachable",
+      "out of bounds memory access",
+      "integer divide by zero",
+      "integer overflow",
+      "invalid conversion to integer",
+      "undefined element",
+      "uninitialized element",
+      "indirect call type mismatch",
+      "out of bounds table access",
+      "call stack exhausted",
+      "null reference",
+      "exit",
+  };
+  return code < KILN_TRAP_COUNT ? msg[code] : "unknown trap";
+}
+
+typedef struct kiln_instance kiln_instance;
+
+/* A value as runtimes and trampolines see it. */
+typedef union kiln_val {
+  int32_t i32;
+  int64_t i64;
+  float f32;
+  double f64;
+  void *ref; /* funcref (kiln_funcref *) or externref; NULL is ref.null */
+  uint8_t v128[16];
+} kiln_val;
+
+/* A name from the binary: UTF-8 bytes, also NUL-terminated for convenience (len excludes it). */
+typedef struct kiln_name {
+  const char *s;
+  uint32_t len;
+} kiln_name;
+
+typedef struct kiln_functype {
+  uint32_t nparams, nresults;
+  const uint8_t *types; /* nparams param types then nresults result types */
+  uint64_t hash;        /* FNV-1a 64 of the types as encoded below; equal types <=> equal hash */
+} kiln_functype;
+/* The hash is FNV-1a 64 over [nparams as u32 LE][param type bytes][nresults as u32 LE][result type bytes]. */
+static inline uint64_t kiln_functype_hash(uint32_t np, const uint8_t *p, uint32_t nr, const uint8_t *r) {
+  uint64_t h = 0xcbf29ce484222325ull;
+#define KILN_FNV_(b) (h = (h ^ (uint8_t)(b)) * 0x100000001b3ull)
+  for (int k = 0; k < 4; k++) KILN_FNV_(np >> (8 * k));
+  for (uint32_t k = 0; k < np; k++) KILN_FNV_(p[k]);
+  for (int k = 0; k < 4; k++) KILN_FNV_(nr >> (8 * k));
+  for (uint32_t k = 0; k < nr; k++) KILN_FNV_(r[k]);
+#undef KILN_FNV_
+  return h;
+}
+
+/* A trampoline calls native function fn (of one function type) with ctx and the parameters
+ * read from vals[0..nparams), and writes its results to vals[0..nresults). kiln-aot emits one
+ * per function type used by any function, import or export of the module. */
+typedef void (*kiln_tramp_fn)(void *fn, kiln_instance *ctx, kiln_val *vals);
+
+typedef struct kiln_func {
+  void *fn;            /* native code; NULL for an import */
+  kiln_tramp_fn tramp; /* trampoline for this function's type */
+  const kiln_functype *type;
+  kiln_name name; /* from the name section; s == NULL when absent */
+} kiln_func;
+
+/* A function reference: what ref.func yields, tables hold and call_indirect calls. */
+typedef struct kiln_funcref {
+  void *fn;
+  kiln_instance *ctx;
+  uint64_t type_hash;
+  const kiln_func *func; /* descriptor of the function (for its type, trampoline and name) */
+} kiln_funcref;
+
+typedef struct kiln_limits {
+  uint64_t min, max;
+  uint8_t has_max;
+} kiln_limits;
+
+/* A constant expression (globals, segment offsets, element items). */
+enum { KILN_CONST_VALUE = 0, KILN_CONST_GLOBAL_GET = 1, KILN_CONST_REF_FUNC = 2, KILN_CONST_REF_NULL = 3 };
+typedef struct kiln_const_expr {
+  uint8_t kind;   /* KILN_CONST_* */
+  uint8_t type;   /* value type of the result */
+  uint32_t index; /* global index (GLOBAL_GET) or function index (REF_FUNC) */
+  kiln_val value; /* KILN_CONST_VALUE */
+} kiln_const_expr;
+
+typedef struct kiln_import {
+  kiln_name module, field;
+  uint8_t kind;   /* KILN_EXTERN_* */
+  uint32_t index; /* index within its own space (funcs, tables, memories, globals) */
+  void *symbol;   /* functions: the weak mangled symbol, NULL when not linked; else NULL */
+  const char *symbol_name; /* functions: the mangled name; else NULL */
+} kiln_import;
+
+typedef struct kiln_table_desc {
+  uint8_t elemtype; /* KILN_FUNCREF or KILN_EXTERNREF */
+  kiln_limits limits;
+  int32_t import; /* index into imports, or -1 when defined here */
+} kiln_table_desc;
+
+typedef struct kiln_memory_desc {
+  kiln_limits limits; /* in pages */
+  int32_t import;
+} kiln_memory_desc;
+
+typedef struct kiln_global_desc {
+  uint8_t type;
+  uint8_t mut;
+  kiln_const_expr init; /* ignored for imports */
+  int32_t import;
+} kiln_global_desc;
+
+typedef struct kiln_export {
+  kiln_name name;
+  uint8_t kind;
+  uint32_t index;
+} kiln_export;
+
+enum { KILN_SEG_ACTIVE = 0, KILN_SEG_PASSIVE = 1, KILN_SEG_DECLARATIVE = 2 };
+
+typedef struct kiln_data_desc {
+  uint8_t mode;
+  uint32_t memory;
+  kiln_const_expr offset;
+  const uint8_t *bytes;
+  uint32_t len;
+} kiln_data_desc;
+
+typedef struct kiln_elem_desc {
+  uint8_t mode;
+  uint8_t elemtype;
+  uint32_t table;
+  kiln_const_expr offset;
+  uint32_t count;
+  const kiln_const_expr *items; /* REF_FUNC, REF_NULL or GLOBAL_GET each */
+} kiln_elem_desc;
+
+typedef struct kiln_module {
+  uint32_t abi_version; /* KILN_ABI_VERSION */
+  kiln_name name;       /* module name from the name section, if any */
+  uint32_t ntypes;
+  const kiln_functype *types;
+  uint32_t nimports;
+  const kiln_import *imports;
+  uint32_t nfuncs, nimported_funcs; /* imports come first in every index space */
+  const kiln_func *funcs;
+  uint32_t ntables, nimported_tables;
+  const kiln_table_desc *tables;
+  uint32_t nmemories, nimported_memories;
+  const kiln_memory_desc *memories;
+  uint32_t nglobals, nimported_globals;
+  const kiln_global_desc *globals;
+  uint32_t nexports;
+  const kiln_export *exports;
+  uint32_t ndata;
+  const kiln_data_desc *data;
+  uint32_t nelems;
+  const kiln_elem_desc *elems;
+  int32_t start; /* function index, or -1 */
+} kiln_module;
+
+/* Runtime objects. Memories, tables and globals may be shared between instances (imports),
+ * so an instance points to them. */
+typedef struct kiln_memory {
+  uint8_t *base;      /* start of the KILN_MEM_RESERVE region; never moves */
+  uint64_t pages;     /* current size in pages */
+  uint64_t bytes;     /* pages * KILN_PAGE_SIZE */
+  uint64_t max_pages; /* limit from the type (KILN_MAX_PAGES when none) and the runtime */
+} kiln_memory;
+
+typedef struct kiln_table {
+  void **elems; /* kiln_funcref * or externref; may move on table.grow */
+  uint32_t size;
+  uint32_t max;
+  uint8_t elemtype;
+} kiln_table;
+
+/* The instance context. Generated code reads only the fields marked [gen], at these offsets. */
+struct kiln_instance {
+  uint8_t *mem0;               /*  0 [gen] base of memory 0, NULL when the module has none */
+  kiln_memory **memories;      /*  8 [gen] */
+  kiln_funcref *funcs;         /* 16 [gen] one per function index, imports first */
+  kiln_table **tables;         /* 24 [gen] */
+  kiln_val **globals;          /* 32 [gen] storage of each global */
+  uintptr_t stack_limit;       /* 40 [gen] trap "call stack exhausted" when rsp is below */
+  const kiln_module *module;   /* 48 */
+  void *host;                  /* 56 runtime's own state (WASI, trap recovery, ...) */
+};
+
+/* Services generated code calls. Provided once, portably, by kernel/instance.c. */
+_Noreturn void kiln_trap(kiln_instance *ctx, uint32_t code);
+int32_t kiln_rt_memory_grow(kiln_instance *ctx, uint32_t mem, uint32_t delta_pages); /* old size or -1 */
+void kiln_rt_memory_fill(kiln_instance *ctx, uint32_t mem, uint32_t dst, uint32_t val, uint32_t n);
+void kiln_rt_memory_copy(kiln_instance *ctx, uint32_t dst_mem, uint32_t src_mem, uint32_t dst, uint32_t src,
+                         uint32_t n);
+void kiln_rt_memory_init(kiln_instance *ctx, uint32_t mem, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n);
+void kiln_rt_data_drop(kiln_instance *ctx, uint32_t seg);
+void *kiln_rt_table_get(kiln_instance *ctx, uint32_t table, uint32_t i);
+void kiln_rt_table_set(kiln_instance *ctx, uint32_t table, uint32_t i, void *ref);
+int32_t kiln_rt_table_grow(kiln_instance *ctx, uint32_t table, void *init, uint32_t delta); /* old or -1 */
+void kiln_rt_table_fill(kiln_instance *ctx, uint32_t table, uint32_t i, void *ref, uint32_t n);
+void kiln_rt_table_copy(kiln_instance *ctx, uint32_t dst_table, uint32_t src_table, uint32_t dst, uint32_t src,
+                        uint32_t n);
+void kiln_rt_table_init(kiln_instance *ctx, uint32_t table, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n);
+void kiln_rt_elem_drop(kiln_instance *ctx, uint32_t seg);
+
+#endif
