@@ -29,8 +29,32 @@ deps:
 $(DEPS): tools/deps.sh
 	@mkdir -p $(B) && tools/deps.sh && touch $@
 
+# Generic rules every part uses:
+#   $(B)/k/<path>.o   from <path>.c or <path>.S, built for the freestanding kernel
+#   $(B)/h/<path>.o   from <path>.c, built for the host (kiln-aot, hosted runtime, unit tests)
+# Each part appends its kernel-side objects to KERNEL_OBJS (the first must be the boot entry,
+# appended by boot/boot.mk); they are combined into one relocatable $(B)/kernel/kernel.o, so
+# linking an app is exactly: ld.lld-19 -T boot/linker.ld -o kernel.elf build/kernel/kernel.o app.o
+$(B)/k/%.o: %.c $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(B)/k/%.o: %.S $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+$(B)/h/%.o: %.c $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+
 ALL :=
+KERNEL_OBJS :=
 include $(sort $(wildcard */*.mk))
+
+$(B)/kernel/kernel.o: $(KERNEL_OBJS)
+	@mkdir -p $(@D)
+	$(LD) -r -o $@ $(KERNEL_OBJS)
+ALL += $(B)/kernel/kernel.o
+
+-include $(shell find $(B)/k $(B)/h -name '*.d' 2>/dev/null)
 
 .PHONY: all run test bench clean
 all: $(DEPS) $(ALL)
