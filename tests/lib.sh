@@ -1,0 +1,17 @@
+# tests/lib.sh — sourced by tests/<suite>/run.sh: counting cases and the closing line.
+#   pass NAME | fail NAME WHY | skip NAME REASON | finish (prints "N passed, N failed[, N skipped]")
+T_PASS=0 T_FAIL=0 T_SKIP=0
+pass() { T_PASS=$((T_PASS + 1)); echo "PASS $1"; }
+fail() { T_FAIL=$((T_FAIL + 1)); echo "FAIL $1: $2"; }
+skip() { T_SKIP=$((T_SKIP + 1)); echo "SKIP $1: $2"; }
+# check NAME COMMAND...: pass if the command succeeds, else fail with its last output line.
+check() {
+  local name=$1 out
+  shift
+  if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(tail -n1 <<<"$out")"; fi
+}
+finish() {
+  if [ "$T_SKIP" -gt 0 ]; then echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
+  else echo "$T_PASS passed, $T_FAIL failed"; fi
+  [ "$T_FAIL" -eq 0 ]
+}
