@@ -1,0 +1,34 @@
+/* host/host.h — the hosted runtime's internal interface (a Linux process providing the ABI of
+ * aot/abi.h), grouped by defining file. kiln_plat_* themselves are declared in kernel/instance.h.
+ */
+#ifndef KILN_HOST_H
+#define KILN_HOST_H
+
+#include "kernel/instance.h"
+
+/* ---- host/platform.c: memory, Wasm stack, traps (kiln_plat_* for Linux) ---- */
+
+/* Where the last unwind came from: the trap code, the code address and the instance that
+ * trapped. Valid after kiln_plat_call returned something other than KILN_TRAP_NONE. */
+typedef struct kiln_host_trap {
+  uint32_t code;
+  void *pc;
+  kiln_instance *ctx;
+  void *fault_addr; /* for faults: the address accessed */
+} kiln_host_trap;
+extern kiln_host_trap kiln_host_last_trap;
+
+/* When set, a fault inside Wasm code that is neither in a linear-memory reserve nor on the
+ * stack guard unwinds with code KILN_HOST_WILD_FAULT instead of killing the process (the spec
+ * harness uses this to report a compiler bug as one failed case and go on). */
+extern int kiln_host_catch_wild_faults;
+#define KILN_HOST_WILD_FAULT 0x100u
+
+/* Installs the fault handlers and the Wasm stack; called lazily by kiln_plat_call. 0 or -1. */
+int kiln_host_init(void);
+/* stack_limit value for any instance running on the Wasm stack (0 before kiln_host_init). */
+uintptr_t kiln_host_stack_limit(void);
+/* Message for a code returned by kiln_plat_call, including KILN_HOST_WILD_FAULT. */
+const char *kiln_host_trap_message(uint32_t code);
+
+#endif

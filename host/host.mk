@@ -1,0 +1,22 @@
+# host/: the hosted runtime, a Linux process providing the ABI of aot/abi.h (kiln_plat_* with
+# mmap/mprotect and signals, WASI over Linux system calls). An app runs hosted with
+#     build/kiln-aot app.wasm -o app.o && clang-19 app.o build/host/libkiln-host.a -lm -o app.bin
+#     ./app.bin [--env K=V]... [--dir HOST[:GUEST]]... [--] ARGS...     (ARGS become argv[1..])
+# (`kiln run --hosted` does exactly that).
+#
+#   $(B)/host/libkiln-rt.a    instantiation + platform only, for programs with their own main
+#                             (the spec harness, unit tests)
+#   $(B)/host/libkiln-host.a  everything an app needs, main() and WASI included
+
+HOST_RT_OBJS := $(B)/h/kernel/instance.o $(B)/h/host/platform.o
+
+$(B)/host/libkiln-rt.a: $(HOST_RT_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && $(AR) rcs $@ $^
+ALL += $(B)/host/libkiln-rt.a
+
+# The spec harness's runtime self-test (tests/spec/selftest.c): hand-written descriptors
+# exercise instantiation, traps and the fault handlers without the compiler.
+$(B)/spec/selftest: tests/spec/selftest.c $(B)/host/libkiln-rt.a
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(B)/host/libkiln-rt.a

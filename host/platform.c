@@ -1,0 +1,190 @@
+/* host/platform.c — kiln_plat_* for a Linux process: linear memory as an mmap'd PROT_NONE
+ * reserve committed with mprotect, Wasm code on its own mmap'd stack with a guard region, and
+ * SIGSEGV/SIGBUS (on an alternate signal stack) turned into Wasm traps with siglongjmp.
+ */
+#include "host/host.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#define WASM_STACK_SIZE (8u << 20)
+#define WASM_STACK_GUARD (256u << 10) /* big enough that no single frame jumps over it */
+/* Room left below stack_limit for host functions (WASI) and kiln_trap's own frames. */
+#define WASM_STACK_MARGIN (256u << 10)
+#define ALT_STACK_SIZE (64u << 10)
+
+kiln_host_trap kiln_host_last_trap;
+int kiln_host_catch_wild_faults;
+
+/* One kiln_plat_call in progress; they nest when Wasm calls a host function that calls Wasm. */
+typedef struct frame {
+  sigjmp_buf jb;
+  struct frame *prev;
+  kiln_instance *ctx;
+  kiln_tramp_fn tramp;
+  void *fn;
+  kiln_val *vals;
+  volatile uint32_t code;
+} frame;
+
+static frame *top;
+static uint8_t *stack_lo; /* lowest usable byte of the Wasm stack; the guard is just below */
+static ucontext_t host_uc, wasm_uc;
+static int initialized;
+
+/* Live linear-memory reserves, to tell an out-of-bounds access from any other fault. */
+static uint8_t **reserves;
+static size_t nreserves, capreserves;
+
+/* ---- memory ---- */
+
+void *kiln_plat_alloc(size_t n) { return calloc(1, n ? n : 1); }
+void kiln_plat_free(void *p) { free(p); }
+
+int kiln_plat_mem_reserve(kiln_memory *m) {
+  if (nreserves == capreserves) {
+    size_t cap = capreserves ? 2 * capreserves : 16;
+    uint8_t **r = realloc(reserves, cap * sizeof *r);
+    if (!r) return -1;
+    reserves = r, capreserves = cap;
+  }
+  void *p = mmap(NULL, KILN_MEM_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return -1;
+  m->base = p;
+  reserves[nreserves++] = p;
+  return 0;
+}
+
+/* Pages of a reserve are fresh anonymous memory, so they are zero when first committed, and
+ * memories never shrink: nothing is committed twice. */
+int kiln_plat_mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
+  if (to <= from) return 0;
+  if (to > KILN_MAX_PAGES * KILN_PAGE_SIZE) return -1;
+  return mprotect(m->base + from, to - from, PROT_READ | PROT_WRITE) == 0 ? 0 : -1;
+}
+
+void kiln_plat_mem_release(kiln_memory *m) {
+  if (!m->base) return;
+  for (size_t i = 0; i < nreserves; i++)
+    if (reserves[i] == m->base) {
+      reserves[i] = reserves[--nreserves];
+      break;
+    }
+  munmap(m->base, KILN_MEM_RESERVE);
+  m->base = NULL;
+}
+
+static int in_reserve(const uint8_t *a) {
+  for (size_t i = 0; i < nreserves; i++)
+    if (a >= reserves[i] && (uint64_t)(a - reserves[i]) < KILN_MEM_RESERVE) return 1;
+  return 0;
+}
+
+/* ---- faults ---- */
+
+static void fatal_fault(int sig, const void *addr, const void *pc) {
+  char buf[160];
+  int n = snprintf(buf, sizeof buf, "kiln: fatal: %s at address %p (pc %p) outside Wasm memory\n",
+                   sig == SIGBUS ? "bus error" : "segmentation fault", addr, pc);
+  if (n > 0) (void)!write(2, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+static void on_fault(int sig, siginfo_t *si, void *ucv) {
+  ucontext_t *uc = ucv;
+  void *pc = (void *)uc->uc_mcontext.gregs[REG_RIP];
+  uint8_t *a = si->si_addr;
+  uint32_t code = 0;
+  if (top) {
+    if (a >= stack_lo - WASM_STACK_GUARD && a < stack_lo) code = KILN_TRAP_STACK_EXHAUSTED;
+    else if (in_reserve(a)) code = KILN_TRAP_MEMORY_OOB;
+    else if (kiln_host_catch_wild_faults) code = KILN_HOST_WILD_FAULT;
+  }
+  if (!code) {
+    /* Not a Wasm trap: report, then let the fault happen again with the default action. */
+    fatal_fault(sig, a, pc);
+    signal(sig, SIG_DFL);
+    return;
+  }
+  kiln_host_last_trap = (kiln_host_trap){code, pc, top->ctx, a};
+  top->code = code;
+  siglongjmp(top->jb, 1);
+}
+
+int kiln_host_init(void) {
+  if (initialized) return 0;
+  stack_t ss = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
+  if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) return -1;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_fault;
+  sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&sa.sa_mask);
+  if (sigaction(SIGSEGV, &sa, NULL) != 0 || sigaction(SIGBUS, &sa, NULL) != 0) return -1;
+  uint8_t *p = mmap(NULL, WASM_STACK_GUARD + WASM_STACK_SIZE, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) return -1;
+  if (mprotect(p, WASM_STACK_GUARD, PROT_NONE) != 0) return -1;
+  stack_lo = p + WASM_STACK_GUARD;
+  initialized = 1;
+  return 0;
+}
+
+uintptr_t kiln_host_stack_limit(void) { return stack_lo ? (uintptr_t)stack_lo + WASM_STACK_MARGIN : 0; }
+
+const char *kiln_host_trap_message(uint32_t code) {
+  if (code == KILN_HOST_WILD_FAULT) return "wild memory fault (compiler or runtime bug)";
+  return kiln_trap_message(code);
+}
+
+/* ---- calls and unwinding ---- */
+
+static void run_frame(frame *f) {
+  if (sigsetjmp(f->jb, 1) == 0) {
+    f->tramp(f->fn, f->ctx, f->vals);
+    f->code = KILN_TRAP_NONE;
+  }
+  /* else: kiln_plat_unwind or on_fault stored the code */
+}
+
+static void wasm_entry(void) { run_frame(top); } /* returns to host_uc through uc_link */
+
+uint32_t kiln_plat_call(kiln_instance *ctx, kiln_tramp_fn tramp, void *fn, kiln_val *vals) {
+  if (kiln_host_init() != 0) {
+    fprintf(stderr, "kiln: cannot set up the Wasm stack and fault handlers\n");
+    abort();
+  }
+  frame f = {.prev = top, .ctx = ctx, .tramp = tramp, .fn = fn, .vals = vals, .code = KILN_TRAP_NONE};
+  ctx->stack_limit = kiln_host_stack_limit();
+  top = &f;
+  if (f.prev) {
+    run_frame(&f); /* already on the Wasm stack */
+  } else {
+    getcontext(&wasm_uc);
+    wasm_uc.uc_stack.ss_sp = stack_lo;
+    wasm_uc.uc_stack.ss_size = WASM_STACK_SIZE;
+    wasm_uc.uc_link = &host_uc;
+    makecontext(&wasm_uc, wasm_entry, 0);
+    if (swapcontext(&host_uc, &wasm_uc) != 0) {
+      fprintf(stderr, "kiln: cannot switch to the Wasm stack\n");
+      abort();
+    }
+  }
+  top = f.prev;
+  return f.code;
+}
+
+_Noreturn void kiln_plat_unwind(kiln_instance *ctx, uint32_t code, void *pc) {
+  if (!top) {
+    fprintf(stderr, "kiln: trap outside any Wasm call: %s\n", kiln_host_trap_message(code));
+    abort();
+  }
+  kiln_host_last_trap = (kiln_host_trap){code, pc, ctx, NULL};
+  top->code = code;
+  siglongjmp(top->jb, 1);
+}

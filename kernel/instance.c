@@ -1,0 +1,453 @@
+/* kernel/instance.c — instantiation (Wasm 2.0, §4.5.4) and the runtime services generated code
+ * calls (aot/abi.h §5). Portable freestanding C: built for the kernel and for the hosted
+ * runtime, so it uses no libc; every platform dependency goes through kiln_plat_*.
+ */
+#include "kernel/instance.h"
+
+/* Tables never grow past this many entries, whatever their type allows: the spec lets
+ * table.grow fail, and a bounded size keeps one allocation sane on the kernel's heap. */
+#define TABLE_LIMIT (1u << 24)
+#define NO_TABLE_MAX 0xffffffffu
+
+/* Per-instance state beyond the ABI-visible context. pub comes first so a kiln_instance *
+ * is also an inst_priv *. */
+typedef struct elem_inst {
+  void **items; /* evaluated references */
+  uint32_t count; /* 0 once dropped */
+} elem_inst;
+
+typedef struct inst_priv {
+  kiln_instance pub;
+  kiln_memory *own_mems; /* memories, tables, global cells defined by this module */
+  kiln_table *own_tables;
+  kiln_val *own_globals;
+  uint32_t *data_len; /* per data segment; 0 once dropped */
+  elem_inst *elems;
+} inst_priv;
+
+static inline inst_priv *priv(kiln_instance *ctx) { return (inst_priv *)ctx; }
+
+/* ---- small freestanding helpers ---- */
+
+static void copy_bytes(void *dst, const void *src, uint64_t n) { __builtin_memmove(dst, src, n); }
+
+static void set_err(char *err, size_t errlen, const char *a, const kiln_import *imp) {
+  if (!err || !errlen) return;
+  size_t k = 0;
+  for (const char *p = a; *p && k + 1 < errlen; p++) err[k++] = *p;
+  if (imp) { /* append " (module.field)" so the failing import is named */
+    const char *parts[4] = {" (", imp->module.s, ".", imp->field.s};
+    for (int i = 0; i < 4; i++)
+      for (const char *p = parts[i]; p && *p && k + 1 < errlen; p++) err[k++] = *p;
+    if (k + 1 < errlen) err[k++] = ')';
+  }
+  err[k] = 0;
+}
+
+static void *alloc_array(uint64_t n, uint64_t size) {
+  if (n == 0) n = 1; /* a non-NULL pointer even for empty arrays keeps the code simple */
+  return kiln_plat_alloc(n * size);
+}
+
+/* ---- bounds-checked primitives shared by instantiation and kiln_rt_* (0 ok, else trap code) ---- */
+
+static uint32_t mem_init(kiln_instance *ctx, uint32_t mem, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n) {
+  kiln_memory *m = ctx->memories[mem];
+  uint64_t seglen = priv(ctx)->data_len[seg];
+  if ((uint64_t)src + n > seglen || (uint64_t)dst + n > m->bytes) return KILN_TRAP_MEMORY_OOB;
+  copy_bytes(m->base + dst, ctx->module->data[seg].bytes + src, n);
+  return KILN_TRAP_NONE;
+}
+
+static uint32_t tab_init(kiln_instance *ctx, uint32_t table, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n) {
+  kiln_table *t = ctx->tables[table];
+  elem_inst *e = &priv(ctx)->elems[seg];
+  if ((uint64_t)src + n > e->count || (uint64_t)dst + n > t->size) return KILN_TRAP_TABLE_OOB;
+  copy_bytes(t->elems + dst, e->items + src, (uint64_t)n * sizeof(void *));
+  return KILN_TRAP_NONE;
+}
+
+static kiln_val eval_const(kiln_instance *ctx, const kiln_const_expr *e) {
+  kiln_val v;
+  __builtin_memset(&v, 0, sizeof v);
+  switch (e->kind) {
+  case KILN_CONST_VALUE: v = e->value; break;
+  case KILN_CONST_GLOBAL_GET: v = *ctx->globals[e->index]; break;
+  case KILN_CONST_REF_FUNC: v.ref = &ctx->funcs[e->index]; break;
+  case KILN_CONST_REF_NULL: v.ref = 0; break;
+  }
+  return v;
+}
+
+/* ---- import matching (§4.5.4 step 3, external types with limits subtyping) ---- */
+
+/* An existing object's limits {cur, max} match the import's {min, max?}. "No max" is
+ * represented by the largest value (KILN_MAX_PAGES pages, 2^32-1 entries). */
+static int limits_match(uint64_t cur, uint64_t max, uint64_t nomax, const kiln_limits *want) {
+  if (cur < want->min) return 0;
+  if (want->has_max && (max == nomax || max > want->max)) return 0;
+  return 1;
+}
+
+static int link_import(kiln_instance *inst, const kiln_import *imp, kiln_resolve_fn resolve, void *ud, char *err,
+                       size_t errlen) {
+  const kiln_module *m = inst->module;
+  kiln_extern ex;
+  __builtin_memset(&ex, 0, sizeof ex);
+  char rerr[8];
+  int found = resolve && resolve(ud, m, imp, &ex, rerr, sizeof rerr) == 0;
+  if (!found) {
+    /* A function linked statically into the image (the kernel's WASI) stands in. */
+    if (imp->kind == KILN_EXTERN_FUNC && imp->symbol) {
+      kiln_funcref *f = &inst->funcs[imp->index];
+      f->fn = imp->symbol;
+      f->ctx = inst;
+      f->func = &m->funcs[imp->index];
+      f->type_hash = f->func->type->hash;
+      return 0;
+    }
+    set_err(err, errlen, "unknown import", imp);
+    return -1;
+  }
+  if (ex.kind != imp->kind) goto incompatible;
+  switch (imp->kind) {
+  case KILN_EXTERN_FUNC: {
+    const kiln_func *want = &m->funcs[imp->index];
+    if (ex.u.func.type_hash != want->type->hash) goto incompatible;
+    kiln_funcref *f = &inst->funcs[imp->index];
+    *f = ex.u.func;
+    if (!f->ctx) f->ctx = inst;      /* host function: it sees the importing instance */
+    if (!f->func) f->func = want;    /* host function: our descriptor has its trampoline */
+    return 0;
+  }
+  case KILN_EXTERN_TABLE: {
+    const kiln_table_desc *want = &m->tables[imp->index];
+    kiln_table *t = ex.u.table;
+    if (t->elemtype != want->elemtype || !limits_match(t->size, t->max, NO_TABLE_MAX, &want->limits))
+      goto incompatible;
+    inst->tables[imp->index] = t;
+    return 0;
+  }
+  case KILN_EXTERN_MEMORY: {
+    kiln_memory *mem = ex.u.memory;
+    if (!limits_match(mem->pages, mem->max_pages, KILN_MAX_PAGES, &m->memories[imp->index].limits))
+      goto incompatible;
+    inst->memories[imp->index] = mem;
+    return 0;
+  }
+  case KILN_EXTERN_GLOBAL: {
+    const kiln_global_desc *want = &m->globals[imp->index];
+    if (ex.u.global.type != want->type || ex.u.global.mut != want->mut) goto incompatible;
+    inst->globals[imp->index] = ex.u.global.cell;
+    return 0;
+  }
+  }
+incompatible:
+  set_err(err, errlen, "incompatible import type", imp);
+  return -1;
+}
+
+/* ---- instantiation ---- */
+
+static int alloc_instance(inst_priv *p, const kiln_module *m) {
+  kiln_instance *inst = &p->pub;
+  inst->module = m;
+  inst->funcs = alloc_array(m->nfuncs, sizeof(kiln_funcref));
+  inst->tables = alloc_array(m->ntables, sizeof(kiln_table *));
+  inst->memories = alloc_array(m->nmemories, sizeof(kiln_memory *));
+  inst->globals = alloc_array(m->nglobals, sizeof(kiln_val *));
+  p->own_tables = alloc_array(m->ntables - m->nimported_tables, sizeof(kiln_table));
+  p->own_mems = alloc_array(m->nmemories - m->nimported_memories, sizeof(kiln_memory));
+  p->own_globals = alloc_array(m->nglobals - m->nimported_globals, sizeof(kiln_val));
+  p->data_len = alloc_array(m->ndata, sizeof(uint32_t));
+  p->elems = alloc_array(m->nelems, sizeof(elem_inst));
+  return inst->funcs && inst->tables && inst->memories && inst->globals && p->own_tables && p->own_mems &&
+                 p->own_globals && p->data_len && p->elems
+             ? 0
+             : -1;
+}
+
+/* Allocate defined tables, memories and globals, in the spec's order. */
+static int alloc_defined(inst_priv *p, char *err, size_t errlen) {
+  kiln_instance *inst = &p->pub;
+  const kiln_module *m = inst->module;
+  for (uint32_t i = m->nimported_funcs; i < m->nfuncs; i++) {
+    kiln_funcref *f = &inst->funcs[i];
+    f->fn = m->funcs[i].fn;
+    f->ctx = inst;
+    f->func = &m->funcs[i];
+    f->type_hash = m->funcs[i].type->hash;
+  }
+  for (uint32_t i = m->nimported_tables; i < m->ntables; i++) {
+    const kiln_table_desc *d = &m->tables[i];
+    kiln_table *t = &p->own_tables[i - m->nimported_tables];
+    if (d->limits.min > TABLE_LIMIT) goto oom;
+    t->elemtype = d->elemtype;
+    t->size = (uint32_t)d->limits.min;
+    t->max = d->limits.has_max ? (uint32_t)d->limits.max : NO_TABLE_MAX;
+    t->elems = alloc_array(t->size, sizeof(void *));
+    if (!t->elems) goto oom;
+    inst->tables[i] = t;
+  }
+  for (uint32_t i = m->nimported_memories; i < m->nmemories; i++) {
+    const kiln_memory_desc *d = &m->memories[i];
+    kiln_memory *mem = &p->own_mems[i - m->nimported_memories];
+    mem->max_pages = d->limits.has_max ? d->limits.max : KILN_MAX_PAGES;
+    if (d->limits.min > mem->max_pages || kiln_plat_mem_reserve(mem) != 0) goto oom;
+    inst->memories[i] = mem; /* from here on instance_free releases it */
+    if (d->limits.min && kiln_plat_mem_commit(mem, 0, d->limits.min * KILN_PAGE_SIZE) != 0) goto oom;
+    mem->pages = d->limits.min;
+    mem->bytes = mem->pages * KILN_PAGE_SIZE;
+  }
+  inst->mem0 = m->nmemories ? inst->memories[0]->base : 0;
+  for (uint32_t i = m->nimported_globals; i < m->nglobals; i++) {
+    kiln_val *cell = &p->own_globals[i - m->nimported_globals];
+    *cell = eval_const(inst, &m->globals[i].init);
+    inst->globals[i] = cell;
+  }
+  for (uint32_t i = 0; i < m->ndata; i++) p->data_len[i] = m->data[i].len;
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const kiln_elem_desc *d = &m->elems[i];
+    elem_inst *e = &p->elems[i];
+    e->items = alloc_array(d->count, sizeof(void *));
+    if (!e->items) goto oom;
+    for (uint32_t k = 0; k < d->count; k++) e->items[k] = eval_const(inst, &d->items[k]).ref;
+    e->count = d->count;
+  }
+  return 0;
+oom:
+  set_err(err, errlen, "out of memory", 0);
+  return -1;
+}
+
+/* Active segments are table.init/memory.init followed by a drop (elements first, then data);
+ * in Wasm 2.0 a failing segment traps with the earlier ones left applied. */
+static uint32_t apply_segments(inst_priv *p) {
+  kiln_instance *inst = &p->pub;
+  const kiln_module *m = inst->module;
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const kiln_elem_desc *d = &m->elems[i];
+    if (d->mode == KILN_SEG_ACTIVE) {
+      uint32_t dst = (uint32_t)eval_const(inst, &d->offset).i32;
+      uint32_t code = tab_init(inst, d->table, i, dst, 0, d->count);
+      if (code) return code;
+    }
+    if (d->mode != KILN_SEG_PASSIVE) p->elems[i].count = 0;
+  }
+  for (uint32_t i = 0; i < m->ndata; i++) {
+    const kiln_data_desc *d = &m->data[i];
+    if (d->mode != KILN_SEG_ACTIVE) continue;
+    uint32_t dst = (uint32_t)eval_const(inst, &d->offset).i32;
+    uint32_t code = mem_init(inst, d->memory, i, dst, 0, d->len);
+    if (code) return code;
+    p->data_len[i] = 0;
+  }
+  return KILN_TRAP_NONE;
+}
+
+kiln_instance *kiln_instantiate(const kiln_module *m, kiln_resolve_fn resolve, void *ud, void *host, char *err,
+                                size_t errlen) {
+  if (err && errlen) err[0] = 0;
+  if (!m || m->abi_version != KILN_ABI_VERSION) {
+    set_err(err, errlen, "module descriptor has the wrong ABI version", 0);
+    return 0;
+  }
+  inst_priv *p = kiln_plat_alloc(sizeof *p);
+  if (!p) {
+    set_err(err, errlen, "out of memory", 0);
+    return 0;
+  }
+  kiln_instance *inst = &p->pub;
+  inst->host = host;
+  if (alloc_instance(p, m) != 0) {
+    set_err(err, errlen, "out of memory", 0);
+    goto fail;
+  }
+  for (uint32_t i = 0; i < m->nimports; i++)
+    if (link_import(inst, &m->imports[i], resolve, ud, err, errlen) != 0) goto fail;
+  if (alloc_defined(p, err, errlen) != 0) goto fail;
+
+  /* From here on the instance's functions may already sit in imported tables, so a failing
+   * instance is not freed: its code stays callable through them (linking.wast). */
+  uint32_t code = apply_segments(p);
+  if (code == KILN_TRAP_NONE && m->start >= 0) {
+    kiln_val vals[1];
+    code = kiln_invoke(&inst->funcs[m->start], vals);
+  }
+  if (code != KILN_TRAP_NONE) {
+    set_err(err, errlen, kiln_trap_message(code), 0);
+    return 0;
+  }
+  return inst;
+fail:
+  kiln_instance_free(inst);
+  return 0;
+}
+
+void kiln_instance_free(kiln_instance *inst) {
+  if (!inst) return;
+  inst_priv *p = priv(inst);
+  const kiln_module *m = inst->module;
+  if (p->own_mems && inst->memories)
+    for (uint32_t i = m->nimported_memories; i < m->nmemories; i++)
+      if (inst->memories[i] == &p->own_mems[i - m->nimported_memories])
+        kiln_plat_mem_release(inst->memories[i]);
+  if (p->own_tables)
+    for (uint32_t i = 0; i < m->ntables - m->nimported_tables; i++) kiln_plat_free(p->own_tables[i].elems);
+  if (p->elems)
+    for (uint32_t i = 0; i < m->nelems; i++) kiln_plat_free(p->elems[i].items);
+  kiln_plat_free(p->elems);
+  kiln_plat_free(p->data_len);
+  kiln_plat_free(p->own_globals);
+  kiln_plat_free(p->own_mems);
+  kiln_plat_free(p->own_tables);
+  kiln_plat_free(inst->globals);
+  kiln_plat_free(inst->memories);
+  kiln_plat_free(inst->tables);
+  kiln_plat_free(inst->funcs);
+  kiln_plat_free(p);
+}
+
+/* ---- exports, calls, reporting ---- */
+
+int kiln_export_get(kiln_instance *inst, const char *name, kiln_extern *out) {
+  const kiln_module *m = inst->module;
+  uint32_t n = 0;
+  while (name[n]) n++;
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    const kiln_export *e = &m->exports[i];
+    if (e->name.len != n || __builtin_memcmp(e->name.s, name, n) != 0) continue;
+    __builtin_memset(out, 0, sizeof *out);
+    out->kind = e->kind;
+    switch (e->kind) {
+    case KILN_EXTERN_FUNC: out->u.func = inst->funcs[e->index]; break;
+    case KILN_EXTERN_TABLE: out->u.table = inst->tables[e->index]; break;
+    case KILN_EXTERN_MEMORY: out->u.memory = inst->memories[e->index]; break;
+    case KILN_EXTERN_GLOBAL:
+      out->u.global.cell = inst->globals[e->index];
+      out->u.global.type = m->globals[e->index].type;
+      out->u.global.mut = m->globals[e->index].mut;
+      break;
+    }
+    return 0;
+  }
+  return -1;
+}
+
+uint32_t kiln_invoke(kiln_funcref *f, kiln_val *vals) {
+  return kiln_plat_call(f->ctx, f->func->tramp, f->fn, vals);
+}
+
+void kiln_describe_pc(const kiln_instance *inst, const void *pc, char *buf, size_t n) {
+  if (!buf || !n) return;
+  const kiln_module *m = inst ? inst->module : 0;
+  int64_t best = -1;
+  uintptr_t at = (uintptr_t)pc, best_fn = 0;
+  for (uint32_t i = m ? m->nimported_funcs : 0; m && i < m->nfuncs; i++) {
+    uintptr_t fn = (uintptr_t)m->funcs[i].fn;
+    if (fn && fn <= at && fn >= best_fn) best = i, best_fn = fn;
+  }
+  char tmp[24];
+  const char *parts[3] = {"unknown function", 0, 0};
+  if (best >= 0 && m->funcs[best].name.s) {
+    parts[0] = m->funcs[best].name.s;
+  } else if (best >= 0) { /* "func[N]" */
+    int k = sizeof tmp - 1;
+    tmp[k] = 0;
+    uint64_t v = (uint64_t)best;
+    do tmp[--k] = (char)('0' + v % 10); while ((v /= 10) && k > 0);
+    parts[0] = "func[", parts[1] = tmp + k, parts[2] = "]";
+  }
+  size_t o = 0;
+  for (int i = 0; i < 3; i++)
+    for (const char *s = parts[i]; s && *s && o + 1 < n; s++) buf[o++] = *s;
+  buf[o] = 0;
+}
+
+/* ---- services for generated code (aot/abi.h §5) ---- */
+
+__attribute__((noinline)) _Noreturn void kiln_trap(kiln_instance *ctx, uint32_t code) {
+  kiln_plat_unwind(ctx, code, __builtin_return_address(0));
+}
+
+/* A trap from a service reports the generated code that called the service. */
+#define RT_TRAP(ctx, code) kiln_plat_unwind((ctx), (code), __builtin_return_address(0))
+
+int32_t kiln_rt_memory_grow(kiln_instance *ctx, uint32_t mem, uint32_t delta) {
+  kiln_memory *m = ctx->memories[mem];
+  uint64_t old = m->pages;
+  if (delta > m->max_pages - old) return -1;
+  if (delta && kiln_plat_mem_commit(m, old * KILN_PAGE_SIZE, (old + delta) * KILN_PAGE_SIZE) != 0) return -1;
+  m->pages = old + delta;
+  m->bytes = m->pages * KILN_PAGE_SIZE;
+  return (int32_t)old;
+}
+
+void kiln_rt_memory_fill(kiln_instance *ctx, uint32_t mem, uint32_t dst, uint32_t val, uint32_t n) {
+  kiln_memory *m = ctx->memories[mem];
+  if ((uint64_t)dst + n > m->bytes) RT_TRAP(ctx, KILN_TRAP_MEMORY_OOB);
+  __builtin_memset(m->base + dst, (int)(uint8_t)val, n);
+}
+
+void kiln_rt_memory_copy(kiln_instance *ctx, uint32_t dst_mem, uint32_t src_mem, uint32_t dst, uint32_t src,
+                         uint32_t n) {
+  kiln_memory *d = ctx->memories[dst_mem], *s = ctx->memories[src_mem];
+  if ((uint64_t)src + n > s->bytes || (uint64_t)dst + n > d->bytes) RT_TRAP(ctx, KILN_TRAP_MEMORY_OOB);
+  copy_bytes(d->base + dst, s->base + src, n);
+}
+
+void kiln_rt_memory_init(kiln_instance *ctx, uint32_t mem, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n) {
+  uint32_t code = mem_init(ctx, mem, seg, dst, src, n);
+  if (code) RT_TRAP(ctx, code);
+}
+
+void kiln_rt_data_drop(kiln_instance *ctx, uint32_t seg) { priv(ctx)->data_len[seg] = 0; }
+
+void *kiln_rt_table_get(kiln_instance *ctx, uint32_t table, uint32_t i) {
+  kiln_table *t = ctx->tables[table];
+  if (i >= t->size) RT_TRAP(ctx, KILN_TRAP_TABLE_OOB);
+  return t->elems[i];
+}
+
+void kiln_rt_table_set(kiln_instance *ctx, uint32_t table, uint32_t i, void *ref) {
+  kiln_table *t = ctx->tables[table];
+  if (i >= t->size) RT_TRAP(ctx, KILN_TRAP_TABLE_OOB);
+  t->elems[i] = ref;
+}
+
+int32_t kiln_rt_table_grow(kiln_instance *ctx, uint32_t table, void *init, uint32_t delta) {
+  kiln_table *t = ctx->tables[table];
+  uint32_t old = t->size;
+  uint32_t limit = t->max < TABLE_LIMIT ? t->max : TABLE_LIMIT;
+  if (old > limit || delta > limit - old) return -1;
+  if (delta == 0) return (int32_t)old;
+  void **e = alloc_array((uint64_t)old + delta, sizeof(void *));
+  if (!e) return -1;
+  copy_bytes(e, t->elems, (uint64_t)old * sizeof(void *));
+  for (uint32_t k = old; k < old + delta; k++) e[k] = init;
+  void **prev = t->elems;
+  t->elems = e;
+  t->size = old + delta;
+  kiln_plat_free(prev);
+  return (int32_t)old;
+}
+
+void kiln_rt_table_fill(kiln_instance *ctx, uint32_t table, uint32_t i, void *ref, uint32_t n) {
+  kiln_table *t = ctx->tables[table];
+  if ((uint64_t)i + n > t->size) RT_TRAP(ctx, KILN_TRAP_TABLE_OOB);
+  for (uint32_t k = 0; k < n; k++) t->elems[i + k] = ref;
+}
+
+void kiln_rt_table_copy(kiln_instance *ctx, uint32_t dst_table, uint32_t src_table, uint32_t dst, uint32_t src,
+                        uint32_t n) {
+  kiln_table *d = ctx->tables[dst_table], *s = ctx->tables[src_table];
+  if ((uint64_t)src + n > s->size || (uint64_t)dst + n > d->size) RT_TRAP(ctx, KILN_TRAP_TABLE_OOB);
+  copy_bytes(d->elems + dst, s->elems + src, (uint64_t)n * sizeof(void *));
+}
+
+void kiln_rt_table_init(kiln_instance *ctx, uint32_t table, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n) {
+  uint32_t code = tab_init(ctx, table, seg, dst, src, n);
+  if (code) RT_TRAP(ctx, code);
+}
+
+void kiln_rt_elem_drop(kiln_instance *ctx, uint32_t seg) { priv(ctx)->elems[seg].count = 0; }
