@@ -20,3 +20,13 @@ ALL += $(B)/host/libkiln-rt.a
 $(B)/spec/selftest: tests/spec/selftest.c $(B)/host/libkiln-rt.a
 	@mkdir -p $(@D)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(B)/host/libkiln-rt.a
+
+# The spec-suite driver (tests/spec/driver.c); tests/spec/spec.py links it per .wast file with
+# the modules kiln-aot compiled and libkiln-rt.a.
+$(B)/spec/driver.o: tests/spec/driver.c $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -c $< -o $@
+# The driver's own test: hand-written modules (tests/spec/driver_selftest.c) stand in for
+# compiled ones.
+$(B)/spec/driver-selftest: tests/spec/driver_selftest.c $(B)/spec/driver.o $(B)/host/libkiln-rt.a
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(B)/spec/driver.o $(B)/host/libkiln-rt.a
