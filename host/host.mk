@@ -15,6 +15,19 @@ $(B)/host/libkiln-rt.a: $(HOST_RT_OBJS)
 	rm -f $@ && $(AR) rcs $@ $^
 ALL += $(B)/host/libkiln-rt.a
 
+# libkiln-host.a holds ONE relocatable object: WASI functions are reached from app.o only
+# through weak references, which never pull archive members; main() (wanted by crt1.o) pulls
+# this single member and with it everything. WASI_HOST_OBJS comes from wasi/wasi.mk, read
+# after this file, hence the second expansion.
+HOST_APP_OBJS := $(HOST_RT_OBJS) $(B)/h/host/main.o $(B)/h/host/wasi_plat.o
+.SECONDEXPANSION:
+$(B)/host/kiln-host.o: $(HOST_APP_OBJS) $$(WASI_HOST_OBJS)
+	@mkdir -p $(@D)
+	$(LD) -r -o $@ $^
+$(B)/host/libkiln-host.a: $(B)/host/kiln-host.o
+	rm -f $@ && $(AR) rcs $@ $<
+ALL += $(B)/host/libkiln-host.a
+
 # The spec harness's runtime self-test (tests/spec/selftest.c): hand-written descriptors
 # exercise instantiation, traps and the fault handlers without the compiler.
 $(B)/spec/selftest: tests/spec/selftest.c $(B)/host/libkiln-rt.a
@@ -30,3 +43,8 @@ $(B)/spec/driver.o: tests/spec/driver.c $(DEPS)
 # compiled ones.
 $(B)/spec/driver-selftest: tests/spec/driver_selftest.c $(B)/spec/driver.o $(B)/host/libkiln-rt.a
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(B)/spec/driver.o $(B)/host/libkiln-rt.a
+# A hand-written stand-in for a compiled WASI app (tests/spec/hostapp.c) tests libkiln-host.a
+# exactly as apps link with it.
+$(B)/spec/hostapp: tests/spec/hostapp.c $(B)/host/libkiln-host.a
+	$(CC) $(HOST_CFLAGS) -c -o $@.o $<
+	$(CC) -o $@ $@.o $(B)/host/libkiln-host.a -lm

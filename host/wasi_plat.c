@@ -1,0 +1,97 @@
+/* host/wasi_plat.c — the platform side of wasi/ (wasi/wasi.h) for a Linux process: the console
+ * is fds 0/1/2 of the process, clocks are clock_gettime, randomness is getrandom. */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "wasi/wasi.h"
+#include "wasi/wasi_types.h"
+
+static int wasi_errno(int e) {
+  switch (e) {
+  case EAGAIN: return WASI_EAGAIN;
+  case EBADF: return WASI_EBADF;
+  case EINTR: return WASI_EINTR;
+  case EINVAL: return WASI_EINVAL;
+  case ENOSPC: return WASI_ENOSPC;
+  case EPIPE: return WASI_EPIPE;
+  case EFBIG: return WASI_EFBIG;
+  case EISDIR: return WASI_EISDIR;
+  default: return WASI_EIO;
+  }
+}
+
+int64_t wasi_plat_console_write(int fd, const void *buf, size_t n) {
+  for (;;) {
+    ssize_t r = write(fd, buf, n);
+    if (r >= 0) return r;
+    if (errno != EINTR) return -wasi_errno(errno);
+  }
+}
+
+int64_t wasi_plat_console_read(void *buf, size_t n) {
+  for (;;) {
+    ssize_t r = read(0, buf, n);
+    if (r >= 0) return r;
+    if (errno != EINTR) return -wasi_errno(errno);
+  }
+}
+
+int wasi_plat_console_ready(void) {
+  struct pollfd p = {.fd = 0, .events = POLLIN};
+  return poll(&p, 1, 0) > 0;
+}
+
+static const clockid_t clocks[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
+
+int wasi_plat_clock_get(uint32_t id, uint64_t *ns) {
+  struct timespec t;
+  if (id > 3 || clock_gettime(clocks[id], &t) != 0) return WASI_EINVAL;
+  *ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+  return 0;
+}
+
+int wasi_plat_clock_res(uint32_t id, uint64_t *ns) {
+  struct timespec t;
+  if (id > 3 || clock_getres(clocks[id], &t) != 0) return WASI_EINVAL;
+  *ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+  return 0;
+}
+
+void wasi_plat_random(void *buf, size_t n) {
+  uint8_t *p = buf;
+  while (n) {
+    ssize_t r = getrandom(p, n, 0);
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      /* no getrandom (very old kernel): the best we have is the clock, never fail */
+      uint64_t t = 0;
+      wasi_plat_clock_get(1, &t);
+      for (; n; n--, t = t * 6364136223846793005ull + 1442695040888963407ull) *p++ = (uint8_t)(t >> 56);
+      return;
+    }
+    p += r, n -= (size_t)r;
+  }
+}
+
+/* Sleep towards the deadline, but wake when stdin becomes readable (the only fd whose
+ * readiness changes from outside on the host). Slices of at most 50 ms bound the latency
+ * when stdin is already readable and poll cannot wait on it. */
+void wasi_plat_wait(uint64_t deadline_ns) {
+  uint64_t now;
+  if (wasi_plat_clock_get(1, &now) != 0 || now >= deadline_ns) return;
+  uint64_t left = deadline_ns - now, slice = 50000000ull;
+  int ms = left >= slice ? 50 : (int)((left + 999999) / 1000000);
+  if (!wasi_plat_console_ready()) {
+    struct pollfd p = {.fd = 0, .events = POLLIN};
+    poll(&p, 1, ms);
+  } else {
+    struct timespec t = {0, (long)(left < slice ? left : slice)};
+    nanosleep(&t, NULL);
+  }
+}
+
+void wasi_plat_yield(void) { sched_yield(); }
