@@ -1,0 +1,274 @@
+/* aot/aot.h — the one internal header of kiln-aot: the decoded module, the lowering
+ * context, and every function grouped by the file that defines it. */
+#ifndef KILN_AOT_H
+#define KILN_AOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <llvm-c/Core.h>
+
+#include "aot/wasm.h"
+
+/* ---- the decoded module (reader.c) ---- */
+
+typedef struct Name {
+  char *s; /* NUL-terminated copy */
+  uint32_t len;
+} Name;
+
+typedef struct FuncType {
+  uint32_t np, nr;
+  uint8_t *t; /* np params then nr results */
+  uint32_t canon; /* index of the first structurally equal type (trampolines, hashes) */
+} FuncType;
+
+typedef struct Limits {
+  uint64_t min, max;
+  bool has_max;
+} Limits;
+
+/* Wasm 2.0 constant expressions are one instruction then `end`. */
+typedef struct ConstExpr {
+  uint8_t kind; /* KILN_CONST_* of abi.h */
+  uint8_t type;
+  uint32_t index;
+  uint64_t bits; /* value bits (i32/f32 in the low 32) */
+} ConstExpr;
+
+typedef struct Import {
+  Name module, field;
+  uint8_t kind;
+  uint32_t index; /* in its own index space */
+} Import;
+
+typedef struct Func {
+  uint32_t type;
+  int32_t import; /* index into imports or -1 */
+  Name name;      /* from the name section; s == NULL when absent */
+  const uint8_t *body, *body_end;
+  bool declared; /* may be named by ref.func in code (spec: C.refs) */
+} Func;
+
+typedef struct Table {
+  uint8_t elemtype;
+  Limits lim;
+  int32_t import;
+} Table;
+
+typedef struct Memory {
+  Limits lim;
+  int32_t import;
+} Memory;
+
+typedef struct Global {
+  uint8_t type, mut;
+  ConstExpr init;
+  int32_t import;
+} Global;
+
+typedef struct Export {
+  Name name;
+  uint8_t kind;
+  uint32_t index;
+} Export;
+
+typedef struct Data {
+  uint8_t mode;
+  uint32_t mem;
+  ConstExpr off;
+  const uint8_t *bytes;
+  uint32_t len;
+} Data;
+
+typedef struct Elem {
+  uint8_t mode, type;
+  uint32_t table;
+  ConstExpr off;
+  uint32_t count;
+  ConstExpr *items;
+} Elem;
+
+typedef struct Module {
+  const char *path;
+  const uint8_t *buf;
+  size_t size;
+  FuncType *types;
+  uint32_t ntypes;
+  Import *imports;
+  uint32_t nimports;
+  Func *funcs;
+  uint32_t nfuncs, nimported_funcs;
+  Table *tables;
+  uint32_t ntables, nimported_tables;
+  Memory *mems;
+  uint32_t nmems, nimported_mems;
+  Global *globals;
+  uint32_t nglobals, nimported_globals;
+  Export *exports;
+  uint32_t nexports;
+  Data *data;
+  uint32_t ndata;
+  bool has_datacount;
+  uint32_t datacount;
+  Elem *elems;
+  uint32_t nelems;
+  int32_t start;
+  Name name; /* module name from the name section */
+} Module;
+
+/* A byte cursor over the module; errors report offsets relative to m->buf. */
+typedef struct Reader {
+  const Module *m;
+  const uint8_t *p, *end;
+  void *soft; /* jmp_buf *: errors longjmp here instead of failing (custom sections) */
+} Reader;
+
+/* ---- compile options (main.c) ---- */
+typedef struct Options {
+  const char *in, *out, *ll, *name, *cpu;
+  int opt;
+  bool bounds_checks;
+} Options;
+
+/* ---- lowering state (lower_*.c) ---- */
+
+typedef struct Val {
+  uint8_t type; /* T_UNKNOWN only in unreachable code */
+  LLVMValueRef v;
+} Val;
+
+typedef struct Frame {
+  uint8_t op; /* OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE; the function body is an OP_BLOCK */
+  uint32_t np, nr;
+  const uint8_t *params, *results;
+  uint32_t height;
+  bool unreachable;
+  bool is_func;
+  LLVMBasicBlockRef head; /* loop: branch target */
+  LLVMBasicBlockRef els;  /* if: the else arm */
+  LLVMBasicBlockRef end;  /* block/if: branch target and continuation */
+  LLVMValueRef *slots;    /* loop: one alloca per param; others: one per result */
+  Val *saved;             /* if: the params, for the else arm */
+} Frame;
+
+/* Everything shared by all functions of one compilation. */
+typedef struct Compiler {
+  const Module *m;
+  const Options *opt;
+  LLVMContextRef llc;
+  LLVMModuleRef mod;
+  LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, v128, voidt;
+  LLVMValueRef *fns;          /* one LLVM function per defined function (imports: NULL) */
+  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first) */
+  LLVMValueRef trap_fn;       /* kiln_trap */
+  LLVMValueRef rt[16];        /* kiln_rt_* declarations, lazily (rt_fn in lower_call.c) */
+  unsigned md_invariant;      /* kind id of !invariant.load */
+} Compiler;
+
+/* The state of lowering one function body. */
+typedef struct Lower {
+  Compiler *c;
+  const Module *m;
+  uint32_t fidx;
+  const FuncType *ft;
+  Reader r;
+  LLVMBuilderRef b;
+  LLVMValueRef fn, ctx;
+  LLVMBasicBlockRef entry; /* allocas and invariant ctx loads go here */
+  LLVMValueRef mem0, funcs, globals, tables, memories; /* cached invariant ctx loads */
+  LLVMValueRef *locals;
+  uint8_t *local_types;
+  uint32_t nlocals;
+  Val *vals;
+  uint32_t nvals, capvals;
+  Frame *ctrl;
+  uint32_t nctrl, capctrl;
+  LLVMBasicBlockRef trap_bb[16];
+  size_t op_off; /* offset of the instruction being lowered (errors) */
+} Lower;
+
+/* ---- main.c ---- */
+_Noreturn void fail_at(const Module *m, size_t off, const char *fmt, ...);
+void *xmalloc(size_t n); /* zeroed, never NULL */
+void *xrealloc(void *p, size_t n);
+
+/* ---- reader.c ---- */
+void read_module(Module *m); /* decodes and validates everything but function bodies */
+uint8_t rd_u8(Reader *r);
+uint32_t rd_u32(Reader *r);
+int32_t rd_s32(Reader *r);
+int64_t rd_s64(Reader *r);
+int64_t rd_s33(Reader *r);
+uint32_t rd_fixed32(Reader *r);
+uint64_t rd_fixed64(Reader *r);
+uint8_t rd_valtype(Reader *r);
+size_t rd_off(const Reader *r);
+_Noreturn void rd_fail(const Reader *r, const char *fmt, ...);
+bool is_numtype(uint8_t t);
+bool is_reftype(uint8_t t);
+const char *type_name(uint8_t t);
+
+/* ---- validate.c: the operand and control stacks of the spec's validation algorithm ---- */
+void push_val(Lower *L, uint8_t type, LLVMValueRef v);
+Val pop_val(Lower *L);                 /* any type */
+LLVMValueRef pop_typed(Lower *L, uint8_t type); /* checks the type; undef for Unknown */
+void pop_vals(Lower *L, uint32_t n, const uint8_t *types, LLVMValueRef *out);
+Frame *push_ctrl(Lower *L, uint8_t op, uint32_t np, const uint8_t *params, uint32_t nr, const uint8_t *results);
+void check_frame_end(Lower *L, Frame *f, LLVMValueRef *out); /* pop_ctrl: results into out */
+void mark_unreachable(Lower *L);
+Frame *label(Lower *L, uint32_t depth);
+void label_types(const Frame *f, uint32_t *n, const uint8_t **types);
+void read_blocktype(Lower *L, uint32_t *np, const uint8_t **params, uint32_t *nr, const uint8_t **results);
+uint32_t check_func(Lower *L, uint32_t idx);
+uint32_t check_table(Lower *L, uint32_t idx);
+void check_memory(Lower *L, uint32_t idx);
+uint32_t check_type(Lower *L, uint32_t idx);
+void check_data(Lower *L, uint32_t idx);
+void check_elem(Lower *L, uint32_t idx);
+uint32_t check_local(Lower *L, uint32_t idx);
+uint32_t check_global(Lower *L, uint32_t idx);
+
+/* ---- lower_control.c: function bodies, the dispatch loop, blocks and branches ---- */
+void lower_function(Compiler *c, uint32_t fidx);
+bool is_dead(Lower *L);
+void trap_if(Lower *L, LLVMValueRef cond, uint32_t code);
+void trap_now(Lower *L, uint32_t code);
+
+/* ---- lower_numeric.c ---- */
+bool lower_numeric(Lower *L, uint8_t op);
+bool lower_const(Lower *L, uint8_t op);
+bool lower_parametric(Lower *L, uint8_t op);
+
+/* ---- lower_convert.c ---- */
+bool lower_convert(Lower *L, uint8_t op);
+bool lower_trunc_sat(Lower *L, uint32_t sub);
+
+/* ---- lower_memory.c ---- */
+bool lower_memory(Lower *L, uint8_t op);
+bool lower_memory_fc(Lower *L, uint32_t sub);
+
+/* ---- lower_call.c: calls, variables, runtime services ---- */
+bool lower_call(Lower *L, uint8_t op);
+bool lower_variable(Lower *L, uint8_t op);
+LLVMValueRef call_rt(Lower *L, const char *name, LLVMTypeRef ret, unsigned n, LLVMValueRef *args);
+LLVMValueRef ctx_field(Lower *L, unsigned offset, LLVMTypeRef t, bool invariant);
+LLVMValueRef load_invariant(Lower *L, LLVMTypeRef t, LLVMValueRef p);
+LLVMValueRef emit_call(Lower *L, LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef cctx, const FuncType *ft);
+
+/* ---- lower_table.c: reference and table instructions ---- */
+bool lower_table(Lower *L, uint8_t op);
+bool lower_table_fc(Lower *L, uint32_t sub);
+
+/* ---- descriptor.c ---- */
+void declare_functions(Compiler *c);
+void emit_descriptor(Compiler *c);
+LLVMTypeRef llvm_type(Compiler *c, uint8_t t);
+LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft);
+char *mangle_import(const Module *m, const Import *imp);
+
+/* ---- emit.c ---- */
+void compile_module(const Module *m, const Options *o);
+
+#endif

@@ -1,0 +1,322 @@
+/* aot/descriptor.c — LLVM types of Wasm values and functions, function declarations,
+ * trampolines, import mangling, and the `kiln_module` descriptor of abi.h.
+ *
+ * The descriptor's LLVM struct types list the C fields of abi.h in order; LLVM's x86-64
+ * data layout pads them exactly as C does (tests/aot checks it from C). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "aot/abi.h"
+#include "aot/aot.h"
+
+LLVMTypeRef llvm_type(Compiler *c, uint8_t t) {
+  switch (t) {
+  case T_I32: return c->i32;
+  case T_I64: return c->i64;
+  case T_F32: return c->f32;
+  case T_F64: return c->f64;
+  case T_V128: return c->v128;
+  default: return c->ptr; /* funcref, externref */
+  }
+}
+
+LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft) {
+  LLVMTypeRef params[ft->np + 1];
+  params[0] = c->ptr;
+  for (uint32_t i = 0; i < ft->np; i++) params[i + 1] = llvm_type(c, ft->t[i]);
+  LLVMTypeRef ret = c->voidt;
+  if (ft->nr == 1) ret = llvm_type(c, ft->t[ft->np]);
+  if (ft->nr > 1) {
+    LLVMTypeRef rs[ft->nr];
+    for (uint32_t i = 0; i < ft->nr; i++) rs[i] = llvm_type(c, ft->t[ft->np + i]);
+    ret = LLVMStructTypeInContext(c->llc, rs, ft->nr, 0);
+  }
+  return LLVMFunctionType(ret, params, ft->np + 1, 0);
+}
+
+static char type_letter(uint8_t t) {
+  switch (t) {
+  case T_I32: return 'i';
+  case T_I64: return 'I';
+  case T_F32: return 'f';
+  case T_F64: return 'F';
+  case T_V128: return 'v';
+  case T_FUNCREF: return 'r';
+  default: return 'x';
+  }
+}
+
+static void mangle_name(char **p, const Name *n) {
+  for (uint32_t i = 0; i < n->len; i++) {
+    unsigned char ch = (unsigned char)n->s[i];
+    if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_')
+      *(*p)++ = (char)ch;
+    else
+      *p += sprintf(*p, "_x%02x", ch);
+  }
+}
+
+/* <M>__<F>__<params>_<results>, as abi.h documents. */
+char *mangle_import(const Module *m, const Import *imp) {
+  const FuncType *ft = &m->types[m->funcs[imp->index].type];
+  char *s = xmalloc(4 * (imp->module.len + imp->field.len) + ft->np + ft->nr + 8);
+  char *p = s;
+  mangle_name(&p, &imp->module);
+  *p++ = '_', *p++ = '_';
+  mangle_name(&p, &imp->field);
+  *p++ = '_', *p++ = '_';
+  for (uint32_t i = 0; i < ft->np; i++) *p++ = type_letter(ft->t[i]);
+  *p++ = '_';
+  for (uint32_t i = 0; i < ft->nr; i++) *p++ = type_letter(ft->t[ft->np + i]);
+  *p = 0;
+  return s;
+}
+
+void declare_functions(Compiler *c) {
+  const Module *m = c->m;
+  c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1));
+  for (uint32_t t = 0; t < m->ntypes; t++) c->fntypes[t] = llvm_functype(c, &m->types[t]);
+  c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
+  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
+    const Func *fn = &m->funcs[f];
+    char name[96];
+    int k = snprintf(name, sizeof name, "f%u", f);
+    if (fn->name.s) { /* readable local symbols for profilers and debuggers */
+      name[k++] = '.';
+      for (uint32_t i = 0; i < fn->name.len && k < (int)sizeof name - 1; i++) {
+        char ch = fn->name.s[i];
+        name[k++] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ? ch : '_';
+      }
+      name[k] = 0;
+    }
+    c->fns[f] = LLVMAddFunction(c->mod, name, c->fntypes[fn->type]);
+    LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
+    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
+  }
+  LLVMTypeRef tt = LLVMFunctionType(c->voidt, (LLVMTypeRef[]){c->ptr, c->i32}, 2, 0);
+  c->trap_fn = LLVMAddFunction(c->mod, "kiln_trap", tt);
+  const char *attrs[] = {"noreturn", "cold", "nounwind"};
+  for (int i = 0; i < 3; i++) {
+    unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+    LLVMAddAttributeAtIndex(c->trap_fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, kind, 0));
+  }
+}
+
+/* ---- constants ---- */
+
+static LLVMValueRef ci8(Compiler *c, uint64_t v) { return LLVMConstInt(c->i8, v, 0); }
+static LLVMValueRef ci32(Compiler *c, uint64_t v) { return LLVMConstInt(c->i32, v, 0); }
+static LLVMValueRef ci64(Compiler *c, uint64_t v) { return LLVMConstInt(c->i64, v, 0); }
+
+static LLVMValueRef private_global(Compiler *c, LLVMValueRef init, const char *name) {
+  LLVMValueRef g = LLVMAddGlobal(c->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetLinkage(g, LLVMPrivateLinkage);
+  LLVMSetGlobalConstant(g, 1);
+  return g;
+}
+
+static LLVMValueRef bytes_global(Compiler *c, const void *p, uint32_t len, const char *name) {
+  return private_global(c, LLVMConstStringInContext(c->llc, p, len, 0), name); /* NUL appended */
+}
+
+static LLVMValueRef array_global(Compiler *c, LLVMTypeRef t, LLVMValueRef *vals, uint32_t n, const char *name) {
+  if (!n) return LLVMConstNull(c->ptr);
+  return private_global(c, LLVMConstArray2(t, vals, n), name);
+}
+
+typedef struct DescTypes {
+  LLVMTypeRef name, functype, func, limits, cexpr, import, table, mem, global, export, data, elem, module;
+} DescTypes;
+
+static LLVMTypeRef st(Compiler *c, LLVMTypeRef *f, unsigned n) { return LLVMStructTypeInContext(c->llc, f, n, 0); }
+
+static DescTypes desc_types(Compiler *c) {
+  DescTypes d;
+  LLVMTypeRef p = c->ptr, i8 = c->i8, i32 = c->i32, i64 = c->i64;
+  d.name = st(c, (LLVMTypeRef[]){p, i32}, 2);
+  d.functype = st(c, (LLVMTypeRef[]){i32, i32, p, i64}, 4);
+  d.func = st(c, (LLVMTypeRef[]){p, p, p, d.name}, 4);
+  d.limits = st(c, (LLVMTypeRef[]){i64, i64, i8}, 3);
+  d.cexpr = st(c, (LLVMTypeRef[]){i8, i8, i32, LLVMArrayType2(i64, 2)}, 4);
+  d.import = st(c, (LLVMTypeRef[]){d.name, d.name, i8, i32, p, p}, 6);
+  d.table = st(c, (LLVMTypeRef[]){i8, d.limits, i32}, 3);
+  d.mem = st(c, (LLVMTypeRef[]){d.limits, i32}, 2);
+  d.global = st(c, (LLVMTypeRef[]){i8, i8, d.cexpr, i32}, 4);
+  d.export = st(c, (LLVMTypeRef[]){d.name, i8, i32}, 3);
+  d.data = st(c, (LLVMTypeRef[]){i8, i32, d.cexpr, p, i32}, 5);
+  d.elem = st(c, (LLVMTypeRef[]){i8, i8, i32, d.cexpr, i32, p}, 6);
+  d.module = st(c, (LLVMTypeRef[]){i32, d.name, i32, p, i32, p, i32, i32, p, i32, i32, p, i32, i32, p, i32, i32, p, i32,
+                                   p, i32, p, i32, p, i32},
+                25);
+  return d;
+}
+
+static LLVMValueRef cstruct(LLVMTypeRef t, LLVMValueRef *v, unsigned n) { return LLVMConstNamedStruct(t, v, n); }
+
+static LLVMValueRef name_const(Compiler *c, DescTypes *d, const Name *n) {
+  LLVMValueRef s = n->s ? bytes_global(c, n->s, n->len, "name") : LLVMConstNull(c->ptr);
+  return cstruct(d->name, (LLVMValueRef[]){s, ci32(c, n->s ? n->len : 0)}, 2);
+}
+
+static LLVMValueRef limits_const(Compiler *c, DescTypes *d, const Limits *l) {
+  return cstruct(d->limits, (LLVMValueRef[]){ci64(c, l->min), ci64(c, l->max), ci8(c, l->has_max)}, 3);
+}
+
+static LLVMValueRef cexpr_const(Compiler *c, DescTypes *d, const ConstExpr *e) {
+  LLVMValueRef val = LLVMConstArray2(c->i64, (LLVMValueRef[]){ci64(c, e->bits), ci64(c, 0)}, 2);
+  return cstruct(d->cexpr, (LLVMValueRef[]){ci8(c, e->kind), ci8(c, e->type), ci32(c, e->index), val}, 4);
+}
+
+/* void tramp(void *fn, kiln_instance *ctx, kiln_val *vals): the bridge from C runtimes. */
+static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
+  const FuncType *ft = &c->m->types[t];
+  LLVMTypeRef ty = LLVMFunctionType(c->voidt, (LLVMTypeRef[]){c->ptr, c->ptr, c->ptr}, 3, 0);
+  char name[32];
+  snprintf(name, sizeof name, "tramp%u", t);
+  LLVMValueRef f = LLVMAddFunction(c->mod, name, ty);
+  LLVMSetLinkage(f, LLVMInternalLinkage);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, f, "entry"));
+  LLVMValueRef vals = LLVMGetParam(f, 2);
+  LLVMValueRef args[ft->np + 1];
+  args[0] = LLVMGetParam(f, 1);
+  for (uint32_t i = 0; i < ft->np; i++) {
+    LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
+    args[i + 1] = LLVMBuildLoad2(b, llvm_type(c, ft->t[i]), p, "");
+  }
+  LLVMValueRef r = LLVMBuildCall2(b, c->fntypes[t], LLVMGetParam(f, 0), args, ft->np + 1, "");
+  for (uint32_t i = 0; i < ft->nr; i++) {
+    LLVMValueRef v = ft->nr == 1 ? r : LLVMBuildExtractValue(b, r, i, "");
+    LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
+    LLVMBuildStore(b, v, p);
+  }
+  LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  return f;
+}
+
+void emit_descriptor(Compiler *c) {
+  const Module *m = c->m;
+  DescTypes d = desc_types(c);
+  LLVMValueRef nullp = LLVMConstNull(c->ptr);
+
+  /* types */
+  LLVMValueRef *tv = xmalloc(sizeof(LLVMValueRef) * (m->ntypes + 1));
+  for (uint32_t i = 0; i < m->ntypes; i++) {
+    const FuncType *ft = &m->types[i];
+    LLVMValueRef bytes = ft->np + ft->nr ? bytes_global(c, ft->t, ft->np + ft->nr, "sig") : nullp;
+    uint64_t h = kiln_functype_hash(ft->np, ft->t, ft->nr, ft->t + ft->np);
+    tv[i] = cstruct(d.functype, (LLVMValueRef[]){ci32(c, ft->np), ci32(c, ft->nr), bytes, ci64(c, h)}, 4);
+  }
+  LLVMValueRef types = array_global(c, d.functype, tv, m->ntypes, "types");
+
+  /* imports, with one weak undefined symbol per function import */
+  LLVMValueRef *iv = xmalloc(sizeof(LLVMValueRef) * (m->nimports + 1));
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    const Import *im = &m->imports[i];
+    LLVMValueRef sym = nullp, symname = nullp;
+    if (im->kind == EXT_FUNC) {
+      char *mn = mangle_import(m, im);
+      sym = LLVMGetNamedFunction(c->mod, mn);
+      if (!sym) {
+        sym = LLVMAddFunction(c->mod, mn, c->fntypes[m->funcs[im->index].type]);
+        LLVMSetLinkage(sym, LLVMExternalWeakLinkage);
+      }
+      symname = bytes_global(c, mn, (uint32_t)strlen(mn), "symname");
+      free(mn);
+    }
+    iv[i] = cstruct(d.import,
+                    (LLVMValueRef[]){name_const(c, &d, &im->module), name_const(c, &d, &im->field), ci8(c, im->kind),
+                                     ci32(c, im->index), sym, symname},
+                    6);
+  }
+  LLVMValueRef imports = array_global(c, d.import, iv, m->nimports, "imports");
+
+  /* functions and one trampoline per distinct type */
+  LLVMValueRef *tramps = xmalloc(sizeof(LLVMValueRef) * (m->ntypes + 1));
+  memset(tramps, 0, sizeof(LLVMValueRef) * (m->ntypes + 1));
+  LLVMValueRef *fv = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
+  for (uint32_t f = 0; f < m->nfuncs; f++) {
+    const Func *fn = &m->funcs[f];
+    uint32_t canon = m->types[fn->type].canon;
+    if (!tramps[canon]) tramps[canon] = trampoline(c, canon);
+    LLVMValueRef tp = m->ntypes ? LLVMConstGEP2(d.functype, types, (LLVMValueRef[]){ci64(c, fn->type)}, 1) : nullp;
+    fv[f] = cstruct(d.func,
+                    (LLVMValueRef[]){fn->import >= 0 ? nullp : c->fns[f], tramps[canon], tp, name_const(c, &d, &fn->name)},
+                    4);
+  }
+  LLVMValueRef funcs = array_global(c, d.func, fv, m->nfuncs, "funcs");
+
+  LLVMValueRef *tb = xmalloc(sizeof(LLVMValueRef) * (m->ntables + 1));
+  for (uint32_t i = 0; i < m->ntables; i++)
+    tb[i] = cstruct(d.table,
+                    (LLVMValueRef[]){ci8(c, m->tables[i].elemtype), limits_const(c, &d, &m->tables[i].lim),
+                                     ci32(c, (uint32_t)m->tables[i].import)},
+                    3);
+  LLVMValueRef tables = array_global(c, d.table, tb, m->ntables, "tables");
+
+  LLVMValueRef *mv = xmalloc(sizeof(LLVMValueRef) * (m->nmems + 1));
+  for (uint32_t i = 0; i < m->nmems; i++)
+    mv[i] = cstruct(d.mem, (LLVMValueRef[]){limits_const(c, &d, &m->mems[i].lim), ci32(c, (uint32_t)m->mems[i].import)}, 2);
+  LLVMValueRef mems = array_global(c, d.mem, mv, m->nmems, "memories");
+
+  LLVMValueRef *gv = xmalloc(sizeof(LLVMValueRef) * (m->nglobals + 1));
+  for (uint32_t i = 0; i < m->nglobals; i++) {
+    const Global *g = &m->globals[i];
+    gv[i] = cstruct(d.global,
+                    (LLVMValueRef[]){ci8(c, g->type), ci8(c, g->mut), cexpr_const(c, &d, &g->init), ci32(c, (uint32_t)g->import)},
+                    4);
+  }
+  LLVMValueRef globals = array_global(c, d.global, gv, m->nglobals, "globals");
+
+  LLVMValueRef *ev = xmalloc(sizeof(LLVMValueRef) * (m->nexports + 1));
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    const Export *e = &m->exports[i];
+    ev[i] = cstruct(d.export, (LLVMValueRef[]){name_const(c, &d, &e->name), ci8(c, e->kind), ci32(c, e->index)}, 3);
+  }
+  LLVMValueRef exports = array_global(c, d.export, ev, m->nexports, "exports");
+
+  LLVMValueRef *dv = xmalloc(sizeof(LLVMValueRef) * (m->ndata + 1));
+  for (uint32_t i = 0; i < m->ndata; i++) {
+    const Data *s = &m->data[i];
+    LLVMValueRef bytes = s->len ? bytes_global(c, s->bytes, s->len, "data") : nullp;
+    dv[i] = cstruct(d.data,
+                    (LLVMValueRef[]){ci8(c, s->mode), ci32(c, s->mem), cexpr_const(c, &d, &s->off), bytes, ci32(c, s->len)},
+                    5);
+  }
+  LLVMValueRef data = array_global(c, d.data, dv, m->ndata, "data");
+
+  LLVMValueRef *elv = xmalloc(sizeof(LLVMValueRef) * (m->nelems + 1));
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const Elem *e = &m->elems[i];
+    LLVMValueRef *items = xmalloc(sizeof(LLVMValueRef) * (e->count + 1));
+    for (uint32_t k = 0; k < e->count; k++) items[k] = cexpr_const(c, &d, &e->items[k]);
+    LLVMValueRef arr = array_global(c, d.cexpr, items, e->count, "elem_items");
+    free(items);
+    elv[i] = cstruct(d.elem,
+                     (LLVMValueRef[]){ci8(c, e->mode), ci8(c, e->type), ci32(c, e->table), cexpr_const(c, &d, &e->off),
+                                      ci32(c, e->count), arr},
+                     6);
+  }
+  LLVMValueRef elems = array_global(c, d.elem, elv, m->nelems, "elems");
+
+  LLVMValueRef mod = cstruct(d.module,
+                             (LLVMValueRef[]){ci32(c, KILN_ABI_VERSION), name_const(c, &d, &m->name), ci32(c, m->ntypes), types,
+                                              ci32(c, m->nimports), imports, ci32(c, m->nfuncs),
+                                              ci32(c, m->nimported_funcs), funcs, ci32(c, m->ntables),
+                                              ci32(c, m->nimported_tables), tables, ci32(c, m->nmems),
+                                              ci32(c, m->nimported_mems), mems, ci32(c, m->nglobals),
+                                              ci32(c, m->nimported_globals), globals, ci32(c, m->nexports), exports,
+                                              ci32(c, m->ndata), data, ci32(c, m->nelems), elems, ci32(c, (uint32_t)m->start)},
+                             25);
+  char sym[256] = "kiln_module";
+  if (c->opt->name) snprintf(sym, sizeof sym, "kiln_module_%s", c->opt->name);
+  LLVMValueRef g = LLVMAddGlobal(c->mod, d.module, sym);
+  LLVMSetInitializer(g, mod);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMExternalLinkage);
+  free(tv), free(iv), free(tramps), free(fv), free(tb), free(mv), free(gv), free(ev), free(dv), free(elv);
+}

@@ -1,0 +1,87 @@
+/* aot/emit.c — one compilation: the LLVM context and target machine (pinned CPU, PIC,
+ * small code model), lowering of every function, the descriptor, verification, the
+ * optimisation pipeline (LLVMRunPasses "default<On>") and object emission. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "aot/aot.h"
+
+static _Noreturn void internal(const Module *m, const char *what, char *msg) {
+  fprintf(stderr, "%s: internal error: %s: %s\n", m->path, what, msg ? msg : "");
+  if (msg) LLVMDisposeMessage(msg);
+  exit(1);
+}
+
+static LLVMTargetMachineRef target_machine(const Module *m, const Options *o) {
+  LLVMInitializeX86TargetInfo();
+  LLVMInitializeX86Target();
+  LLVMInitializeX86TargetMC();
+  LLVMInitializeX86AsmPrinter();
+  const char *triple = "x86_64-unknown-linux-gnu"; /* ELF, SysV ABI: both the kernel and hosted links */
+  LLVMTargetRef t;
+  char *err = NULL;
+  if (LLVMGetTargetFromTriple(triple, &t, &err)) internal(m, "target", err);
+  LLVMCodeGenOptLevel lv = o->opt == 0 ? LLVMCodeGenLevelNone
+                           : o->opt == 1 ? LLVMCodeGenLevelLess
+                           : o->opt == 2 ? LLVMCodeGenLevelDefault
+                                         : LLVMCodeGenLevelAggressive;
+  LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, o->cpu, "", lv, LLVMRelocPIC, LLVMCodeModelSmall);
+  if (!tm) internal(m, "target machine", NULL);
+  return tm;
+}
+
+void compile_module(const Module *m, const Options *o) {
+  LLVMTargetMachineRef tm = target_machine(m, o);
+  Compiler c = {.m = m, .opt = o};
+  c.llc = LLVMContextCreate();
+  c.mod = LLVMModuleCreateWithNameInContext(m->path, c.llc);
+  LLVMSetTarget(c.mod, "x86_64-unknown-linux-gnu");
+  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+  LLVMSetModuleDataLayout(c.mod, dl);
+  c.i1 = LLVMInt1TypeInContext(c.llc);
+  c.i8 = LLVMInt8TypeInContext(c.llc);
+  c.i16 = LLVMInt16TypeInContext(c.llc);
+  c.i32 = LLVMInt32TypeInContext(c.llc);
+  c.i64 = LLVMInt64TypeInContext(c.llc);
+  c.f32 = LLVMFloatTypeInContext(c.llc);
+  c.f64 = LLVMDoubleTypeInContext(c.llc);
+  c.ptr = LLVMPointerTypeInContext(c.llc, 0);
+  c.v128 = LLVMVectorType(c.i64, 2);
+  c.voidt = LLVMVoidTypeInContext(c.llc);
+  c.md_invariant = LLVMGetMDKindIDInContext(c.llc, "invariant.load", 14);
+
+  declare_functions(&c);
+  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) lower_function(&c, f);
+  emit_descriptor(&c);
+
+  char *msg = NULL;
+  if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg)) {
+    if (o->ll) LLVMPrintModuleToFile(c.mod, o->ll, NULL);
+    internal(m, "generated IR does not verify", msg);
+  }
+  LLVMDisposeMessage(msg);
+
+  char pipeline[32];
+  snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt);
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  LLVMErrorRef e = LLVMRunPasses(c.mod, pipeline, tm, po);
+  if (e) internal(m, "optimizer", LLVMGetErrorMessage(e));
+  LLVMDisposePassBuilderOptions(po);
+
+  if (o->ll && LLVMPrintModuleToFile(c.mod, o->ll, &msg)) internal(m, "writing IR", msg);
+  if (LLVMTargetMachineEmitToFile(tm, c.mod, o->out, LLVMObjectFile, &msg)) {
+    unlink(o->out);
+    internal(m, "emitting object", msg);
+  }
+  LLVMDisposeTargetData(dl);
+  LLVMDisposeModule(c.mod);
+  LLVMDisposeTargetMachine(tm);
+  LLVMContextDispose(c.llc);
+}

@@ -1,0 +1,378 @@
+/* aot/lower_control.c — lowering one function body: locals, the dispatch loop, structured
+ * control flow and traps.
+ *
+ * Block results and loop parameters travel through allocas (one per value), which SROA and
+ * mem2reg turn into phis: simpler and sturdier than building phis by hand, and free at -O1+.
+ * Code after br/return/unreachable is still decoded and validated; it is emitted into a
+ * fresh block without predecessors, which LLVM deletes. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aot/abi.h"
+#include "aot/aot.h"
+
+/* Locals beyond this are an implementation limit ("too many locals"), like every engine. */
+#define MAX_LOCALS 50000u
+
+bool is_dead(Lower *L) { return L->ctrl[L->nctrl - 1].unreachable; }
+
+static LLVMBasicBlockRef new_block(Lower *L, const char *name) {
+  return LLVMAppendBasicBlockInContext(L->c->llc, L->fn, name);
+}
+
+static bool terminated(Lower *L) { return LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(L->b)) != NULL; }
+
+static LLVMValueRef entry_alloca(Lower *L, LLVMTypeRef t) {
+  LLVMBuilderRef eb = LLVMCreateBuilderInContext(L->c->llc);
+  LLVMPositionBuilderAtEnd(eb, L->entry);
+  LLVMValueRef a = LLVMBuildAlloca(eb, t, "");
+  LLVMDisposeBuilder(eb);
+  return a;
+}
+
+static LLVMValueRef *make_slots(Lower *L, uint32_t n, const uint8_t *types) {
+  if (!n) return NULL;
+  LLVMValueRef *s = xmalloc(sizeof(LLVMValueRef) * n);
+  for (uint32_t i = 0; i < n; i++) s[i] = entry_alloca(L, llvm_type(L->c, types[i]));
+  return s;
+}
+
+static void store_slots(Lower *L, uint32_t n, LLVMValueRef *slots, LLVMValueRef *vals) {
+  for (uint32_t i = 0; i < n; i++) LLVMBuildStore(L->b, vals[i], slots[i]);
+}
+
+static void load_slots(Lower *L, uint32_t n, const uint8_t *types, LLVMValueRef *slots) {
+  for (uint32_t i = 0; i < n; i++) push_val(L, types[i], LLVMBuildLoad2(L->b, llvm_type(L->c, types[i]), slots[i], ""));
+}
+
+/* After a terminator: the rest of the block is unreachable (validated, emitted nowhere useful). */
+static void go_dead(Lower *L) {
+  LLVMPositionBuilderAtEnd(L->b, new_block(L, "dead"));
+  mark_unreachable(L);
+}
+
+static LLVMBasicBlockRef trap_block(Lower *L, uint32_t code) {
+  if (!L->trap_bb[code]) {
+    LLVMBasicBlockRef bb = new_block(L, "trap");
+    LLVMBuilderRef tb = LLVMCreateBuilderInContext(L->c->llc);
+    LLVMPositionBuilderAtEnd(tb, bb);
+    LLVMValueRef args[2] = {L->ctx, LLVMConstInt(L->c->i32, code, 0)};
+    LLVMBuildCall2(tb, LLVMGlobalGetValueType(L->c->trap_fn), L->c->trap_fn, args, 2, "");
+    LLVMBuildUnreachable(tb);
+    LLVMDisposeBuilder(tb);
+    L->trap_bb[code] = bb;
+  }
+  return L->trap_bb[code];
+}
+
+void trap_if(Lower *L, LLVMValueRef cond, uint32_t code) {
+  LLVMBasicBlockRef cont = new_block(L, "ok");
+  LLVMBuildCondBr(L->b, cond, trap_block(L, code), cont);
+  LLVMPositionBuilderAtEnd(L->b, cont);
+}
+
+void trap_now(Lower *L, uint32_t code) {
+  LLVMBuildBr(L->b, trap_block(L, code));
+  go_dead(L);
+}
+
+/* Where a branch to frame f goes, having stored its label values. */
+static LLVMBasicBlockRef branch_target(Frame *f) { return f->op == OP_LOOP ? f->head : f->end; }
+
+/* Branch (if cond is NULL unconditionally) to label `depth` with the label values taken
+ * from the stack top; they stay on the stack for br_if. */
+static void branch(Lower *L, uint32_t depth, LLVMValueRef cond) {
+  Frame *f = label(L, depth);
+  uint32_t n;
+  const uint8_t *types;
+  label_types(f, &n, &types);
+  LLVMValueRef vals[n ? n : 1];
+  pop_vals(L, n, types, vals);
+  if (cond) /* br_if keeps them */
+    for (uint32_t i = 0; i < n; i++) push_val(L, types[i], vals[i]);
+  if (!cond) {
+    store_slots(L, n, f->slots, vals);
+    LLVMBuildBr(L->b, branch_target(f));
+    go_dead(L);
+    return;
+  }
+  LLVMBasicBlockRef cont = new_block(L, "cont");
+  if (n == 0) {
+    LLVMBuildCondBr(L->b, cond, branch_target(f), cont);
+  } else { /* store only on the taken path */
+    LLVMBasicBlockRef taken = new_block(L, "br_if");
+    LLVMBuildCondBr(L->b, cond, taken, cont);
+    LLVMPositionBuilderAtEnd(L->b, taken);
+    store_slots(L, n, f->slots, vals);
+    LLVMBuildBr(L->b, branch_target(f));
+  }
+  LLVMPositionBuilderAtEnd(L->b, cont);
+}
+
+static void br_table(Lower *L) {
+  Reader *r = &L->r;
+  uint32_t n = rd_u32(r);
+  if (n > (size_t)(r->end - r->p)) rd_fail(r, "unexpected end");
+  uint32_t *depths = xmalloc(sizeof(uint32_t) * (n + 1));
+  for (uint32_t i = 0; i <= n; i++) depths[i] = rd_u32(r);
+  LLVMValueRef idx = pop_typed(L, T_I32);
+  /* The spec's algorithm: every label has the default's arity, and the operands must
+   * match each label's types. */
+  Frame *def = label(L, depths[n]);
+  uint32_t arity, k;
+  const uint8_t *types;
+  label_types(def, &arity, &types);
+  LLVMValueRef vals[arity ? arity : 1];
+  for (uint32_t i = 0; i < n; i++) {
+    label_types(label(L, depths[i]), &k, &types);
+    if (k != arity) fail_at(L->m, L->op_off, "type mismatch");
+    pop_vals(L, k, types, vals);
+    for (uint32_t j = 0; j < k; j++) push_val(L, types[j], vals[j]);
+  }
+  label_types(def, &arity, &types);
+  pop_vals(L, arity, types, vals);
+  /* One block per distinct target stores the values, so each is reached from the switch. */
+  LLVMBasicBlockRef *via = xmalloc(sizeof(LLVMBasicBlockRef) * L->nctrl);
+  memset(via, 0, sizeof(LLVMBasicBlockRef) * L->nctrl);
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(L->b);
+  for (uint32_t i = 0; i <= n; i++) {
+    uint32_t d = depths[i];
+    if (via[d]) continue;
+    Frame *f = label(L, d);
+    if (arity == 0) {
+      via[d] = branch_target(f);
+    } else {
+      via[d] = new_block(L, "br_table");
+      LLVMPositionBuilderAtEnd(L->b, via[d]);
+      store_slots(L, arity, f->slots, vals);
+      LLVMBuildBr(L->b, branch_target(f));
+    }
+  }
+  LLVMPositionBuilderAtEnd(L->b, here);
+  LLVMValueRef sw = LLVMBuildSwitch(L->b, idx, via[depths[n]], n);
+  for (uint32_t i = 0; i < n; i++)
+    if (depths[i] != depths[n]) LLVMAddCase(sw, LLVMConstInt(L->c->i32, i, 0), via[depths[i]]);
+  free(via);
+  free(depths);
+  go_dead(L);
+}
+
+/* Ends the current arm of frame f: store its results and jump to its end. */
+static void finish_arm(Lower *L, Frame *f) {
+  LLVMValueRef vals[f->nr ? f->nr : 1];
+  check_frame_end(L, f, vals);
+  if (terminated(L)) return;
+  if (f->unreachable) {
+    LLVMBuildUnreachable(L->b);
+  } else {
+    store_slots(L, f->nr, f->slots, vals);
+    LLVMBuildBr(L->b, f->end);
+  }
+}
+
+static void lower_end(Lower *L) {
+  Frame *f = &L->ctrl[L->nctrl - 1];
+  if (f->op == OP_LOOP) { /* falls through in place: results stay on the stack */
+    LLVMValueRef vals[f->nr ? f->nr : 1];
+    check_frame_end(L, f, vals);
+    if (f->unreachable && !terminated(L)) LLVMBuildUnreachable(L->b);
+    bool dead = f->unreachable;
+    Frame fr = *f;
+    free(f->slots);
+    L->nctrl--;
+    if (dead) LLVMPositionBuilderAtEnd(L->b, new_block(L, "after_loop"));
+    for (uint32_t i = 0; i < fr.nr; i++) push_val(L, fr.results[i], vals[i]);
+    return;
+  }
+  finish_arm(L, f);
+  if (f->op == OP_IF) { /* no else: the implicit else passes the params through */
+    LLVMPositionBuilderAtEnd(L->b, f->els);
+    f->unreachable = false;
+    L->nvals = f->height;
+    for (uint32_t i = 0; i < f->np; i++) push_val(L, f->params[i], f->saved[i].v);
+    finish_arm(L, f);
+  }
+  Frame fr = *f;
+  L->nctrl--;
+  LLVMMoveBasicBlockAfter(fr.end, LLVMGetInsertBlock(L->b));
+  LLVMPositionBuilderAtEnd(L->b, fr.end);
+  if (fr.is_func) {
+    LLVMValueRef vals[fr.nr ? fr.nr : 1];
+    for (uint32_t i = 0; i < fr.nr; i++) vals[i] = LLVMBuildLoad2(L->b, llvm_type(L->c, fr.results[i]), fr.slots[i], "");
+    if (fr.nr == 0) LLVMBuildRetVoid(L->b);
+    else if (fr.nr == 1) LLVMBuildRet(L->b, vals[0]);
+    else LLVMBuildAggregateRet(L->b, vals, fr.nr);
+  } else {
+    load_slots(L, fr.nr, fr.results, fr.slots);
+  }
+  free(fr.slots);
+  free(fr.saved);
+}
+
+static bool lower_control(Lower *L, uint8_t op) {
+  uint32_t np, nr;
+  const uint8_t *params, *results;
+  switch (op) {
+  case OP_UNREACHABLE: trap_now(L, KILN_TRAP_UNREACHABLE); return true;
+  case OP_NOP: return true;
+  case OP_BLOCK:
+  case OP_LOOP: {
+    read_blocktype(L, &np, &params, &nr, &results);
+    LLVMValueRef vals[np ? np : 1];
+    pop_vals(L, np, params, vals);
+    Frame *f = push_ctrl(L, op, np, params, nr, results);
+    if (op == OP_BLOCK) {
+      f->end = new_block(L, "block_end");
+      f->slots = make_slots(L, nr, results);
+      for (uint32_t i = 0; i < np; i++) push_val(L, params[i], vals[i]);
+    } else {
+      f->head = new_block(L, "loop");
+      f->slots = make_slots(L, np, params);
+      store_slots(L, np, f->slots, vals);
+      LLVMBuildBr(L->b, f->head);
+      LLVMPositionBuilderAtEnd(L->b, f->head);
+      load_slots(L, np, params, f->slots);
+    }
+    return true;
+  }
+  case OP_IF: {
+    read_blocktype(L, &np, &params, &nr, &results);
+    LLVMValueRef cond = pop_typed(L, T_I32);
+    LLVMValueRef vals[np ? np : 1];
+    pop_vals(L, np, params, vals);
+    Frame *f = push_ctrl(L, OP_IF, np, params, nr, results);
+    f->end = new_block(L, "if_end");
+    f->els = new_block(L, "else");
+    f->slots = make_slots(L, nr, results);
+    f->saved = xmalloc(sizeof(Val) * (np + 1));
+    for (uint32_t i = 0; i < np; i++) f->saved[i] = (Val){params[i], vals[i]};
+    LLVMBasicBlockRef then = new_block(L, "then");
+    LLVMBuildCondBr(L->b, LLVMBuildICmp(L->b, LLVMIntNE, cond, LLVMConstInt(L->c->i32, 0, 0), ""), then, f->els);
+    LLVMPositionBuilderAtEnd(L->b, then);
+    for (uint32_t i = 0; i < np; i++) push_val(L, params[i], vals[i]);
+    return true;
+  }
+  case OP_ELSE: {
+    Frame *f = &L->ctrl[L->nctrl - 1];
+    if (f->op != OP_IF) fail_at(L->m, L->op_off, "else without matching if");
+    finish_arm(L, f);
+    f->op = OP_ELSE;
+    f->unreachable = false;
+    L->nvals = f->height;
+    LLVMMoveBasicBlockAfter(f->els, LLVMGetInsertBlock(L->b));
+    LLVMPositionBuilderAtEnd(L->b, f->els);
+    for (uint32_t i = 0; i < f->np; i++) push_val(L, f->params[i], f->saved[i].v);
+    return true;
+  }
+  case OP_END: lower_end(L); return true;
+  case OP_BR: branch(L, rd_u32(&L->r), NULL); return true;
+  case OP_BR_IF: {
+    uint32_t d = rd_u32(&L->r);
+    LLVMValueRef c = pop_typed(L, T_I32);
+    label(L, d);
+    branch(L, d, LLVMBuildICmp(L->b, LLVMIntNE, c, LLVMConstInt(L->c->i32, 0, 0), ""));
+    return true;
+  }
+  case OP_BR_TABLE: br_table(L); return true;
+  case OP_RETURN: branch(L, L->nctrl - 1, NULL); return true;
+  default: return false;
+  }
+}
+
+/* Compares the stack pointer with ctx->stack_limit: deep recursion traps cleanly. */
+static void stack_check(Lower *L) {
+  Compiler *c = L->c;
+  LLVMTypeRef fty = LLVMFunctionType(c->i64, (LLVMTypeRef[]){LLVMMetadataTypeInContext(c->llc)}, 1, 0);
+  LLVMValueRef rr = LLVMGetNamedFunction(c->mod, "llvm.read_register.i64");
+  if (!rr) rr = LLVMAddFunction(c->mod, "llvm.read_register.i64", fty);
+  LLVMMetadataRef rsp = LLVMMDStringInContext2(c->llc, "rsp", 3);
+  LLVMValueRef arg = LLVMMetadataAsValue(c->llc, LLVMMDNodeInContext2(c->llc, &rsp, 1));
+  LLVMValueRef sp = LLVMBuildCall2(L->b, fty, rr, &arg, 1, "sp");
+  LLVMValueRef lim = ctx_field(L, offsetof(kiln_instance, stack_limit), c->i64, false);
+  trap_if(L, LLVMBuildICmp(L->b, LLVMIntULT, sp, lim, ""), KILN_TRAP_STACK_EXHAUSTED);
+}
+
+/* Bodies that call nothing use a bounded frame, which the guard below stack_limit covers. */
+static bool calls_anything(const Func *f) {
+  for (const uint8_t *p = f->body; p < f->body_end; p++)
+    if (*p == OP_CALL || *p == OP_CALL_INDIRECT) return true; /* conservative: any such byte */
+  return false;
+}
+
+static void read_locals(Lower *L) {
+  Reader *r = &L->r;
+  const FuncType *ft = L->ft;
+  uint32_t groups = rd_u32(r);
+  uint64_t total = ft->np;
+  const uint8_t *save = r->p;
+  for (uint32_t g = 0; g < groups; g++) {
+    total += rd_u32(r);
+    rd_valtype(r);
+    if (total > MAX_LOCALS) rd_fail(r, "too many locals");
+  }
+  L->nlocals = (uint32_t)total;
+  L->local_types = xmalloc(total + 1);
+  L->locals = xmalloc(sizeof(LLVMValueRef) * (total + 1));
+  memcpy(L->local_types, ft->t, ft->np);
+  r->p = save;
+  uint32_t k = ft->np;
+  for (uint32_t g = 0; g < groups; g++) {
+    uint32_t n = rd_u32(r);
+    uint8_t t = rd_valtype(r);
+    for (uint32_t i = 0; i < n; i++) L->local_types[k++] = t;
+  }
+  for (uint32_t i = 0; i < L->nlocals; i++) {
+    LLVMTypeRef t = llvm_type(L->c, L->local_types[i]);
+    L->locals[i] = entry_alloca(L, t);
+    LLVMValueRef init = i < ft->np ? LLVMGetParam(L->fn, i + 1) : LLVMConstNull(t);
+    LLVMBuildStore(L->b, init, L->locals[i]);
+  }
+}
+
+void lower_function(Compiler *c, uint32_t fidx) {
+  const Module *m = c->m;
+  const Func *fn = &m->funcs[fidx];
+  Lower L = {.c = c, .m = m, .fidx = fidx, .ft = &m->types[fn->type]};
+  L.r = (Reader){m, fn->body, fn->body_end, NULL};
+  L.fn = c->fns[fidx];
+  L.ctx = LLVMGetParam(L.fn, 0);
+  L.b = LLVMCreateBuilderInContext(c->llc);
+  L.entry = new_block(&L, "entry");
+  LLVMBasicBlockRef body = new_block(&L, "body");
+  LLVMPositionBuilderAtEnd(L.b, body);
+  L.op_off = rd_off(&L.r);
+  read_locals(&L);
+  if (calls_anything(fn) || L.nlocals > 64) stack_check(&L);
+
+  Frame *f = push_ctrl(&L, OP_BLOCK, 0, NULL, L.ft->nr, L.ft->t + L.ft->np);
+  f->is_func = true;
+  f->end = new_block(&L, "return");
+  f->slots = make_slots(&L, L.ft->nr, L.ft->t + L.ft->np);
+
+  while (L.nctrl > 0) {
+    L.op_off = rd_off(&L.r);
+    uint8_t op = rd_u8(&L.r);
+    if (lower_control(&L, op) || lower_numeric(&L, op) || lower_const(&L, op) || lower_parametric(&L, op) ||
+        lower_variable(&L, op) || lower_memory(&L, op) || lower_call(&L, op) || lower_table(&L, op) ||
+        lower_convert(&L, op))
+      continue;
+    if (op == OP_PREFIX_FC) {
+      uint32_t sub = rd_u32(&L.r);
+      if (lower_trunc_sat(&L, sub) || lower_memory_fc(&L, sub) || lower_table_fc(&L, sub)) continue;
+      fail_at(m, L.op_off, "illegal opcode 0xfc %u", sub);
+    }
+    if (op == OP_PREFIX_FD) fail_at(m, L.op_off, "unsupported instruction: SIMD (0xfd prefix) not supported");
+    fail_at(m, L.op_off, "illegal opcode 0x%02x", op);
+  }
+  if (L.r.p != L.r.end) rd_fail(&L.r, "section size mismatch: operators after the end of the function");
+
+  LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->llc);
+  LLVMPositionBuilderAtEnd(eb, L.entry);
+  LLVMBuildBr(eb, body);
+  LLVMDisposeBuilder(eb);
+  LLVMDisposeBuilder(L.b);
+  free(L.vals);
+  free(L.ctrl);
+  free(L.locals);
+  free(L.local_types);
+}

@@ -1,0 +1,146 @@
+/* aot/lower_memory.c — loads, stores, memory.size/grow and the bulk memory instructions.
+ *
+ * The effective address is base + zext(i32 addr) + u32 offset: with the 8 GiB reservation
+ * of abi.h it can never leave the region, so by default there is no check at all. With
+ * --bounds-checks the end of the access is compared with memories[0]->bytes. */
+#include <stddef.h>
+
+#include "aot/abi.h"
+#include "aot/aot.h"
+
+typedef struct MemOp {
+  uint8_t type;  /* value type on the stack */
+  uint8_t bytes; /* access size */
+  int8_t sign;   /* narrow loads: 1 signed, 0 unsigned */
+} MemOp;
+
+static const MemOp memops[] = {
+    /* 0x28 */ {T_I32, 4, 0}, {T_I64, 8, 0}, {T_F32, 4, 0}, {T_F64, 8, 0},
+    /* 0x2c */ {T_I32, 1, 1}, {T_I32, 1, 0}, {T_I32, 2, 1}, {T_I32, 2, 0},
+    /* 0x30 */ {T_I64, 1, 1}, {T_I64, 1, 0}, {T_I64, 2, 1}, {T_I64, 2, 0}, {T_I64, 4, 1}, {T_I64, 4, 0},
+    /* 0x36 */ {T_I32, 4, 0}, {T_I64, 8, 0}, {T_F32, 4, 0}, {T_F64, 8, 0},
+    /* 0x3a */ {T_I32, 1, 0}, {T_I32, 2, 0}, {T_I64, 1, 0}, {T_I64, 2, 0}, {T_I64, 4, 0},
+};
+
+static LLVMValueRef mem_base(Lower *L) {
+  if (!L->mem0) L->mem0 = ctx_field(L, offsetof(kiln_instance, mem0), L->c->ptr, true);
+  return L->mem0;
+}
+
+/* memories[0]->field, reloaded at each use: it changes with memory.grow. */
+static LLVMValueRef mem_field(Lower *L, unsigned off) {
+  if (!L->memories) L->memories = ctx_field(L, offsetof(kiln_instance, memories), L->c->ptr, true);
+  LLVMValueRef m0 = load_invariant(L, L->c->ptr, L->memories);
+  LLVMValueRef p = LLVMBuildGEP2(L->b, L->c->i8, m0, (LLVMValueRef[]){LLVMConstInt(L->c->i64, off, 0)}, 1, "");
+  return LLVMBuildLoad2(L->b, L->c->i64, p, "");
+}
+
+static LLVMValueRef address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size) {
+  Compiler *c = L->c;
+  LLVMValueRef a = LLVMBuildZExt(L->b, addr, c->i64, "");
+  if (offset) a = LLVMBuildAdd(L->b, a, LLVMConstInt(c->i64, offset, 0), "");
+  if (c->opt->bounds_checks) {
+    LLVMValueRef end = LLVMBuildAdd(L->b, a, LLVMConstInt(c->i64, size, 0), "");
+    trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGT, end, mem_field(L, offsetof(kiln_memory, bytes)), ""),
+            KILN_TRAP_MEMORY_OOB);
+  }
+  return LLVMBuildGEP2(L->b, c->i8, mem_base(L), &a, 1, "");
+}
+
+static void read_memarg(Lower *L, unsigned size, uint32_t *offset) {
+  uint32_t align = rd_u32(&L->r);
+  *offset = rd_u32(&L->r);
+  check_memory(L, 0);
+  if (align >= 32 || (1ull << align) > size) fail_at(L->m, L->op_off, "alignment must not be larger than natural");
+}
+
+static void zero_byte(Lower *L) {
+  if (rd_u8(&L->r) != 0) {
+    L->r.p--;
+    rd_fail(&L->r, "zero byte expected");
+  }
+}
+
+bool lower_memory(Lower *L, uint8_t op) {
+  Compiler *c = L->c;
+  if (op >= OP_I32_LOAD && op <= OP_I64_STORE32) {
+    const MemOp *mo = &memops[op - OP_I32_LOAD];
+    uint32_t offset;
+    read_memarg(L, mo->bytes, &offset);
+    LLVMTypeRef vt = llvm_type(c, mo->type);
+    LLVMTypeRef at = LLVMIntTypeInContext(c->llc, mo->bytes * 8);
+    if (mo->type == T_F32 || mo->type == T_F64 || mo->bytes * 8 == LLVMGetIntTypeWidth(vt)) at = vt;
+    if (op <= OP_I64_LOAD32_U) {
+      LLVMValueRef addr = pop_typed(L, T_I32);
+      LLVMValueRef v = LLVMBuildLoad2(L->b, at, address(L, addr, offset, mo->bytes), "");
+      LLVMSetAlignment(v, 1);
+      /* A load whose value is dropped must still trap: keep it from being deleted. */
+      if (L->r.p < L->r.end && *L->r.p == OP_DROP) LLVMSetVolatile(v, 1);
+      if (at != vt) v = mo->sign ? LLVMBuildSExt(L->b, v, vt, "") : LLVMBuildZExt(L->b, v, vt, "");
+      push_val(L, mo->type, v);
+    } else {
+      LLVMValueRef v = pop_typed(L, mo->type);
+      LLVMValueRef addr = pop_typed(L, T_I32);
+      if (at != vt) v = LLVMBuildTrunc(L->b, v, at, "");
+      LLVMValueRef st = LLVMBuildStore(L->b, v, address(L, addr, offset, mo->bytes));
+      LLVMSetAlignment(st, 1);
+    }
+    return true;
+  }
+  switch (op) {
+  case OP_MEMORY_SIZE: {
+    zero_byte(L);
+    check_memory(L, 0);
+    LLVMValueRef pages = mem_field(L, offsetof(kiln_memory, pages));
+    push_val(L, T_I32, LLVMBuildTrunc(L->b, pages, c->i32, ""));
+    return true;
+  }
+  case OP_MEMORY_GROW: {
+    zero_byte(L);
+    check_memory(L, 0);
+    LLVMValueRef args[3] = {L->ctx, LLVMConstInt(c->i32, 0, 0), pop_typed(L, T_I32)};
+    push_val(L, T_I32, call_rt(L, "kiln_rt_memory_grow", c->i32, 3, args));
+    return true;
+  }
+  default: return false;
+  }
+}
+
+bool lower_memory_fc(Lower *L, uint32_t sub) {
+  Compiler *c = L->c;
+  LLVMValueRef zero = LLVMConstInt(c->i32, 0, 0);
+  switch (sub) {
+  case FC_MEMORY_INIT: {
+    uint32_t seg = rd_u32(&L->r);
+    zero_byte(L);
+    check_memory(L, 0);
+    check_data(L, seg);
+    LLVMValueRef n = pop_typed(L, T_I32), src = pop_typed(L, T_I32), dst = pop_typed(L, T_I32);
+    call_rt(L, "kiln_rt_memory_init", c->voidt, 6,
+            (LLVMValueRef[]){L->ctx, zero, LLVMConstInt(c->i32, seg, 0), dst, src, n});
+    return true;
+  }
+  case FC_DATA_DROP: {
+    uint32_t seg = rd_u32(&L->r);
+    check_data(L, seg);
+    call_rt(L, "kiln_rt_data_drop", c->voidt, 2, (LLVMValueRef[]){L->ctx, LLVMConstInt(c->i32, seg, 0)});
+    return true;
+  }
+  case FC_MEMORY_COPY: {
+    zero_byte(L);
+    zero_byte(L);
+    check_memory(L, 0);
+    LLVMValueRef n = pop_typed(L, T_I32), src = pop_typed(L, T_I32), dst = pop_typed(L, T_I32);
+    call_rt(L, "kiln_rt_memory_copy", c->voidt, 6, (LLVMValueRef[]){L->ctx, zero, zero, dst, src, n});
+    return true;
+  }
+  case FC_MEMORY_FILL: {
+    zero_byte(L);
+    check_memory(L, 0);
+    LLVMValueRef n = pop_typed(L, T_I32), val = pop_typed(L, T_I32), dst = pop_typed(L, T_I32);
+    call_rt(L, "kiln_rt_memory_fill", c->voidt, 5, (LLVMValueRef[]){L->ctx, zero, dst, val, n});
+    return true;
+  }
+  default: return false;
+  }
+}

@@ -1,0 +1,166 @@
+/* aot/main.c — kiln-aot's command line: compile a module to an object, or --inspect it.
+ * Every error, whatever the layer, is `FILE:0xOFFSET: message` and exit status 1, with no
+ * output file left behind. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "aot/aot.h"
+
+static const char *out_path; /* removed on failure */
+
+_Noreturn void fail_at(const Module *m, size_t off, const char *fmt, ...) {
+  va_list ap;
+  fprintf(stderr, "%s:0x%zx: ", m->path, off);
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+  if (out_path) unlink(out_path);
+  exit(1);
+}
+
+void *xmalloc(size_t n) {
+  void *p = calloc(1, n ? n : 1);
+  if (!p) {
+    fprintf(stderr, "kiln-aot: out of memory\n");
+    exit(1);
+  }
+  return p;
+}
+
+void *xrealloc(void *p, size_t n) {
+  p = realloc(p, n ? n : 1);
+  if (!p) {
+    fprintf(stderr, "kiln-aot: out of memory\n");
+    exit(1);
+  }
+  return p;
+}
+
+static void usage(void) {
+  fprintf(stderr, "usage: kiln-aot IN.wasm -o OUT.o [--name N] [-O0|-O1|-O2|-O3] [--cpu CPU]\n"
+                  "                [--bounds-checks] [--emit-llvm OUT.ll]\n"
+                  "       kiln-aot --inspect IN.wasm\n");
+  exit(2);
+}
+
+static void print_types(const uint8_t *t, uint32_t n) {
+  if (!n) fputs("()", stdout);
+  for (uint32_t i = 0; i < n; i++) printf("%s%s", i ? "," : "", type_name(t[i]));
+}
+
+static void print_limits(const Limits *l) {
+  printf("%llu %s", (unsigned long long)l->min, l->has_max ? "" : "none");
+  if (l->has_max) printf("%llu", (unsigned long long)l->max);
+}
+
+static void inspect(const Module *m) {
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    const Import *im = &m->imports[i];
+    static const char *kinds[] = {"func", "table", "memory", "global"};
+    printf("import %s %s.%s ", kinds[im->kind], im->module.s, im->field.s);
+    switch (im->kind) {
+    case EXT_FUNC: {
+      const FuncType *ft = &m->types[m->funcs[im->index].type];
+      char *sym = mangle_import(m, im);
+      putchar('(');
+      if (ft->np) print_types(ft->t, ft->np);
+      fputs(")->", stdout);
+      print_types(ft->t + ft->np, ft->nr);
+      printf(" %s\n", sym);
+      free(sym);
+      break;
+    }
+    case EXT_TABLE:
+      printf("%s ", type_name(m->tables[im->index].elemtype));
+      print_limits(&m->tables[im->index].lim);
+      putchar('\n');
+      break;
+    case EXT_MEMORY: print_limits(&m->mems[im->index].lim); putchar('\n'); break;
+    case EXT_GLOBAL:
+      printf("%s%s\n", m->globals[im->index].mut ? "mut " : "", type_name(m->globals[im->index].type));
+      break;
+    }
+  }
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    const Export *e = &m->exports[i];
+    static const char *kinds[] = {"func", "table", "memory", "global"};
+    printf("export %s %s", kinds[e->kind], e->name.s);
+    if (e->kind == EXT_FUNC) {
+      const FuncType *ft = &m->types[m->funcs[e->index].type];
+      fputs(" (", stdout);
+      if (ft->np) print_types(ft->t, ft->np);
+      fputs(")->", stdout);
+      print_types(ft->t + ft->np, ft->nr);
+    } else if (e->kind == EXT_GLOBAL) {
+      printf(" %s%s", m->globals[e->index].mut ? "mut " : "", type_name(m->globals[e->index].type));
+    } else if (e->kind == EXT_TABLE) {
+      printf(" %s", type_name(m->tables[e->index].elemtype));
+    }
+    putchar('\n');
+  }
+  for (uint32_t i = 0; i < m->nmems; i++) {
+    fputs("memory ", stdout);
+    print_limits(&m->mems[i].lim);
+    putchar('\n');
+  }
+}
+
+static uint8_t *read_file(const char *path, size_t *size) {
+  FILE *f = fopen(path, "rb");
+  if (!f) {
+    perror(path);
+    exit(1);
+  }
+  size_t cap = 1 << 16, n = 0;
+  uint8_t *buf = xmalloc(cap);
+  size_t k;
+  while ((k = fread(buf + n, 1, cap - n, f)) > 0) {
+    n += k;
+    if (n == cap) buf = xrealloc(buf, cap *= 2);
+  }
+  if (ferror(f)) {
+    perror(path);
+    exit(1);
+  }
+  fclose(f);
+  *size = n;
+  return buf;
+}
+
+int main(int argc, char **argv) {
+  Options o = {.opt = 2, .cpu = "x86-64-v2"};
+  bool do_inspect = false;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "-o") && i + 1 < argc) o.out = argv[++i];
+    else if (!strcmp(a, "--name") && i + 1 < argc) o.name = argv[++i];
+    else if (!strcmp(a, "--cpu") && i + 1 < argc) o.cpu = argv[++i];
+    else if (!strcmp(a, "--emit-llvm") && i + 1 < argc) o.ll = argv[++i];
+    else if (!strcmp(a, "--bounds-checks")) o.bounds_checks = true;
+    else if (!strcmp(a, "--inspect")) do_inspect = true;
+    else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) o.opt = a[2] - '0';
+    else if (a[0] == '-' || o.in) usage();
+    else o.in = a;
+  }
+  if (!o.in || (!do_inspect && !o.out)) usage();
+  if (o.name)
+    for (const char *p = o.name; *p; p++)
+      if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_')) {
+        fprintf(stderr, "kiln-aot: --name must be a C identifier\n");
+        return 2;
+      }
+  Module m = {.path = o.in};
+  m.buf = read_file(o.in, &m.size);
+  if (!do_inspect) out_path = o.out;
+  read_module(&m);
+  if (do_inspect) {
+    inspect(&m);
+    return 0;
+  }
+  compile_module(&m, &o);
+  return 0;
+}

@@ -1,0 +1,121 @@
+#!/usr/bin/env bash
+# tests/aot/run.sh — unit tests of kiln-aot: the binary reader (LEB128, sections, error
+# offsets), validation errors, the CLI contract (no output left on error, --inspect, --name),
+# and code generation of a real C program linked with the hosted runtime.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+AOT=build/kiln-aot
+W=build/tests/aot
+mkdir -p $W
+if ! make -s -j2 $AOT >/dev/null; then fail aot/build "make $AOT failed"; finish; exit 1; fi
+
+# bin NAME HEX...: writes $W/NAME.wasm from hex bytes (spaces ignored).
+bin() { local n=$1; shift; echo "$*" | tr -d ' \n' | xxd -r -p >"$W/$n.wasm"; }
+HDR="0061736d 01000000"
+
+# expect_err NAME WANT-SUBSTRING: compiling $W/NAME.wasm must fail with exit 1, the message
+# must be FILE:0xOFF: ... containing WANT, and no output file may remain.
+expect_err() {
+  local n=$1 want=$2 err rc
+  rm -f $W/$n.o
+  touch $W/$n.o # a stale output must be removed too
+  err=$($AOT $W/$n.wasm -o $W/$n.o 2>&1); rc=$?
+  if [ $rc != 1 ]; then fail "$n" "exit status $rc, expected 1 ($err)"
+  elif [[ $want == 0x* && $err != "$W/$n.wasm:$want"* ]] ||
+       [[ $want != 0x* && $err != "$W/$n.wasm:0x"*": "*"$want"* ]]; then fail "$n" "message '$err', expected '...$want'"
+  elif [ -e $W/$n.o ]; then fail "$n" "output file left behind"
+  else pass "$n"; fi
+}
+
+# --- reader: header ---
+bin bad-magic "0061736e 01000000"
+expect_err bad-magic "0x0: magic header not detected"
+bin bad-version "$HDR" ; bin bad-version "0061736d 02000000"
+expect_err bad-version "0x4: unknown binary version"
+bin short-header "0061736d 0100"
+expect_err short-header "unexpected end"
+bin empty "$HDR"
+check empty-module $AOT $W/empty.wasm -o $W/empty.o
+
+# --- reader: LEB128 (type section with one type () -> ()) ---
+bin leb-ok "$HDR 01 04 01 60 00 00"
+check leb-ok $AOT $W/leb-ok.wasm -o $W/leb-ok.o
+bin leb-padded "$HDR 01 84808080 00 01 60 00 00"  # section size 4 in 5 bytes: legal
+check leb-padded $AOT $W/leb-padded.wasm -o $W/leb-padded.o
+bin leb-too-long "$HDR 01 8480808080 00 01 60 00 00"
+expect_err leb-too-long "0xd: integer representation too long"
+bin leb-too-large "$HDR 01 84808080 70 01 60 00 00"
+expect_err leb-too-large "0xd: integer too large"
+bin leb-truncated "$HDR 01 84"
+expect_err leb-truncated "0xa: unexpected end"
+# i32.const with a 5-byte s32 whose unused bits are not the sign: malformed
+bin s32-bad "$HDR 01 05 01 60 00 01 7f 03 02 01 00 0a 0a 01 08 00 41 ffffffff 4f 0b"
+expect_err s32-bad "integer too large"
+bin s32-ok "$HDR 01 05 01 60 00 01 7f 03 02 01 00 0a 0a 01 08 00 41 ffffffff 7f 0b"
+check s32-ok $AOT $W/s32-ok.wasm -o $W/s32-ok.o
+
+# --- reader: sections ---
+bin sec-too-long "$HDR 01 09 01 60 00 00"
+expect_err sec-too-long "section size mismatch"
+bin sec-junk "$HDR 01 05 01 60 00 00 00"
+expect_err sec-junk "0xe: section size mismatch"
+bin sec-order "$HDR 03 01 00 01 04 01 60 00 00"
+expect_err sec-order "0xb: unexpected content after last section"
+bin sec-id "$HDR 0d 00"
+expect_err sec-id "0x8: malformed section id"
+bin func-no-code "$HDR 01 04 01 60 00 00 03 02 01 00"
+expect_err func-no-code "function and code section have inconsistent lengths"
+bin body-truncated "$HDR 01 04 01 60 00 00 03 02 01 00 0a 04 01 02 00 01"
+expect_err body-truncated "unexpected end"
+bin bad-utf8 "$HDR 00 03 02 c0 80"
+expect_err bad-utf8 "malformed UTF-8 encoding"
+bin two-memories "$HDR 05 05 02 00 01 00 01"
+expect_err two-memories "multiple memories"
+
+# --- validation ---
+if command -v wat2wasm >/dev/null; then
+  wat() { local n=$1; shift; echo "$*" >$W/$n.wat; wat2wasm --no-check $W/$n.wat -o $W/$n.wasm; }
+  wat bad-add '(module (func (result i32) (i32.add (i32.const 1) (i64.const 2))))'
+  expect_err bad-add "type mismatch"
+  wat bad-label '(module (func (br 1)))'
+  expect_err bad-label "unknown label"
+  wat bad-global '(module (global i32 (i32.const 0)) (func (global.set 0 (i32.const 1))))'
+  expect_err bad-global "global is immutable"
+  wat bad-dead '(module (func (result i32) (unreachable) (i64.const 0)))'
+  expect_err bad-dead "type mismatch"
+  wat ok-dead '(module (func (result i32) (unreachable) (i32.add) (br 0)))'
+  check ok-dead $AOT $W/ok-dead.wasm -o $W/ok-dead.o
+  wat simd '(module (func (drop (v128.const i64x2 0 0))))'
+  expect_err simd "SIMD"
+else
+  skip validation "wat2wasm not installed"
+fi
+
+# --- a C program: imports, descriptor, --inspect, --name, hosted run ---
+if clang-19 --target=wasm32-wasi -O2 tests/aot/hello.c -o $W/hello.wasm 2>$W/cc.err; then
+  check hello-compile $AOT $W/hello.wasm -o $W/hello.o
+  syms=$(nm $W/hello.o 2>&1)
+  if grep -q " D kiln_module$" <<<"$syms" && grep -q " w wasi_snapshot_preview1__fd_write__iiii_i$" <<<"$syms"
+  then pass hello-symbols; else fail hello-symbols "kiln_module or the weak fd_write import missing"; fi
+  # all defined symbols but the descriptor are local
+  glob=$(nm -g --defined-only $W/hello.o | awk '{print $3}' | tr '\n' ' ')
+  if [ "$glob" = "kiln_module " ]; then pass hello-local; else fail hello-local "global symbols: $glob"; fi
+  ins=$($AOT --inspect $W/hello.wasm)
+  if grep -qx "import func wasi_snapshot_preview1.fd_write (i32,i32,i32,i32)->i32 wasi_snapshot_preview1__fd_write__iiii_i" <<<"$ins" &&
+     grep -qx "export func _start ()->()" <<<"$ins" && grep -q "^memory 2 none$" <<<"$ins"
+  then pass inspect; else fail inspect "unexpected output: $(head -c 300 <<<"$ins")"; fi
+  $AOT $W/hello.wasm -o $W/hello-named.o --name app -O0
+  if nm $W/hello-named.o | grep -q " D kiln_module_app$"; then pass name-option; else fail name-option "no kiln_module_app"; fi
+  if make -s -j2 build/host/libkiln-host.a >/dev/null 2>&1; then
+    if clang-19 $W/hello.o build/host/libkiln-host.a -lm -o $W/hello.bin 2>$W/ld.err; then
+      out=$($W/hello.bin x y); rc=$?
+      if [ "$rc" = 7 ] && [ "$out" = "hello 6765 argc=3 y -2147483648 1.500000 sum=4950" ]; then pass hello-run
+      else fail hello-run "exit $rc, output '$out'"; fi
+    else fail hello-link "$(tail -n1 $W/ld.err)"; fi
+  else skip hello-run "hosted runtime (build/host/libkiln-host.a) does not build"; fi
+else
+  fail hello-cc "$(tail -n1 $W/cc.err)"
+fi
+
+finish
