@@ -1,0 +1,96 @@
+/* drivers/pci.c — PCI configuration access through the legacy I/O ports (every x86 PC and
+ * QEMU machine has them), a one-time scan of all buses, BAR decoding. */
+#include "drivers/pci.h"
+
+#include <stddef.h>
+
+static inline void pci_outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint32_t pci_inl(uint16_t port) {
+  uint32_t v;
+  __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+
+static struct pci_dev devs[PCI_MAX_DEVS];
+static int ndevs = -1;
+
+static uint32_t cfg_addr(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off) {
+  return 0x80000000u | (uint32_t)bus << 16 | (uint32_t)dev << 11 | (uint32_t)fn << 8 | (off & 0xfc);
+}
+static uint32_t cfg_read(uint8_t bus, uint8_t dev, uint8_t fn, uint8_t off) {
+  pci_outl(0xcf8, cfg_addr(bus, dev, fn, off));
+  return pci_inl(0xcfc);
+}
+
+uint32_t pci_read32(const struct pci_dev *d, uint8_t off) { return cfg_read(d->bus, d->dev, d->fn, off); }
+uint16_t pci_read16(const struct pci_dev *d, uint8_t off) { return pci_read32(d, off) >> ((off & 2) * 8); }
+uint8_t pci_read8(const struct pci_dev *d, uint8_t off) { return pci_read32(d, off) >> ((off & 3) * 8); }
+void pci_write32(const struct pci_dev *d, uint8_t off, uint32_t v) {
+  pci_outl(0xcf8, cfg_addr(d->bus, d->dev, d->fn, off));
+  pci_outl(0xcfc, v);
+}
+void pci_write16(const struct pci_dev *d, uint8_t off, uint16_t v) {
+  /* Read-modify-write of the dword: writing back the neighbour half is harmless for the
+   * registers written here (command, MSI-X control). */
+  uint32_t w = pci_read32(d, off), sh = (off & 2) * 8;
+  pci_write32(d, off, (w & ~(0xffffu << sh)) | (uint32_t)v << sh);
+}
+
+static void probe(uint8_t bus, uint8_t dev, uint8_t fn) {
+  uint32_t id = cfg_read(bus, dev, fn, PCI_VENDOR_ID);
+  if ((id & 0xffff) == 0xffff || ndevs >= PCI_MAX_DEVS) return;
+  struct pci_dev *d = &devs[ndevs++];
+  d->bus = bus, d->dev = dev, d->fn = fn;
+  d->vendor = id & 0xffff, d->device = id >> 16;
+  uint32_t cls = cfg_read(bus, dev, fn, PCI_CLASS_REV);
+  d->class_code = cls >> 24, d->subclass = cls >> 16, d->prog_if = cls >> 8;
+  uint32_t irq = cfg_read(bus, dev, fn, PCI_INTERRUPT_LINE);
+  d->irq_line = irq & 0xff, d->irq_pin = (irq >> 8) & 0xff;
+}
+
+int pci_scan(void) {
+  if (ndevs >= 0) return ndevs;
+  ndevs = 0;
+  /* Brute force over every bus: 256*32 config reads, a few ms, done once; simpler and
+   * more robust than following bridges. */
+  for (int bus = 0; bus < 256; bus++)
+    for (int dev = 0; dev < 32; dev++) {
+      uint32_t id = cfg_read(bus, dev, 0, PCI_VENDOR_ID);
+      if ((id & 0xffff) == 0xffff) continue;
+      uint8_t ht = cfg_read(bus, dev, 0, PCI_HEADER_TYPE & 0xfc) >> 16;
+      int nfn = (ht & 0x80) ? 8 : 1;
+      for (int fn = 0; fn < nfn; fn++) probe(bus, dev, fn);
+    }
+  return ndevs;
+}
+
+struct pci_dev *pci_find(uint16_t vendor, uint16_t device, int n) {
+  pci_scan();
+  for (int i = 0; i < ndevs; i++)
+    if (devs[i].vendor == vendor && devs[i].device == device && n-- == 0) return &devs[i];
+  return NULL;
+}
+
+uint64_t pci_bar_mem(const struct pci_dev *d, int i) {
+  if (i < 0 || i > 5) return 0;
+  uint32_t lo = pci_read32(d, PCI_BAR0 + 4 * i);
+  if (lo & 1) return 0; /* I/O BAR */
+  uint64_t a = lo & ~0xfu;
+  if (((lo >> 1) & 3) == 2 && i < 5) a |= (uint64_t)pci_read32(d, PCI_BAR0 + 4 * (i + 1)) << 32;
+  return a;
+}
+
+void pci_enable(const struct pci_dev *d) {
+  uint16_t cmd = pci_read16(d, PCI_COMMAND);
+  pci_write16(d, PCI_COMMAND, (cmd | PCI_CMD_MEM | PCI_CMD_MASTER) & ~PCI_CMD_INTX_DISABLE);
+}
+
+uint8_t pci_find_cap(const struct pci_dev *d, uint8_t id, uint8_t from) {
+  if (!(pci_read16(d, PCI_STATUS) & PCI_STATUS_CAP_LIST)) return 0;
+  uint8_t p = from ? pci_read8(d, from + 1) : pci_read8(d, PCI_CAP_PTR);
+  for (int guard = 0; p >= 0x40 && guard < 48; guard++) {
+    if (pci_read8(d, p) == id) return p;
+    p = pci_read8(d, p + 1);
+  }
+  return 0;
+}

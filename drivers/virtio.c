@@ -1,0 +1,187 @@
+/* drivers/virtio.c — the virtio 1.0 modern PCI transport (section 4.1) and split virtqueues
+ * (section 2.4), shared by virtio device drivers. The device-initialization steps of 3.1.1
+ * are split so the driver can do its own part (feature choice, queues) in between. */
+#include "drivers/virtio.h"
+
+#include "kernel/kernel.h"
+
+/* Finds one virtio structure capability of cfg_type `type` and maps its window. */
+static volatile void *find_cfg(struct virtio_dev *v, uint8_t type, uint8_t *capoff) {
+  struct pci_dev *d = v->pci;
+  for (uint8_t c = pci_find_cap(d, PCI_CAP_ID_VNDR, 0); c; c = pci_find_cap(d, PCI_CAP_ID_VNDR, c)) {
+    if (pci_read8(d, c + VIRTIO_PCI_CAP_CFG_TYPE) != type) continue;
+    uint8_t bar = pci_read8(d, c + VIRTIO_PCI_CAP_BAR);
+    uint32_t off = pci_read32(d, c + VIRTIO_PCI_CAP_OFFSET), len = pci_read32(d, c + VIRTIO_PCI_CAP_LENGTH);
+    uint64_t base = pci_bar_mem(d, bar);
+    if (bar > 5 || !base) continue; /* an I/O BAR or an unassigned one: try the next cap */
+    if (capoff) *capoff = c;
+    return kmap_mmio(base + off, len ? len : 4);
+  }
+  return NULL;
+}
+
+int virtio_pci_open(struct virtio_dev *v, struct pci_dev *pci) {
+  uint8_t ncap = 0;
+  v->pci = pci;
+  pci_enable(pci);
+  v->common = find_cfg(v, VIRTIO_PCI_CAP_COMMON_CFG, NULL);
+  v->isr = find_cfg(v, VIRTIO_PCI_CAP_ISR_CFG, NULL);
+  v->device_cfg = find_cfg(v, VIRTIO_PCI_CAP_DEVICE_CFG, NULL);
+  v->notify_base = find_cfg(v, VIRTIO_PCI_CAP_NOTIFY_CFG, &ncap);
+  if (!v->common || !v->isr || !v->notify_base) return -1; /* legacy-only device */
+  v->notify_mult = pci_read32(pci, ncap + VIRTIO_PCI_NOTIFY_CAP_MULT);
+  /* 1. Reset the device (and wait until the reset is complete: status reads back 0). */
+  mmio_write8(&v->common->device_status, 0);
+  for (int i = 0; i < 1000000 && mmio_read8(&v->common->device_status) != 0; i++) __asm__ volatile("pause");
+  /* 2. Set the ACKNOWLEDGE status bit: the guest OS has noticed the device. */
+  mmio_write8(&v->common->device_status, VIRTIO_STATUS_ACKNOWLEDGE);
+  /* 3. Set the DRIVER status bit: the guest OS knows how to drive the device. */
+  mmio_write8(&v->common->device_status, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+  return 0;
+}
+
+int virtio_negotiate(struct virtio_dev *v, uint64_t wanted) {
+  volatile struct virtio_pci_common_cfg *c = v->common;
+  /* 4. Read the device feature bits and write the subset understood by driver and device. */
+  mmio_write32(&c->device_feature_select, 0);
+  uint64_t dev = mmio_read32(&c->device_feature);
+  mmio_write32(&c->device_feature_select, 1);
+  dev |= (uint64_t)mmio_read32(&c->device_feature) << 32;
+  uint64_t f = dev & (wanted | 1ull << VIRTIO_F_VERSION_1);
+  if (!(f & 1ull << VIRTIO_F_VERSION_1)) {
+    virtio_fail(v);
+    return -1;
+  }
+  mmio_write32(&c->driver_feature_select, 0);
+  mmio_write32(&c->driver_feature, (uint32_t)f);
+  mmio_write32(&c->driver_feature_select, 1);
+  mmio_write32(&c->driver_feature, (uint32_t)(f >> 32));
+  v->features = f;
+  /* 5. Set FEATURES_OK; no new feature bits may be accepted after this step. */
+  uint8_t st = mmio_read8(&c->device_status) | VIRTIO_STATUS_FEATURES_OK;
+  mmio_write8(&c->device_status, st);
+  /* 6. Re-read the status to ensure FEATURES_OK is still set: else the device does not
+   * support our subset of features and the device is unusable. */
+  if (!(mmio_read8(&c->device_status) & VIRTIO_STATUS_FEATURES_OK)) {
+    virtio_fail(v);
+    return -1;
+  }
+  return 0;
+}
+
+int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, uint16_t max_size, uint16_t vector) {
+  volatile struct virtio_pci_common_cfg *c = v->common;
+  /* 7. Device-specific setup, here one virtqueue (4.1.5.1.3): select it, read its size,
+   * allocate and zero the rings, write their physical addresses, enable it. */
+  mmio_write16(&c->queue_select, index);
+  uint16_t size = mmio_read16(&c->queue_size);
+  if (size == 0 || mmio_read16(&c->queue_enable)) return -1;
+  while (size > max_size) size /= 2; /* sizes are powers of 2; a smaller one is allowed */
+  mmio_write16(&c->queue_size, size);
+  mmio_write16(&c->queue_msix_vector, vector);
+  if (mmio_read16(&c->queue_msix_vector) != vector) return -1; /* the device refused it */
+  /* Descriptor table (16-byte aligned), available ring (2), used ring (4): one contiguous
+   * zeroed allocation, used ring on its own page. */
+  size_t dsz = 16ull * size, asz = 6 + 2ull * size, usz = 6 + 8ull * size;
+  size_t upage = PAGE_ROUND_UP(dsz + asz);
+  size_t npages = (upage + PAGE_ROUND_UP(usz)) / PAGE_SIZE;
+  uint8_t *mem = kalloc_pages(npages);
+  q->cookie = kalloc(sizeof(void *) * size);
+  if (!mem || !q->cookie) return -1;
+  q->size = size, q->mask = size - 1, q->index = index;
+  q->desc = (struct virtq_desc *)mem;
+  q->avail = (struct virtq_avail *)(mem + dsz);
+  q->used = (struct virtq_used *)(mem + upage);
+  for (uint16_t i = 0; i < size; i++) q->desc[i].next = (uint16_t)(i + 1);
+  q->free_head = 0, q->num_free = size, q->last_used = 0, q->avail_shadow = 0, q->kicked = 0;
+  mmio_write64(&c->queue_desc, virt_to_phys(q->desc));
+  mmio_write64(&c->queue_avail, virt_to_phys(q->avail));
+  mmio_write64(&c->queue_used, virt_to_phys(q->used));
+  uint16_t noff = mmio_read16(&c->queue_notify_off);
+  q->notify = (volatile uint16_t *)(v->notify_base + (uint64_t)noff * v->notify_mult);
+  mmio_write16(&c->queue_enable, 1);
+  return 0;
+}
+
+int virtio_msix_setup(struct virtio_dev *v, void (*fn)(void *), void *arg) {
+  struct pci_dev *d = v->pci;
+  uint8_t cap = pci_find_cap(d, PCI_CAP_ID_MSIX, 0);
+  if (!cap) return -1;
+  uint32_t tbl = pci_read32(d, cap + 4);
+  uint64_t bar = pci_bar_mem(d, tbl & 7);
+  if (!bar) return -1;
+  uint64_t addr;
+  uint32_t data;
+  if (irq_alloc_msi(fn, arg, &addr, &data) != 0) return -1;
+  /* Table entry 0: message address, data, vector control (0: unmasked). */
+  volatile uint8_t *e = kmap_mmio(bar + (tbl & ~7u), 16);
+  mmio_write32(e + 0, (uint32_t)addr);
+  mmio_write32(e + 4, (uint32_t)(addr >> 32));
+  mmio_write32(e + 8, data);
+  mmio_write32(e + 12, 0);
+  /* Message control: MSI-X enable (bit 15), function mask off (bit 14). INTx is then unused. */
+  uint16_t ctl = pci_read16(d, cap + 2);
+  pci_write16(d, cap + 2, (ctl | 0x8000) & ~0x4000);
+  /* Configuration changes need no interrupt: the link status is read when needed. */
+  mmio_write16(&v->common->msix_config, VIRTIO_MSI_NO_VECTOR);
+  return 0;
+}
+
+void virtio_driver_ok(struct virtio_dev *v) {
+  /* 8. Set DRIVER_OK: the device is "live". */
+  mmio_write8(&v->common->device_status, mmio_read8(&v->common->device_status) | VIRTIO_STATUS_DRIVER_OK);
+}
+
+void virtio_fail(struct virtio_dev *v) {
+  mmio_write8(&v->common->device_status, mmio_read8(&v->common->device_status) | VIRTIO_STATUS_FAILED);
+}
+
+uint8_t virtio_isr(struct virtio_dev *v) { return mmio_read8(v->isr); }
+
+int virtq_add(struct virtq *q, const uint64_t *addr, const uint32_t *len, const uint16_t *flags, int n, void *cookie) {
+  if (n <= 0 || q->num_free < n) return -1;
+  uint16_t head = q->free_head, i = head, last = head;
+  for (int k = 0; k < n; k++) {
+    struct virtq_desc *d = &q->desc[i];
+    d->addr = addr[k];
+    d->len = len[k];
+    d->flags = flags[k] | (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+    last = i;
+    i = d->next;
+  }
+  q->free_head = q->desc[last].next;
+  q->num_free -= n;
+  q->cookie[head] = cookie;
+  /* 2.4.7.2: place the head in the next ring slot, then (after a barrier) publish idx. */
+  q->avail->ring[q->avail_shadow & q->mask] = head;
+  q->avail_shadow++;
+  barrier();
+  q->avail->idx = q->avail_shadow;
+  return head;
+}
+
+void virtq_kick(struct virtq *q) {
+  if (q->kicked == q->avail_shadow) return; /* nothing new since the last notification */
+  mb(); /* the idx store must be visible before we read the device's flags */
+  q->kicked = q->avail_shadow;
+  if (!(q->used->flags & VIRTQ_USED_F_NO_NOTIFY)) mmio_write16(q->notify, q->index);
+}
+
+int virtq_has_used(const struct virtq *q) { return *(volatile uint16_t *)&q->used->idx != q->last_used; }
+
+void *virtq_get(struct virtq *q, uint32_t *len) {
+  if (!virtq_has_used(q)) return NULL;
+  barrier(); /* read the element only after seeing idx move */
+  struct virtq_used_elem *e = &q->used->ring[q->last_used & q->mask];
+  uint16_t head = (uint16_t)e->id;
+  if (len) *len = e->len;
+  q->last_used++;
+  void *cookie = q->cookie[head];
+  /* Return the chain's descriptors to the free list. */
+  uint16_t i = head, n = 1;
+  while (q->desc[i].flags & VIRTQ_DESC_F_NEXT) i = q->desc[i].next, n++;
+  q->desc[i].next = q->free_head;
+  q->free_head = head;
+  q->num_free += n;
+  return cookie;
+}

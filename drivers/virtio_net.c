@@ -1,0 +1,335 @@
+/* drivers/virtio_net.c — virtio-net (virtio 1.0, section 5.1) under lwIP.
+ *
+ * Receive: the device writes frames into buffers of a preallocated pool; each completed buffer
+ * goes up to lwIP as a custom pbuf pointing into it (no copy) and is replaced in the ring by a
+ * free one. Only when the pool runs low (TCP holds many frames unread) is a frame copied into
+ * a PBUF_POOL pbuf, so the ring never starves. Mergeable rx buffers: a frame may span several.
+ * Transmit: lwIP leaves PBUF_LINK_ENCAPSULATION_HLEN bytes in front of every frame it builds,
+ * so the 12-byte virtio-net header goes there and header+frame is one descriptor that the
+ * device reads in place (the pbuf is referenced until the device is done; lwIP knows not to
+ * retransmit a busy segment). Other frames are copied into a bounce buffer. Notifications are
+ * batched: the device is notified once per poll/send round (virtio_net_flush).
+ * Checksums are offloaded both ways when the device offers it (tap backends do; QEMU's user
+ * network does not), switched per netif for transmit and per frame for receive. */
+#include "drivers/virtio.h"
+#include "kernel/kernel.h"
+#include "lwip/etharp.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/prot/ethernet.h"
+#include "lwip/prot/ip.h"
+#include "lwip/prot/ip4.h"
+#include "net/net.h"
+#include "netif/ethernet.h"
+
+#define HDR_LEN ((int)sizeof(struct virtio_net_hdr))
+#define RXBUF_DATA 1536 /* header + a full 1514-byte frame, and some */
+#define RING_MAX 256
+#define RX_EXTRA 256 /* buffers beyond the ring that the stack may hold without copies */
+#define TX_BATCH 32  /* notify at least this often while queueing */
+
+struct rxbuf {
+  struct pbuf_custom pc; /* first: the pbuf lwIP sees */
+  struct rxbuf *next_free;
+  uint8_t data[RXBUF_DATA] __attribute__((aligned(64)));
+};
+
+struct txbounce {
+  struct txbounce *next_free;
+  uint8_t data[HDR_LEN + 1514 + 18];
+};
+
+static struct virtio_dev dev;
+static struct virtq rxq, txq;
+static struct rxbuf *rx_pool, *rx_free;
+static struct txbounce *tx_bounce, *tx_free;
+static uint32_t rx_nfree, rx_total, rx_posted, tx_unkicked;
+static int found, use_msix;
+static struct virtio_net_stats st;
+static uint8_t mac[6];
+
+static void rxbuf_release(struct pbuf *p) {
+  struct rxbuf *b = (struct rxbuf *)p;
+  b->next_free = rx_free;
+  rx_free = b;
+  rx_nfree++;
+}
+
+static void rx_refill(void) {
+  while (rx_free && rxq.num_free > 0) {
+    struct rxbuf *b = rx_free;
+    uint64_t a = virt_to_phys(b->data);
+    uint32_t l = RXBUF_DATA;
+    uint16_t f = VIRTQ_DESC_F_WRITE;
+    if (virtq_add(&rxq, &a, &l, &f, 1, b) < 0) break;
+    rx_free = b->next_free;
+    rx_nfree--;
+    rx_posted++;
+  }
+  virtq_kick(&rxq);
+}
+
+static void on_interrupt(void *arg) {
+  (void)arg;
+  /* INTx: reading the ISR deasserts the line; it is shared, so check it was us. */
+  if (!use_msix && !(virtio_isr(&dev) & (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG))) return;
+  st.irqs++;
+  net_irq();
+}
+
+int virtio_net_probe(void) {
+  struct pci_dev *pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_MODERN, 0);
+  if (!pci) pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL, 0);
+  if (!pci) return -1;
+  /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (drivers/virtio.c). */
+  if (virtio_pci_open(&dev, pci) != 0) {
+    kprintf("virtio-net: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
+    return -1;
+  }
+  /* Steps 4-6: the features that make it fast where the device offers them. */
+  uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM |
+                  1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_STATUS;
+  if (virtio_negotiate(&dev, want) != 0) {
+    kprintf("virtio-net: feature negotiation failed\n");
+    return -1;
+  }
+  st.csum_tx = !!(dev.features & 1ull << VIRTIO_NET_F_CSUM);
+  st.csum_rx = !!(dev.features & 1ull << VIRTIO_NET_F_GUEST_CSUM);
+  st.mrg_rxbuf = !!(dev.features & 1ull << VIRTIO_NET_F_MRG_RXBUF);
+  /* Interrupts: MSI-X entry 0 when possible, else the INTx line the firmware assigned. */
+  use_msix = virtio_msix_setup(&dev, on_interrupt, NULL) == 0;
+  uint16_t vec = use_msix ? 0 : VIRTIO_MSI_NO_VECTOR;
+  /* Step 7: device-specific setup: receive queue 0 and transmit queue 1. */
+  if (virtio_queue_setup(&dev, &rxq, VIRTIO_NET_RXQ, RING_MAX, vec) != 0 ||
+      virtio_queue_setup(&dev, &txq, VIRTIO_NET_TXQ, RING_MAX, VIRTIO_MSI_NO_VECTOR) != 0) {
+    kprintf("virtio-net: queue setup failed\n");
+    virtio_fail(&dev);
+    return -1;
+  }
+  /* Completed transmissions are reaped lazily: no interrupt for them. */
+  txq.avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+  if (!use_msix) {
+    if (pci->irq_line == 0xff || pci->irq_line >= 16 || irq_register(pci->irq_line, on_interrupt, NULL) != 0) {
+      kprintf("virtio-net: no usable interrupt line (%u)\n", pci->irq_line);
+      virtio_fail(&dev);
+      return -1;
+    }
+  }
+  st.msix = use_msix;
+  /* Buffers: the rx pool (ring + RX_EXTRA) and one tx bounce buffer per tx descriptor. */
+  rx_total = rxq.size + RX_EXTRA;
+  size_t rx_bytes = sizeof(struct rxbuf) * rx_total, tx_bytes = sizeof(struct txbounce) * txq.size;
+  rx_pool = kalloc_pages(PAGE_ROUND_UP(rx_bytes) / PAGE_SIZE);
+  tx_bounce = kalloc_pages(PAGE_ROUND_UP(tx_bytes) / PAGE_SIZE);
+  if (!rx_pool || !tx_bounce) {
+    kprintf("virtio-net: out of memory for buffers\n");
+    virtio_fail(&dev);
+    return -1;
+  }
+  for (uint32_t i = 0; i < rx_total; i++) {
+    rx_pool[i].pc.custom_free_function = rxbuf_release;
+    rx_pool[i].next_free = rx_free;
+    rx_free = &rx_pool[i];
+  }
+  rx_nfree = rx_total;
+  for (uint32_t i = 0; i < txq.size; i++) {
+    tx_bounce[i].next_free = tx_free;
+    tx_free = &tx_bounce[i];
+  }
+  if (dev.device_cfg && (dev.features & 1ull << VIRTIO_NET_F_MAC)) {
+    for (int i = 0; i < 6; i++) mac[i] = mmio_read8(dev.device_cfg + VIRTIO_NET_CFG_MAC + i);
+  } else {
+    uint8_t r[6];
+    random_bytes(r, 6);
+    mac[0] = 0x02; /* locally administered, unicast */
+    for (int i = 1; i < 6; i++) mac[i] = r[i];
+  }
+  /* Fill the receive ring before the device goes live. */
+  rx_refill();
+  /* Step 8: DRIVER_OK. */
+  virtio_driver_ok(&dev);
+  found = 1;
+  kprintf("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x, %s, rx ring %u + %u spare, tx ring %u%s%s%s\n", mac[0],
+          mac[1], mac[2], mac[3], mac[4], mac[5], use_msix ? "MSI-X" : "INTx", rxq.size, RX_EXTRA, txq.size,
+          st.mrg_rxbuf ? ", mergeable rx buffers" : "", st.csum_tx ? ", tx checksum offload" : "",
+          st.csum_rx ? ", rx checksum offload" : "");
+  return 0;
+}
+
+/* Completed transmissions: release the pbuf (zero-copy) or the bounce buffer. */
+static void tx_reap(void) {
+  void *c;
+  while ((c = virtq_get(&txq, NULL)) != NULL) {
+    if ((uintptr_t)c & 1) {
+      struct txbounce *b = (struct txbounce *)((uintptr_t)c & ~(uintptr_t)1);
+      b->next_free = tx_free;
+      tx_free = b;
+    } else {
+      pbuf_free((struct pbuf *)c);
+    }
+  }
+}
+
+/* With CSUM negotiated, TCP/UDP checksums of outgoing IPv4 frames are left to the device:
+ * it wants the pseudo-header sum in the checksum field and where to start summing. */
+static void tx_csum(struct virtio_net_hdr *h, uint8_t *frame, uint32_t len) {
+  if (!st.csum_tx || len < SIZEOF_ETH_HDR + IP_HLEN) return;
+  if (frame[12] != 0x08 || frame[13] != 0x00) return;
+  uint8_t *ip = frame + SIZEOF_ETH_HDR;
+  uint32_t ihl = (ip[0] & 0x0f) * 4u;
+  uint32_t tot = (uint32_t)ip[2] << 8 | ip[3];
+  uint8_t proto = ip[9];
+  if ((((uint32_t)ip[6] << 8 | ip[7]) & 0x3fff) != 0) return; /* fragment: lwIP summed it */
+  uint32_t off;
+  if (proto == IP_PROTO_TCP) off = 16;
+  else if (proto == IP_PROTO_UDP) off = 6;
+  else return;
+  if (tot < ihl + off + 2 || SIZEOF_ETH_HDR + tot > len) return;
+  uint32_t l4len = tot - ihl, sum = 0;
+  for (int i = 12; i < 20; i += 2) sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+  sum += proto + l4len;
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  uint8_t *cs = ip + ihl + off;
+  cs[0] = (uint8_t)(sum >> 8), cs[1] = (uint8_t)sum;
+  h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+  h->csum_start = (uint16_t)(SIZEOF_ETH_HDR + ihl);
+  h->csum_offset = (uint16_t)off;
+}
+
+static err_t linkoutput(struct netif *nif, struct pbuf *p) {
+  (void)nif;
+  tx_reap();
+  if (txq.num_free == 0) {
+    /* Ring full: let the device catch up for a moment rather than drop. */
+    virtq_kick(&txq);
+    uint64_t until = time_ns() + 2000000;
+    while (txq.num_free == 0 && time_ns() < until) {
+      __asm__ volatile("pause");
+      tx_reap();
+    }
+    if (txq.num_free == 0) {
+      st.tx_dropped++;
+      return ERR_MEM;
+    }
+  }
+  uint64_t addr;
+  uint32_t len;
+  uint16_t flags = 0;
+  void *cookie;
+  if (p->next == NULL && pbuf_add_header(p, HDR_LEN) == 0) {
+    struct virtio_net_hdr *h = p->payload;
+    memset(h, 0, HDR_LEN);
+    tx_csum(h, (uint8_t *)p->payload + HDR_LEN, p->len - HDR_LEN);
+    addr = virt_to_phys(p->payload);
+    len = p->len;
+    pbuf_remove_header(p, HDR_LEN);
+    pbuf_ref(p);
+    cookie = p;
+  } else {
+    struct txbounce *b = tx_free;
+    if (!b || p->tot_len > sizeof b->data - HDR_LEN) {
+      st.tx_dropped++;
+      return b ? ERR_BUF : ERR_MEM;
+    }
+    tx_free = b->next_free;
+    memset(b->data, 0, HDR_LEN);
+    pbuf_copy_partial(p, b->data + HDR_LEN, p->tot_len, 0);
+    tx_csum((struct virtio_net_hdr *)b->data, b->data + HDR_LEN, p->tot_len);
+    addr = virt_to_phys(b->data);
+    len = HDR_LEN + p->tot_len;
+    cookie = (void *)((uintptr_t)b | 1);
+  }
+  if (virtq_add(&txq, &addr, &len, &flags, 1, cookie) < 0) { /* cannot happen: checked above */
+    st.tx_dropped++;
+    return ERR_MEM;
+  }
+  st.tx_frames++;
+  if (++tx_unkicked >= TX_BATCH) virtio_net_flush();
+  return ERR_OK;
+}
+
+void virtio_net_flush(void) {
+  if (!found || tx_unkicked == 0) return;
+  tx_unkicked = 0;
+  virtq_kick(&txq);
+}
+
+/* One received buffer as a pbuf: in place when the pool can spare it, else copied. */
+static struct pbuf *rx_wrap(struct rxbuf *b, uint8_t *data, uint32_t len) {
+  rx_posted--;
+  if (rx_nfree >= rxq.size / 4) {
+    return pbuf_alloced_custom(PBUF_RAW, (u16_t)len, PBUF_REF, &b->pc, data, (u16_t)len);
+  }
+  struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+  if (p) {
+    pbuf_take(p, data, (u16_t)len);
+    st.rx_copied++;
+  }
+  rxbuf_release(&b->pc.pbuf);
+  return p;
+}
+
+int virtio_net_poll(struct netif *nif) {
+  if (!found) return 0;
+  int n = 0;
+  uint32_t len;
+  struct rxbuf *b;
+  tx_reap();
+  while ((b = virtq_get(&rxq, &len)) != NULL) {
+    struct virtio_net_hdr h;
+    memcpy(&h, b->data, HDR_LEN);
+    uint32_t nbuf = st.mrg_rxbuf ? h.num_buffers : 1;
+    if (len < (uint32_t)HDR_LEN || len > RXBUF_DATA) len = HDR_LEN;
+    struct pbuf *p = rx_wrap(b, b->data + HDR_LEN, len - HDR_LEN);
+    int bad = p == NULL;
+    /* A frame in mergeable buffers continues in the next used entries, without header. */
+    for (uint32_t i = 1; i < nbuf; i++) {
+      struct rxbuf *c = virtq_get(&rxq, &len);
+      if (!c) { bad = 1; break; }
+      if (len > RXBUF_DATA) len = 0;
+      struct pbuf *q = rx_wrap(c, c->data, len);
+      if (!q) bad = 1;
+      else if (p) pbuf_cat(p, q);
+      else pbuf_free(q);
+    }
+    n++;
+    if (bad || p->tot_len < SIZEOF_ETH_HDR) {
+      if (p) pbuf_free(p);
+      st.rx_dropped++;
+      continue;
+    }
+    st.rx_frames++;
+    /* The device vouches for this frame's checksums (DATA_VALID), or it came from a local
+     * sender that left them partial (NEEDS_CSUM): no need to verify them again. */
+    if (h.flags & (VIRTIO_NET_HDR_F_DATA_VALID | VIRTIO_NET_HDR_F_NEEDS_CSUM))
+      NETIF_SET_CHECKSUM_CTRL(nif, nif->chksum_flags & ~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP));
+    else
+      NETIF_SET_CHECKSUM_CTRL(nif, nif->chksum_flags | NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP);
+    if (nif->input(p, nif) != ERR_OK) pbuf_free(p);
+    if ((n & 31) == 0) rx_refill();
+  }
+  rx_refill();
+  virtio_net_flush();
+  return n;
+}
+
+int virtio_net_netif_init(struct netif *nif) {
+  nif->name[0] = 'v', nif->name[1] = 'n';
+  nif->output = etharp_output;
+  nif->linkoutput = linkoutput;
+  nif->mtu = 1500;
+  nif->hwaddr_len = 6;
+  memcpy(nif->hwaddr, mac, 6);
+  nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;
+  uint16_t cs = NETIF_CHECKSUM_ENABLE_ALL;
+  if (st.csum_tx) cs &= ~(NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_GEN_UDP);
+  NETIF_SET_CHECKSUM_CTRL(nif, cs);
+  return ERR_OK;
+}
+
+void virtio_net_get_stats(struct virtio_net_stats *s) {
+  *s = st;
+  s->rx_bufs_total = rx_total;
+  s->rx_bufs_free = rx_nfree;
+  s->rx_bufs_posted = rx_posted;
+}

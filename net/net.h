@@ -1,0 +1,50 @@
+/* net/net.h — Kiln's network stack inside the kernel: the lwIP port, the virtio-net netif and
+ * the socket layer, grouped by defining file. The kernel calls net_init() once at boot (after
+ * interrupts, timer and allocator are up) and the WASI layer uses net/sock.h. */
+#ifndef KILN_NET_H
+#define KILN_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct netif;
+struct pbuf;
+
+/* ---- net/netif.c: bring-up, polling, waiting ---- */
+/* Finds the NIC, starts lwIP, configures the address (ip=/gw=/mask= on the kernel command
+ * line, else DHCP). Returns 0, or -1 when there is no usable NIC (sockets then fail with
+ * ENETDOWN). Prints one line on the console either way. */
+int net_init(void);
+int net_up(void); /* 1 when a NIC is running */
+/* The stack is entered by one context at a time: socket calls bracket their work with
+ * net_enter()/net_leave(); interrupt handlers only process packets and timers when nobody is
+ * inside, and otherwise leave the work to whoever is. */
+void net_enter(void);
+void net_leave(void);
+/* Inside net_enter: process received frames, lwIP timers, push out queued frames.
+ * Returns the number of frames processed. */
+int net_poll(void);
+/* Inside net_enter: poll; if that found nothing, halt until the next interrupt (or at
+ * most until deadline_ns on the monotonic clock) and poll again. */
+void net_wait(uint64_t deadline_ns);
+/* Called by the NIC's interrupt handler. */
+void net_irq(void);
+
+/* ---- drivers/virtio_net.c: the virtio-net device behind the netif ---- */
+int virtio_net_probe(void);                 /* 0 when a device is found and initialized */
+int virtio_net_netif_init(struct netif *nif); /* lwIP netif init callback */
+int virtio_net_poll(struct netif *nif);     /* frames received and handed to lwIP */
+void virtio_net_flush(void);                /* notify the device of queued tx frames */
+struct virtio_net_stats {
+  uint64_t rx_frames, tx_frames, rx_copied, rx_dropped, tx_dropped, irqs;
+  uint32_t rx_bufs_total, rx_bufs_free, rx_bufs_posted;
+  uint8_t csum_tx, csum_rx, mrg_rxbuf, msix;
+};
+void virtio_net_get_stats(struct virtio_net_stats *s);
+
+/* ---- net/stats.c: counters, and the optional stats endpoint (netstat=PORT) ---- */
+/* Formats the idle-relevant counters (open sockets, pcbs, pbufs, heap) into buf. */
+int net_stats_format(char *buf, size_t n);
+void net_stats_init(void);
+
+#endif

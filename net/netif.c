@@ -1,0 +1,157 @@
+/* net/netif.c — the lwIP port's core: bring-up (NIC, lwIP, address), the entry guard that
+ * keeps lwIP single-threaded although interrupts may drive it, polling, waiting with hlt,
+ * lwIP's timers from the kernel tick, and the few platform functions lwIP calls. */
+#include "net/net.h"
+
+#include <stdarg.h>
+
+#include "kernel/kernel.h"
+#include "lwip/dhcp.h"
+#include "lwip/init.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
+#include "lwip/timeouts.h"
+#include "netif/ethernet.h"
+
+static struct netif nif;
+static int running;
+/* >0 while some context is inside lwIP; interrupts then only record that work is waiting. */
+static volatile int depth;
+static volatile int work;
+
+u32_t sys_now(void) { return (u32_t)(time_ns() / 1000000); }
+
+unsigned kiln_net_rand(void) {
+  unsigned r;
+  random_bytes(&r, sizeof r);
+  return r;
+}
+
+void kiln_net_diag(const char *fmt, ...) {
+  char buf[256];
+  va_list ap;
+  va_start(ap, fmt);
+  kvsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  kprintf("lwip: %s", buf);
+}
+
+_Noreturn void kiln_net_assert(const char *msg, const char *file, int line) {
+  panic("lwIP assertion \"%s\" failed at %s:%d", msg, file, line);
+}
+
+int net_up(void) { return running; }
+
+void net_enter(void) { depth++; }
+
+void net_leave(void) {
+  /* An interrupt found the stack busy: do its work now, before anyone waits. */
+  if (depth == 1 && work) net_poll();
+  depth--;
+}
+
+int net_poll(void) {
+  if (!running) return 0;
+  work = 0;
+  int n = virtio_net_poll(&nif);
+  sys_check_timeouts();
+  virtio_net_flush();
+  return n;
+}
+
+void net_wait(uint64_t deadline_ns) {
+  if (net_poll() > 0) return;
+  if (deadline_ns != UINT64_MAX && time_ns() >= deadline_ns) return;
+  /* Interrupts stay enabled; one arriving between the check above and the hlt is caught by
+   * the periodic tick at worst (TIMER_HZ), never lost for longer. */
+  kernel_idle();
+  net_poll();
+}
+
+/* Interrupt context: run the stack only if no one is inside it (one core: if depth is 0
+ * here, the interrupted code is not in lwIP). */
+static void run_from_irq(void) {
+  if (!running) return;
+  if (depth) {
+    work = 1;
+    return;
+  }
+  depth = 1;
+  net_poll();
+  depth = 0;
+}
+
+void net_irq(void) { run_from_irq(); }
+
+/* The kernel tick: lwIP timers (TCP retransmission, delayed ACK, ARP, DHCP) run even while
+ * the application computes without calling into WASI. */
+static void on_tick(void *arg) {
+  (void)arg;
+  run_from_irq();
+}
+
+static void poll_hook(void *arg) {
+  (void)arg;
+  net_enter();
+  net_poll();
+  net_leave();
+}
+
+static int parse_ip(const char *key, ip4_addr_t *out) {
+  const char *s = kernel_cmdline_get(key);
+  if (!s) return 0;
+  if (!ip4addr_aton(s, out)) {
+    kprintf("net: bad %s=%s (ignored)\n", key, s);
+    return 0;
+  }
+  return 1;
+}
+
+static void status_changed(struct netif *n) {
+  if (!ip4_addr_isany_val(*netif_ip4_addr(n)))
+    kprintf("net: address %s\n", ip4addr_ntoa(netif_ip4_addr(n)));
+}
+
+int net_init(void) {
+  /* 1. Find and initialize the NIC (PCI scan, virtio init sequence, rx ring filled). */
+  if (virtio_net_probe() != 0) {
+    kprintf("net: no virtio-net device; networking is off\n");
+    return -1;
+  }
+  /* 2. lwIP itself: memory pools, heap, protocol control blocks. */
+  lwip_init();
+  /* 3. The netif over virtio-net, with the static address if the command line gives one. */
+  ip4_addr_t ip, mask, gw;
+  int have_ip = parse_ip("ip", &ip);
+  if (!parse_ip("mask", &mask)) IP4_ADDR(&mask, 255, 255, 255, 0);
+  if (!parse_ip("gw", &gw)) ip4_addr_set_zero(&gw);
+  if (!have_ip) ip4_addr_set_zero(&ip), ip4_addr_set_zero(&mask);
+  if (!netif_add(&nif, &ip, &mask, &gw, NULL, virtio_net_netif_init, ethernet_input)) {
+    kprintf("net: netif_add failed\n");
+    return -1;
+  }
+  netif_set_default(&nif);
+  netif_set_status_callback(&nif, status_changed);
+  netif_set_up(&nif);
+  netif_set_link_up(&nif);
+  running = 1;
+  /* 4. Timers from the kernel tick, as well as on every poll; and WASI waits (poll_oneoff,
+   * sched_yield) poll the network too. */
+  timer_register(on_tick, NULL);
+  kernel_poll_register(poll_hook, NULL);
+  /* 5. No static address: DHCP, waiting a little for the lease so the app starts with an
+   * address (QEMU's user network answers at once); it goes on in the background after. */
+  if (!have_ip) {
+    dhcp_start(&nif);
+    uint64_t until = time_ns() + 3000000000ull;
+    net_enter();
+    while (!dhcp_supplied_address(&nif) && time_ns() < until) net_wait(until);
+    net_leave();
+    if (!dhcp_supplied_address(&nif)) kprintf("net: no DHCP answer yet; still trying\n");
+  } else {
+    status_changed(&nif);
+  }
+  /* 6. The optional counters endpoint (netstat=PORT). */
+  net_stats_init();
+  return 0;
+}

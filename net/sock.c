@@ -1,0 +1,714 @@
+/* net/sock.c — BSD-like sockets over lwIP's raw API (NO_SYS): the callbacks queue what lwIP
+ * delivers (received pbufs, accepted connections, datagrams, errors) on the socket, and the
+ * calls consume those queues, waiting with net_wait() when they must block.
+ *
+ * Invariants: a socket never loses or reorders data: received pbufs are queued in arrival
+ * order and the TCP window is reopened (tcp_recved) only for bytes the application consumed.
+ * A socket's pcb pointer is cleared the moment lwIP frees the pcb (error callback), or when
+ * we detach from a pcb lwIP may free without telling (both directions closed: TIME_WAIT). */
+#include "net/sock.h"
+
+#include "kernel/kernel.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+#include "net/net.h"
+#include "wasi/wasi.h"
+#include "wasi/wasi_types.h"
+
+enum { S_NEW, S_BOUND, S_LISTEN, S_CONNECTING, S_CONNECTED };
+/* s->err after a reset was reported once: reads then see end of stream, writes EPIPE. */
+#define ERR_REPORTED_RESET 1000
+#define UDP_QUEUE_MAX 128
+
+struct dgram {
+  struct dgram *next;
+  struct pbuf *p;
+  ip_addr_t from;
+  uint16_t port;
+};
+
+struct ksock {
+  uint8_t type, state;
+  uint8_t rx_eof, shut_rd, shut_wr, reuse, nodelay, keepalive, was_reset;
+  int err; /* sticky WASI errno from lwIP's error callback */
+  struct tcp_pcb *tcp;
+  struct udp_pcb *udp;
+  /* TCP receive queue: pbufs linked through ->next (tot_len is not maintained: a u16 could
+   * not hold a 128 KiB window); rx_off bytes of the head are already consumed. */
+  struct pbuf *rx_head, *rx_tail;
+  uint32_t rx_off, rx_bytes;
+  /* listener: accepted connections not yet taken by accept() */
+  struct ksock *acc_head, *acc_tail, *acc_next;
+  uint32_t acc_n;
+  /* UDP receive queue */
+  struct dgram *dq_head, *dq_tail;
+  uint32_t dq_n;
+};
+
+static struct ksock_counts counts;
+
+static int map_err(err_t e) {
+  switch (e) {
+  case ERR_OK: return 0;
+  case ERR_MEM: case ERR_BUF: return WASI_ENOBUFS;
+  case ERR_TIMEOUT: return WASI_ETIMEDOUT;
+  case ERR_RTE: return WASI_EHOSTUNREACH;
+  case ERR_INPROGRESS: return WASI_EINPROGRESS;
+  case ERR_VAL: case ERR_ARG: return WASI_EINVAL;
+  case ERR_WOULDBLOCK: return WASI_EAGAIN;
+  case ERR_USE: return WASI_EADDRINUSE;
+  case ERR_ALREADY: return WASI_EALREADY;
+  case ERR_ISCONN: return WASI_EISCONN;
+  case ERR_CONN: return WASI_ENOTCONN;
+  case ERR_IF: return WASI_ENETDOWN;
+  case ERR_ABRT: return WASI_ECONNABORTED;
+  case ERR_RST: return WASI_ECONNRESET;
+  case ERR_CLSD: return WASI_ENOTCONN;
+  default: return WASI_EIO;
+  }
+}
+
+static struct ksock *sock_new(int type) {
+  struct ksock *s = kalloc(sizeof *s);
+  if (!s) return NULL;
+  s->type = (uint8_t)type;
+  counts.open++;
+  if (type == KSOCK_TCP) counts.tcp_open++;
+  else counts.udp_open++;
+  return s;
+}
+
+/* ---- lwIP callbacks ---- */
+
+static void tcp_detach(struct ksock *s) {
+  if (!s->tcp) return;
+  tcp_arg(s->tcp, NULL);
+  tcp_recv(s->tcp, NULL);
+  tcp_sent(s->tcp, NULL);
+  tcp_err(s->tcp, NULL);
+  if (s->state == S_LISTEN) tcp_accept(s->tcp, NULL);
+  s->tcp = NULL;
+}
+
+/* Both directions closed: lwIP may keep the pcb in TIME_WAIT and free it later without a
+ * callback, so stop referring to it now. */
+static void maybe_detach(struct ksock *s) {
+  if (s->tcp && s->rx_eof && s->shut_wr) tcp_detach(s);
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+  struct ksock *s = arg;
+  if (!s) { /* closed socket: lwIP's default behaviour */
+    if (p) { tcp_recved(pcb, p->tot_len); pbuf_free(p); }
+    return ERR_OK;
+  }
+  if (!p) {
+    s->rx_eof = 1;
+    maybe_detach(s);
+    return ERR_OK;
+  }
+  if (s->shut_rd) { /* shutdown(SHUT_RD): discard, but keep the window open */
+    tcp_recved(pcb, p->tot_len);
+    pbuf_free(p);
+    return ERR_OK;
+  }
+  s->rx_bytes += p->tot_len;
+  counts.rx_queued_bytes += p->tot_len;
+  if (s->rx_tail) s->rx_tail->next = p;
+  else s->rx_head = p;
+  struct pbuf *t = p;
+  while (t->next) t = t->next;
+  s->rx_tail = t;
+  return ERR_OK;
+}
+
+static void on_err(void *arg, err_t err) {
+  struct ksock *s = arg;
+  if (!s) return;
+  s->tcp = NULL; /* lwIP has freed it */
+  if (err == ERR_CLSD) { /* orderly end after our FIN was acknowledged */
+    s->rx_eof = 1;
+    return;
+  }
+  if (s->state == S_CONNECTING && err == ERR_RST) s->err = WASI_ECONNREFUSED;
+  else s->err = map_err(err);
+  if (err == ERR_RST) s->was_reset = 1;
+}
+
+static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
+  struct ksock *s = arg;
+  if (s) s->state = S_CONNECTED;
+  return ERR_OK;
+}
+
+static void tcp_setup(struct ksock *s) {
+  tcp_arg(s->tcp, s);
+  tcp_recv(s->tcp, on_recv);
+  tcp_err(s->tcp, on_err);
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
+  struct ksock *l = arg;
+  if (!l || err != ERR_OK || !newpcb) return ERR_VAL;
+  struct ksock *s = sock_new(KSOCK_TCP);
+  if (!s) {
+    tcp_abort(newpcb);
+    return ERR_ABRT;
+  }
+  s->tcp = newpcb;
+  s->state = S_CONNECTED;
+  tcp_setup(s);
+  if (l->acc_tail) l->acc_tail->acc_next = s;
+  else l->acc_head = s;
+  l->acc_tail = s;
+  l->acc_n++;
+  counts.pending_accept++;
+  return ERR_OK;
+}
+
+static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port) {
+  struct ksock *s = arg;
+  struct dgram *d = (s && s->dq_n < UDP_QUEUE_MAX && !s->shut_rd) ? kalloc(sizeof *d) : NULL;
+  if (!d) { /* queue full: a datagram may be dropped, as UDP allows */
+    pbuf_free(p);
+    return;
+  }
+  d->p = p;
+  ip_addr_copy(d->from, *addr);
+  d->port = port;
+  if (s->dq_tail) s->dq_tail->next = d;
+  else s->dq_head = d;
+  s->dq_tail = d;
+  s->dq_n++;
+}
+
+/* ---- calls ---- */
+
+int ksock_open(int type, struct ksock **out) {
+  if (type != KSOCK_TCP && type != KSOCK_UDP) return WASI_EPROTONOSUPPORT;
+  if (!net_up()) return WASI_ENETDOWN;
+  struct ksock *s = sock_new(type);
+  if (!s) return WASI_ENOMEM;
+  net_enter();
+  if (type == KSOCK_TCP) {
+    s->tcp = tcp_new();
+    if (s->tcp) tcp_setup(s);
+  } else {
+    s->udp = udp_new();
+    if (s->udp) udp_recv(s->udp, on_udp_recv, s);
+  }
+  net_leave();
+  if (!s->tcp && !s->udp) {
+    ksock_close(s);
+    return WASI_ENOBUFS;
+  }
+  *out = s;
+  return 0;
+}
+
+int ksock_type(const struct ksock *s) { return s->type; }
+
+static void to_ip(ip_addr_t *a, const uint8_t ip[4]) { IP4_ADDR(ip_2_ip4(a), ip[0], ip[1], ip[2], ip[3]); }
+static void from_ip(uint8_t ip[4], const ip_addr_t *a) {
+  uint32_t v = ip4_addr_get_u32(ip_2_ip4(a)); /* network order in memory */
+  memcpy(ip, &v, 4);
+}
+
+int ksock_bind(struct ksock *s, const uint8_t ip[4], uint16_t port) {
+  ip_addr_t a;
+  to_ip(&a, ip);
+  int r;
+  net_enter();
+  if (s->type == KSOCK_TCP) {
+    if (!s->tcp || s->state != S_NEW) r = WASI_EINVAL;
+    else {
+      if (s->reuse) ip_set_option(s->tcp, SOF_REUSEADDR);
+      r = map_err(tcp_bind(s->tcp, &a, port));
+      if (r == WASI_EINVAL) r = WASI_EADDRINUSE; /* lwIP says ERR_VAL for a port in use too */
+    }
+  } else {
+    if (s->reuse) ip_set_option(s->udp, SOF_REUSEADDR);
+    r = map_err(udp_bind(s->udp, &a, port));
+  }
+  if (r == 0) s->state = S_BOUND;
+  net_leave();
+  return r;
+}
+
+int ksock_listen(struct ksock *s, int backlog) {
+  if (s->type != KSOCK_TCP) return WASI_ENOTSUP;
+  if (s->state == S_LISTEN) return 0;
+  if (!s->tcp || (s->state != S_NEW && s->state != S_BOUND)) return WASI_EINVAL;
+  int r = 0;
+  net_enter();
+  if (s->state == S_NEW) r = map_err(tcp_bind(s->tcp, IP_ADDR_ANY, 0));
+  if (r == 0) {
+    err_t e = ERR_OK;
+    if (backlog <= 0 || backlog > 255) backlog = 255;
+    struct tcp_pcb *l = tcp_listen_with_backlog_and_err(s->tcp, (u8_t)backlog, &e);
+    if (!l) r = map_err(e);
+    else {
+      /* tcp_listen freed the original pcb and returned a smaller listening one. */
+      s->tcp = l;
+      s->state = S_LISTEN;
+      tcp_arg(l, s);
+      tcp_accept(l, on_accept);
+      counts.listening++;
+    }
+  }
+  net_leave();
+  return r;
+}
+
+int ksock_listen_tcp(uint16_t port, struct ksock **out) {
+  static const uint8_t any[4] = {0, 0, 0, 0};
+  struct ksock *s;
+  int r = ksock_open(KSOCK_TCP, &s);
+  if (r) return r;
+  s->reuse = 1;
+  if ((r = ksock_bind(s, any, port)) || (r = ksock_listen(s, 255))) {
+    ksock_close(s);
+    return r;
+  }
+  *out = s;
+  return 0;
+}
+
+int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
+  if (s->type != KSOCK_TCP || s->state != S_LISTEN) return WASI_EINVAL;
+  int r;
+  net_enter();
+  net_poll();
+  for (;;) {
+    if (s->acc_head) {
+      struct ksock *c = s->acc_head;
+      s->acc_head = c->acc_next;
+      if (!s->acc_head) s->acc_tail = NULL;
+      c->acc_next = NULL;
+      s->acc_n--;
+      counts.pending_accept--;
+      counts.accepted++;
+      if (c->tcp) tcp_backlog_accepted(c->tcp);
+      *out = c;
+      r = 0;
+      break;
+    }
+    if (!s->tcp) { r = s->err ? s->err : WASI_EINVAL; break; }
+    if (nonblock) { r = WASI_EAGAIN; break; }
+    net_wait(UINT64_MAX);
+  }
+  net_leave();
+  return r;
+}
+
+int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonblock) {
+  ip_addr_t a;
+  to_ip(&a, ip);
+  int r = 0;
+  net_enter();
+  if (s->type == KSOCK_UDP) {
+    r = map_err(udp_connect(s->udp, &a, port));
+    if (r == 0) s->state = S_CONNECTED;
+  } else if (s->state == S_CONNECTED) {
+    r = WASI_EISCONN;
+  } else if (s->state == S_CONNECTING) {
+    r = WASI_EALREADY;
+  } else if (!s->tcp || s->state == S_LISTEN) {
+    r = s->err ? s->err : WASI_EINVAL;
+  } else {
+    if (s->nodelay) tcp_nagle_disable(s->tcp);
+    s->state = S_CONNECTING;
+    r = map_err(tcp_connect(s->tcp, &a, port, on_connected));
+    if (r) s->state = S_NEW;
+    else if (nonblock) r = WASI_EINPROGRESS;
+    else {
+      while (s->state == S_CONNECTING && s->tcp && !s->err) net_wait(UINT64_MAX);
+      if (s->state != S_CONNECTED) r = s->err ? s->err : WASI_ECONNREFUSED;
+    }
+  }
+  net_leave();
+  return r;
+}
+
+/* Copies queued TCP bytes into iov from byte `skip` of it on; consumes them unless peek. */
+static size_t tcp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t skip, int peek) {
+  size_t done = 0, pos = 0;
+  struct pbuf *p = s->rx_head;
+  uint32_t off = s->rx_off;
+  for (size_t i = 0; i < n && p; i++) {
+    size_t start = 0;
+    if (pos + iov[i].len <= skip) { pos += iov[i].len; continue; }
+    if (skip > pos) start = skip - pos;
+    pos += iov[i].len;
+    while (start < iov[i].len && p) {
+      size_t k = p->len - off;
+      if (k > iov[i].len - start) k = iov[i].len - start;
+      memcpy(iov[i].p + start, (uint8_t *)p->payload + off, k);
+      start += k, off += (uint32_t)k, done += k;
+      if (off == p->len) {
+        struct pbuf *next = p->next;
+        if (!peek) {
+          p->next = NULL;
+          pbuf_free(p);
+          s->rx_head = next;
+          if (!next) s->rx_tail = NULL;
+        }
+        p = next;
+        off = 0;
+      }
+    }
+  }
+  if (!peek) {
+    s->rx_off = off;
+    s->rx_bytes -= (uint32_t)done;
+    counts.rx_queued_bytes -= done;
+    /* Reopen the window by what the application took (tcp_recved takes a u16). */
+    for (size_t left = done; s->tcp && left > 0;) {
+      u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
+      tcp_recved(s->tcp, k);
+      left -= k;
+    }
+  }
+  return done;
+}
+
+static int udp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, int peek, size_t *done, int *trunc,
+                    uint8_t from[4], uint16_t *port) {
+  struct dgram *d = s->dq_head;
+  size_t off = 0;
+  for (size_t i = 0; i < n && off < d->p->tot_len; i++) {
+    size_t k = d->p->tot_len - off;
+    if (k > iov[i].len) k = iov[i].len;
+    pbuf_copy_partial(d->p, iov[i].p, (u16_t)k, (u16_t)off);
+    off += k;
+  }
+  *done = off;
+  if (trunc) *trunc = off < d->p->tot_len;
+  if (from) from_ip(from, &d->from);
+  if (port) *port = d->port;
+  if (!peek) {
+    s->dq_head = d->next;
+    if (!s->dq_head) s->dq_tail = NULL;
+    s->dq_n--;
+    pbuf_free(d->p);
+    kfree(d);
+  }
+  return 0;
+}
+
+int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags, int nonblock, size_t *done,
+               int *truncated, uint8_t from[4], uint16_t *from_port) {
+  size_t want = 0;
+  for (size_t i = 0; i < n; i++) want += iov[i].len;
+  *done = 0;
+  if (truncated) *truncated = 0;
+  int r = 0;
+  net_enter();
+  net_poll();
+  if (s->type == KSOCK_UDP) {
+    while (!s->dq_head && !nonblock && !s->shut_rd) net_wait(UINT64_MAX);
+    if (s->dq_head) r = udp_take(s, iov, n, flags & KSOCK_PEEK, done, truncated, from, from_port);
+    else if (!s->shut_rd) r = WASI_EAGAIN;
+  } else if (s->state == S_LISTEN || s->state == S_CONNECTING || s->state == S_NEW || s->state == S_BOUND) {
+    r = s->state == S_CONNECTING && nonblock ? WASI_EAGAIN : WASI_ENOTCONN;
+  } else {
+    for (;;) {
+      if (s->rx_bytes > 0 && !s->shut_rd) {
+        *done += tcp_take(s, iov, n, *done, flags & KSOCK_PEEK);
+        /* MSG_WAITALL: go on until the buffers are full or the stream ends. */
+        if (!(flags & KSOCK_WAITALL) || (flags & KSOCK_PEEK) || *done == want || nonblock) break;
+        continue;
+      }
+      if (*done > 0) break; /* WAITALL cut short by the end of stream or an error */
+      if (s->rx_eof || s->shut_rd) break; /* end of stream: 0 bytes */
+      if (s->err) {
+        /* A reset reports ECONNRESET once; after that the stream reads as ended. */
+        r = s->err;
+        if (s->err == WASI_ECONNRESET) s->err = ERR_REPORTED_RESET;
+        if (r == ERR_REPORTED_RESET) r = 0;
+        break;
+      }
+      if (!s->tcp) break;
+      if (want == 0) break;
+      if (nonblock) { r = WASI_EAGAIN; break; }
+      net_wait(UINT64_MAX);
+    }
+  }
+  net_leave();
+  return r;
+}
+
+static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t skip, size_t *sent) {
+  *sent = 0;
+  if (s->err == ERR_REPORTED_RESET) return WASI_EPIPE;
+  if (s->err == WASI_ECONNRESET) {
+    s->err = ERR_REPORTED_RESET;
+    return WASI_ECONNRESET;
+  }
+  if (s->err) return s->err;
+  if (s->shut_wr || !s->tcp) return WASI_EPIPE;
+  size_t pos = 0;
+  for (size_t i = 0; i < n; i++) {
+    size_t len = iov[i].len, off = 0;
+    if (pos + len <= skip) { pos += len; continue; }
+    if (skip > pos) off = skip - pos;
+    pos += len;
+    while (off < len) {
+      size_t room = tcp_sndbuf(s->tcp);
+      if (room == 0 || tcp_sndqueuelen(s->tcp) >= TCP_SND_QUEUELEN - 2) goto out;
+      size_t k = len - off;
+      if (k > room) k = room;
+      if (k > 0xffff) k = 0xffff;
+      int more = (off + k < len) || (i + 1 < n);
+      err_t e = tcp_write(s->tcp, iov[i].p + off, (u16_t)k, TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
+      if (e == ERR_MEM) goto out;
+      if (e != ERR_OK) return map_err(e);
+      off += k;
+      *sent += k;
+    }
+  }
+out:
+  if (*sent) tcp_output(s->tcp);
+  return 0;
+}
+
+int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblock, size_t *done, const uint8_t *to,
+               uint16_t to_port) {
+  size_t want = 0;
+  for (size_t i = 0; i < n; i++) want += iov[i].len;
+  *done = 0;
+  int r = 0;
+  net_enter();
+  if (s->type == KSOCK_UDP) {
+    if (s->shut_wr) r = WASI_EPIPE;
+    else if (want > 65507) r = WASI_EMSGSIZE;
+    else if (!to && s->state != S_CONNECTED) r = WASI_EDESTADDRREQ;
+    else {
+      struct pbuf *p = pbuf_alloc(PBUF_TRANSPORT, (u16_t)want, PBUF_RAM);
+      if (!p) r = WASI_ENOBUFS;
+      else {
+        size_t off = 0;
+        for (size_t i = 0; i < n; i++) {
+          pbuf_take_at(p, iov[i].p, (u16_t)iov[i].len, (u16_t)off);
+          off += iov[i].len;
+        }
+        err_t e;
+        if (to) {
+          ip_addr_t a;
+          to_ip(&a, to);
+          e = udp_sendto(s->udp, p, &a, to_port);
+        } else {
+          e = udp_send(s->udp, p);
+        }
+        pbuf_free(p);
+        r = map_err(e);
+        if (r == 0) *done = want;
+      }
+    }
+  } else if (s->state != S_CONNECTED) {
+    r = s->err ? s->err : WASI_ENOTCONN;
+  } else {
+    for (;;) {
+      size_t k = 0;
+      r = tcp_try_send(s, iov, n, *done, &k);
+      *done += k;
+      if (r || *done == want) break;
+      if (nonblock) {
+        if (*done == 0) r = WASI_EAGAIN;
+        break;
+      }
+      net_wait(UINT64_MAX);
+    }
+    if (r && *done) r = 0; /* report what went; the error shows on the next call */
+  }
+  virtio_net_flush();
+  net_leave();
+  return r;
+}
+
+int ksock_shutdown(struct ksock *s, int how) {
+  int r = 0;
+  net_enter();
+  if (s->type == KSOCK_TCP && s->state != S_CONNECTED) r = WASI_ENOTCONN;
+  else {
+    if (how & 1) {
+      s->shut_rd = 1;
+      /* Drop what is queued; the window reopens so the peer is not stalled. */
+      size_t n = s->rx_bytes;
+      while (s->rx_head) {
+        struct pbuf *p = s->rx_head;
+        s->rx_head = p->next;
+        p->next = NULL;
+        pbuf_free(p);
+      }
+      s->rx_tail = NULL, s->rx_off = 0, s->rx_bytes = 0;
+      counts.rx_queued_bytes -= n;
+      for (; s->tcp && n > 0;) {
+        u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+        tcp_recved(s->tcp, k);
+        n -= k;
+      }
+    }
+    if ((how & 2) && !s->shut_wr) {
+      s->shut_wr = 1;
+      if (s->type == KSOCK_TCP && s->tcp) {
+        r = map_err(tcp_shutdown(s->tcp, 0, 1));
+        maybe_detach(s);
+      }
+    }
+  }
+  virtio_net_flush();
+  net_leave();
+  return r;
+}
+
+void ksock_close(struct ksock *s) {
+  if (!s) return;
+  net_enter();
+  if (s->type == KSOCK_TCP) {
+    if (s->state == S_LISTEN) {
+      /* Connections nobody accepted are reset. */
+      while (s->acc_head) {
+        struct ksock *c = s->acc_head;
+        s->acc_head = c->acc_next;
+        counts.pending_accept--;
+        if (c->tcp) {
+          struct tcp_pcb *pcb = c->tcp;
+          tcp_detach(c);
+          tcp_abort(pcb);
+        }
+        c->state = S_NEW;
+        ksock_close(c);
+      }
+      if (s->tcp) counts.listening--;
+    }
+    while (s->rx_head) {
+      struct pbuf *p = s->rx_head;
+      s->rx_head = p->next;
+      p->next = NULL;
+      pbuf_free(p);
+    }
+    counts.rx_queued_bytes -= s->rx_bytes;
+    if (s->tcp) {
+      struct tcp_pcb *pcb = s->tcp;
+      tcp_detach(s);
+      if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
+    }
+    counts.tcp_open--;
+  } else {
+    while (s->dq_head) {
+      struct dgram *d = s->dq_head;
+      s->dq_head = d->next;
+      pbuf_free(d->p);
+      kfree(d);
+    }
+    if (s->udp) udp_remove(s->udp);
+    counts.udp_open--;
+  }
+  counts.open--;
+  virtio_net_flush();
+  net_leave();
+  kfree(s);
+}
+
+int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup) {
+  int ready = 0;
+  *nbytes = 0;
+  *hangup = 0;
+  net_enter();
+  net_poll();
+  if (s->type == KSOCK_UDP) {
+    if (events == 1) {
+      ready = s->dq_head != NULL;
+      if (ready) *nbytes = s->dq_head->p->tot_len;
+    } else {
+      ready = 1;
+      *nbytes = 65507;
+    }
+  } else if (s->state == S_LISTEN) {
+    ready = events == 1 && (s->acc_head != NULL || !s->tcp);
+    *nbytes = s->acc_n;
+  } else {
+    int dead = s->err || (!s->tcp && s->state != S_NEW && s->state != S_BOUND);
+    *hangup = s->rx_eof || dead;
+    if (events == 1) {
+      ready = s->rx_bytes > 0 || s->rx_eof || s->shut_rd || dead;
+      *nbytes = s->rx_bytes;
+    } else if (s->state == S_CONNECTED) {
+      size_t room = s->tcp ? tcp_sndbuf(s->tcp) : 0;
+      ready = room > 0 || dead || s->shut_wr;
+      *nbytes = room;
+    } else {
+      ready = dead;
+    }
+  }
+  net_leave();
+  return ready;
+}
+
+int ksock_addr(struct ksock *s, int peer, uint8_t ip[4], uint16_t *port) {
+  int r = 0;
+  net_enter();
+  if (s->type == KSOCK_TCP) {
+    if (!s->tcp) r = peer ? WASI_ENOTCONN : 0, memset(ip, 0, 4), *port = 0;
+    else if (peer && s->state != S_CONNECTED) r = WASI_ENOTCONN;
+    else {
+      from_ip(ip, peer ? &s->tcp->remote_ip : &s->tcp->local_ip);
+      *port = peer ? s->tcp->remote_port : s->tcp->local_port;
+    }
+  } else {
+    if (peer && s->state != S_CONNECTED) r = WASI_ENOTCONN;
+    else {
+      from_ip(ip, peer ? &s->udp->remote_ip : &s->udp->local_ip);
+      *port = peer ? s->udp->remote_port : s->udp->local_port;
+    }
+  }
+  net_leave();
+  return r;
+}
+
+int ksock_setopt(struct ksock *s, int opt, int value) {
+  net_enter();
+  int r = 0;
+  switch (opt) {
+  case KSOCK_OPT_REUSEADDR:
+    s->reuse = !!value;
+    if (s->tcp) { if (value) ip_set_option(s->tcp, SOF_REUSEADDR); else ip_reset_option(s->tcp, SOF_REUSEADDR); }
+    if (s->udp) { if (value) ip_set_option(s->udp, SOF_REUSEADDR); else ip_reset_option(s->udp, SOF_REUSEADDR); }
+    break;
+  case KSOCK_OPT_KEEPALIVE:
+    s->keepalive = !!value;
+    if (s->tcp) { if (value) ip_set_option(s->tcp, SOF_KEEPALIVE); else ip_reset_option(s->tcp, SOF_KEEPALIVE); }
+    break;
+  case KSOCK_OPT_NODELAY:
+    if (s->type != KSOCK_TCP) { r = WASI_ENOPROTOOPT; break; }
+    s->nodelay = !!value;
+    if (s->tcp) { if (value) tcp_nagle_disable(s->tcp); else tcp_nagle_enable(s->tcp); }
+    break;
+  case KSOCK_OPT_RCVBUF: case KSOCK_OPT_SNDBUF: case KSOCK_OPT_LINGER:
+    break; /* fixed by the stack's configuration; accepted and ignored, as many stacks do */
+  default:
+    r = WASI_ENOPROTOOPT;
+  }
+  net_leave();
+  return r;
+}
+
+int ksock_getopt(struct ksock *s, int opt, int *value) {
+  switch (opt) {
+  case KSOCK_OPT_REUSEADDR: *value = s->reuse; return 0;
+  case KSOCK_OPT_KEEPALIVE: *value = s->keepalive; return 0;
+  case KSOCK_OPT_NODELAY: *value = s->nodelay; return 0;
+  case KSOCK_OPT_RCVBUF: *value = TCP_WND; return 0;
+  case KSOCK_OPT_SNDBUF: *value = TCP_SND_BUF; return 0;
+  case KSOCK_OPT_TYPE: *value = s->type; return 0;
+  case KSOCK_OPT_ACCEPTCONN: *value = s->state == S_LISTEN; return 0;
+  case KSOCK_OPT_LINGER: *value = 0; return 0;
+  case KSOCK_OPT_ERROR: *value = s->err == ERR_REPORTED_RESET ? 0 : s->err; return 0;
+  default: return WASI_ENOPROTOOPT;
+  }
+}
+
+void ksock_counts(struct ksock_counts *c) { *c = counts; }

@@ -1,0 +1,16 @@
+/* wasi/sockets.h — what the platform calls to give an app its preopened listening sockets
+ * (kernel: for each `listen=tcp:PORT` token, after wasi_load_image; hosted: --listen). */
+#ifndef KILN_WASI_SOCKETS_H
+#define KILN_WASI_SOCKETS_H
+
+#include <stdint.h>
+
+struct wasi_state;
+
+/* Opens, binds (0.0.0.0) and listens on each "tcp:PORT" of spec (comma-separated), giving
+ * each the next free fd (so after stdio and the preopened directories, as wasmtime's
+ * --tcplisten does); *fd gets the last one. 0 or a WASI errno (EINVAL for a bad spec,
+ * ENETDOWN without a network, EADDRINUSE). */
+int wasi_sock_preopen_listen(struct wasi_state *st, const char *spec, uint32_t *fd);
+
+#endif
