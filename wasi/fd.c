@@ -212,10 +212,11 @@ int32_t WASI_FN(fd_datasync, i_i)(kiln_instance *ctx, int32_t fd) { return sync(
  * buffer tells the caller to come back with a larger one (preview1). */
 int32_t WASI_FN(fd_readdir, iiiIi_i)(kiln_instance *ctx, int32_t fd, int32_t buf, int32_t buflen, int64_t cookie,
                                       int32_t pused) {
-  struct wasi_fd *f;
-  int e = wasi_fd_check(WASI_STATE(ctx), (uint32_t)fd, WASI_RIGHT(WASI_R_FD_READDIR), &f);
-  if (e) return e;
+  /* Not a directory is the better answer than a right no file could have. */
+  struct wasi_fd *f = wasi_fd_get(WASI_STATE(ctx), (uint32_t)fd);
+  if (!f) return WASI_EBADF;
   if (f->kind != WASI_FD_DIR) return WASI_ENOTDIR;
+  if (!(f->rights_base & WASI_RIGHT(WASI_R_FD_READDIR))) return WASI_ENOTCAPABLE;
   uint8_t *b = wasi_guest_ptr(ctx, (uint32_t)buf, (uint32_t)buflen), *u = wasi_guest_ptr(ctx, (uint32_t)pused, 4);
   if (!b || !u) return WASI_EFAULT;
   struct wasi_node *d = f->node;

@@ -18,9 +18,9 @@ size_t strlen(const char *s);
 
 #include "kernel/instance.h"
 #include "wasi/wasi.h"
+#include "wasi/wasi_calls.h"
 #include "wasi/wasi_types.h"
 
-#define WASI_FN(name, sig) KILN_IMPORT(wasi_snapshot_preview1, name, sig)
 #define WASI_STATE(ctx) ((struct wasi_state *)(ctx)->host)
 
 /* Guest memory is little-endian and unaligned access must go through memcpy in C. */
