@@ -1,0 +1,182 @@
+/* boot/entry.S — the kernel's first instructions. Both loaders enter here in 32-bit protected
+ * mode with paging off: GRUB through the Multiboot2 header (ELF loading), QEMU -kernel through
+ * the Multiboot1 header, whose AOUT_KLUDGE address fields let QEMU load this ELF64 file (it
+ * refuses 64-bit ELF otherwise). The trampoline identity-maps the first 4 GiB with 2 MiB
+ * pages, enters long mode and calls kmain(magic, info); kernel/vm.c replaces these tables.
+ */
+#include "boot/multiboot.h"
+
+#define MB1_FLAGS (MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMORY_INFO | MB1_FLAG_AOUT_KLUDGE)
+#define KSTACK_SIZE 65536
+
+/* Both headers come first in .text (the linker script keeps this section at the start). */
+  .section .multiboot, "a"
+  .balign 8
+mb2_header:
+  .long MB2_HEADER_MAGIC, MB2_ARCH_I386, mb2_header_end - mb2_header
+  .long 0x100000000 - (MB2_HEADER_MAGIC + MB2_ARCH_I386 + (mb2_header_end - mb2_header))
+  .balign 8
+  .short MB2_HTAG_ENTRY, 0
+  .long 12, _start
+  .balign 8
+  .short MB2_HTAG_END, 0
+  .long 8
+mb2_header_end:
+
+  .balign 4
+mb1_header:
+  .long MB1_HEADER_MAGIC, MB1_FLAGS, 0x100000000 - (MB1_HEADER_MAGIC + MB1_FLAGS)
+  /* header_addr, load_addr, load_end_addr (end of file-backed bytes), bss_end_addr, entry */
+  .long mb1_header, __kernel_start, __data_end, __kernel_end, _start
+
+  .text
+  .code32
+  .globl _start
+_start:
+  cli
+  cld
+  movl %eax, boot_magic
+  movl %ebx, boot_info
+  movl $boot_stack_top, %esp
+
+  /* Long mode available? (CPUID 0x80000001 EDX bit 29) */
+  movl $0x80000000, %eax
+  cpuid
+  cmpl $0x80000001, %eax
+  jb no_long_mode
+  movl $0x80000001, %eax
+  cpuid
+  btl $29, %edx
+  jnc no_long_mode
+  movl %edx, %ebp                 /* keep bit 20 (NX) for EFER below */
+
+  /* Zero .bss (the loaders should have; be sure, the page tables live there). */
+  movl $__bss_start, %edi
+  movl $__kernel_end, %ecx
+  subl %edi, %ecx
+  shrl $2, %ecx
+  xorl %eax, %eax
+  rep stosl
+
+  /* PML4[0] -> PDPT, PDPT[0..3] -> PD0..3, PD entries: 2048 x 2 MiB = 4 GiB identity. */
+  movl $boot_pdpt, %eax
+  orl $3, %eax
+  movl %eax, boot_pml4
+  xorl %ecx, %ecx
+1:
+  movl %ecx, %eax
+  shll $12, %eax
+  addl $boot_pd, %eax
+  orl $3, %eax
+  movl %eax, boot_pdpt(,%ecx,8)
+  incl %ecx
+  cmpl $4, %ecx
+  jb 1b
+  xorl %ecx, %ecx
+2:
+  movl %ecx, %eax
+  shll $21, %eax
+  orl $0x83, %eax                 /* present, writable, 2 MiB */
+  movl %eax, boot_pd(,%ecx,8)
+  incl %ecx
+  cmpl $2048, %ecx
+  jb 2b
+
+  /* PAE, then CR3, then EFER.LME (+NXE when the CPU has NX), then paging. */
+  movl %cr4, %eax
+  orl $(1 << 5), %eax
+  movl %eax, %cr4
+  movl $boot_pml4, %eax
+  movl %eax, %cr3
+  movl $0xC0000080, %ecx
+  rdmsr
+  orl $(1 << 8), %eax
+  btl $20, %ebp
+  jnc 3f
+  orl $(1 << 11), %eax
+3:
+  wrmsr
+  movl %cr0, %eax
+  orl $0x80010001, %eax           /* PG | WP | PE */
+  movl %eax, %cr0
+
+  lgdt gdt_ptr
+  ljmp $0x08, $long_entry
+
+no_long_mode:
+  /* The status line of the exit protocol, then the panic status for isa-debug-exit. */
+  movl $no_lm_msg, %esi
+4:
+  movb (%esi), %al
+  testb %al, %al
+  jz 5f
+  outb %al, $0xe9
+  movw $0x3f8, %dx
+  outb %al, %dx
+  incl %esi
+  jmp 4b
+5:
+  movb $0x7f, %al
+  outb %al, $0xf4
+6:
+  hlt
+  jmp 6b
+
+  .code64
+long_entry:
+  movw $0x10, %ax
+  movw %ax, %ds
+  movw %ax, %es
+  movw %ax, %ss
+  xorw %ax, %ax
+  movw %ax, %fs
+  movw %ax, %gs
+  movq $boot_stack_top, %rsp
+  xorl %ebp, %ebp
+  movl boot_magic(%rip), %edi
+  movl boot_info(%rip), %esi
+  call kmain
+7:
+  cli
+  hlt
+  jmp 7b
+
+  .section .rodata
+no_lm_msg:
+  .asciz "panic CPU lacks long mode (x86-64)\n"
+
+  .data
+  .balign 16
+  /* null, 64-bit code (0x08), data (0x10), then a TSS descriptor (0x18) that kernel/cpu.c fills. */
+  .globl gdt
+gdt:
+  .quad 0
+  .quad 0x00af9a000000ffff
+  .quad 0x00cf92000000ffff
+  .quad 0, 0
+gdt_end:
+  .globl gdt_ptr
+gdt_ptr:
+  .short gdt_end - gdt - 1
+  .quad gdt
+boot_magic:
+  .long 0
+boot_info:
+  .long 0
+
+  .bss
+  .balign 4096
+boot_pml4:
+  .skip 4096
+boot_pdpt:
+  .skip 4096
+boot_pd:
+  .skip 4 * 4096
+  /* kernel/vm.c leaves this page unmapped so a kernel stack overflow faults. */
+  .globl boot_stack_guard
+boot_stack_guard:
+  .skip 4096
+  .globl boot_stack_top
+boot_stack:
+  .skip KSTACK_SIZE
+boot_stack_top:

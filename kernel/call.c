@@ -1,0 +1,53 @@
+/* kernel/call.c — kiln_plat_call/kiln_plat_unwind of kernel/instance.h. Wasm code runs on
+ * the Wasm stack (kernel/vm.c: 8 MiB, mapped on demand, unmapped guard below); a nested call
+ * (Wasm -> kernel -> Wasm) stays on it. ctx->stack_limit sits STACK_MARGIN above the guard so
+ * the prologue check of generated code fires first, leaving WASI calls made near the limit
+ * room to run. Unwinding (a trap, a fault turned into a trap, proc_exit) longjmps to the
+ * innermost call. */
+#include "kernel/instance.h"
+#include "kernel/kernel.h"
+
+#define STACK_MARGIN (64u << 10)
+
+struct call_frame {
+  struct kjmp jb;
+  kiln_instance *ctx;
+  struct call_frame *prev;
+};
+
+static struct call_frame *current;
+void *call_last_trap_pc;
+
+kiln_instance *call_current(void) { return current ? current->ctx : NULL; }
+
+uint32_t kiln_plat_call(kiln_instance *ctx, kiln_tramp_fn tramp, void *fn, kiln_val *vals) {
+  struct call_frame f;
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  int nested = sp >= wasm_stack_lo && sp < wasm_stack_hi;
+  uintptr_t saved_limit = ctx->stack_limit;
+  f.ctx = ctx;
+  f.prev = current;
+  ctx->stack_limit = wasm_stack_lo + STACK_MARGIN;
+  current = &f;
+  uint32_t code = (uint32_t)kjmp_set(&f.jb);
+  if (code == 0) {
+    call_on_stack((void *)tramp, fn, ctx, vals, nested ? 0 : wasm_stack_hi);
+    code = KILN_TRAP_NONE;
+  }
+  current = f.prev;
+  ctx->stack_limit = saved_limit;
+  return code;
+}
+
+static _Noreturn void unwind(uint32_t code, void *pc) {
+  if (!current) panic("trap '%s' outside any Wasm call (pc %p)", kiln_trap_message(code), pc);
+  call_last_trap_pc = pc;
+  kjmp_long(&current->jb, code ? (int)code : KILN_TRAP_UNREACHABLE);
+}
+
+/* pc is a return address here (after a call to kiln_trap, which may be the last instruction
+ * of its function): one byte back is inside the call, so the report names the right function. */
+_Noreturn void kiln_plat_unwind(kiln_instance *ctx, uint32_t code, void *pc) { unwind(code, (char *)pc - 1); }
+
+/* A fault's pc is the faulting instruction itself. */
+_Noreturn void call_unwind_fault(uint32_t code, void *pc) { unwind(code, pc); }

@@ -1,0 +1,81 @@
+/* kernel/cpu.c — the CPU's own setup: the TSS (whose interrupt stacks let every interrupt and
+ * fault run on a known-good stack: the Wasm stack may be at its guard page, and compiled
+ * code may keep data in the red zone below rsp), SSE and AVX for generated code, and the
+ * CPUID features other files ask about. */
+#include "kernel/kernel.h"
+
+bool cpu_has_nx, cpu_has_rdrand, cpu_has_rdseed, cpu_has_invariant_tsc;
+
+struct __attribute__((packed)) tss {
+  uint32_t reserved0;
+  uint64_t rsp[3];
+  uint64_t reserved1;
+  uint64_t ist[7];
+  uint64_t reserved2;
+  uint16_t reserved3, iomap_base;
+};
+
+#define IST_STACK_SIZE 16384
+static struct tss tss;
+static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+
+extern uint64_t gdt[];
+
+static void detect_features(void) {
+  uint32_t r[4];
+  cpuid(0, 0, r);
+  uint32_t max_leaf = r[0];
+  cpuid(1, 0, r);
+  cpu_has_rdrand = (r[2] >> 30) & 1;
+  if (max_leaf >= 7) {
+    cpuid(7, 0, r);
+    cpu_has_rdseed = (r[1] >> 18) & 1;
+  }
+  cpuid(0x80000000, 0, r);
+  uint32_t max_ext = r[0];
+  if (max_ext >= 0x80000001) {
+    cpuid(0x80000001, 0, r);
+    cpu_has_nx = (r[3] >> 20) & 1;
+  }
+  if (max_ext >= 0x80000007) {
+    cpuid(0x80000007, 0, r);
+    cpu_has_invariant_tsc = (r[3] >> 8) & 1;
+  }
+}
+
+void cpu_init(void) {
+  detect_features();
+  /* TSS descriptor in GDT slots 3-4 (selector 0x18): 64-bit available TSS, present. */
+  for (int i = 0; i < 3; i++) tss.ist[i] = (uintptr_t)ist_stacks[i] + IST_STACK_SIZE;
+  tss.iomap_base = sizeof tss; /* no I/O permission bitmap */
+  uint64_t base = (uintptr_t)&tss, limit = sizeof tss - 1;
+  gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
+           (((base >> 24) & 0xff) << 56);
+  gdt[4] = base >> 32;
+  __asm__ volatile("ltr %w0" ::"r"(0x18));
+}
+
+void cpu_enable_simd(void) {
+  uint64_t cr0, cr4;
+  uint32_t r[4];
+  __asm__ volatile("mov %%cr0, %0" : "=r"(cr0));
+  cr0 = (cr0 & ~(1ull << 2)) | (1ull << 1); /* EM off, MP on: SSE instructions execute */
+  cr0 &= ~(1ull << 3);                      /* TS off: no lazy FPU switching */
+  __asm__ volatile("mov %0, %%cr0" ::"r"(cr0));
+  __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+  cr4 |= (1ull << 9) | (1ull << 10); /* OSFXSR, OSXMMEXCPT */
+  cpuid(1, 0, r);
+  int xsave = (r[2] >> 26) & 1;
+  if (xsave) cr4 |= 1ull << 18; /* OSXSAVE: needed for AVX */
+  __asm__ volatile("mov %0, %%cr4" ::"r"(cr4));
+  __asm__ volatile("fninit");
+  if (xsave) {
+    /* Enable every state component among x87, SSE, AVX and AVX-512 the CPU supports, so
+     * code compiled for x86-64-v3/v4 runs too. */
+    cpuid(0xd, 0, r);
+    uint64_t xcr0 = r[0] & 0xe7;
+    __asm__ volatile("xsetbv" ::"c"(0), "a"((uint32_t)xcr0), "d"((uint32_t)(xcr0 >> 32)));
+  }
+  uint32_t mxcsr = 0x1f80; /* all exceptions masked, round to nearest */
+  __asm__ volatile("ldmxcsr %0" ::"m"(mxcsr));
+}

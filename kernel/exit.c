@@ -1,0 +1,61 @@
+/* kernel/exit.c — how the machine ends: one status line on the debug console (port 0xe9,
+ * QEMU -debugcon), then a write to isa-debug-exit (port 0xf4; QEMU exits with (v << 1) | 1):
+ *   "exit N"                      the app exited with N       -> N & 0x7f
+ *   "trap MESSAGE in FUNCTION"    a Wasm trap                 -> 0x7e
+ *   "panic MESSAGE"               kernel fault or invariant   -> 0x7f
+ * `kiln run` reads the line. Without isa-debug-exit the ACPI power-off of QEMU's PIIX4 and
+ * ICH9 chipsets is tried, then the CPU halts. */
+#include "kernel/kernel.h"
+
+#define DEBUGCON 0xe9
+#define DEBUG_EXIT 0xf4
+
+static int finished;
+
+static void debugcon(const char *s) {
+  for (; *s; s++) outb(DEBUGCON, (uint8_t)*s);
+}
+
+static _Noreturn void power_off(uint32_t v) {
+  outl(DEBUG_EXIT, v);
+  outw(0x604, 0x2000);  /* QEMU PIIX4 / ICH9 ACPI: S5 */
+  outw(0xb004, 0x2000); /* older QEMU / Bochs */
+  for (;;) __asm__ volatile("cli; hlt");
+}
+
+_Noreturn void kernel_exit(uint32_t status) {
+  char line[32];
+  __asm__ volatile("cli");
+  if (!finished++) {
+    ksnprintf(line, sizeof line, "exit %u\n", status);
+    debugcon(line);
+  }
+  power_off(status & 0x7f);
+}
+
+_Noreturn void kernel_exit_trap(const char *message, const char *function) {
+  char line[256];
+  __asm__ volatile("cli");
+  kprintf("kiln: trap: %s in %s\n", message, function);
+  if (!finished++) {
+    ksnprintf(line, sizeof line, "trap %s in %s\n", message, function);
+    debugcon(line);
+  }
+  power_off(0x7e);
+}
+
+_Noreturn void panic(const char *fmt, ...) {
+  char msg[256];
+  va_list ap;
+  __asm__ volatile("cli");
+  va_start(ap, fmt);
+  kvsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  kprintf("kiln: panic: %s\n", msg);
+  if (!finished++) {
+    debugcon("panic ");
+    debugcon(msg);
+    debugcon("\n");
+  }
+  power_off(0x7f);
+}

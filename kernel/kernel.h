@@ -1,0 +1,251 @@
+/* kernel/kernel.h — the kernel's internal header: its functions grouped by defining file, and
+ * the API that drivers/ and net/ build on (page allocation, virt_to_phys, IRQs, port and MMIO
+ * access, time, idling). Everything runs on one core, in ring 0; interrupts are enabled
+ * outside interrupt handlers and the sections guarded by irq_save()/irq_restore().
+ */
+#ifndef KILN_KERNEL_H
+#define KILN_KERNEL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PAGE_SIZE ((uint64_t)4096)
+#define PAGE_ROUND_UP(x) (((uint64_t)(x) + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1))
+#define PAGE_ROUND_DOWN(x) ((uint64_t)(x) & ~(PAGE_SIZE - 1))
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- port I/O, MMIO, interrupt flag (inline) ---- */
+
+static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outl(uint16_t port, uint32_t v) { __asm__ volatile("outl %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint8_t inb(uint16_t port) {
+  uint8_t v;
+  __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+static inline uint16_t inw(uint16_t port) {
+  uint16_t v;
+  __asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+static inline uint32_t inl(uint16_t port) {
+  uint32_t v;
+  __asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
+  return v;
+}
+
+/* MMIO: the compiler must neither merge, reorder across, nor elide these accesses. */
+static inline uint8_t mmio_read8(volatile void *p) { return *(volatile uint8_t *)p; }
+static inline uint16_t mmio_read16(volatile void *p) { return *(volatile uint16_t *)p; }
+static inline uint32_t mmio_read32(volatile void *p) { return *(volatile uint32_t *)p; }
+static inline uint64_t mmio_read64(volatile void *p) { return *(volatile uint64_t *)p; }
+static inline void mmio_write8(volatile void *p, uint8_t v) { *(volatile uint8_t *)p = v; }
+static inline void mmio_write16(volatile void *p, uint16_t v) { *(volatile uint16_t *)p = v; }
+static inline void mmio_write32(volatile void *p, uint32_t v) { *(volatile uint32_t *)p = v; }
+static inline void mmio_write64(volatile void *p, uint64_t v) { *(volatile uint64_t *)p = v; }
+/* Orders memory accesses for DMA (descriptor writes before the doorbell). x86 is TSO, so a
+ * compiler barrier plus mfence covers every case the virtio spec asks for. */
+static inline void mb(void) { __asm__ volatile("mfence" ::: "memory"); }
+static inline void barrier(void) { __asm__ volatile("" ::: "memory"); }
+
+static inline uint64_t irq_save(void) {
+  uint64_t f;
+  __asm__ volatile("pushfq; popq %0; cli" : "=r"(f)::"memory");
+  return f;
+}
+static inline void irq_restore(uint64_t f) {
+  if (f & (1 << 9)) __asm__ volatile("sti" ::: "memory");
+}
+static inline uint64_t rdtsc(void) {
+  uint32_t lo, hi;
+  __asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+  return ((uint64_t)hi << 32) | lo;
+}
+static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
+  __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+
+/* ---- boot/linker.ld symbols ---- */
+extern char __kernel_start[], __text_end[], __rodata_end[], __data_end[], __kernel_end[];
+extern char __kernel_text_start[], __kernel_text_end[];
+
+/* ---- kernel/main.c ---- */
+void kmain(uint32_t magic, uint32_t info);
+
+/* ---- kernel/multiboot.c: boot information from either loader ---- */
+#define BOOT_MAX_REGIONS 64
+#define BOOT_MAX_MODULES 8
+#define BOOT_CMDLINE_MAX 4096
+struct boot_region {
+  uint64_t addr, len; /* usable RAM only */
+};
+struct boot_module {
+  uint64_t start, end; /* physical [start, end) */
+  char name[64];       /* the module's command line (e.g. "fs") */
+};
+struct boot_info {
+  int version; /* 1 or 2 */
+  struct boot_region regions[BOOT_MAX_REGIONS];
+  int nregions;
+  struct boot_module modules[BOOT_MAX_MODULES];
+  int nmodules;
+  char cmdline[BOOT_CMDLINE_MAX];
+  uint64_t info_start, info_end; /* the loader's structures (to keep until parsed) */
+};
+/* Copies what the kernel needs out of the loader's structures. 0, or -1 with a reason in err. */
+int multiboot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err, size_t errlen);
+extern struct boot_info boot_info;
+
+/* ---- kernel/pmem.c: physical pages (a bitmap over RAM; identity-mapped) ---- */
+void pmem_init(const struct boot_info *bi);
+void *kalloc_page(void);             /* one zeroed 4 KiB page, identity-mapped; NULL when out */
+void kfree_page(void *p);
+void *kalloc_pages(size_t n);        /* n physically contiguous zeroed pages, or NULL */
+void kfree_pages(void *p, size_t n);
+uint64_t pmem_free_bytes(void);
+uint64_t pmem_total_bytes(void);
+uint64_t pmem_top(void);             /* end of the highest usable RAM address */
+/* The allocator's pure core (host-tested): physical addresses only, no memory touched. */
+uint64_t pmem_bitmap_bytes(uint64_t top);
+void pmem_setup(uint64_t *bitmap, uint64_t top, const struct boot_region *r, int nr);
+void pmem_reserve(uint64_t start, uint64_t end);
+void pmem_set_limit(uint64_t top);
+uint64_t pmem_alloc_phys(size_t n); /* 0 when no run of n free pages */
+void pmem_free_phys(uint64_t pa, size_t n);
+
+/* ---- kernel/vm.c: page tables, MMIO mappings, linear memories, the Wasm stack ---- */
+void vm_init(void);
+uint64_t virt_to_phys(const void *va); /* identity for RAM; walks the tables elsewhere (0: unmapped) */
+/* Maps [phys, phys+len) uncached at the same virtual address (device registers); returns it. */
+void *kmap_mmio(uint64_t phys, size_t len);
+/* The Wasm stack: [wasm_stack_lo, wasm_stack_hi), with an unmapped guard region below lo. */
+extern uintptr_t wasm_stack_lo, wasm_stack_hi;
+/* Page-fault triage: 1 when the fault was a demand page of the Wasm stack (now mapped). */
+int vm_handle_demand_fault(uint64_t addr);
+/* Which region a fault address is in: */
+enum { VM_REGION_OTHER = 0, VM_REGION_LINEAR_MEMORY, VM_REGION_STACK_GUARD };
+int vm_classify(uint64_t addr);
+
+/* ---- kernel/heap.c: kalloc/kfree (kiln_plat_alloc/kiln_plat_free use it) ---- */
+void *kalloc(size_t n); /* zeroed, 16-byte aligned; NULL when out of memory */
+void kfree(void *p);
+
+/* ---- kernel/cpu.c: GDT/TSS with the interrupt stacks, SSE/AVX enabling, CPU features ---- */
+void cpu_init(void);
+void cpu_enable_simd(void);
+extern bool cpu_has_nx, cpu_has_rdrand, cpu_has_rdseed, cpu_has_invariant_tsc;
+enum { IST_IRQ = 1, IST_FAULT = 2, IST_DOUBLE = 3 };
+
+/* ---- kernel/trap.c: IDT, exceptions, interrupt dispatch ---- */
+struct trapframe {
+  uint64_t r15, r14, r13, r12, r11, r10, r9, r8, rbp, rdi, rsi, rdx, rcx, rbx, rax;
+  uint64_t vector, error;
+  uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
+};
+void trap_init(void);
+void trap_dispatch(struct trapframe *tf); /* called by kernel/vectors.S */
+/* An interrupt handler runs with interrupts disabled on the interrupt stack; the EOI is sent
+ * after it returns. irq is a legacy line 0..15 (routed through the 8259 PIC); returns 0 or -1
+ * (bad line or too many handlers). Several handlers may share a line (PCI INTx). */
+typedef void (*irq_handler_fn)(void *arg);
+int irq_register(int irq, irq_handler_fn fn, void *arg);
+/* MSI: allocates a vector for fn and gives the address/data pair to program into the device's
+ * MSI capability; returns 0 or -1. Uses the local APIC. */
+int irq_alloc_msi(irq_handler_fn fn, void *arg, uint64_t *msi_addr, uint32_t *msi_data);
+
+/* ---- kernel/pic.c: 8259 PIC and local APIC ---- */
+void pic_init(void);
+void pic_unmask(int irq);
+void pic_eoi(int irq);
+void lapic_init(void);
+void lapic_eoi(void);
+
+/* ---- kernel/time.c: TSC (calibrated against the PIT), CMOS RTC, the periodic tick ---- */
+#define TIMER_HZ 100
+void time_init(void);
+uint64_t time_ns(void);          /* monotonic, since boot */
+uint64_t time_realtime_ns(void); /* since the Unix epoch (RTC at boot + monotonic) */
+uint64_t time_tsc_hz(void);
+uint64_t time_ticks(void);       /* timer interrupts since time_init */
+/* fn(arg) runs at every tick in interrupt context (e.g. lwIP timers); 0 or -1. */
+int timer_register(irq_handler_fn fn, void *arg);
+/* Halts until the next interrupt (timer, NIC, serial); returns with interrupts enabled. */
+void kernel_idle(void);
+/* Pure: days since 1970-01-01 of a proleptic Gregorian date (for the RTC). */
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* ---- kernel/cmdline.c: arg=, env= and other key=value tokens ---- */
+/* Parses the command line (percent-decoding values). 0, or -1 with a message in err for the
+ * first bad token (which is kept undecoded). */
+int cmdline_parse(const char *line, char *err, size_t errlen);
+int cmdline_argc(void);
+const char *cmdline_argv(int i);
+int cmdline_envc(void);
+const char *cmdline_env(int i); /* "NAME=VALUE" */
+/* The decoded value of the last `key=VALUE` token, or NULL (e.g. "ip", "gw", "mask"). */
+const char *kernel_cmdline_get(const char *key);
+/* Pure: decodes %XX escapes of src[0..n) into dst (room for n+1 bytes, NUL-terminated);
+ * returns the decoded length or -1 on a malformed escape. */
+long percent_decode(char *dst, const char *src, size_t n);
+
+/* ---- kernel/printf.c: formatted output to the serial console ---- */
+int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
+int ksnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- kernel/exit.c: the exit protocol (status line on port 0xe9, isa-debug-exit on 0xf4) ---- */
+_Noreturn void kernel_exit(uint32_t status);
+_Noreturn void kernel_exit_trap(const char *message, const char *function);
+_Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- kernel/call.c + kernel/switch.S: kiln_plat_call/unwind on the Wasm stack ---- */
+/* The innermost active kiln_plat_call's instance, or NULL when no Wasm code runs. */
+struct kiln_instance *call_current(void);
+/* kiln_plat_unwind for a hardware fault at pc (kernel/trap.c). */
+_Noreturn void call_unwind_fault(uint32_t code, void *pc);
+/* Where the last unwind came from (for the trap report). */
+extern void *call_last_trap_pc;
+struct kjmp {
+  uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rflags;
+};
+int kjmp_set(struct kjmp *j) __attribute__((returns_twice));
+_Noreturn void kjmp_long(struct kjmp *j, int v);
+void call_on_stack(void *tramp, void *fn, void *ctx, void *vals, uintptr_t sp);
+
+/* ---- kernel/wasi_plat.c: the WASI platform interface (wasi/wasi.h) ---- */
+/* fn(arg) runs whenever WASI waits or yields (the network driver polls the NIC and lwIP
+ * timers there); 0 or -1. */
+int kernel_poll_register(void (*fn)(void *), void *arg);
+
+/* ---- kernel/app.c: instantiate kiln_module, run _start, report ---- */
+_Noreturn void app_run(void);
+
+/* ---- kernel/random.c: RDSEED/RDRAND, else a ChaCha20 DRBG ---- */
+void random_init(void);
+void random_bytes(void *buf, size_t n);
+/* Pure: the ChaCha20 block function (RFC 8439). */
+void chacha20_block(const uint32_t key[8], uint32_t counter, const uint32_t nonce[3], uint8_t out[64]);
+
+/* ---- kernel/string.c: the C library subset freestanding code here needs ---- */
+void *memcpy(void *d, const void *s, size_t n);
+void *memmove(void *d, const void *s, size_t n);
+void *memset(void *d, int c, size_t n);
+int memcmp(const void *a, const void *b, size_t n);
+void *memchr(const void *s, int c, size_t n);
+size_t strlen(const char *s);
+int strcmp(const char *a, const char *b);
+int strncmp(const char *a, const char *b, size_t n);
+char *strchr(const char *s, int c);
+int atoi(const char *s);
+
+/* ---- drivers/serial.c: COM1 ---- */
+void serial_init(void);
+void serial_putc(char c);
+void serial_write(const char *s, size_t n);
+int serial_getc(void);   /* a received byte, or -1 when none is waiting */
+int serial_ready(void);  /* nonzero when a byte is waiting */
+
+#endif

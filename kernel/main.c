@@ -1,0 +1,35 @@
+/* kernel/main.c — what the kernel does, in order. boot/entry.S gets here in long mode on the
+ * boot stack, with the loader's magic and boot-information address. */
+#include "kernel/kernel.h"
+
+void kmain(uint32_t magic, uint32_t info) {
+  char err[160];
+  uint64_t t0 = rdtsc();
+
+  /* The console first, so everything after can report. */
+  serial_init();
+  /* Copy what the loader told us (RAM, modules, command line) before memory is handed out. */
+  if (multiboot_parse(magic, info, &boot_info, err, sizeof err)) panic("%s", err);
+  /* GDT's TSS with the interrupt stacks; the IDT; CPU features. */
+  cpu_init();
+  trap_init();
+  /* SSE (and AVX where present) for generated code; kernel C never touches those registers. */
+  cpu_enable_simd();
+  /* Physical pages, then our own page tables (text R+X, data NX, Wasm regions unmapped). */
+  pmem_init(&boot_info);
+  vm_init();
+  /* The legacy interrupt controller, the TSC calibration, the RTC and the periodic tick. */
+  pic_init();
+  time_init();
+  __asm__ volatile("sti");
+  /* The random generator (seeded from the clocks when the CPU has no RDRAND/RDSEED). */
+  random_init();
+  /* argv, environment and options (ip=, ...) from the command line. */
+  if (cmdline_parse(boot_info.cmdline, err, sizeof err)) kprintf("kiln: %s\n", err);
+
+  uint64_t tsc_hz = time_tsc_hz();
+  kprintf("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
+          pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
+  /* Instantiate the app, run its _start, report how it ended. Does not return. */
+  app_run();
+}

@@ -1,0 +1,57 @@
+/* kernel/pic.c — interrupt controllers. Legacy lines (the timer, PCI INTx as routed by the
+ * firmware into the ISA IRQ space, read from the device's Interrupt Line register) go
+ * through the 8259 pair, remapped to vectors 32-47. The local APIC is enabled only when a
+ * driver asks for an MSI vector; LINT0 stays in ExtINT mode so the 8259 keeps working. */
+#include "kernel/kernel.h"
+
+#define PIC1 0x20
+#define PIC2 0xa0
+#define PIC_EOI 0x20
+
+static uint16_t mask = 0xffff & ~(1 << 2); /* all masked but the cascade */
+static volatile uint32_t *lapic;
+
+static void io_wait(void) { outb(0x80, 0); }
+
+void pic_init(void) {
+  /* ICW1: init, ICW4 follows; ICW2: vector base; ICW3: cascade wiring; ICW4: 8086 mode. */
+  outb(PIC1, 0x11), io_wait();
+  outb(PIC2, 0x11), io_wait();
+  outb(PIC1 + 1, 32), io_wait();
+  outb(PIC2 + 1, 40), io_wait();
+  outb(PIC1 + 1, 4), io_wait();
+  outb(PIC2 + 1, 2), io_wait();
+  outb(PIC1 + 1, 1), io_wait();
+  outb(PIC2 + 1, 1), io_wait();
+  outb(PIC1 + 1, mask & 0xff);
+  outb(PIC2 + 1, mask >> 8);
+}
+
+void pic_unmask(int irq) {
+  mask &= ~(1u << irq);
+  outb(PIC1 + 1, mask & 0xff);
+  outb(PIC2 + 1, mask >> 8);
+}
+
+void pic_eoi(int irq) {
+  if (irq >= 8) outb(PIC2, PIC_EOI);
+  outb(PIC1, PIC_EOI);
+}
+
+/* Local APIC registers (offsets in 32-bit words of the 4 KiB page). */
+enum { LAPIC_EOI = 0xb0 / 4, LAPIC_SVR = 0xf0 / 4, LAPIC_LINT0 = 0x350 / 4, LAPIC_LINT1 = 0x360 / 4 };
+
+void lapic_init(void) {
+  if (lapic) return;
+  uint32_t lo, hi;
+  __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x1b)); /* IA32_APIC_BASE */
+  uint64_t base = (((uint64_t)hi << 32) | lo) & ~0xfffull;
+  lapic = kmap_mmio(base, PAGE_SIZE);
+  lapic[LAPIC_LINT0] = 0x700;         /* ExtINT: 8259 interrupts pass through */
+  lapic[LAPIC_LINT1] = 0x400;         /* NMI */
+  lapic[LAPIC_SVR] = 0x100 | 0xff;    /* software-enable, spurious vector 0xff */
+}
+
+void lapic_eoi(void) {
+  if (lapic) lapic[LAPIC_EOI] = 0;
+}

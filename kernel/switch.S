@@ -1,0 +1,63 @@
+/* kernel/switch.S — the non-C parts of kiln_plat_call (kernel/call.c): a setjmp/longjmp pair
+ * that also saves RFLAGS (a trap unwinds from a fault handler, where interrupts are off), and
+ * a call made on another stack. SSE state is not saved: nothing lives in it across a call. */
+  .text
+  .code64
+
+/* int kjmp_set(struct kjmp *j)  -- rbx rbp r12 r13 r14 r15 rsp rip rflags */
+  .globl kjmp_set
+kjmp_set:
+  movq %rbx, 0(%rdi)
+  movq %rbp, 8(%rdi)
+  movq %r12, 16(%rdi)
+  movq %r13, 24(%rdi)
+  movq %r14, 32(%rdi)
+  movq %r15, 40(%rdi)
+  leaq 8(%rsp), %rax
+  movq %rax, 48(%rdi)
+  movq (%rsp), %rax
+  movq %rax, 56(%rdi)
+  pushfq
+  popq %rax
+  movq %rax, 64(%rdi)
+  xorl %eax, %eax
+  ret
+
+/* _Noreturn void kjmp_long(struct kjmp *j, int v): kjmp_set returns v (1 if v is 0). */
+  .globl kjmp_long
+kjmp_long:
+  movl %esi, %eax
+  testl %eax, %eax
+  jnz 1f
+  incl %eax
+1:
+  movq 0(%rdi), %rbx
+  movq 8(%rdi), %rbp
+  movq 16(%rdi), %r12
+  movq 24(%rdi), %r13
+  movq 32(%rdi), %r14
+  movq 40(%rdi), %r15
+  movq 48(%rdi), %rsp
+  pushq 64(%rdi)
+  popfq
+  jmpq *56(%rdi)
+
+/* void call_on_stack(tramp, fn, ctx, vals, sp): tramp(fn, ctx, vals) with rsp = sp, or on
+ * the current stack when sp is 0. */
+  .globl call_on_stack
+call_on_stack:
+  pushq %rbp
+  movq %rsp, %rbp
+  testq %r8, %r8
+  jz 2f
+  movq %r8, %rsp
+2:
+  andq $-16, %rsp
+  movq %rdi, %rax
+  movq %rsi, %rdi
+  movq %rdx, %rsi
+  movq %rcx, %rdx
+  callq *%rax
+  movq %rbp, %rsp
+  popq %rbp
+  ret

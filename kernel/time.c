@@ -1,0 +1,117 @@
+/* kernel/time.c — clocks and the periodic tick.
+ *   monotonic: the TSC, its rate measured once against the PIT (channel 2, 10 ms)
+ *   realtime:  the CMOS RTC read once at boot, advanced by the monotonic clock
+ *   tick:      PIT channel 0 at TIMER_HZ on IRQ 0, for network timers and waking hlt
+ */
+#include "kernel/kernel.h"
+
+#define PIT_HZ 1193182u
+#define CALIBRATE_MS 10
+
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  /* Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar. */
+  y -= m <= 2;
+  int64_t era = (y >= 0 ? y : y - 399) / 400;
+  unsigned yoe = (unsigned)(y - era * 400);
+  unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+#ifndef KILN_HOST_TEST
+static uint64_t tsc_hz, tsc0, mult; /* ns = (tsc - tsc0) * mult >> 32 */
+static uint64_t rtc_boot_ns;
+static volatile uint64_t ticks;
+static struct {
+  irq_handler_fn fn;
+  void *arg;
+} timers[8];
+
+/* Measures the TSC over CALIBRATE_MS of PIT channel 2 (its gate and output are in port 0x61,
+ * so no interrupt is needed). Returns 0 when the PIT never counts down. */
+static uint64_t calibrate_tsc(void) {
+  uint16_t count = PIT_HZ / (1000 / CALIBRATE_MS);
+  outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
+  outb(0x43, 0xb0);                       /* channel 2, lo/hi byte, mode 0 (one-shot) */
+  outb(0x42, count & 0xff);
+  outb(0x42, count >> 8);
+  uint64_t t0 = rdtsc();
+  for (uint64_t spin = 0; !(inb(0x61) & 0x20); spin++)
+    if (spin > 100000000) return 0;
+  uint64_t t1 = rdtsc();
+  return (t1 - t0) * (1000 / CALIBRATE_MS);
+}
+
+static uint8_t cmos(uint8_t reg) {
+  outb(0x70, reg);
+  return inb(0x71);
+}
+
+static uint64_t read_rtc_ns(void) {
+  uint8_t r[7], again[7];
+  do { /* read until two reads agree, each outside an update cycle */
+    for (int spin = 0; (cmos(0x0a) & 0x80) && spin < 1000000; spin++) {}
+    r[0] = cmos(0x00), r[1] = cmos(0x02), r[2] = cmos(0x04), r[3] = cmos(0x07), r[4] = cmos(0x08),
+    r[5] = cmos(0x09), r[6] = cmos(0x32);
+    for (int spin = 0; (cmos(0x0a) & 0x80) && spin < 1000000; spin++) {}
+    again[0] = cmos(0x00), again[1] = cmos(0x02), again[2] = cmos(0x04), again[3] = cmos(0x07),
+    again[4] = cmos(0x08), again[5] = cmos(0x09), again[6] = cmos(0x32);
+  } while (memcmp(r, again, sizeof r));
+  uint8_t b = cmos(0x0b);
+  int pm = r[2] & 0x80;
+  r[2] &= 0x7f;
+  if (!(b & 0x04)) /* BCD */
+    for (int i = 0; i < 7; i++) r[i] = (r[i] & 0x0f) + (r[i] >> 4) * 10;
+  if (!(b & 0x02) && pm) r[2] = (r[2] + 12) % 24; /* 12-hour clock */
+  int64_t year = (r[6] >= 19 && r[6] <= 30) ? r[6] * 100 + r[5] : 2000 + r[5];
+  if (r[4] < 1 || r[4] > 12 || r[3] < 1 || r[3] > 31) return 0;
+  int64_t days = days_from_civil(year, r[4], r[3]);
+  return (uint64_t)(((days * 24 + r[2]) * 60 + r[1]) * 60 + r[0]) * 1000000000ull;
+}
+
+static void tick(void *arg) {
+  ticks++;
+  for (size_t i = 0; i < ARRAY_LEN(timers) && timers[i].fn; i++) timers[i].fn(timers[i].arg);
+}
+
+void time_init(void) {
+  tsc_hz = calibrate_tsc();
+  tsc0 = rdtsc();
+  if (tsc_hz) mult = (1000000000ull << 32) / tsc_hz;
+  else kprintf("kiln: the PIT does not count; time comes from the %u Hz tick only\n", TIMER_HZ);
+  rtc_boot_ns = read_rtc_ns();
+  /* The periodic tick: channel 0, mode 2 (rate generator). */
+  uint16_t div = PIT_HZ / TIMER_HZ;
+  outb(0x43, 0x34);
+  outb(0x40, div & 0xff);
+  outb(0x40, div >> 8);
+  irq_register(0, tick, NULL);
+}
+
+uint64_t time_ns(void) {
+  if (!mult) return ticks * (1000000000ull / TIMER_HZ);
+  return (uint64_t)(((unsigned __int128)(rdtsc() - tsc0) * mult) >> 32);
+}
+
+uint64_t time_realtime_ns(void) { return rtc_boot_ns + time_ns(); }
+uint64_t time_tsc_hz(void) { return tsc_hz; }
+uint64_t time_ticks(void) { return ticks; }
+
+int timer_register(irq_handler_fn fn, void *arg) {
+  uint64_t f = irq_save();
+  for (size_t i = 0; i < ARRAY_LEN(timers); i++) {
+    if (timers[i].fn) continue;
+    timers[i].arg = arg;
+    timers[i].fn = fn;
+    irq_restore(f);
+    return 0;
+  }
+  irq_restore(f);
+  return -1;
+}
+
+void kernel_idle(void) {
+  /* sti takes effect after the next instruction, so no interrupt slips in before hlt. */
+  __asm__ volatile("sti; hlt" ::: "memory");
+}
+#endif

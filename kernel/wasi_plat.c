@@ -1,0 +1,79 @@
+/* kernel/wasi_plat.c — the kernel side of the WASI platform interface (wasi/wasi.h):
+ * console on COM1, clocks from the TSC and RTC, random bytes from RDSEED/RDRAND or the
+ * ChaCha20 generator, waiting by hlt. Network code hooks into waiting and yielding through
+ * kernel_poll_register(). */
+#include "kernel/kernel.h"
+#include "wasi/wasi.h"
+#include "wasi/wasi_types.h"
+
+static struct {
+  void (*fn)(void *);
+  void *arg;
+} polls[4];
+
+int kernel_poll_register(void (*fn)(void *), void *arg) {
+  for (size_t i = 0; i < ARRAY_LEN(polls); i++) {
+    if (polls[i].fn) continue;
+    polls[i].arg = arg;
+    polls[i].fn = fn;
+    return 0;
+  }
+  return -1;
+}
+
+static void run_polls(void) {
+  for (size_t i = 0; i < ARRAY_LEN(polls) && polls[i].fn; i++) polls[i].fn(polls[i].arg);
+}
+
+int64_t wasi_plat_console_write(int fd, const void *buf, size_t n) {
+  serial_write(buf, n);
+  return (int64_t)n;
+}
+
+/* Nothing is typed into a booted service: stdin reads what the serial port already holds,
+ * and end of input when it holds nothing, so a program reading stdin never hangs. */
+int64_t wasi_plat_console_read(void *buf, size_t n) {
+  size_t k = 0;
+  uint8_t *p = buf;
+  for (int c; k < n && (c = serial_getc()) >= 0;) p[k++] = (uint8_t)c;
+  return (int64_t)k;
+}
+
+int wasi_plat_console_ready(void) { return 1; }
+
+int wasi_plat_clock_get(uint32_t id, uint64_t *ns) {
+  switch (id) {
+  case WASI_CLOCK_REALTIME:
+    *ns = time_realtime_ns();
+    return 0;
+  case WASI_CLOCK_MONOTONIC:
+  case WASI_CLOCK_PROCESS_CPUTIME: /* one core, one instance: CPU time ~ time since boot */
+  case WASI_CLOCK_THREAD_CPUTIME:
+    *ns = time_ns();
+    return 0;
+  }
+  return WASI_EINVAL;
+}
+
+int wasi_plat_clock_res(uint32_t id, uint64_t *ns) {
+  if (id > WASI_CLOCK_THREAD_CPUTIME) return WASI_EINVAL;
+  *ns = time_tsc_hz() ? 1 : 1000000000ull / TIMER_HZ;
+  return 0;
+}
+
+void wasi_plat_random(void *buf, size_t n) { random_bytes(buf, n); }
+
+void wasi_plat_wait(uint64_t deadline_ns) {
+  run_polls();
+  uint64_t now = time_ns();
+  if (now >= deadline_ns) return;
+  /* Less than a tick to go: spin to the deadline, since hlt would sleep a whole tick. */
+  if (deadline_ns - now < 1000000000ull / TIMER_HZ) {
+    while (time_ns() < deadline_ns) __asm__ volatile("pause");
+  } else {
+    kernel_idle();
+  }
+  run_polls();
+}
+
+void wasi_plat_yield(void) { run_polls(); }

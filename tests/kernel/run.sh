@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# tests/kernel/run.sh — the kernel's own tests.
+#   1. Host unit tests of its pure parts (tests/kernel/unit.c): command line, percent-decoding,
+#      Multiboot1/2 parsing, the page allocator, printf, ChaCha20, RTC dates.
+#   2. The image layout the Multiboot1 AOUT_KLUDGE header relies on.
+#   3. Boots under QEMU (TCG) of small apps (tests/kernel/apps) linked with the kernel: exit
+#      status through the exit protocol, Wasm traps from faults (linear memory, stack guard),
+#      memory.grow, clocks/sleep/random, a missing import (panic status); -kernel (multiboot1)
+#      for each, GRUB ISO (multiboot2) for one.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+W=build/tests/kernel
+mkdir -p "$W"
+
+# ---- 1. unit tests ----
+if clang-19 -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -DKILN_HOST_TEST -I. \
+    -fsanitize=undefined -fsanitize-trap=all -o "$W/unit" tests/kernel/unit.c kernel/cmdline.c \
+    kernel/printf.c kernel/multiboot.c kernel/pmem.c kernel/random.c kernel/time.c 2>"$W/unit.log"; then
+  "$W/unit" >"$W/unit.out" 2>&1
+  rc=$?
+  while IFS= read -r line; do
+    case $line in
+      "PASS "*) pass "unit: ${line#PASS }" ;;
+      "FAIL "*) line=${line#FAIL }; fail "unit: ${line%%: *}" "${line#*: }" ;;
+    esac
+  done <"$W/unit.out"
+  grep -q '^[0-9]* passed, 0 failed$' "$W/unit.out" || fail "unit tests" "exit status $rc: $(tail -n2 "$W/unit.out" | tr '\n' '|')"
+else
+  fail "unit tests build" "$(head -n3 "$W/unit.log" | tr '\n' '|')"
+fi
+
+# ---- the kernel object: the full one, or the core without networking when that does not build ----
+make -s build/kiln-aot >/dev/null 2>&1 || { fail "build kiln-aot" "make build/kiln-aot failed"; finish; exit 1; }
+KOBJ=build/kernel/kernel.o
+if ! make -s -j2 "$KOBJ" >"$W/make.log" 2>&1; then
+  objs=$(make -s -f Makefile -f <(echo 'print-%: ; @echo $($*)') print-KERNEL_OBJS |
+    tr ' ' '\n' | grep -v -e /lwip/ -e /net/ -e /drivers/pci -e /drivers/virtio -e /wasi/sockets)
+  KOBJ=$W/core/kernel/kernel.o
+  mkdir -p "$(dirname "$KOBJ")"
+  if make -s -j2 $objs >"$W/make.log" 2>&1 && ld.lld-19 -r -o "$KOBJ" $objs; then
+    echo "note: build/kernel/kernel.o does not build ($(grep -m1 -i error "$W/make.log")); testing the kernel without networking"
+  else
+    fail "build kernel" "$(grep -m1 -i error "$W/make.log")"
+    finish
+    exit 1
+  fi
+fi
+
+# ---- 2. layout: every PT_LOAD at the same file-offset-to-address distance (AOUT_KLUDGE) ----
+# link NAME SOURCE: wasm -> object -> $W/NAME.elf
+link() {
+  local name=$1 src=$2
+  case $src in
+    *.wat) wat2wasm --debug-names "$src" -o "$W/$name.wasm" ;;
+    *.c) clang-19 --target=wasm32-wasi -O2 -o "$W/$name.wasm" "$src" ;;
+  esac || return 1
+  ./build/kiln-aot "$W/$name.wasm" -o "$W/$name.o" &&
+    ld.lld-19 -T boot/linker.ld --gc-sections -o "$W/$name.elf" "$KOBJ" "$W/$name.o"
+}
+
+if link exit tests/kernel/apps/exit.wat 2>"$W/link.log"; then
+  deltas=$(llvm-readelf-19 -lW "$W/exit.elf" | while read -r type off vaddr rest; do
+    [ "$type" = LOAD ] && echo $((vaddr - off)); done | sort -u)
+  nload=$(llvm-readelf-19 -lW "$W/exit.elf" | awk '$1=="LOAD"' | wc -l)
+  if [ "$nload" -ge 3 ] && [ "$(wc -l <<<"$deltas")" = 1 ]; then pass "image: segments contiguous in the file (multiboot1 a.out kludge)"
+  else fail "image: segments contiguous in the file (multiboot1 a.out kludge)" "address-offset deltas: $(tr '\n' ' ' <<<"$deltas")"; fi
+  off=$(llvm-readelf-19 -SW "$W/exit.elf" | sed -n 's/.*\] \.text *PROGBITS *[0-9a-f]* \([0-9a-f]*\) .*/\1/p')
+  off=$((16#${off:-0}))
+  magic=$(od -An -tx4 -j "$off" -N 64 "$W/exit.elf" | tr -s ' \n' ' ')
+  if [[ $magic == *e85250d6* && $magic == *1badb002* ]]; then pass "image: multiboot1 and multiboot2 headers at the start of .text"
+  else fail "image: multiboot1 and multiboot2 headers at the start of .text" "first words: $magic"; fi
+else
+  fail "link exit app" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
+fi
+
+# ---- 3. boots ----
+# boot NAME ELF APPEND WANT_STATUS_LINE SERIAL_PATTERN...   (RAM: $MEM, default 128M)
+# A WANT ending in '*' matches any status line with that prefix.
+boot() {
+  local name=$1 elf=$2 append=$3 want=$4 p out status
+  shift 4
+  rm -f "$W/status"
+  out=$(timeout 60 qemu-system-x86_64 -accel tcg -cpu max -m "${MEM:-128M}" -display none -monitor none -serial stdio \
+    -no-reboot -nic none -kernel "$elf" -append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -debugcon "file:$W/status" </dev/null 2>&1)
+  status=$(head -n1 "$W/status" 2>/dev/null)
+  if [ "$status" != "$want" ] && ! [[ $want == *'*' && $status == "${want%'*'}"* ]]; then fail "$name" "status line '$status', want '$want'; output: $(tail -n3 <<<"$out" | tr '\n' '|')"; return; fi
+  for p in "$@"; do
+    grep -qF -- "$p" <<<"$out" || { fail "$name" "output lacks '$p': $(tail -n3 <<<"$out" | tr '\n' '|')"; return; }
+  done
+  pass "$name"
+}
+
+if [ -f "$W/exit.elf" ]; then
+  boot "exit status from proc_exit (26)" "$W/exit.elf" "arg=x arg=abcdefghijklmnopqrstuvwxyz" "exit 26"
+  boot "exit status above 255 kept whole on the status line" "$W/exit.elf" "" "exit 300"
+  boot "percent-decoded argv" "$W/exit.elf" "arg=x arg=a%20b%25c" "exit 5"
+  out=$(grep -a 'booted in' <<<"$(timeout 60 qemu-system-x86_64 -accel tcg -cpu max -m 128M -display none -serial stdio \
+    -no-reboot -nic none -kernel "$W/exit.elf" -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null 2>&1)")
+  us=$(sed -n 's/.*booted in \([0-9]*\) us.*/\1/p' <<<"$out")
+  if [ -n "$us" ] && [ "$us" -lt 200000 ]; then pass "kernel init under 200 ms under TCG ($us us)"
+  else fail "kernel init under 200 ms under TCG" "'$out'"; fi
+  MEM=1G boot "more RAM (1 GiB, 2 MiB identity pages)" "$W/exit.elf" "arg=x arg=abc" "exit 3" "1023 MiB RAM"
+  MEM=5G boot "RAM above 4 GiB (PCI hole in the memory map)" "$W/exit.elf" "arg=x arg=abc" "exit 3"
+fi
+
+for t in "oob|trap out of bounds memory access in *|kiln: trap: out of bounds memory access in" \
+         "stack|trap call stack exhausted in deep|recursing|kiln: trap: call stack exhausted in deep" \
+         "grow|trap out of bounds memory access in *|grown ok" \
+         "missing|panic the app imports functions the kernel does not provide|kiln: import env.frobnicate" \
+         "clock|exit 0|clocks ok"; do
+  IFS='|' read -r name want pats <<<"$t"
+  IFS='|' read -r -a pats <<<"$pats"
+  src=tests/kernel/apps/$name.wat
+  [ -f "$src" ] || src=tests/kernel/apps/$name.c
+  if link "$name" "$src" 2>"$W/link.log"; then
+    boot "$name: $want" "$W/$name.elf" "" "$want" "${pats[@]}"
+  else
+    fail "link $name" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
+  fi
+done
+
+# GRUB (multiboot2) path: an ISO with the command line in grub.cfg, from the template.
+if [ -f "$W/exit.elf" ]; then
+  rm -rf "$W/iso" && mkdir -p "$W/iso/boot/grub"
+  cp "$W/exit.elf" "$W/iso/boot/kernel.elf"
+  sed -e 's|@CMDLINE@|arg=x arg=abcd%20efg ip=10.0.2.15|' -e 's|@MODULES@||' boot/grub.cfg >"$W/iso/boot/grub/grub.cfg"
+  if grub-mkrescue -o "$W/exit.iso" "$W/iso" >"$W/grub.log" 2>&1; then
+    rm -f "$W/status"
+    out=$(timeout 60 qemu-system-x86_64 -accel tcg -cpu max -m 128M -display none -monitor none -serial stdio \
+      -no-reboot -nic none -cdrom "$W/exit.iso" -boot d -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+      -debugcon "file:$W/status" </dev/null 2>&1)
+    status=$(head -n1 "$W/status" 2>/dev/null)
+    if [ "$status" = "exit 8" ] && grep -q 'multiboot2' <<<"$out"; then pass "GRUB ISO boot (multiboot2), argv from grub.cfg"
+    else fail "GRUB ISO boot (multiboot2), argv from grub.cfg" "status '$status'; $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+  else
+    fail "grub-mkrescue" "$(tail -n2 "$W/grub.log" | tr '\n' '|')"
+  fi
+fi
+
+finish
