@@ -67,7 +67,7 @@ if has unit; then
     # not installed): memory errors in wasi/ show up as failures.
     if gcc -print-file-name=libasan.so 2>/dev/null | grep -q /; then
       if gcc -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I. \
-        wasi/*.c tests/wasi/*.c -o "$out/unit-asan" >"$work/asan.log" 2>&1; then
+        $(ls wasi/*.c | grep -v wasi/sockets.c) tests/wasi/*.c -o "$out/unit-asan" >"$work/asan.log" 2>&1; then
         if "$out/unit-asan" "$work/fs.img" "$d" >"$work/asan.out" 2>&1; then pass unit-asan
         else fail unit-asan "$(grep -m3 -E 'ERROR|runtime error|^FAIL' "$work/asan.out" | tr '\n' ' ')"; fi
       else
@@ -154,6 +154,19 @@ check_result() { # name mode rc expected_exit stdout_file expected_stdout_file s
   fi
 }
 
+# The serial console carries GRUB's screen, the kernel's boot line and then the app's
+# output, with every "\n" sent as "\r\n": keep what follows the kernel's boot line
+# ("kiln: multiboot..."), with "\r\n" turned back into "\n".
+app_stdout() {
+  python3 - "$1" <<'PY'
+import re, sys
+data = open(sys.argv[1], "rb").read()
+m = re.search(rb"kiln: multiboot[^\n]*\n", data)
+data = data[m.end():] if m else b""
+sys.stdout.buffer.write(data.replace(b"\r\n", b"\n"))
+PY
+}
+
 suite_ok=1
 if has hosted || has kernel; then
   if [ ! -d "$suite" ]; then
@@ -213,7 +226,8 @@ if [ $suite_ok = 1 ] && has kernel; then
         fail "kernel $name" "kiln build: $(tail -c 300 "$t/build.log" | tr '\n' ' ')"; continue
       fi
       rc=0
-      ./kiln run "$t/app.iso" --timeout 120 >"$t/out" 2>"$t/err" </dev/null || rc=$?
+      ./kiln run "$t/app.iso" --timeout 120 >"$t/console" 2>"$t/err" </dev/null || rc=$?
+      app_stdout "$t/console" >"$t/out"
       check_result "$name" kernel "$rc" "$EXIT" "$t/out" "$t/stdout" "$t/err"
     done < <(list_tests)
   fi
