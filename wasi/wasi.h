@@ -152,7 +152,8 @@ struct wasi_fd {
   uint32_t preopen_len;
 };
 
-/* Allocate the lowest free fd; returns 0 and *fd, or WASI_EMFILE/ENOMEM. */
+/* Allocate the lowest free fd; returns 0 and *fd, or WASI_EMFILE/ENOMEM. The table may move:
+ * re-fetch any struct wasi_fd * held across this call (wasi_fd_get). */
 int wasi_fd_new(struct wasi_state *st, uint8_t kind, const struct wasi_fd_ops *ops, void *priv, uint64_t rights_base,
                 uint64_t rights_inheriting, uint32_t *fd);
 /* The open fd `fd`, or NULL. */
