@@ -147,7 +147,8 @@ struct trapframe {
 };
 void trap_init(void);
 void trap_dispatch(struct trapframe *tf); /* called by kernel/vectors.S */
-/* An interrupt handler runs with interrupts disabled on the interrupt stack; the EOI is sent
+/* An interrupt handler runs with interrupts disabled on the interrupt stack (one stack for
+ * all IRQs: a handler must never enable interrupts, nor call kernel_idle); the EOI is sent
  * after it returns. irq is a legacy line 0..15 (routed through the 8259 PIC); returns 0 or -1
  * (bad line or too many handlers). Several handlers may share a line (PCI INTx). */
 typedef void (*irq_handler_fn)(void *arg);

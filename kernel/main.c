@@ -28,7 +28,9 @@ void kmain(uint32_t magic, uint32_t info) {
   if (cmdline_parse(boot_info.cmdline, err, sizeof err)) kprintf("kiln: %s\n", err);
 
   uint64_t tsc_hz = time_tsc_hz();
-  kprintf("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
+  const char *quiet = kernel_cmdline_get("quiet"); /* quiet=1: the app's output only */
+  if (!quiet || strcmp(quiet, "1"))
+    kprintf("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
           pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
   /* Instantiate the app, run its _start, report how it ended. Does not return. */
   app_run();

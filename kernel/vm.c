@@ -204,6 +204,9 @@ int kiln_plat_mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
   int s = slot_of(m);
   if (s < 0 || to > KILN_MEM_RESERVE || from > to) return -1;
   uint64_t base = (uintptr_t)m->base, a = PAGE_ROUND_DOWN(from), b = PAGE_ROUND_UP(to);
+  /* Hopeless requests fail at once instead of mapping all of RAM and undoing it. */
+  uint64_t fresh = b > slots[s].mapped ? b - (a > slots[s].mapped ? a : slots[s].mapped) : 0;
+  if (fresh > pmem_free_bytes()) return -1;
   for (uint64_t off = a; off < b; off += PAGE_SIZE) {
     uint64_t *e = walk(base + off, 1, NULL);
     if (e && (*e & PTE_P)) { /* already there: just zero the requested bytes */

@@ -109,6 +109,7 @@ for t in "oob|trap out of bounds memory access in *|kiln: trap: out of bounds me
          "stack|trap call stack exhausted in deep|recursing|kiln: trap: call stack exhausted in deep" \
          "grow|trap out of bounds memory access in *|grown ok" \
          "missing|panic the app imports functions the kernel does not provide|kiln: import env.frobnicate" \
+         "oom|exit 0" \
          "clock|exit 0|clocks ok"; do
   IFS='|' read -r name want pats <<<"$t"
   IFS='|' read -r -a pats <<<"$pats"
