@@ -221,6 +221,9 @@ void call_on_stack(void *tramp, void *fn, void *ctx, void *vals, uintptr_t sp);
  * timers there); 0 or -1. */
 int kernel_poll_register(void (*fn)(void *), void *arg);
 
+/* ---- kernel/selftest.c: deliberate faults (selftest=NAME on the command line) ---- */
+void selftest_run(const char *name);
+
 /* ---- kernel/app.c: instantiate kiln_module, run _start, report ---- */
 _Noreturn void app_run(void);
 

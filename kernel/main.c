@@ -32,6 +32,8 @@ void kmain(uint32_t magic, uint32_t info) {
   if (!quiet || strcmp(quiet, "1"))
     kprintf("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
           pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
+  /* Deliberate faults when the command line asks (selftest=...), to test the protections. */
+  selftest_run(kernel_cmdline_get("selftest"));
   /* Instantiate the app, run its _start, report how it ended. Does not return. */
   app_run();
 }

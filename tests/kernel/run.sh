@@ -101,6 +101,11 @@ if [ -f "$W/exit.elf" ]; then
   us=$(sed -n 's/.*booted in \([0-9]*\) us.*/\1/p' <<<"$out")
   if [ -n "$us" ] && [ "$us" -lt 200000 ]; then pass "kernel init under 200 ms under TCG ($us us)"
   else fail "kernel init under 200 ms under TCG" "'$out'"; fi
+  boot "kernel text is read-only (panic with registers)" "$W/exit.elf" "selftest=write-text" \
+    "panic page fault at *" "kiln: kernel fault: page fault" "rip " "cr2 "
+  boot "kernel data is not executable" "$W/exit.elf" "selftest=exec-data" "panic page fault at *" "(protection)"
+  boot "read-only data is read-only" "$W/exit.elf" "selftest=write-rodata" "panic page fault at *" "(protection)"
+  boot "page 0 is unmapped" "$W/exit.elf" "selftest=null" "panic page fault at *" "address 0x0 (not mapped)"
   MEM=1G boot "more RAM (1 GiB, 2 MiB identity pages)" "$W/exit.elf" "arg=x arg=abc" "exit 3" "1023 MiB RAM"
   MEM=5G boot "RAM above 4 GiB (PCI hole in the memory map)" "$W/exit.elf" "arg=x arg=abc" "exit 3"
 fi
