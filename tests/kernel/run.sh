@@ -106,6 +106,8 @@ if [ -f "$W/exit.elf" ]; then
   boot "kernel data is not executable" "$W/exit.elf" "selftest=exec-data" "panic page fault at *" "(protection)"
   boot "read-only data is read-only" "$W/exit.elf" "selftest=write-rodata" "panic page fault at *" "(protection)"
   boot "page 0 is unmapped" "$W/exit.elf" "selftest=null" "panic page fault at *" "address 0x0 (not mapped)"
+  boot "Wasm stack: demand-paged, guard page fault is the trap" "$W/exit.elf" "selftest=stack-guard" \
+    "trap call stack exhausted in selftest"
   MEM=1G boot "more RAM (1 GiB, 2 MiB identity pages)" "$W/exit.elf" "arg=x arg=abc" "exit 3" "1023 MiB RAM"
   MEM=5G boot "RAM above 4 GiB (PCI hole in the memory map)" "$W/exit.elf" "arg=x arg=abc" "exit 3"
 fi
