@@ -3,6 +3,7 @@
  * report through the exit protocol (kernel/exit.c). */
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
+#include "wasi/sockets.h"
 #include "wasi/wasi.h"
 
 /* Defined by the app object (kiln-aot). Its C name is also the type's, hence the asm label. */
@@ -22,6 +23,12 @@ static int report_missing_imports(const kiln_module *m) {
   return missing;
 }
 
+/* Transitional: tests/net links a kernel whose kiln_instantiate is wrapped by tests/net/glue.c,
+ * which brings the network up itself; then the kernel must not do it twice. */
+extern kiln_instance *__wrap_kiln_instantiate(const kiln_module *, kiln_resolve_fn, void *, void *, char *, size_t)
+    __attribute__((weak));
+int app_network_glued(void) { return __wrap_kiln_instantiate != NULL; }
+
 static struct wasi_state *wasi_from_boot(void) {
   struct wasi_state *st = wasi_create();
   if (!st) panic("out of memory creating the WASI state");
@@ -33,6 +40,13 @@ static struct wasi_state *wasi_from_boot(void) {
     const struct boot_module *mod = &boot_info.modules[i];
     int rc = wasi_load_image(st, (const void *)(uintptr_t)mod->start, mod->end - mod->start);
     if (rc) panic("boot module '%s' is not a valid file-system image (WASI errno %d)", mod->name, rc);
+  }
+  /* Listening sockets (listen=tcp:PORT), fds after stdio and the preopened directories. */
+  const char *spec;
+  uint32_t fd;
+  for (int i = 0; !app_network_glued() && (spec = kernel_cmdline_get_nth("listen", i)); i++) {
+    int rc = wasi_sock_preopen_listen(st, spec, &fd);
+    if (rc) panic("listen=%s: cannot listen (WASI errno %d)", spec, rc);
   }
   return st;
 }

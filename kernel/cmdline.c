@@ -104,6 +104,12 @@ const char *cmdline_argv(int i) { return i >= 0 && i < argc ? argv[i] : NULL; }
 int cmdline_envc(void) { return envc; }
 const char *cmdline_env(int i) { return i >= 0 && i < envc ? envv[i] : NULL; }
 
+const char *kernel_cmdline_get_nth(const char *key, int n) {
+  for (int i = 0; i < nkeys; i++)
+    if (!strcmp(keys[i].key, key) && n-- == 0) return keys[i].value;
+  return NULL;
+}
+
 const char *kernel_cmdline_get(const char *key) {
   for (int i = nkeys - 1; i >= 0; i--)
     if (!strcmp(keys[i].key, key)) return keys[i].value;

@@ -188,6 +188,8 @@ int cmdline_envc(void);
 const char *cmdline_env(int i); /* "NAME=VALUE" */
 /* The decoded value of the last `key=VALUE` token, or NULL (e.g. "ip", "gw", "mask"). */
 const char *kernel_cmdline_get(const char *key);
+/* The n-th (from 0, in command-line order) value of a repeatable key (listen=), or NULL. */
+const char *kernel_cmdline_get_nth(const char *key, int n);
 /* Pure: decodes %XX escapes of src[0..n) into dst (room for n+1 bytes, NUL-terminated);
  * returns the decoded length or -1 on a malformed escape. */
 long percent_decode(char *dst, const char *src, size_t n);
@@ -226,6 +228,7 @@ void selftest_run(const char *name);
 
 /* ---- kernel/app.c: instantiate kiln_module, run _start, report ---- */
 _Noreturn void app_run(void);
+int app_network_glued(void);
 
 /* ---- kernel/random.c: RDSEED/RDRAND, else a ChaCha20 DRBG ---- */
 void random_init(void);

@@ -1,6 +1,7 @@
 /* kernel/main.c — what the kernel does, in order. boot/entry.S gets here in long mode on the
  * boot stack, with the loader's magic and boot-information address. */
 #include "kernel/kernel.h"
+#include "net/net.h"
 
 void kmain(uint32_t magic, uint32_t info) {
   char err[160];
@@ -32,6 +33,8 @@ void kmain(uint32_t magic, uint32_t info) {
   if (!quiet || strcmp(quiet, "1"))
     kprintf("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
           pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
+  /* The network: virtio-net, lwIP, address from ip=/gw=/mask= or DHCP (off without a NIC). */
+  if (!app_network_glued()) net_init();
   /* Deliberate faults when the command line asks (selftest=...), to test the protections. */
   selftest_run(kernel_cmdline_get("selftest"));
   /* Instantiate the app, run its _start, report how it ended. Does not return. */

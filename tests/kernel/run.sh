@@ -10,8 +10,10 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
-W=build/tests/kernel
-mkdir -p "$W"
+# A private work directory per run: suites may run while another run of this one is going.
+mkdir -p build/tests/kernel
+W=$(mktemp -d build/tests/kernel/run.XXXXXX)
+trap 'rm -rf "$W"' EXIT
 
 # ---- 1. unit tests ----
 if clang-19 -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -DKILN_HOST_TEST -I. \

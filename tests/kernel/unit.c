@@ -70,6 +70,13 @@ static void test_cmdline(void) {
     CHECK(kernel_cmdline_get("dns") == NULL);
     CHECK(kernel_cmdline_get("arg") == NULL);
   }
+  CASE("cmdline: repeatable keys in order (listen=)") {
+    CHECK(cmdline_parse("listen=tcp:80 ip=1.2.3.4 listen=tcp%3A8080", err, sizeof err) == 0);
+    CHECK(kernel_cmdline_get_nth("listen", 0) && !strcmp(kernel_cmdline_get_nth("listen", 0), "tcp:80"));
+    CHECK(kernel_cmdline_get_nth("listen", 1) && !strcmp(kernel_cmdline_get_nth("listen", 1), "tcp:8080"));
+    CHECK(kernel_cmdline_get_nth("listen", 2) == NULL);
+    CHECK(!strcmp(kernel_cmdline_get("listen"), "tcp:8080"));
+  }
   CASE("cmdline: empty and NULL lines") {
     CHECK(cmdline_parse("", err, sizeof err) == 0 && cmdline_argc() == 0 && cmdline_envc() == 0);
     CHECK(cmdline_parse(NULL, err, sizeof err) == 0 && cmdline_argc() == 0);
