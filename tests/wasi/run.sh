@@ -154,15 +154,20 @@ check_result() { # name mode rc expected_exit stdout_file expected_stdout_file s
   fi
 }
 
-# The serial console carries GRUB's screen, the kernel's boot line and then the app's
-# output, with every "\n" sent as "\r\n": keep what follows the kernel's boot line
-# ("kiln: multiboot..."), with "\r\n" turned back into "\n".
+# The serial console carries GRUB's screen, the kernel's boot line, the kernel's own notes
+# ("net: ..."), then the app's output, with every "\n" sent as "\r\n": keep what follows
+# the boot line ("kiln: multiboot...") and the "kiln: "/"net: " lines right after it, with
+# "\r\n" turned back into "\n". (The app and the kernel share the one serial port.)
 app_stdout() {
   python3 - "$1" <<'PY'
 import re, sys
 data = open(sys.argv[1], "rb").read()
 m = re.search(rb"kiln: multiboot[^\n]*\n", data)
 data = data[m.end():] if m else b""
+while True:
+    n = re.match(rb"(kiln|net): [^\n]*\n", data)
+    if not n: break
+    data = data[n.end():]
 sys.stdout.buffer.write(data.replace(b"\r\n", b"\n"))
 PY
 }
