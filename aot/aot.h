@@ -238,6 +238,7 @@ void trap_now(Lower *L, uint32_t code);
 
 /* ---- lower_numeric.c ---- */
 bool lower_numeric(Lower *L, uint8_t op);
+LLVMValueRef opaque(Lower *L, LLVMValueRef v); /* a copy of v that the optimizer cannot see through */
 bool lower_const(Lower *L, uint8_t op);
 bool lower_parametric(Lower *L, uint8_t op);
 

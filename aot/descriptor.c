@@ -94,6 +94,10 @@ void declare_functions(Compiler *c) {
     c->fns[f] = LLVMAddFunction(c->mod, name, c->fntypes[fn->type]);
     LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
+    /* Wasm has no tail calls: recursion must exhaust the stack (spec: assert_exhaustion),
+     * so neither tail-recursion elimination nor sibling calls may turn it into a loop. */
+    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(c->llc, "disable-tail-calls", 18, "true", 4));
   }
   LLVMTypeRef tt = LLVMFunctionType(c->voidt, (LLVMTypeRef[]){c->ptr, c->i32}, 2, 0);
   c->trap_fn = LLVMAddFunction(c->mod, "kiln_trap", tt);

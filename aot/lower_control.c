@@ -126,8 +126,12 @@ static void br_table(Lower *L) {
   for (uint32_t i = 0; i < n; i++) {
     label_types(label(L, depths[i]), &k, &types);
     if (k != arity) fail_at(L->m, L->op_off, "type mismatch");
-    pop_vals(L, k, types, vals);
-    for (uint32_t j = 0; j < k; j++) push_val(L, types[j], vals[j]);
+    Val got[k ? k : 1];
+    for (uint32_t j = k; j-- > 0;) {
+      got[j] = pop_val(L);
+      if (got[j].type != types[j] && got[j].type != T_UNKNOWN) fail_at(L->m, L->op_off, "type mismatch");
+    }
+    for (uint32_t j = 0; j < k; j++) push_val(L, got[j].type, got[j].v);
   }
   label_types(def, &arity, &types);
   pop_vals(L, arity, types, vals);

@@ -68,7 +68,10 @@ bool lower_convert(Lower *L, uint8_t op) {
   case C_EXTEND: r = c->sign ? LLVMBuildSExt(B, x, ot, "") : LLVMBuildZExt(B, x, ot, ""); break;
   case C_TRUNC: r = trunc_trapping(L, c, x); break;
   case C_CONVERT: r = c->sign ? LLVMBuildSIToFP(B, x, ot, "") : LLVMBuildUIToFP(B, x, ot, ""); break;
-  case C_DEMOTE: r = LLVMBuildFPTrunc(B, x, ot, ""); break;
+  case C_DEMOTE: /* demote(promote(x)) folds to x in LLVM, keeping a signalling NaN */
+    if (LLVMIsAFPExtInst(x)) x = opaque(L, x);
+    r = LLVMBuildFPTrunc(B, x, ot, "");
+    break;
   case C_PROMOTE: r = LLVMBuildFPExt(B, x, ot, ""); break;
   case C_REINTERPRET: r = LLVMBuildBitCast(B, x, ot, ""); break;
   case C_EXTEND_N:

@@ -79,6 +79,22 @@ static LLVMValueRef intrinsic(Lower *L, const char *name, LLVMTypeRef t, unsigne
   return LLVMBuildCall2(L->b, fty, f, args, nargs, "");
 }
 
+/* An identity LLVM cannot see through. x-0, x*1, x/1, x/-1, -0-x, -1*x fold to x or -x in
+ * LLVM, which keeps a signalling NaN signalling; Wasm must return it quieted. */
+LLVMValueRef opaque(Lower *L, LLVMValueRef v) {
+  LLVMTypeRef t = LLVMTypeOf(v);
+  LLVMTypeRef fty = LLVMFunctionType(t, &t, 1, 0);
+  LLVMValueRef asm_ = LLVMGetInlineAsm(fty, "", 0, "=x,0", 4, 0, 0, LLVMInlineAsmDialectATT, 0);
+  return LLVMBuildCall2(L->b, fty, asm_, &v, 1, "");
+}
+
+static bool foldable_identity(LLVMValueRef v) {
+  if (!LLVMIsAConstantFP(v)) return false;
+  LLVMBool lost;
+  double d = LLVMConstRealGetDouble(v, &lost);
+  return d == 0.0 || d == 1.0 || d == -1.0;
+}
+
 static LLVMValueRef lower_div(Lower *L, LLVMOpcode opc, LLVMTypeRef t, LLVMValueRef a, LLVMValueRef b) {
   LLVMValueRef zero = LLVMConstNull(t), minus1 = LLVMConstAllOnes(t);
   unsigned bits = LLVMGetIntTypeWidth(t);
@@ -108,7 +124,13 @@ bool lower_numeric(Lower *L, uint8_t op) {
   case K_EQZ: r = LLVMBuildZExt(B, LLVMBuildICmp(B, LLVMIntEQ, a, LLVMConstNull(t), ""), L->c->i32, ""); break;
   case K_ICMP: r = LLVMBuildZExt(B, LLVMBuildICmp(B, (LLVMIntPredicate)n->arg, a, b, ""), L->c->i32, ""); break;
   case K_FCMP: r = LLVMBuildZExt(B, LLVMBuildFCmp(B, (LLVMRealPredicate)n->arg, a, b, ""), L->c->i32, ""); break;
-  case K_BIN: r = LLVMBuildBinOp(B, (LLVMOpcode)n->arg, a, b, ""); break;
+  case K_BIN:
+    if (n->in == T_F32 || n->in == T_F64) {
+      if (foldable_identity(a)) a = opaque(L, a);
+      if (foldable_identity(b)) b = opaque(L, b);
+    }
+    r = LLVMBuildBinOp(B, (LLVMOpcode)n->arg, a, b, "");
+    break;
   case K_SHIFT: {
     LLVMValueRef mask = LLVMConstInt(t, LLVMGetIntTypeWidth(t) - 1, 0);
     r = LLVMBuildBinOp(B, (LLVMOpcode)n->arg, a, LLVMBuildAnd(B, b, mask, ""), "");
@@ -116,7 +138,11 @@ bool lower_numeric(Lower *L, uint8_t op) {
   }
   case K_DIV: r = lower_div(L, (LLVMOpcode)n->arg, t, a, b); break;
   case K_UN_INTR: r = intrinsic(L, intr_names[n->arg], t, 1, &a); break;
-  case K_BIN_INTR: r = intrinsic(L, intr_names[n->arg], t, 2, (LLVMValueRef[]){a, b}); break;
+  case K_BIN_INTR:
+    r = intrinsic(L, intr_names[n->arg], t, 2, (LLVMValueRef[]){a, b});
+    if (n->arg == I_MIN || n->arg == I_MAX) /* a NaN operand must come back quieted */
+      r = LLVMBuildSelect(B, LLVMBuildFCmp(B, LLVMRealUNO, a, b, ""), LLVMBuildFAdd(B, a, b, ""), r, "");
+    break;
   case K_CLZ:
   case K_CTZ:
     r = intrinsic(L, n->kind == K_CLZ ? "llvm.ctlz" : "llvm.cttz", t, 2,

@@ -289,6 +289,7 @@ static void sec_import(Module *m, Reader *r) {
     default: r->p--; rd_fail(r, "malformed import kind");
     }
   }
+  if (m->nmems > 1) rd_fail(r, "multiple memories");
 }
 
 static void sec_function(Module *m, Reader *r) {
@@ -383,7 +384,7 @@ static void sec_element(Module *m, Reader *r) {
     if (e->mode == KILN_SEG_ACTIVE) {
       if (flags & 2) e->table = rd_u32(r);
       if (e->table >= m->ntables) rd_fail(r, "unknown table %u", e->table);
-      e->off = rd_const(m, r, T_I32, m->nglobals);
+      e->off = rd_const(m, r, T_I32, m->nimported_globals);
     }
     bool exprs = flags & 4;
     if (flags & 3) { /* explicit elemkind or reftype */
@@ -397,7 +398,7 @@ static void sec_element(Module *m, Reader *r) {
     e->items = xmalloc(sizeof(ConstExpr) * (e->count + 1));
     for (uint32_t k = 0; k < e->count; k++) {
       if (exprs) {
-        e->items[k] = rd_const(m, r, e->type, m->nglobals);
+        e->items[k] = rd_const(m, r, e->type, m->nimported_globals);
       } else {
         uint32_t f = rd_u32(r);
         if (f >= m->nfuncs) rd_fail(r, "unknown function %u", f);
@@ -435,7 +436,7 @@ static void sec_data(Module *m, Reader *r) {
     if (flags == 2) d->mem = rd_u32(r);
     if (d->mode == KILN_SEG_ACTIVE) {
       if (d->mem >= m->nmems) rd_fail(r, "unknown memory %u", d->mem);
-      d->off = rd_const(m, r, T_I32, m->nglobals);
+      d->off = rd_const(m, r, T_I32, m->nimported_globals);
     }
     d->len = rd_u32(r);
     if (d->len > (size_t)(r->end - r->p)) rd_fail(r, "unexpected end of section or function");
