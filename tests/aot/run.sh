@@ -118,4 +118,22 @@ else
   fail hello-cc "$(tail -n1 $W/cc.err)"
 fi
 
+# --- traps: out-of-bounds access with the guard region and with explicit checks ---
+if [ -e build/host/libkiln-host.a ] && clang-19 --target=wasm32-wasi -O2 tests/aot/oob.c -o $W/oob.wasm 2>$W/cc.err; then
+  for mode in guard bounds-checks; do
+    flag=""; [ $mode = bounds-checks ] && flag=--bounds-checks
+    if $AOT $W/oob.wasm -o $W/oob-$mode.o $flag && clang-19 $W/oob-$mode.o build/host/libkiln-host.a -lm -o $W/oob-$mode.bin; then
+      out=$($W/oob-$mode.bin 2>$W/oob.err); rc=$?
+      if [ "$rc" = 134 ] && [ "$out" = before ] && grep -q "out of bounds memory access" $W/oob.err; then pass "oob-$mode"
+      else fail "oob-$mode" "exit $rc, stdout '$out', stderr '$(head -c 200 $W/oob.err)'"; fi
+    else fail "oob-$mode" "compile or link failed"; fi
+  done
+else
+  skip oob "hosted runtime or the wasm C compiler unavailable"
+fi
+
+# --- --emit-llvm and -O levels ---
+if $AOT $W/s32-ok.wasm -o $W/ll.o -O3 --cpu x86-64-v3 --emit-llvm $W/ll.ll && grep -q "^define internal" $W/ll.ll
+then pass emit-llvm; else fail emit-llvm "no IR written"; fi
+
 finish
