@@ -17,3 +17,10 @@ $(B)/examples/www.stamp: $(WWW_SRC)
 	python3 -c 'import random,sys; r=random.Random(1); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(1<<20)))' >$(B)/examples/www/big.bin
 	@touch $@
 ALL += $(B)/examples/www.stamp
+$(B)/examples/msg-send.wasm: examples/msg-send/msg-send.c $(DEPS)
+	@mkdir -p $(@D)
+	$(WASM_CC) $(WASM_CFLAGS) -o $@ $<
+$(B)/examples/msg-recv.wasm: examples/msg-recv/msg-recv.c $(DEPS)
+	@mkdir -p $(@D)
+	$(WASM_CC) $(WASM_CFLAGS) -o $@ $<
+ALL += $(B)/examples/msg-send.wasm $(B)/examples/msg-recv.wasm

@@ -1,0 +1,312 @@
+#!/usr/bin/env python3
+"""tests/net/client.py — the host side of the network tests (127.0.0.1 only).
+
+  client.py http PORT STATSPORT DOCROOT   checks the http-server example against DOCROOT
+  client.py echo PORT                     checks the echo example
+  client.py stats STATSPORT               prints the kernel's network counters
+
+Prints one line per case: "PASS name" or "FAIL name: why". Every loop is bounded in count
+and time."""
+import hashlib, os, random, socket, sys, threading, time
+
+HOST = "127.0.0.1"
+results = []
+
+
+def report(name, ok, why=""):
+    results.append(ok)
+    print(f"PASS {name}" if ok else f"FAIL {name}: {why}", flush=True)
+
+
+def recv_exact(s, n):
+    buf = bytearray()
+    while len(buf) < n:
+        c = s.recv(min(1 << 20, n - len(buf)))
+        if not c:
+            raise EOFError(f"connection closed after {len(buf)} of {n} bytes")
+        buf += c
+    return bytes(buf)
+
+
+class Conn:
+    """One HTTP/1.1 connection; responses are parsed by Content-Length."""
+
+    def __init__(self, port, timeout=30):
+        self.s = socket.create_connection((HOST, port), timeout=timeout)
+        self.buf = b""
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def _fill(self):
+        c = self.s.recv(1 << 20)
+        if not c:
+            raise EOFError("connection closed")
+        self.buf += c
+
+    def response(self, head=False):
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        hdr, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = hdr.decode("latin-1").split("\r\n")
+        status = int(lines[0].split(" ")[1])
+        h = {}
+        for l in lines[1:]:
+            k, v = l.split(":", 1)
+            h[k.strip().lower()] = v.strip()
+        n = 0 if head else int(h.get("content-length", "0"))
+        while len(self.buf) < n:
+            self._fill()
+        body, self.buf = self.buf[:n], self.buf[n:]
+        return status, h, body
+
+    def get(self, path, method="GET", extra=""):
+        self.send(f"{method} {path} HTTP/1.1\r\nHost: kiln\r\n{extra}\r\n".encode())
+        return self.response(head=method == "HEAD")
+
+    def closed_by_peer(self, timeout=10):
+        self.s.settimeout(timeout)
+        try:
+            return self.s.recv(1) == b""
+        except (ConnectionResetError, socket.timeout):
+            return False
+
+    def close(self):
+        self.s.close()
+
+
+def stats(port):
+    with socket.create_connection((HOST, port), timeout=10) as s:
+        data = b""
+        while True:
+            c = s.recv(4096)
+            if not c:
+                break
+            data += c
+    return dict(kv.split("=") for kv in data.decode().split())
+
+
+def check(name, fn):
+    try:
+        r = fn()
+        report(name, r is None or r is True, "" if r in (None, True) else str(r))
+    except Exception as e:  # a broken connection is a failure of that case, not of the run
+        report(name, False, f"{type(e).__name__}: {e}")
+
+
+def http_tests(port, sport, root):
+    files = sorted(f for f in os.listdir(root) if os.path.isfile(os.path.join(root, f)) and f.startswith("f_"))
+    base = stats(sport)
+
+    def fetch(f):
+        def run():
+            want = open(os.path.join(root, f), "rb").read()
+            c = Conn(port, timeout=120)
+            st, h, body = c.get("/" + f)
+            c.close()
+            if st != 200:
+                return f"status {st}"
+            if int(h["content-length"]) != len(want) or body != want:
+                return f"body differs ({len(body)} bytes, want {len(want)})"
+        return run
+
+    for f in files:
+        check(f"get {f} ({os.path.getsize(os.path.join(root, f))} B)", fetch(f))
+
+    def types():
+        c = Conn(port)
+        for path, t in (("/index.html", "text/html"), ("/style.css", "text/css"), ("/f_0.bin", "application/octet-stream"),
+                        ("/t.txt", "text/plain"), ("/a.json", "application/json")):
+            st, h, _ = c.get(path)
+            if st != 200 or not h.get("content-type", "").startswith(t):
+                return f"{path}: {st} {h.get('content-type')}"
+        c.close()
+    check("content-type by extension", types)
+
+    def index():
+        c = Conn(port)
+        a = c.get("/")
+        b = c.get("/sub/")
+        d = c.get("/sub")
+        c.close()
+        want = open(os.path.join(root, "index.html"), "rb").read()
+        want_sub = open(os.path.join(root, "sub", "index.html"), "rb").read()
+        if (a[0], a[2]) != (200, want) or (b[0], b[2]) != (200, want_sub) or (d[0], d[2]) != (200, want_sub):
+            return f"statuses {a[0]} {b[0]} {d[0]}"
+    check("index.html for directories", index)
+
+    def head():
+        c = Conn(port)
+        st, h, _ = c.get("/f_1048576.bin", "HEAD")
+        st2, h2, body = c.get("/t.txt")  # the same connection still works: HEAD sent no body
+        c.close()
+        if st != 200 or h.get("content-length") != "1048576" or st2 != 200 or body != open(os.path.join(root, "t.txt"), "rb").read():
+            return f"{st} {h} {st2}"
+    check("HEAD", head)
+
+    def keepalive():
+        c = Conn(port)
+        for i in range(20):
+            st, h, body = c.get("/t.txt")
+            if st != 200 or h.get("connection") != "keep-alive":
+                return f"request {i}: {st} {h}"
+        c.close()
+    check("keep-alive (20 requests, one connection)", keepalive)
+
+    def pipelining():
+        c = Conn(port)
+        c.send(b"".join(b"GET /t.txt HTTP/1.1\r\nHost: k\r\n\r\n" for _ in range(10)))
+        for i in range(10):
+            st, _, body = c.response()
+            if st != 200:
+                return f"response {i}: {st}"
+        c.close()
+    check("pipelined requests", pipelining)
+
+    def status(req, code, name):
+        def run():
+            c = Conn(port)
+            c.send(req)
+            st, h, _ = c.response()
+            if st != code:
+                return f"status {st}, want {code}"
+            if code >= 400 and code != 404 and not c.closed_by_peer():
+                return "connection not closed after the error"
+            c.close()
+        check(name, run)
+
+    status(b"GET /missing.html HTTP/1.1\r\n\r\n", 404, "404 for a missing file")
+    status(b"POST / HTTP/1.1\r\nContent-Length: 0\r\n\r\n", 405, "405 for POST")
+    status(b"DELETE /t.txt HTTP/1.1\r\n\r\n", 405, "405 for DELETE")
+    status(b"garbage\r\n\r\n", 400, "400 for a malformed request line")
+    status(b"GET /t.txt HTTP/9.9\r\n\r\n", 400, "400 for a bad version")
+    status(b"GET nope HTTP/1.1\r\n\r\n", 400, "400 for a target without /")
+    status(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n", 414, "414 for a 9000-byte URI")
+
+    def concurrent():
+        n, rounds, errs = 100, 5, []
+        want = open(os.path.join(root, "f_65536.bin"), "rb").read()
+        conns = [Conn(port, timeout=120) for _ in range(n)]
+
+        def worker(c):
+            try:
+                for _ in range(rounds):
+                    st, _, body = c.get("/f_65536.bin")
+                    if st != 200 or body != want:
+                        errs.append(f"status {st}, {len(body)} bytes")
+                        return
+                c.close()
+            except Exception as e:
+                errs.append(repr(e))
+
+        ts = [threading.Thread(target=worker, args=(c,)) for c in conns]
+        t0 = time.time()
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(300)
+        if any(t.is_alive() for t in ts):
+            return "not done within 300 s"
+        if errs:
+            return f"{len(errs)} connections failed: {errs[0]}"
+        print(f"  100 concurrent keep-alive connections x {rounds} x 64 KiB in {time.time() - t0:.1f} s", flush=True)
+    check("100 concurrent keep-alive connections", concurrent)
+
+    def sequential():
+        n, t0 = 10000, time.time()
+        want = open(os.path.join(root, "t.txt"), "rb").read()
+        for i in range(n):
+            if time.time() - t0 > 600:
+                return f"only {i} connections in 600 s"
+            c = Conn(port)
+            st, _, body = c.get("/t.txt", extra="Connection: close\r\n")
+            c.close()
+            if st != 200 or body != want:
+                return f"connection {i}: {st}"
+        dt = time.time() - t0
+        print(f"  {n} sequential connections in {dt:.1f} s ({n / dt:.0f}/s)", flush=True)
+    check("10000 sequential connections", sequential)
+
+    def idle():
+        # Everything the tests opened is closed: the counters return to where they started.
+        keys = ("sockets", "pending_accept", "rx_queued", "pbuf_ref", "pbuf_pool", "rx_bufs_held", "tcp_seg")
+        deadline, last = time.time() + 30, None
+        while time.time() < deadline:
+            now = stats(sport)
+            diff = {k: (base[k], now[k]) for k in keys if now[k] != base[k]}
+            if not diff and now["tcp_active"] == base["tcp_active"]:
+                print(f"  counters: {' '.join(k + '=' + now[k] for k in keys + ('tcp_active', 'accepted', 'heap_used'))}", flush=True)
+                return
+            last = diff or {"tcp_active": (base["tcp_active"], now["tcp_active"])}
+            time.sleep(1)
+        return f"not back to idle (before, after): {last}"
+    check("kernel counters back to idle", idle)
+
+
+def echo_tests(port):
+    def one(size):
+        def run():
+            data = random.Random(size).randbytes(size)
+            s = socket.create_connection((HOST, port), timeout=60)
+            got = bytearray()
+            t = threading.Thread(target=lambda: (s.sendall(data), s.shutdown(socket.SHUT_WR)))
+            t.start()
+            while True:
+                c = s.recv(1 << 20)
+                if not c:
+                    break
+                got += c
+            t.join()
+            s.close()
+            if bytes(got) != data:
+                return f"{len(got)} bytes back of {size}, equal prefix: {bytes(got) == data[:len(got)]}"
+        return run
+
+    for size in (1, 1000, 65536, 1 << 20, 8 << 20):
+        check(f"echo {size} B", one(size))
+
+    def many():
+        errs = []
+
+        def w(i):
+            try:
+                r = one(10000 + i)()
+                if r:
+                    errs.append(r)
+            except Exception as e:
+                errs.append(repr(e))
+        ts = [threading.Thread(target=w, args=(i,)) for i in range(50)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(120)
+        if errs or any(t.is_alive() for t in ts):
+            return f"{len(errs)} failed: {errs[:1]}"
+    check("echo 50 concurrent connections", many)
+
+    def reset():
+        # A client that resets its connection must not disturb the server.
+        s = socket.create_connection((HOST, port), timeout=10)
+        s.sendall(b"x" * 100000)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        s.close()
+        return one(5000)()
+    check("echo after a client reset", reset)
+
+
+def main():
+    if len(sys.argv) >= 5 and sys.argv[1] == "http":
+        http_tests(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif len(sys.argv) == 3 and sys.argv[1] == "echo":
+        echo_tests(int(sys.argv[2]))
+    elif len(sys.argv) == 3 and sys.argv[1] == "stats":
+        print(stats(int(sys.argv[2])))
+        return 0
+    else:
+        print(__doc__, file=sys.stderr)
+        return 2
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

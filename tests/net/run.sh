@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# tests/net/run.sh — network tests under TCG with QEMU user networking (host side only on
+# 127.0.0.1): the http-server example serving files byte-exact (0 B to 10 MiB), bad requests,
+# 100 concurrent keep-alive and 10,000 sequential connections, the kernel's counters back to
+# idle afterwards (netstat= endpoint); the echo example; the msg-send/msg-recv pair between
+# two VMs (through a host forward). Every VM runs in 16 MiB of guest RAM (plus the size of its
+# file-system image, which stays in RAM) with a time limit.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+
+T=$(mktemp -d)
+pgids=()
+cleanup() {
+  for g in "${pgids[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+
+targets=(build/kiln-aot build/kiln-pack build/kernel/kernel.o build/kernel/kernel-netglue.o
+  build/examples/http-server.wasm build/examples/echo.wasm build/examples/msg-send.wasm
+  build/examples/msg-recv.wasm)
+if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
+  fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
+  finish
+  exit 1
+fi
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# Until kernel/ brings up the network and the preopened listeners itself, link the kernel
+# variant that does it from tests/net/glue.c (same objects otherwise).
+KOBJ=build/kernel/kernel.o
+if ! llvm-nm-19 build/k/kernel/*.o 2>/dev/null | grep -q ' U net_init$' ||
+  ! llvm-nm-19 build/k/kernel/*.o 2>/dev/null | grep -q ' U wasi_sock_preopen_listen$'; then
+  KOBJ=build/kernel/kernel-netglue.o
+fi
+
+# image NAME APP.wasm [kiln build options]: T/NAME.elf (+ .cmdline, .fs) booting with KOBJ.
+image() {
+  local name=$1 wasm=$2
+  shift 2
+  ./kiln build "$wasm" -o "$T/$name.iso" "$@" >"$T/$name.build" 2>&1 || return 1
+  if [ "$KOBJ" != build/kernel/kernel.o ]; then
+    build/kiln-aot "$wasm" -o "$T/$name.o" && ld.lld-19 -T boot/linker.ld --gc-sections -o "$T/$name.elf" "$KOBJ" "$T/$name.o"
+  fi
+}
+
+# boot NAME [kiln run options]: starts the VM in the background (own process group), with
+# 16 MiB of RAM plus room for its file-system image (which the kernel keeps in RAM).
+boot() {
+  local name=$1 mem=16
+  shift
+  [ -f "$T/$name.fs" ] && mem=$((16 + ($(stat -c %s "$T/$name.fs") >> 20) + 1))
+  setsid ./kiln run "$T/$name.elf" --mem "${mem}M" --timeout 1200 "$@" >"$T/$name.log" 2>&1 &
+  echo $! >"$T/$name.pid"
+  pgids+=($!)
+}
+
+# wait_line NAME TEXT SECONDS: until the VM's console shows TEXT.
+wait_line() {
+  local i
+  for ((i = 0; i < $3 * 10; i++)); do
+    grep -qF "$2" "$T/$1.log" && return 0
+    kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+
+stop() { kill -- "-$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
+
+# Counts the PASS/FAIL lines of client.py into ours; other lines are shown as they are.
+count() {
+  local line
+  while IFS= read -r line; do
+    case $line in
+      "PASS "*) pass "${line#PASS }" ;;
+      "FAIL "*) fail "${line#FAIL }" "" >/dev/null; echo "$line" ;;
+      *) echo "$line" ;;
+    esac
+  done
+}
+
+# ---- http-server ----
+W=$T/www
+mkdir -p "$W/sub"
+for n in 0 1 100 1460 1461 4096 65535 65536 100000 1048576 10485760; do
+  head -c "$n" /dev/urandom >"$W/f_$n.bin"
+done
+echo '<html><body>root</body></html>' >"$W/index.html"
+echo '<html><body>sub</body></html>' >"$W/sub/index.html"
+echo 'body { color: red }' >"$W/style.css"
+echo 'hello, kiln' >"$W/t.txt"
+echo '{"kiln": true}' >"$W/a.json"
+HP=$(free_port) SP=$(free_port)
+if ! image http build/examples/http-server.wasm --dir "$W:/" --listen tcp:80 --cmdline netstat=81; then
+  fail "http image" "$(tail -n1 "$T/http.build")"
+else
+  boot http --fwd "$HP:80" --fwd "$SP:81"
+  if wait_line http "http-server: serving" 120; then
+    pass "http-server boots with a network address ($(grep -o 'address [0-9.]*' "$T/http.log"))"
+    python3 tests/net/client.py http "$HP" "$SP" "$W" >"$T/http.out" 2>&1
+    count <"$T/http.out"
+  else
+    fail "http-server boots" "$(tail -n3 "$T/http.log" | tr '\n' ' ')"
+  fi
+  stop http
+fi
+
+# ---- echo ----
+EP=$(free_port)
+if ! image echo build/examples/echo.wasm --listen tcp:7; then
+  fail "echo image" "$(tail -n1 "$T/echo.build")"
+else
+  boot echo --fwd "$EP:7"
+  if wait_line echo "echo: serving" 120; then
+    python3 tests/net/client.py echo "$EP" >"$T/echo.out" 2>&1
+    count <"$T/echo.out"
+  else
+    fail "echo boots" "$(tail -n3 "$T/echo.log" | tr '\n' ' ')"
+  fi
+  stop echo
+fi
+
+# ---- msg-send -> msg-recv, VM to VM through a host forward (10.0.2.2 is the host) ----
+MP=$(free_port)
+N=20000 S=100
+if image recv build/examples/msg-recv.wasm --listen tcp:9000 --arg msg-recv --arg "$S" --arg "$N" &&
+  image send build/examples/msg-send.wasm --arg msg-send --arg 10.0.2.2 --arg "$MP" --arg "$N" --arg "$S"; then
+  boot recv --fwd "$MP:9000"
+  if wait_line recv "msg-recv: waiting" 120; then
+    boot send --net user
+    wait "$(cat "$T/send.pid")"; src=$?
+    wait "$(cat "$T/recv.pid")"; rrc=$?
+    if [ $src = 0 ] && [ $rrc = 0 ]; then
+      pass "msg-send -> msg-recv: $N messages of $S B ($(grep -o '[0-9]* msgs/s' "$T/recv.log"))"
+    else
+      fail "msg-send -> msg-recv" "send exit $src, recv exit $rrc: $(grep -h 'msg-' "$T/send.log" "$T/recv.log" | tr '\n' ' ')"
+    fi
+  else
+    fail "msg-recv boots" "$(tail -n3 "$T/recv.log" | tr '\n' ' ')"
+  fi
+  stop recv; stop send
+else
+  fail "msg images" "$(tail -qn1 "$T/recv.build" "$T/send.build" | tr '\n' ' ')"
+fi
+
+finish
