@@ -19,6 +19,7 @@
 #include "lwip/prot/ethernet.h"
 #include "lwip/prot/ip.h"
 #include "lwip/prot/ip4.h"
+#include "lwip/priv/tcp_priv.h"
 #include "net/net.h"
 #include "netif/ethernet.h"
 
@@ -44,7 +45,7 @@ static struct virtq rxq, txq;
 static struct rxbuf *rx_pool, *rx_free;
 static struct txbounce *tx_bounce, *tx_free;
 static uint32_t rx_nfree, rx_total, rx_posted, tx_unkicked;
-static int found, use_msix;
+static int found, use_msix, tx_blocked;
 static struct virtio_net_stats st;
 static uint8_t mac[6];
 
@@ -101,12 +102,13 @@ int virtio_net_probe(void) {
   uint16_t vec = use_msix ? 0 : VIRTIO_MSI_NO_VECTOR;
   /* Step 7: device-specific setup: receive queue 0 and transmit queue 1. */
   if (virtio_queue_setup(&dev, &rxq, VIRTIO_NET_RXQ, RING_MAX, vec) != 0 ||
-      virtio_queue_setup(&dev, &txq, VIRTIO_NET_TXQ, RING_MAX, VIRTIO_MSI_NO_VECTOR) != 0) {
+      virtio_queue_setup(&dev, &txq, VIRTIO_NET_TXQ, RING_MAX, vec) != 0) {
     kprintf("virtio-net: queue setup failed\n");
     virtio_fail(&dev);
     return -1;
   }
-  /* Completed transmissions are reaped lazily: no interrupt for them. */
+  /* Completed transmissions are reaped lazily: no interrupt for them (except while the ring
+   * is full, see linkoutput). */
   txq.avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
   if (!use_msix) {
     if (pci->irq_line == 0xff || pci->irq_line >= 16 || irq_register(pci->irq_line, on_interrupt, NULL) != 0) {
@@ -200,17 +202,16 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p) {
   (void)nif;
   tx_reap();
   if (txq.num_free == 0) {
-    /* Ring full: let the device catch up for a moment rather than drop. */
+    /* Ring full (the backend is not keeping up): push what is queued and refuse this frame
+     * with ERR_MEM, which TCP takes as "not sent yet" (the segment stays queued, the pcb is
+     * marked). Ask for a completion interrupt so virtio_net_poll can resume those pcbs as
+     * soon as the device frees descriptors. */
+    tx_unkicked = 0;
     virtq_kick(&txq);
-    uint64_t until = time_ns() + 2000000;
-    while (txq.num_free == 0 && time_ns() < until) {
-      __asm__ volatile("pause");
-      tx_reap();
-    }
-    if (txq.num_free == 0) {
-      st.tx_dropped++;
-      return ERR_MEM;
-    }
+    tx_blocked = 1;
+    txq.avail->flags = 0;
+    st.tx_full++;
+    return ERR_MEM;
   }
   uint64_t addr;
   uint32_t len;
@@ -275,6 +276,12 @@ int virtio_net_poll(struct netif *nif) {
   uint32_t len;
   struct rxbuf *b;
   tx_reap();
+  if (tx_blocked && txq.num_free >= txq.size / 4) {
+    /* Room again: resume the connections whose frames were refused. */
+    tx_blocked = 0;
+    txq.avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
+    tcp_txnow();
+  }
   while ((b = virtq_get(&rxq, &len)) != NULL) {
     struct virtio_net_hdr h;
     memcpy(&h, b->data, HDR_LEN);
