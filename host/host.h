@@ -15,10 +15,11 @@ typedef struct kiln_host_trap {
   void *pc;
   kiln_instance *ctx;
   void *fault_addr; /* for faults: the address accessed */
+  int sig;          /* for faults: the signal, else 0 */
 } kiln_host_trap;
 extern kiln_host_trap kiln_host_last_trap;
 
-/* When set, a fault inside Wasm code that is neither in a linear-memory reserve nor on the
+/* When set, a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL) inside Wasm code that is neither in a linear-memory reserve nor on the
  * stack guard unwinds with code KILN_HOST_WILD_FAULT instead of killing the process (the spec
  * harness uses this to report a compiler bug as one failed case and go on). */
 extern int kiln_host_catch_wild_faults;

@@ -90,8 +90,9 @@ static int in_reserve(const uint8_t *a) {
 
 static void fatal_fault(int sig, const void *addr, const void *pc) {
   char buf[160];
-  int n = snprintf(buf, sizeof buf, "kiln: fatal: %s at address %p (pc %p) outside Wasm memory\n",
-                   sig == SIGBUS ? "bus error" : "segmentation fault", addr, pc);
+  const char *what = sig == SIGBUS ? "bus error" : sig == SIGFPE ? "arithmetic exception"
+                     : sig == SIGILL ? "illegal instruction" : "segmentation fault";
+  int n = snprintf(buf, sizeof buf, "kiln: fatal: %s at address %p (pc %p) outside Wasm memory\n", what, addr, pc);
   if (n > 0) (void)!write(2, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
@@ -101,8 +102,9 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
   uint8_t *a = si->si_addr;
   uint32_t code = 0;
   if (top) {
-    if (a >= stack_lo - WASM_STACK_GUARD && a < stack_lo) code = KILN_TRAP_STACK_EXHAUSTED;
-    else if (in_reserve(a)) code = KILN_TRAP_MEMORY_OOB;
+    int mem_fault = sig == SIGSEGV || sig == SIGBUS;
+    if (mem_fault && a >= stack_lo - WASM_STACK_GUARD && a < stack_lo) code = KILN_TRAP_STACK_EXHAUSTED;
+    else if (mem_fault && in_reserve(a)) code = KILN_TRAP_MEMORY_OOB;
     else if (kiln_host_catch_wild_faults) code = KILN_HOST_WILD_FAULT;
   }
   if (!code) {
@@ -111,7 +113,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
     signal(sig, SIG_DFL);
     return;
   }
-  kiln_host_last_trap = (kiln_host_trap){code, pc, top->ctx, a};
+  kiln_host_last_trap = (kiln_host_trap){code, pc, top->ctx, a, sig};
   top->code = code;
   siglongjmp(top->jb, 1);
 }
@@ -125,7 +127,11 @@ int kiln_host_init(void) {
   sa.sa_sigaction = on_fault;
   sa.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGSEGV, &sa, NULL) != 0 || sigaction(SIGBUS, &sa, NULL) != 0) return -1;
+  /* SIGFPE and SIGILL only ever become traps as wild faults: generated code checks
+   * divisions and calls kiln_trap rather than executing ud2. */
+  if (sigaction(SIGSEGV, &sa, NULL) != 0 || sigaction(SIGBUS, &sa, NULL) != 0 ||
+      sigaction(SIGFPE, &sa, NULL) != 0 || sigaction(SIGILL, &sa, NULL) != 0)
+    return -1;
   uint8_t *p = mmap(NULL, WASM_STACK_GUARD + WASM_STACK_SIZE, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return -1;
@@ -138,7 +144,13 @@ int kiln_host_init(void) {
 uintptr_t kiln_host_stack_limit(void) { return stack_lo ? (uintptr_t)stack_lo + WASM_STACK_MARGIN : 0; }
 
 const char *kiln_host_trap_message(uint32_t code) {
-  if (code == KILN_HOST_WILD_FAULT) return "wild memory fault (compiler or runtime bug)";
+  if (code == KILN_HOST_WILD_FAULT) {
+    switch (kiln_host_last_trap.sig) {
+    case SIGFPE: return "unexpected arithmetic exception (SIGFPE: compiler bug)";
+    case SIGILL: return "illegal instruction (SIGILL: compiler bug)";
+    default: return "wild memory fault (compiler or runtime bug)";
+    }
+  }
   return kiln_trap_message(code);
 }
 
@@ -184,7 +196,7 @@ _Noreturn void kiln_plat_unwind(kiln_instance *ctx, uint32_t code, void *pc) {
     fprintf(stderr, "kiln: trap outside any Wasm call: %s\n", kiln_host_trap_message(code));
     abort();
   }
-  kiln_host_last_trap = (kiln_host_trap){code, pc, ctx, NULL};
+  kiln_host_last_trap = (kiln_host_trap){code, pc, ctx, NULL, 0};
   top->code = code;
   siglongjmp(top->jb, 1);
 }

@@ -50,6 +50,8 @@ def run(cmd, timeout):
         return p.returncode, p.stdout.decode("utf-8", "replace")
     except subprocess.TimeoutExpired:
         return "timeout", ""
+    except OSError as e:  # e.g. kiln-aot being rebuilt right now
+        return "error", str(e)
 
 
 def last_line(text):
