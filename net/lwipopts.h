@@ -46,6 +46,7 @@ unsigned kiln_net_rand(void);
 #define LWIP_ARP 1
 #define ARP_TABLE_SIZE 16
 #define ARP_QUEUEING 1
+#define ARP_QUEUE_LEN 64 /* a burst of SYN-ACKs to a not yet resolved peer must not be cut to 3 */
 #define ETHARP_SUPPORT_STATIC_ENTRIES 0
 #define LWIP_ICMP 1
 #define LWIP_RAW 0
