@@ -59,11 +59,12 @@ ALL += $(B)/kernel/kernel.o
 .PHONY: all run test bench clean
 all: $(DEPS) $(ALL)
 
-# The default example, booted with the serial console on this terminal.
-RUN_APP ?= examples/hello
+# The default example: the static file server on examples/www, reachable from the host.
+RUN_PORT ?= 8080
 run: all
-	./kiln build $(B)/$(RUN_APP).wasm -o $(B)/run.iso $(RUN_ARGS)
-	./kiln run $(B)/run.iso
+	./kiln build $(B)/examples/http-server.wasm -o $(B)/run.iso --dir $(B)/examples/www:/ --listen tcp:80
+	@echo "kiln: serving examples/www at http://127.0.0.1:$(RUN_PORT)/ (Ctrl-C stops the VM)"
+	./kiln run $(B)/run.iso --fwd $(RUN_PORT):80
 
 test: all
 	@tests/run

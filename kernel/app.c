@@ -23,12 +23,6 @@ static int report_missing_imports(const kiln_module *m) {
   return missing;
 }
 
-/* Transitional: tests/net links a kernel whose kiln_instantiate is wrapped by tests/net/glue.c,
- * which brings the network up itself; then the kernel must not do it twice. */
-extern kiln_instance *__wrap_kiln_instantiate(const kiln_module *, kiln_resolve_fn, void *, void *, char *, size_t)
-    __attribute__((weak));
-int app_network_glued(void) { return __wrap_kiln_instantiate != NULL; }
-
 static struct wasi_state *wasi_from_boot(void) {
   struct wasi_state *st = wasi_create();
   if (!st) panic("out of memory creating the WASI state");
@@ -44,7 +38,7 @@ static struct wasi_state *wasi_from_boot(void) {
   /* Listening sockets (listen=tcp:PORT), fds after stdio and the preopened directories. */
   const char *spec;
   uint32_t fd;
-  for (int i = 0; !app_network_glued() && (spec = kernel_cmdline_get_nth("listen", i)); i++) {
+  for (int i = 0; (spec = kernel_cmdline_get_nth("listen", i)); i++) {
     int rc = wasi_sock_preopen_listen(st, spec, &fd);
     if (rc) panic("listen=%s: cannot listen (WASI errno %d)", spec, rc);
   }

@@ -228,7 +228,6 @@ void selftest_run(const char *name);
 
 /* ---- kernel/app.c: instantiate kiln_module, run _start, report ---- */
 _Noreturn void app_run(void);
-int app_network_glued(void);
 
 /* ---- kernel/random.c: RDSEED/RDRAND, else a ChaCha20 DRBG ---- */
 void random_init(void);

@@ -34,7 +34,7 @@ void kmain(uint32_t magic, uint32_t info) {
     kprintf("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
           pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
   /* The network: virtio-net, lwIP, address from ip=/gw=/mask= or DHCP (off without a NIC). */
-  if (!app_network_glued()) net_init();
+  net_init();
   /* Deliberate faults when the command line asks (selftest=...), to test the protections. */
   selftest_run(kernel_cmdline_get("selftest"));
   /* Instantiate the app, run its _start, report how it ended. Does not return. */

@@ -19,11 +19,3 @@ NET_OBJS := $(B)/k/net/netif.o $(B)/k/net/sock.o $(B)/k/net/stats.o \
 $(NET_OBJS) $(B)/k/wasi/sockets.o: KERNEL_CFLAGS += $(NET_CFLAGS)
 
 KERNEL_OBJS += $(LWIP_OBJS) $(NET_OBJS)
-
-# Until kernel/ calls net_init() and wasi_sock_preopen_listen() itself, tests/net links this
-# variant of the kernel object (see tests/net/glue.c).
-.SECONDEXPANSION:
-$(B)/kernel/kernel-netglue.o: $$(KERNEL_OBJS) $(B)/k/tests/net/glue.o
-	@mkdir -p $(@D)
-	$(LD) -r --wrap=kiln_instantiate -o $@ $^
-$(B)/k/tests/net/glue.o: KERNEL_CFLAGS += $(NET_CFLAGS)

@@ -17,7 +17,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-targets=(build/kiln-aot build/kiln-pack build/kernel/kernel.o build/kernel/kernel-netglue.o
+targets=(build/kiln-aot build/kiln-pack build/kernel/kernel.o
   build/examples/http-server.wasm build/examples/echo.wasm build/examples/msg-send.wasm
   build/examples/msg-recv.wasm)
 if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
@@ -28,22 +28,11 @@ fi
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# Until kernel/ brings up the network and the preopened listeners itself, link the kernel
-# variant that does it from tests/net/glue.c (same objects otherwise).
-KOBJ=build/kernel/kernel.o
-if ! llvm-nm-19 build/k/kernel/*.o 2>/dev/null | grep -q ' U net_init$' ||
-  ! llvm-nm-19 build/k/kernel/*.o 2>/dev/null | grep -q ' U wasi_sock_preopen_listen$'; then
-  KOBJ=build/kernel/kernel-netglue.o
-fi
-
-# image NAME APP.wasm [kiln build options]: T/NAME.elf (+ .cmdline, .fs) booting with KOBJ.
+# image NAME APP.wasm [kiln build options]: T/NAME.elf (+ .cmdline, .fs) .
 image() {
   local name=$1 wasm=$2
   shift 2
-  ./kiln build "$wasm" -o "$T/$name.iso" "$@" >"$T/$name.build" 2>&1 || return 1
-  if [ "$KOBJ" != build/kernel/kernel.o ]; then
-    build/kiln-aot "$wasm" -o "$T/$name.o" && ld.lld-19 -T boot/linker.ld --gc-sections -o "$T/$name.elf" "$KOBJ" "$T/$name.o"
-  fi
+  ./kiln build "$wasm" -o "$T/$name.iso" "$@" >"$T/$name.build" 2>&1
 }
 
 # boot NAME [kiln run options]: starts the VM in the background (own process group), with
