@@ -7,7 +7,7 @@ command as one case. assert_invalid and binary assert_malformed modules must be 
 kiln-aot with exit status 1; text-format (.wat) assert_malformed is skipped (kiln-aot reads
 binaries only). SIMD files are skipped as a whole ("not yet supported").
 
-Usage: spec.py [-v] [-a] [-j N] [FILE.wast | NAME]...
+Usage: spec.py [-v] [-a] [-j N] [--simd] [FILE.wast | NAME]...
   -v  print every failing command with expected/actual (default: the first few per file)
   -a  print every command (PASS lines too)
 """
@@ -216,6 +216,7 @@ def main():
     ap.add_argument("-v", action="store_true")
     ap.add_argument("-a", action="store_true")
     ap.add_argument("-j", type=int, default=2)
+    ap.add_argument("--simd", action="store_true", help="run the SIMD files too (kiln-aot has no SIMD yet)")
     ap.add_argument("files", nargs="*")
     o = ap.parse_args()
     files = []
@@ -244,7 +245,7 @@ def main():
                 key, _, why = l.partition(" ")
                 known[key] = why.strip()
 
-    simd = [f for f in files if os.path.basename(f).startswith("simd_")]
+    simd = [f for f in files if os.path.basename(f).startswith("simd_") and not o.simd]
     rest = [f for f in files if f not in simd]
     start = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, o.j)) as ex:
