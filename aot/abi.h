@@ -50,7 +50,9 @@
  * 6. The module descriptor
  *    The object defines `const kiln_module kiln_module` (or kiln_module_<name> with
  *    `kiln-aot --name <name>`), from which a runtime instantiates the module any number of
- *    times. All other symbols the object defines are local.
+ *    times. All other symbols the object defines are local. The symbol shares its name with the
+ *    typedef, so C refers to it with an asm label:
+ *        extern const kiln_module app_module __asm__("kiln_module");
  */
 #ifndef KILN_ABI_H
 #define KILN_ABI_H
