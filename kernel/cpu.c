@@ -4,7 +4,7 @@
  * CPUID features other files ask about. */
 #include "kernel/kernel.h"
 
-bool cpu_has_nx, cpu_has_rdrand, cpu_has_rdseed, cpu_has_invariant_tsc;
+bool cpu_has_nx, cpu_has_rdrand, cpu_has_rdseed, cpu_has_invariant_tsc, cpu_has_apic, cpu_has_tsc_deadline;
 
 struct __attribute__((packed)) tss {
   uint32_t reserved0;
@@ -27,6 +27,8 @@ static void detect_features(void) {
   uint32_t max_leaf = r[0];
   cpuid(1, 0, r);
   cpu_has_rdrand = (r[2] >> 30) & 1;
+  cpu_has_tsc_deadline = (r[2] >> 24) & 1;
+  cpu_has_apic = (r[3] >> 9) & 1;
   if (max_leaf >= 7) {
     cpuid(7, 0, r);
     cpu_has_rdseed = (r[1] >> 18) & 1;

@@ -23,9 +23,20 @@ static _Noreturn void power_off(uint32_t v) {
   for (;;) __asm__ volatile("cli; hlt");
 }
 
+/* stats=1: how the kernel waited (the sleep tests read it). */
+static void report_stats(void) {
+  const char *v = kernel_cmdline_get("stats");
+  if (!v || strcmp(v, "1")) return;
+  struct idle_stats s;
+  time_idle_stats(&s);
+  kprintf("kiln: idle: %lu halts, %lu deadline-timer wake-ups, %lu deadlines armed (%s)\n", s.halts,
+          s.deadline_irqs, s.armed, s.mode);
+}
+
 _Noreturn void kernel_exit(uint32_t status) {
   char line[32];
   __asm__ volatile("cli");
+  report_stats();
   if (!finished++) {
     ksnprintf(line, sizeof line, "exit %u\n", status);
     debugcon(line);

@@ -136,7 +136,7 @@ void kfree(void *p);
 /* ---- kernel/cpu.c: GDT/TSS with the interrupt stacks, SSE/AVX enabling, CPU features ---- */
 void cpu_init(void);
 void cpu_enable_simd(void);
-extern bool cpu_has_nx, cpu_has_rdrand, cpu_has_rdseed, cpu_has_invariant_tsc;
+extern bool cpu_has_nx, cpu_has_rdrand, cpu_has_rdseed, cpu_has_invariant_tsc, cpu_has_apic, cpu_has_tsc_deadline;
 enum { IST_IRQ = 1, IST_FAULT = 2, IST_DOUBLE = 3 };
 
 /* ---- kernel/trap.c: IDT, exceptions, interrupt dispatch ---- */
@@ -163,6 +163,10 @@ void pic_unmask(int irq);
 void pic_eoi(int irq);
 void lapic_init(void);
 void lapic_eoi(void);
+void lapic_timer_init(int vector, int tsc_deadline);
+void lapic_timer_start(uint32_t count);
+uint32_t lapic_timer_current(void);
+void lapic_timer_arm(uint32_t count);
 
 /* ---- kernel/time.c: TSC (calibrated against the PIT), CMOS RTC, the periodic tick ---- */
 #define TIMER_HZ 100
@@ -175,6 +179,24 @@ uint64_t time_ticks(void);       /* timer interrupts since time_init */
 int timer_register(irq_handler_fn fn, void *arg);
 /* Halts until the next interrupt (timer, NIC, serial); returns with interrupts enabled. */
 void kernel_idle(void);
+/* Halts until the next interrupt or the monotonic instant deadline_ns (UINT64_MAX: none),
+ * whichever comes first, with a one-shot timer interrupt armed at the deadline: never spins.
+ * Returns at once if the deadline has passed or an interrupt handler called kernel_event()
+ * since the caller read kernel_events() into seen_events (so readiness that an interrupt
+ * produced between the caller's last check and the hlt is not slept through). May be called
+ * with interrupts disabled; returns with them enabled. */
+void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events);
+void kernel_event(void);       /* interrupt context: something may have become ready */
+uint64_t kernel_events(void);
+#define TIMER_DEADLINE_VECTOR 0xf0
+void time_deadline_irq(void);  /* kernel/trap.c calls it for TIMER_DEADLINE_VECTOR */
+struct idle_stats {
+  uint64_t halts;         /* hlt instructions executed by waiters */
+  uint64_t deadline_irqs; /* wake-ups by the deadline timer */
+  uint64_t armed;         /* deadlines programmed */
+  const char *mode;       /* tsc-deadline, lapic-oneshot, pit-oneshot or none */
+};
+void time_idle_stats(struct idle_stats *s);
 /* Pure: days since 1970-01-01 of a proleptic Gregorian date (for the RTC). */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
@@ -220,8 +242,9 @@ void call_on_stack(void *tramp, void *fn, void *ctx, void *vals, uintptr_t sp);
 
 /* ---- kernel/wasi_plat.c: the WASI platform interface (wasi/wasi.h) ---- */
 /* fn(arg) runs whenever WASI waits or yields (the network driver polls the NIC and lwIP
- * timers there); 0 or -1. */
-int kernel_poll_register(void (*fn)(void *), void *arg);
+ * timers there) and returns nonzero when it did work that may have made something ready;
+ * 0 or -1. */
+int kernel_poll_register(int (*fn)(void *), void *arg);
 
 /* ---- kernel/selftest.c: deliberate faults (selftest=NAME on the command line) ---- */
 void selftest_run(const char *name);

@@ -11,6 +11,9 @@ void kmain(uint32_t magic, uint32_t info) {
   serial_init();
   /* Copy what the loader told us (RAM, modules, command line) before memory is handed out. */
   if (multiboot_parse(magic, info, &boot_info, err, sizeof err)) panic("%s", err);
+  /* argv, environment and options (ip=, timer=, quiet=, ...) from the command line (static
+   * storage only), so every later step can read its options. Reported once quiet= is known. */
+  int cmdline_bad = cmdline_parse(boot_info.cmdline, err, sizeof err);
   /* GDT's TSS with the interrupt stacks; the IDT; CPU features. */
   cpu_init();
   trap_init();
@@ -19,14 +22,14 @@ void kmain(uint32_t magic, uint32_t info) {
   /* Physical pages, then our own page tables (text R+X, data NX, Wasm regions unmapped). */
   pmem_init(&boot_info);
   vm_init();
-  /* The legacy interrupt controller, the TSC calibration, the RTC and the periodic tick. */
+  /* The legacy interrupt controller, the TSC calibration, the RTC, the periodic tick and
+   * the deadline timer for sleeps. */
   pic_init();
   time_init();
   __asm__ volatile("sti");
   /* The random generator (seeded from the clocks when the CPU has no RDRAND/RDSEED). */
   random_init();
-  /* argv, environment and options (ip=, ...) from the command line. */
-  if (cmdline_parse(boot_info.cmdline, err, sizeof err)) kprintf("kiln: %s\n", err);
+  if (cmdline_bad) kprintf("kiln: %s\n", err);
 
   uint64_t tsc_hz = time_tsc_hz();
   const char *quiet = kernel_cmdline_get("quiet"); /* quiet=1: the app's output only */

@@ -1,7 +1,8 @@
 /* kernel/pic.c — interrupt controllers. Legacy lines (the timer, PCI INTx as routed by the
  * firmware into the ISA IRQ space, read from the device's Interrupt Line register) go
- * through the 8259 pair, remapped to vectors 32-47. The local APIC is enabled only when a
- * driver asks for an MSI vector; LINT0 stays in ExtINT mode so the 8259 keeps working. */
+ * through the 8259 pair, remapped to vectors 32-47. The local APIC is enabled for MSI
+ * vectors and for its timer (one-shot wake-ups at sleep deadlines, kernel/time.c); LINT0
+ * stays in ExtINT mode so the 8259 keeps working. */
 #include "kernel/kernel.h"
 
 #define PIC1 0x20
@@ -39,7 +40,12 @@ void pic_eoi(int irq) {
 }
 
 /* Local APIC registers (offsets in 32-bit words of the 4 KiB page). */
-enum { LAPIC_EOI = 0xb0 / 4, LAPIC_SVR = 0xf0 / 4, LAPIC_LINT0 = 0x350 / 4, LAPIC_LINT1 = 0x360 / 4 };
+enum {
+  LAPIC_EOI = 0xb0 / 4, LAPIC_SVR = 0xf0 / 4, LAPIC_LVT_TIMER = 0x320 / 4, LAPIC_LINT0 = 0x350 / 4,
+  LAPIC_LINT1 = 0x360 / 4, LAPIC_TIMER_INIT = 0x380 / 4, LAPIC_TIMER_CUR = 0x390 / 4, LAPIC_TIMER_DIV = 0x3e0 / 4
+};
+#define LVT_MASKED (1u << 16)
+#define LVT_TSC_DEADLINE (2u << 17)
 
 void lapic_init(void) {
   if (lapic) return;
@@ -55,3 +61,21 @@ void lapic_init(void) {
 void lapic_eoi(void) {
   if (lapic) lapic[LAPIC_EOI] = 0;
 }
+
+/* The LAPIC timer, counting at the bus clock divided by 1 (QEMU: 1 GHz). mode 0: one-shot
+ * (lapic_timer_arm writes the count), 1: TSC-deadline (the IA32_TSC_DEADLINE MSR arms it).
+ * Starts masked; lapic_timer_start leaves it counting down from `count` with no interrupt
+ * (for calibration). */
+void lapic_timer_init(int vector, int tsc_deadline) {
+  lapic_init();
+  lapic[LAPIC_TIMER_DIV] = 0xb; /* divide by 1 */
+  lapic[LAPIC_LVT_TIMER] = (uint32_t)vector | (tsc_deadline ? LVT_TSC_DEADLINE : 0);
+}
+void lapic_timer_start(uint32_t count) {
+  lapic_init();
+  lapic[LAPIC_TIMER_DIV] = 0xb;
+  lapic[LAPIC_LVT_TIMER] = LVT_MASKED;
+  lapic[LAPIC_TIMER_INIT] = count;
+}
+uint32_t lapic_timer_current(void) { return lapic ? lapic[LAPIC_TIMER_CUR] : 0; }
+void lapic_timer_arm(uint32_t count) { lapic[LAPIC_TIMER_INIT] = count ? count : 1; }

@@ -1,7 +1,11 @@
-/* kernel/time.c — clocks and the periodic tick.
+/* kernel/time.c — clocks, the periodic tick, and sleeping to a deadline.
  *   monotonic: the TSC, its rate measured once against the PIT (channel 2, 10 ms)
  *   realtime:  the CMOS RTC read once at boot, advanced by the monotonic clock
- *   tick:      PIT channel 0 at TIMER_HZ on IRQ 0, for network timers and waking hlt
+ *   tick:      PIT channel 0 at TIMER_HZ on IRQ 0, for network timers while the app computes
+ *   deadline:  a one-shot interrupt at the instant a waiter wants to wake up, so that a sleep
+ *              is a hlt, never a spin, however short: the LAPIC timer in TSC-deadline mode
+ *              when the CPU has it, else in one-shot mode (its rate measured with the TSC's),
+ *              else (no LAPIC, or timer=pit) PIT channel 0 reprogrammed one-shot.
  */
 #include "kernel/kernel.h"
 
@@ -22,6 +26,13 @@ int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
 static uint64_t tsc_hz, tsc0, mult; /* ns = (tsc - tsc0) * mult >> 32 */
 static uint64_t rtc_boot_ns;
 static volatile uint64_t ticks;
+enum { DL_NONE, DL_TSC_DEADLINE, DL_LAPIC, DL_PIT };
+static const char *const dl_names[] = {"none", "tsc-deadline", "lapic-oneshot", "pit-oneshot"};
+static int dl_mode;
+static uint64_t lapic_hz, tsc_per_ns, lapic_per_ns; /* 32.32 fixed point */
+static volatile int pit_oneshot; /* channel 0 is counting a one-shot, not the periodic tick */
+static volatile uint64_t events;
+static struct idle_stats istats;
 static struct {
   irq_handler_fn fn;
   void *arg;
@@ -35,10 +46,12 @@ static uint64_t calibrate_tsc(void) {
   outb(0x43, 0xb0);                       /* channel 2, lo/hi byte, mode 0 (one-shot) */
   outb(0x42, count & 0xff);
   outb(0x42, count >> 8);
+  if (cpu_has_apic) lapic_timer_start(0xffffffffu);
   uint64_t t0 = rdtsc();
   for (uint64_t spin = 0; !(inb(0x61) & 0x20); spin++)
     if (spin > 100000000) return 0;
   uint64_t t1 = rdtsc();
+  if (cpu_has_apic) lapic_hz = (uint64_t)(0xffffffffu - lapic_timer_current()) * (1000 / CALIBRATE_MS);
   return (t1 - t0) * (1000 / CALIBRATE_MS);
 }
 
@@ -69,7 +82,25 @@ static uint64_t read_rtc_ns(void) {
   return (uint64_t)(((days * 24 + r[2]) * 60 + r[1]) * 60 + r[0]) * 1000000000ull;
 }
 
+/* hz as counts per ns in 32.32 fixed point (without a 128-bit division). */
+static uint64_t per_ns(uint64_t hz) {
+  return (hz / 1000000000ull) << 32 | ((hz % 1000000000ull) << 32) / 1000000000ull;
+}
+
+static void pit_periodic(void) {
+  uint16_t div = PIT_HZ / TIMER_HZ;
+  outb(0x43, 0x34); /* channel 0, lo/hi byte, mode 2 (rate generator) */
+  outb(0x40, div & 0xff);
+  outb(0x40, div >> 8);
+}
+
 static void tick(void *arg) {
+  if (pit_oneshot) { /* a deadline, not a tick: back to the periodic rate */
+    pit_oneshot = 0;
+    istats.deadline_irqs++;
+    pit_periodic();
+    return;
+  }
   ticks++;
   for (size_t i = 0; i < ARRAY_LEN(timers) && timers[i].fn; i++) timers[i].fn(timers[i].arg);
 }
@@ -80,12 +111,83 @@ void time_init(void) {
   if (tsc_hz) mult = (1000000000ull << 32) / tsc_hz;
   else kprintf("kiln: the PIT does not count; time comes from the %u Hz tick only\n", TIMER_HZ);
   rtc_boot_ns = read_rtc_ns();
-  /* The periodic tick: channel 0, mode 2 (rate generator). */
-  uint16_t div = PIT_HZ / TIMER_HZ;
-  outb(0x43, 0x34);
-  outb(0x40, div & 0xff);
-  outb(0x40, div >> 8);
+  /* The periodic tick. */
+  pit_periodic();
   irq_register(0, tick, NULL);
+  /* The deadline timer: needs the TSC clock (else there is nothing finer than the tick). */
+  const char *want = kernel_cmdline_get("timer");
+  if (!mult) dl_mode = DL_NONE;
+  else if (want && !strcmp(want, "pit")) dl_mode = DL_PIT;
+  else if (cpu_has_apic && cpu_has_tsc_deadline) dl_mode = DL_TSC_DEADLINE;
+  else if (cpu_has_apic && lapic_hz >= 1000000) dl_mode = DL_LAPIC;
+  else dl_mode = DL_PIT;
+  tsc_per_ns = per_ns(tsc_hz);
+  lapic_per_ns = per_ns(lapic_hz);
+  if (dl_mode == DL_TSC_DEADLINE || dl_mode == DL_LAPIC)
+    lapic_timer_init(TIMER_DEADLINE_VECTOR, dl_mode == DL_TSC_DEADLINE);
+}
+
+/* Interrupt context (kernel/trap.c): the LAPIC deadline timer fired. The waiter that armed
+ * it is woken from hlt by the interrupt itself; nothing else to do. */
+void time_deadline_irq(void) { istats.deadline_irqs++; }
+
+void kernel_event(void) { events++; }
+uint64_t kernel_events(void) { return events; }
+
+/* Interrupts are off. Arms the deadline timer to fire at monotonic instant `deadline`, which
+ * is `left` ns from now. */
+static void arm(uint64_t deadline, uint64_t left) {
+  istats.armed++;
+  switch (dl_mode) {
+  case DL_TSC_DEADLINE: {
+    uint64_t t = tsc0 + (uint64_t)(((unsigned __int128)deadline * tsc_per_ns) >> 32) + 1;
+    __asm__ volatile("wrmsr" ::"c"(0x6e0), "a"((uint32_t)t), "d"((uint32_t)(t >> 32)));
+    break;
+  }
+  case DL_LAPIC: {
+    /* Rounded up so it never fires early; a longer wait is cut and the waiter waits again. */
+    uint64_t n = (uint64_t)(((unsigned __int128)left * lapic_per_ns) >> 32) + 1;
+    lapic_timer_arm(n > 0xffffffffu ? 0xffffffffu : (uint32_t)n);
+    break;
+  }
+  case DL_PIT: {
+    /* A deadline a tick or more away is caught by the tick; a nearer one replaces the current
+     * period by a one-shot count (mode 0), and the tick resumes after it. */
+    if (left >= 1000000000ull / TIMER_HZ && !pit_oneshot) break;
+    uint64_t n = (left * PIT_HZ + 999999999ull) / 1000000000ull;
+    if (n > PIT_HZ / TIMER_HZ) n = PIT_HZ / TIMER_HZ;
+    if (n < 2) n = 2;
+    pit_oneshot = 1;
+    outb(0x43, 0x30); /* channel 0, lo/hi byte, mode 0 (interrupt on terminal count) */
+    outb(0x40, n & 0xff);
+    outb(0x40, (n >> 8) & 0xff);
+    break;
+  }
+  }
+}
+
+void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events) {
+  __asm__ volatile("cli" ::: "memory");
+  if (events != seen_events) {
+    __asm__ volatile("sti" ::: "memory");
+    return;
+  }
+  if (deadline_ns != UINT64_MAX) {
+    uint64_t now = time_ns();
+    if (now >= deadline_ns) {
+      __asm__ volatile("sti" ::: "memory");
+      return;
+    }
+    arm(deadline_ns, deadline_ns - now);
+  }
+  istats.halts++;
+  /* sti takes effect after the next instruction, so no interrupt slips in before hlt. */
+  __asm__ volatile("sti; hlt" ::: "memory");
+}
+
+void time_idle_stats(struct idle_stats *s) {
+  *s = istats;
+  s->mode = dl_names[dl_mode];
 }
 
 uint64_t time_ns(void) {
@@ -110,8 +212,5 @@ int timer_register(irq_handler_fn fn, void *arg) {
   return -1;
 }
 
-void kernel_idle(void) {
-  /* sti takes effect after the next instruction, so no interrupt slips in before hlt. */
-  __asm__ volatile("sti; hlt" ::: "memory");
-}
+void kernel_idle(void) { kernel_idle_until(UINT64_MAX, events); }
 #endif

@@ -145,6 +145,9 @@ void trap_dispatch(struct trapframe *tf) {
   } else if (v >= MSI_BASE && v < MSI_BASE + MSI_COUNT) {
     if (msi_handlers[v - MSI_BASE].fn) msi_handlers[v - MSI_BASE].fn(msi_handlers[v - MSI_BASE].arg);
     lapic_eoi();
+  } else if (v == TIMER_DEADLINE_VECTOR) {
+    time_deadline_irq();
+    lapic_eoi();
   } else if (v != SPURIOUS_VECTOR) {
     kprintf("kiln: unexpected interrupt vector %lu\n", v);
   }

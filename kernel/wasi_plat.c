@@ -7,11 +7,11 @@
 #include "wasi/wasi_types.h"
 
 static struct {
-  void (*fn)(void *);
+  int (*fn)(void *);
   void *arg;
 } polls[4];
 
-int kernel_poll_register(void (*fn)(void *), void *arg) {
+int kernel_poll_register(int (*fn)(void *), void *arg) {
   for (size_t i = 0; i < ARRAY_LEN(polls); i++) {
     if (polls[i].fn) continue;
     polls[i].arg = arg;
@@ -21,8 +21,11 @@ int kernel_poll_register(void (*fn)(void *), void *arg) {
   return -1;
 }
 
-static void run_polls(void) {
-  for (size_t i = 0; i < ARRAY_LEN(polls) && polls[i].fn; i++) polls[i].fn(polls[i].arg);
+/* Returns how much work the hooks did (e.g. frames received): 0 means nothing changed. */
+static int run_polls(void) {
+  int n = 0;
+  for (size_t i = 0; i < ARRAY_LEN(polls) && polls[i].fn; i++) n += polls[i].fn(polls[i].arg);
+  return n;
 }
 
 int64_t wasi_plat_console_write(int fd, const void *buf, size_t n) {
@@ -63,16 +66,13 @@ int wasi_plat_clock_res(uint32_t id, uint64_t *ns) {
 
 void wasi_plat_random(void *buf, size_t n) { random_bytes(buf, n); }
 
+/* The caller (poll_oneoff) found nothing ready. If the hooks find work, it looks again at
+ * once; otherwise it halts until an interrupt or its deadline (a one-shot timer interrupt,
+ * however near the deadline is: no spinning). */
 void wasi_plat_wait(uint64_t deadline_ns) {
-  run_polls();
-  uint64_t now = time_ns();
-  if (now >= deadline_ns) return;
-  /* Less than a tick to go: spin to the deadline, since hlt would sleep a whole tick. */
-  if (deadline_ns - now < 1000000000ull / TIMER_HZ) {
-    while (time_ns() < deadline_ns) __asm__ volatile("pause");
-  } else {
-    kernel_idle();
-  }
+  uint64_t seen = kernel_events();
+  if (run_polls()) return;
+  kernel_idle_until(deadline_ns, seen);
   run_polls();
 }
 

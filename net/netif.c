@@ -60,11 +60,18 @@ int net_poll(void) {
 }
 
 void net_wait(uint64_t deadline_ns) {
+  /* An interrupt after this point (which finds us inside lwIP and leaves its work flagged)
+   * makes kernel_idle_until return at once instead of sleeping through it. */
+  uint64_t seen = kernel_events();
   if (net_poll() > 0) return;
-  if (deadline_ns != UINT64_MAX && time_ns() >= deadline_ns) return;
-  /* Interrupts stay enabled; one arriving between the check above and the hlt is caught by
-   * the periodic tick at worst (TIMER_HZ), never lost for longer. */
-  kernel_idle();
+  /* Wake for lwIP's next timer too (retransmission, delayed ACK, TIME_WAIT, DHCP), by its
+   * own deadline rather than at the next tick. */
+  u32_t ms = sys_timeouts_sleeptime();
+  if (ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE) {
+    uint64_t t = time_ns() + (uint64_t)ms * 1000000ull;
+    if (t < deadline_ns) deadline_ns = t;
+  }
+  kernel_idle_until(deadline_ns, seen);
   net_poll();
 }
 
@@ -72,6 +79,7 @@ void net_wait(uint64_t deadline_ns) {
  * here, the interrupted code is not in lwIP). */
 static void run_from_irq(void) {
   if (!running) return;
+  kernel_event();
   if (depth) {
     work = 1;
     return;
@@ -90,11 +98,12 @@ static void on_tick(void *arg) {
   run_from_irq();
 }
 
-static void poll_hook(void *arg) {
+static int poll_hook(void *arg) {
   (void)arg;
   net_enter();
-  net_poll();
+  int n = net_poll();
   net_leave();
+  return n;
 }
 
 static int parse_ip(const char *key, ip4_addr_t *out) {

@@ -33,6 +33,7 @@ struct ksock {
   uint8_t type, state;
   uint8_t rx_eof, shut_rd, shut_wr, reuse, nodelay, keepalive, was_reset;
   int err; /* sticky WASI errno from lwIP's error callback */
+  uint32_t rcvtimeo_ms, sndtimeo_ms; /* SO_RCVTIMEO/SO_SNDTIMEO: blocking calls give up (0: never) */
   struct tcp_pcb *tcp;
   struct udp_pcb *udp;
   /* TCP receive queue: pbufs linked through ->next (tot_len is not maintained: a u16 could
@@ -48,6 +49,10 @@ struct ksock {
 };
 
 static struct ksock_counts counts;
+
+/* The instant a blocking call with timeout ms gives up (UINT64_MAX: never). */
+static uint64_t deadline_of(uint32_t ms) { return ms ? time_ns() + (uint64_t)ms * 1000000ull : UINT64_MAX; }
+static int expired(uint64_t deadline) { return deadline != UINT64_MAX && time_ns() >= deadline; }
 
 static int map_err(err_t e) {
   switch (e) {
@@ -279,6 +284,7 @@ int ksock_listen_tcp(uint16_t port, struct ksock **out) {
 int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
   if (s->type != KSOCK_TCP || s->state != S_LISTEN) return WASI_EINVAL;
   int r;
+  uint64_t deadline = deadline_of(s->rcvtimeo_ms);
   net_enter();
   net_poll();
   for (;;) {
@@ -296,8 +302,8 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
       break;
     }
     if (!s->tcp) { r = s->err ? s->err : WASI_EINVAL; break; }
-    if (nonblock) { r = WASI_EAGAIN; break; }
-    net_wait(UINT64_MAX);
+    if (nonblock || expired(deadline)) { r = WASI_EAGAIN; break; }
+    net_wait(deadline);
   }
   net_leave();
   return r;
@@ -324,8 +330,10 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
     if (r) s->state = S_NEW;
     else if (nonblock) r = WASI_EINPROGRESS;
     else {
-      while (s->state == S_CONNECTING && s->tcp && !s->err) net_wait(UINT64_MAX);
-      if (s->state != S_CONNECTED) r = s->err ? s->err : WASI_ECONNREFUSED;
+      uint64_t deadline = deadline_of(s->sndtimeo_ms);
+      while (s->state == S_CONNECTING && s->tcp && !s->err && !expired(deadline)) net_wait(deadline);
+      if (s->state == S_CONNECTING && s->tcp && !s->err) r = WASI_EINPROGRESS; /* timed out: goes on */
+      else if (s->state != S_CONNECTED) r = s->err ? s->err : WASI_ECONNREFUSED;
     }
   }
   net_leave();
@@ -405,10 +413,11 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
   *done = 0;
   if (truncated) *truncated = 0;
   int r = 0;
+  uint64_t deadline = deadline_of(s->rcvtimeo_ms);
   net_enter();
   net_poll();
   if (s->type == KSOCK_UDP) {
-    while (!s->dq_head && !nonblock && !s->shut_rd) net_wait(UINT64_MAX);
+    while (!s->dq_head && !nonblock && !s->shut_rd && !expired(deadline)) net_wait(deadline);
     if (s->dq_head) r = udp_take(s, iov, n, flags & KSOCK_PEEK, done, truncated, from, from_port);
     else if (!s->shut_rd) r = WASI_EAGAIN;
   } else if (s->state == S_LISTEN || s->state == S_CONNECTING || s->state == S_NEW || s->state == S_BOUND) {
@@ -432,8 +441,8 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
       }
       if (!s->tcp) break;
       if (want == 0) break;
-      if (nonblock) { r = WASI_EAGAIN; break; }
-      net_wait(UINT64_MAX);
+      if (nonblock || expired(deadline)) { r = WASI_EAGAIN; break; }
+      net_wait(deadline);
     }
   }
   net_leave();
@@ -510,16 +519,17 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
   } else if (s->state != S_CONNECTED) {
     r = s->err ? s->err : WASI_ENOTCONN;
   } else {
+    uint64_t deadline = deadline_of(s->sndtimeo_ms);
     for (;;) {
       size_t k = 0;
       r = tcp_try_send(s, iov, n, *done, &k);
       *done += k;
       if (r || *done == want) break;
-      if (nonblock) {
+      if (nonblock || expired(deadline)) {
         if (*done == 0) r = WASI_EAGAIN;
         break;
       }
-      net_wait(UINT64_MAX);
+      net_wait(deadline);
     }
     if (r && *done) r = 0; /* report what went; the error shows on the next call */
   }
@@ -687,6 +697,8 @@ int ksock_setopt(struct ksock *s, int opt, int value) {
     s->nodelay = !!value;
     if (s->tcp) { if (value) tcp_nagle_disable(s->tcp); else tcp_nagle_enable(s->tcp); }
     break;
+  case KSOCK_OPT_RCVTIMEO: s->rcvtimeo_ms = value < 0 ? 0 : (uint32_t)value; break;
+  case KSOCK_OPT_SNDTIMEO: s->sndtimeo_ms = value < 0 ? 0 : (uint32_t)value; break;
   case KSOCK_OPT_RCVBUF: case KSOCK_OPT_SNDBUF: case KSOCK_OPT_LINGER:
     break; /* fixed by the stack's configuration; accepted and ignored, as many stacks do */
   default:
@@ -706,6 +718,8 @@ int ksock_getopt(struct ksock *s, int opt, int *value) {
   case KSOCK_OPT_TYPE: *value = s->type; return 0;
   case KSOCK_OPT_ACCEPTCONN: *value = s->state == S_LISTEN; return 0;
   case KSOCK_OPT_LINGER: *value = 0; return 0;
+  case KSOCK_OPT_RCVTIMEO: *value = (int)s->rcvtimeo_ms; return 0;
+  case KSOCK_OPT_SNDTIMEO: *value = (int)s->sndtimeo_ms; return 0;
   case KSOCK_OPT_ERROR: *value = s->err == ERR_REPORTED_RESET ? 0 : s->err; return 0;
   default: return WASI_ENOPROTOOPT;
   }

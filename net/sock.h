@@ -15,7 +15,8 @@ struct wasi_buf;
 enum { KSOCK_UDP = 0, KSOCK_TCP = 1 }; /* WasmEdge's sock_type: 0 datagram, 1 stream */
 enum { KSOCK_PEEK = 1, KSOCK_WAITALL = 2 }; /* preview1 riflags */
 enum { KSOCK_OPT_REUSEADDR = 1, KSOCK_OPT_KEEPALIVE, KSOCK_OPT_NODELAY, KSOCK_OPT_RCVBUF, KSOCK_OPT_SNDBUF,
-       KSOCK_OPT_TYPE, KSOCK_OPT_ERROR, KSOCK_OPT_ACCEPTCONN, KSOCK_OPT_LINGER };
+       KSOCK_OPT_TYPE, KSOCK_OPT_ERROR, KSOCK_OPT_ACCEPTCONN, KSOCK_OPT_LINGER,
+       KSOCK_OPT_RCVTIMEO, KSOCK_OPT_SNDTIMEO }; /* timeouts: value in ms, 0 = none */
 
 int ksock_open(int type, struct ksock **out);
 /* Convenience for the preopened listener (listen=tcp:PORT): open, bind 0.0.0.0:port, listen. */

@@ -23,7 +23,9 @@
  *   sock_setsockopt(fd, level, name, *value, size)               iiiii_i
  *   sock_getsockopt(fd, level, name, *value, *size)              iiiii_i
  *       level 0 SOL_SOCKET: name 0 REUSEADDR, 1 TYPE, 2 ERROR, 5 SNDBUF, 6 RCVBUF,
- *       7 KEEPALIVE, 9 LINGER, 13 ACCEPTCONN; level 6 IPPROTO_TCP: name 1 TCP_NODELAY
+ *       7 KEEPALIVE, 9 LINGER, 11 RCVTIMEO, 12 SNDTIMEO, 13 ACCEPTCONN; level 6 IPPROTO_TCP:
+ *       name 1 TCP_NODELAY. Values are an i32, the timeouts a timeval {i64 sec, i64 usec}
+ *       (16 bytes; all zero: no timeout); a blocking call that times out returns EAGAIN.
  *   sock_getaddrinfo(*node, node_len, *service, service_len, *hints, *res, max, *res_len)
  *                                                                iiiiiiii_i
  *       numeric IPv4 and "localhost" only (there is no resolver in the kernel).
@@ -318,6 +320,8 @@ static int opt_of(int32_t level, int32_t name) {
     case 6: return KSOCK_OPT_RCVBUF;
     case 7: return KSOCK_OPT_KEEPALIVE;
     case 9: return KSOCK_OPT_LINGER;
+    case 11: return KSOCK_OPT_RCVTIMEO;
+    case 12: return KSOCK_OPT_SNDTIMEO;
     case 13: return KSOCK_OPT_ACCEPTCONN;
     }
   } else if (level == 6 && name == 1) {
@@ -337,6 +341,14 @@ int32_t WASI_FN(sock_setsockopt, iiiii_i)(kiln_instance *ctx, int32_t fd, int32_
   int opt = opt_of(level, name);
   if (opt < 0) return WASI_ENOPROTOOPT;
   if (opt == KSOCK_OPT_TYPE || opt == KSOCK_OPT_ERROR || opt == KSOCK_OPT_ACCEPTCONN) return WASI_EINVAL;
+  if (opt == KSOCK_OPT_RCVTIMEO || opt == KSOCK_OPT_SNDTIMEO) {
+    if (size != 16) return WASI_EINVAL;
+    int64_t sec = (int64_t)wasi_ld64(v), usec = (int64_t)wasi_ld64(v + 8);
+    if (sec < 0 || usec < 0 || usec >= 1000000) return WASI_EINVAL;
+    uint64_t ms = (uint64_t)sec * 1000 + (uint64_t)(usec + 999) / 1000; /* rounded up: never early */
+    if (sec > 86400 * 24) ms = 86400ull * 24 * 1000; /* an int of ms */
+    return ksock_setopt(SOCK(f), opt, (int)ms);
+  }
   return ksock_setopt(SOCK(f), opt, (int)wasi_ld32(v));
 }
 
@@ -354,6 +366,13 @@ int32_t WASI_FN(sock_getsockopt, iiiii_i)(kiln_instance *ctx, int32_t fd, int32_
   int opt = opt_of(level, name), val = 0;
   if (opt < 0) return WASI_ENOPROTOOPT;
   if ((e = ksock_getopt(SOCK(f), opt, &val))) return e;
+  if (opt == KSOCK_OPT_RCVTIMEO || opt == KSOCK_OPT_SNDTIMEO) {
+    if (size < 16) return WASI_EINVAL;
+    wasi_st64(v, (uint64_t)(val / 1000));
+    wasi_st64(v + 8, (uint64_t)(val % 1000) * 1000);
+    wasi_st32(ps, 16);
+    return 0;
+  }
   if (opt == KSOCK_OPT_TYPE) val = val == KSOCK_TCP ? 2 : 1; /* WasmEdge's sock_type numbering */
   wasi_st32(v, (uint32_t)val);
   wasi_st32(ps, 4);

@@ -7,6 +7,8 @@
 #      status through the exit protocol, Wasm traps from faults (linear memory, stack guard),
 #      memory.grow, clocks/sleep/random, a missing import (panic status); -kernel (multiboot1)
 #      for each, GRUB ISO (multiboot2) for one.
+#   4. Precise sleeping: 1 ms and 100 us sleeps end on time through a one-shot timer interrupt
+#      and hlt (the kernel's idle counters, stats=1), with the LAPIC timer and with the PIT.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -130,6 +132,30 @@ for t in "oob|trap out of bounds memory access in *|kiln: trap: out of bounds me
     fail "link $name" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
   fi
 done
+
+# ---- 4. precise sleeping: every sleep is a hlt ended by the deadline timer, not a spin ----
+if link sleep tests/kernel/apps/sleep.c 2>"$W/link.log"; then
+  for mode in lapic-oneshot pit-oneshot; do
+    append="stats=1"
+    [ $mode = pit-oneshot ] && append="stats=1 timer=pit"
+    rm -f "$W/status"
+    out=$(timeout 60 qemu-system-x86_64 -accel tcg -cpu max -m 128M -display none -monitor none -serial stdio \
+      -no-reboot -nic none -kernel "$W/sleep.elf" -append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+      -debugcon "file:$W/status" </dev/null 2>&1)
+    status=$(head -n1 "$W/status" 2>/dev/null)
+    idle=$(grep -a 'kiln: idle:' <<<"$out")
+    halts=$(sed -n 's/.*idle: \([0-9]*\) halts.*/\1/p' <<<"$idle")
+    wakes=$(sed -n 's/.* \([0-9]*\) deadline-timer wake-ups.*/\1/p' <<<"$idle")
+    name="sleep: 250 short sleeps halt until a one-shot timer ($mode)"
+    # 250 sleeps: each must end by a deadline interrupt (a tick may add a few halts).
+    if [ "$status" != "exit 0" ]; then fail "$name" "status '$status': $(grep -a -e sleep -e ' x ' <<<"$out" | tr '\n' '|')"
+    elif [[ $idle != *"($mode)"* ]] || [ -z "$halts" ] || [ "$halts" -lt 250 ] || [ "${wakes:-0}" -lt 200 ]; then
+      fail "$name" "idle counters: '$idle'"
+    else pass "$name: $(grep -a ' x 1 ms' <<<"$out" | tr -d '\r'); $halts halts, $wakes timer wake-ups"; fi
+  done
+else
+  fail "link sleep" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
+fi
 
 # GRUB (multiboot2) path: an ISO with the command line in grub.cfg, from the template.
 if [ -f "$W/exit.elf" ]; then
