@@ -14,7 +14,7 @@ packages=(
   dpkg-dev                               # apt-get source (lwIP)
   curl python3 iproute2                  # tests and scripts
   nodejs                                 # node's WASI, a compute benchmark peer
-  wrk nginx-light gnuplot-nox            # benchmarks
+  wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)
 )
 names=()
 for p in "${packages[@]}"; do names+=("$p"); done
