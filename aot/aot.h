@@ -127,7 +127,7 @@ typedef struct Reader {
 
 /* ---- compile options (main.c) ---- */
 typedef struct Options {
-  const char *in, *out, *ll, *name, *cpu;
+  const char *in, *out, *ll, *ll_pre, *name, *cpu;
   int opt;
   bool bounds_checks;
 } Options;
@@ -165,6 +165,10 @@ typedef struct Compiler {
   LLVMValueRef trap_fn;       /* kiln_trap */
   LLVMValueRef rt[16];        /* kiln_rt_* declarations, lazily (rt_fn in lower_call.c) */
   unsigned md_invariant;      /* kind id of !invariant.load */
+  unsigned md_addr;           /* kind id of !kiln.addr: the GEP of a linear-memory access */
+  bool widen;                 /* opt_address.c may assume memory 0 stays below 65536 pages */
+  unsigned md_tbaa;           /* kind id of !tbaa */
+  LLVMValueRef tbaa_tag[3];   /* TBAA_*: access tags, lazily (set_tbaa in lower_call.c) */
 } Compiler;
 
 /* The state of lowering one function body. */
@@ -256,6 +260,8 @@ bool lower_variable(Lower *L, uint8_t op);
 LLVMValueRef call_rt(Lower *L, const char *name, LLVMTypeRef ret, unsigned n, LLVMValueRef *args);
 LLVMValueRef ctx_field(Lower *L, unsigned offset, LLVMTypeRef t, bool invariant);
 LLVMValueRef load_invariant(Lower *L, LLVMTypeRef t, LLVMValueRef p);
+enum { TBAA_MEMORY, TBAA_GLOBAL, TBAA_RUNTIME }; /* disjoint storage: linear memory, global cells, runtime objects */
+LLVMValueRef set_tbaa(Compiler *c, LLVMValueRef access, int kind);
 LLVMValueRef emit_call(Lower *L, LLVMTypeRef fty, LLVMValueRef callee, LLVMValueRef cctx, const FuncType *ft);
 
 /* ---- lower_table.c: reference and table instructions ---- */
@@ -268,6 +274,12 @@ void emit_descriptor(Compiler *c);
 LLVMTypeRef llvm_type(Compiler *c, uint8_t t);
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft);
 char *mangle_import(const Module *m, const Import *imp);
+
+/* ---- opt_address.c ---- */
+void optimize_addresses(Compiler *c); /* after SROA, before the -O pipeline */
+
+/* ---- opt_exact.c ---- */
+void keep_dead_loads(Compiler *c); /* after SROA */
 
 /* ---- emit.c ---- */
 void compile_module(const Module *m, const Options *o);

@@ -11,6 +11,7 @@
 #include <llvm-c/TargetMachine.h>
 #include <llvm-c/Transforms/PassBuilder.h>
 
+#include "aot/abi.h"
 #include "aot/aot.h"
 
 static _Noreturn void internal(const Module *m, const char *what, char *msg) {
@@ -56,6 +57,10 @@ void compile_module(const Module *m, const Options *o) {
   c.v128 = LLVMVectorType(c.i64, 2);
   c.voidt = LLVMVoidTypeInContext(c.llc);
   c.md_invariant = LLVMGetMDKindIDInContext(c.llc, "invariant.load", 14);
+  c.md_addr = LLVMGetMDKindIDInContext(c.llc, "kiln.addr", 9);
+  c.md_tbaa = LLVMGetMDKindIDInContext(c.llc, "tbaa", 4);
+  /* An imported memory may have been grown to 65536 pages elsewhere: see opt_address.c. */
+  c.widen = o->opt >= 1 && m->nmems > 0 && m->mems[0].import < 0 && m->mems[0].lim.min < KILN_MAX_PAGES;
 
   declare_functions(&c);
   for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) lower_function(&c, f);
@@ -68,11 +73,17 @@ void compile_module(const Module *m, const Options *o) {
   }
   LLVMDisposeMessage(msg);
 
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  LLVMErrorRef e;
+  if (o->opt >= 1) { /* on SSA values: locals promoted first */
+    if ((e = LLVMRunPasses(c.mod, "function(sroa)", tm, po))) internal(m, "optimizer", LLVMGetErrorMessage(e));
+    keep_dead_loads(&c);
+    optimize_addresses(&c);
+  }
+  if (o->ll_pre && LLVMPrintModuleToFile(c.mod, o->ll_pre, &msg)) internal(m, "writing IR", msg);
   char pipeline[32];
   snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt);
-  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-  LLVMErrorRef e = LLVMRunPasses(c.mod, pipeline, tm, po);
-  if (e) internal(m, "optimizer", LLVMGetErrorMessage(e));
+  if ((e = LLVMRunPasses(c.mod, pipeline, tm, po))) internal(m, "optimizer", LLVMGetErrorMessage(e));
   LLVMDisposePassBuilderOptions(po);
 
   if (o->ll && LLVMPrintModuleToFile(c.mod, o->ll, &msg)) internal(m, "writing IR", msg);

@@ -5,9 +5,27 @@
 #include "aot/abi.h"
 #include "aot/aot.h"
 
+/* Type-based alias information: linear memory (the reserved region), global cells and the
+ * runtime's objects (instance, memories, tables, funcrefs) never overlap, so a store to
+ * linear memory does not force reloading a global or a table's size. */
+LLVMValueRef set_tbaa(Compiler *c, LLVMValueRef access, int kind) {
+  if (!c->tbaa_tag[kind]) {
+    static const char *const names[3] = {"kiln linear memory", "kiln global", "kiln runtime"};
+    LLVMMetadataRef root_s = LLVMMDStringInContext2(c->llc, "kiln tbaa", 9);
+    LLVMMetadataRef root = LLVMMDNodeInContext2(c->llc, &root_s, 1);
+    LLVMMetadataRef zero = LLVMValueAsMetadata(LLVMConstInt(c->i64, 0, 0));
+    LLVMMetadataRef ty[3] = {LLVMMDStringInContext2(c->llc, names[kind], strlen(names[kind])), root, zero};
+    LLVMMetadataRef tnode = LLVMMDNodeInContext2(c->llc, ty, 3);
+    LLVMMetadataRef tag[3] = {tnode, tnode, zero};
+    c->tbaa_tag[kind] = LLVMMetadataAsValue(c->llc, LLVMMDNodeInContext2(c->llc, tag, 3));
+  }
+  LLVMSetMetadata(access, c->md_tbaa, c->tbaa_tag[kind]);
+  return access;
+}
+
 /* A load that never changes during the instance's life: LLVM may hoist and merge it. */
 LLVMValueRef load_invariant(Lower *L, LLVMTypeRef t, LLVMValueRef p) {
-  LLVMValueRef v = LLVMBuildLoad2(L->b, t, p, "");
+  LLVMValueRef v = set_tbaa(L->c, LLVMBuildLoad2(L->b, t, p, ""), TBAA_RUNTIME);
   LLVMSetMetadata(v, L->c->md_invariant, LLVMMDNodeInContext(L->c->llc, NULL, 0));
   return v;
 }
@@ -23,7 +41,7 @@ LLVMValueRef ctx_field(Lower *L, unsigned offset, LLVMTypeRef t, bool invariant)
     L->b = eb;
   }
   LLVMValueRef p = LLVMBuildGEP2(L->b, c->i8, L->ctx, (LLVMValueRef[]){LLVMConstInt(c->i64, offset, 0)}, 1, "");
-  LLVMValueRef v = invariant ? load_invariant(L, t, p) : LLVMBuildLoad2(L->b, t, p, "");
+  LLVMValueRef v = invariant ? load_invariant(L, t, p) : set_tbaa(c, LLVMBuildLoad2(L->b, t, p, ""), TBAA_RUNTIME);
   L->b = save;
   if (eb) LLVMDisposeBuilder(eb);
   return v;
@@ -91,17 +109,17 @@ static void call_indirect(Lower *L) {
   const FuncType *ft = &m->types[t];
   LLVMValueRef idx = pop_typed(L, T_I32);
   LLVMValueRef tbl = table_ptr(L, tab);
-  LLVMValueRef size = LLVMBuildLoad2(L->b, c->i32, gep(L, tbl, LLVMConstInt(c->i64, offsetof(kiln_table, size), 0)), "");
+  LLVMValueRef size = set_tbaa(c, LLVMBuildLoad2(L->b, c->i32, gep(L, tbl, LLVMConstInt(c->i64, offsetof(kiln_table, size), 0)), ""), TBAA_RUNTIME);
   trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGE, idx, size, ""), KILN_TRAP_UNDEFINED_ELEMENT);
-  LLVMValueRef elems = LLVMBuildLoad2(L->b, c->ptr, tbl, "");
+  LLVMValueRef elems = set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, tbl, ""), TBAA_RUNTIME);
   LLVMValueRef slot = LLVMBuildGEP2(L->b, c->ptr, elems, (LLVMValueRef[]){LLVMBuildZExt(L->b, idx, c->i64, "")}, 1, "");
-  LLVMValueRef ref = LLVMBuildLoad2(L->b, c->ptr, slot, "");
+  LLVMValueRef ref = set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, slot, ""), TBAA_RUNTIME);
   trap_if(L, LLVMBuildIsNull(L->b, ref, ""), KILN_TRAP_UNINITIALIZED);
-  LLVMValueRef hash = LLVMBuildLoad2(L->b, c->i64, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, type_hash), 0)), "");
+  LLVMValueRef hash = set_tbaa(c, LLVMBuildLoad2(L->b, c->i64, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, type_hash), 0)), ""), TBAA_RUNTIME);
   uint64_t want = kiln_functype_hash(ft->np, ft->t, ft->nr, ft->t + ft->np);
   trap_if(L, LLVMBuildICmp(L->b, LLVMIntNE, hash, LLVMConstInt(c->i64, want, 0), ""), KILN_TRAP_INDIRECT_MISMATCH);
-  LLVMValueRef fn = LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, fn), 0)), "");
-  LLVMValueRef fc = LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, ctx), 0)), "");
+  LLVMValueRef fn = set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, fn), 0)), ""), TBAA_RUNTIME);
+  LLVMValueRef fc = set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, ctx), 0)), ""), TBAA_RUNTIME);
   emit_call(L, c->fntypes[t], fn, fc, ft);
 }
 
@@ -141,7 +159,9 @@ bool lower_variable(Lower *L, uint8_t op) {
     const Global *gl = &L->m->globals[g];
     LLVMValueRef cell = global_cell(L, g);
     LLVMTypeRef t = llvm_type(c, gl->type);
-    push_val(L, gl->type, gl->mut ? LLVMBuildLoad2(L->b, t, cell, "") : load_invariant(L, t, cell));
+    LLVMValueRef v = LLVMBuildLoad2(L->b, t, cell, "");
+    if (!gl->mut) LLVMSetMetadata(v, c->md_invariant, LLVMMDNodeInContext(c->llc, NULL, 0));
+    push_val(L, gl->type, set_tbaa(c, v, TBAA_GLOBAL));
     return true;
   }
   case OP_GLOBAL_SET: {
@@ -149,7 +169,7 @@ bool lower_variable(Lower *L, uint8_t op) {
     const Global *gl = &L->m->globals[g];
     if (!gl->mut) fail_at(L->m, L->op_off, "global is immutable");
     LLVMValueRef v = pop_typed(L, gl->type);
-    LLVMBuildStore(L->b, v, global_cell(L, g));
+    set_tbaa(c, LLVMBuildStore(L->b, v, global_cell(L, g)), TBAA_GLOBAL);
     return true;
   }
   default: return false;

@@ -32,19 +32,23 @@ static LLVMValueRef mem_field(Lower *L, unsigned off) {
   if (!L->memories) L->memories = ctx_field(L, offsetof(kiln_instance, memories), L->c->ptr, true);
   LLVMValueRef m0 = load_invariant(L, L->c->ptr, L->memories);
   LLVMValueRef p = LLVMBuildGEP2(L->b, L->c->i8, m0, (LLVMValueRef[]){LLVMConstInt(L->c->i64, off, 0)}, 1, "");
-  return LLVMBuildLoad2(L->b, L->c->i64, p, "");
+  return set_tbaa(L->c, LLVMBuildLoad2(L->b, L->c->i64, p, ""), TBAA_RUNTIME);
 }
 
 static LLVMValueRef address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size) {
   Compiler *c = L->c;
   LLVMValueRef a = LLVMBuildZExt(L->b, addr, c->i64, "");
-  if (offset) a = LLVMBuildAdd(L->b, a, LLVMConstInt(c->i64, offset, 0), "");
+  if (offset) a = LLVMBuildNUWAdd(L->b, a, LLVMConstInt(c->i64, offset, 0), "");
   if (c->opt->bounds_checks) {
     LLVMValueRef end = LLVMBuildAdd(L->b, a, LLVMConstInt(c->i64, size, 0), "");
     trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGT, end, mem_field(L, offsetof(kiln_memory, bytes)), ""),
             KILN_TRAP_MEMORY_OOB);
   }
-  return LLVMBuildGEP2(L->b, c->i8, mem_base(L), &a, 1, "");
+  /* inbounds: base + any u33 stays inside the reservation (abi.h), which lets LLVM's loop
+   * analyses assume pointer induction variables do not wrap. */
+  LLVMValueRef g = LLVMBuildInBoundsGEP2(L->b, c->i8, mem_base(L), &a, 1, "");
+  LLVMSetMetadata(g, c->md_addr, LLVMMDNodeInContext(c->llc, NULL, 0)); /* for opt_address.c */
+  return g;
 }
 
 static void read_memarg(Lower *L, unsigned size, uint32_t *offset) {
@@ -74,6 +78,7 @@ bool lower_memory(Lower *L, uint8_t op) {
       LLVMValueRef addr = pop_typed(L, T_I32);
       LLVMValueRef v = LLVMBuildLoad2(L->b, at, address(L, addr, offset, mo->bytes), "");
       LLVMSetAlignment(v, 1);
+      set_tbaa(c, v, TBAA_MEMORY);
       /* A load whose value is dropped must still trap: keep it from being deleted. */
       if (L->r.p < L->r.end && *L->r.p == OP_DROP) LLVMSetVolatile(v, 1);
       if (at != vt) v = mo->sign ? LLVMBuildSExt(L->b, v, vt, "") : LLVMBuildZExt(L->b, v, vt, "");
@@ -84,6 +89,7 @@ bool lower_memory(Lower *L, uint8_t op) {
       if (at != vt) v = LLVMBuildTrunc(L->b, v, at, "");
       LLVMValueRef st = LLVMBuildStore(L->b, v, address(L, addr, offset, mo->bytes));
       LLVMSetAlignment(st, 1);
+      set_tbaa(c, st, TBAA_MEMORY);
     }
     return true;
   }
@@ -98,8 +104,26 @@ bool lower_memory(Lower *L, uint8_t op) {
   case OP_MEMORY_GROW: {
     zero_byte(L);
     check_memory(L, 0);
-    LLVMValueRef args[3] = {L->ctx, LLVMConstInt(c->i32, 0, 0), pop_typed(L, T_I32)};
-    push_val(L, T_I32, call_rt(L, "kiln_rt_memory_grow", c->i32, 3, args));
+    /* Kiln memories stop at 65535 pages (a grow may always fail, says the spec), so that an
+     * access that did not trap bounds its address 64 KiB below 2^32: opt_address.c. */
+    LLVMValueRef delta = pop_typed(L, T_I32);
+    LLVMValueRef pages = mem_field(L, offsetof(kiln_memory, pages));
+    LLVMValueRef room = LLVMBuildSub(L->b, LLVMConstInt(c->i64, KILN_MAX_PAGES - 1, 0), pages, "");
+    LLVMValueRef too_big = LLVMBuildICmp(L->b, LLVMIntUGT, LLVMBuildZExt(L->b, delta, c->i64, ""), room, "");
+    LLVMBasicBlockRef here = LLVMGetInsertBlock(L->b);
+    LLVMBasicBlockRef call_bb = LLVMAppendBasicBlockInContext(c->llc, L->fn, "grow");
+    LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->llc, L->fn, "grown");
+    LLVMBuildCondBr(L->b, too_big, done, call_bb);
+    LLVMPositionBuilderAtEnd(L->b, call_bb);
+    LLVMValueRef args[3] = {L->ctx, LLVMConstInt(c->i32, 0, 0), delta};
+    LLVMValueRef r = call_rt(L, "kiln_rt_memory_grow", c->i32, 3, args);
+    LLVMBuildBr(L->b, done);
+    LLVMPositionBuilderAtEnd(L->b, done);
+    LLVMValueRef phi = LLVMBuildPhi(L->b, c->i32, "");
+    LLVMValueRef inv[2] = {LLVMConstAllOnes(c->i32), r};
+    LLVMBasicBlockRef from[2] = {here, call_bb};
+    LLVMAddIncoming(phi, inv, from, 2);
+    push_val(L, T_I32, phi);
     return true;
   }
   default: return false;

@@ -85,7 +85,13 @@ LLVMValueRef opaque(Lower *L, LLVMValueRef v) {
   LLVMTypeRef t = LLVMTypeOf(v);
   LLVMTypeRef fty = LLVMFunctionType(t, &t, 1, 0);
   LLVMValueRef asm_ = LLVMGetInlineAsm(fty, "", 0, "=x,0", 4, 0, 0, LLVMInlineAsmDialectATT, 0);
-  return LLVMBuildCall2(L->b, fty, asm_, &v, 1, "");
+  LLVMValueRef r = LLVMBuildCall2(L->b, fty, asm_, &v, 1, "");
+  /* A pure computation to LLVM: hoisted out of loops and merged like any other. */
+  static const char *const attrs[] = {"memory", "nounwind", "willreturn"}; /* memory(none) */
+  for (int i = 0; i < 3; i++)
+    LLVMAddCallSiteAttribute(r, LLVMAttributeFunctionIndex,
+                             LLVMCreateEnumAttribute(L->c->llc, LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i])), 0));
+  return r;
 }
 
 static bool foldable_identity(LLVMValueRef v) {
@@ -162,12 +168,18 @@ bool lower_const(Lower *L, uint8_t op) {
   case OP_I32_CONST: push_val(L, T_I32, LLVMConstInt(c->i32, (uint32_t)rd_s32(&L->r), 0)); return true;
   case OP_I64_CONST: push_val(L, T_I64, LLVMConstInt(c->i64, (uint64_t)rd_s64(&L->r), 0)); return true;
   /* Floats are built from their bits so NaN payloads survive exactly. */
-  case OP_F32_CONST:
-    push_val(L, T_F32, LLVMConstBitCast(LLVMConstInt(c->i32, rd_fixed32(&L->r), 0), c->f32));
+  /* An identity (+-0, +-1) is opaque from the start: wherever it flows (locals, phis, calls
+   * that get inlined), LLVM could fold x*1, x-0, x/-1... and keep a signalling NaN. */
+  case OP_F32_CONST: {
+    LLVMValueRef v = LLVMConstBitCast(LLVMConstInt(c->i32, rd_fixed32(&L->r), 0), c->f32);
+    push_val(L, T_F32, foldable_identity(v) && !is_dead(L) ? opaque(L, v) : v);
     return true;
-  case OP_F64_CONST:
-    push_val(L, T_F64, LLVMConstBitCast(LLVMConstInt(c->i64, rd_fixed64(&L->r), 0), c->f64));
+  }
+  case OP_F64_CONST: {
+    LLVMValueRef v = LLVMConstBitCast(LLVMConstInt(c->i64, rd_fixed64(&L->r), 0), c->f64);
+    push_val(L, T_F64, foldable_identity(v) && !is_dead(L) ? opaque(L, v) : v);
     return true;
+  }
   default: return false;
   }
 }

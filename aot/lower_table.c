@@ -92,7 +92,7 @@ bool lower_table_fc(Lower *L, uint32_t sub) {
     LLVMValueRef off = LLVMConstInt(c->i64, 8ull * t, 0);
     LLVMValueRef tbl = load_invariant(L, c->ptr, LLVMBuildGEP2(L->b, c->i8, L->tables, &off, 1, ""));
     LLVMValueRef so = LLVMConstInt(c->i64, offsetof(kiln_table, size), 0);
-    push_val(L, T_I32, LLVMBuildLoad2(L->b, c->i32, LLVMBuildGEP2(L->b, c->i8, tbl, &so, 1, ""), ""));
+    push_val(L, T_I32, set_tbaa(c, LLVMBuildLoad2(L->b, c->i32, LLVMBuildGEP2(L->b, c->i8, tbl, &so, 1, ""), ""), TBAA_RUNTIME));
     return true;
   }
   case FC_TABLE_FILL: {

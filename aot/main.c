@@ -42,7 +42,7 @@ void *xrealloc(void *p, size_t n) {
 
 static void usage(void) {
   fprintf(stderr, "usage: kiln-aot IN.wasm -o OUT.o [--name N] [-O0|-O1|-O2|-O3] [--cpu CPU]\n"
-                  "                [--bounds-checks] [--emit-llvm OUT.ll]\n"
+                  "                [--bounds-checks] [--emit-llvm OUT.ll] [--emit-llvm-unoptimized OUT.ll]\n"
                   "       kiln-aot --inspect IN.wasm\n");
   exit(2);
 }
@@ -140,6 +140,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--name") && i + 1 < argc) o.name = argv[++i];
     else if (!strcmp(a, "--cpu") && i + 1 < argc) o.cpu = argv[++i];
     else if (!strcmp(a, "--emit-llvm") && i + 1 < argc) o.ll = argv[++i];
+    else if (!strcmp(a, "--emit-llvm-unoptimized") && i + 1 < argc) o.ll_pre = argv[++i];
     else if (!strcmp(a, "--bounds-checks")) o.bounds_checks = true;
     else if (!strcmp(a, "--inspect")) do_inspect = true;
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) o.opt = a[2] - '0';

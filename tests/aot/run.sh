@@ -132,6 +132,34 @@ else
   skip oob "hosted runtime or the wasm C compiler unavailable"
 fi
 
+# --- exact semantics LLVM would optimise away (tests/aot/exact.wast, run by the spec harness) ---
+if [ -e tests/spec/spec.py ] && command -v wast2json >/dev/null; then
+  out=$(python3 tests/spec/spec.py -j 1 tests/aot/exact.wast 2>&1)
+  while IFS= read -r line; do
+    case $line in
+      "FAIL "*) r=${line#FAIL }; fail "${r%%: *}" "${r#*: }" ;;
+    esac
+  done <<<"$out"
+  sum=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
+  if [[ $sum =~ ^([0-9]+)\ passed,\ 0\ failed ]] && [ "${BASH_REMATCH[1]}" -ge 20 ]; then pass "exact.wast ($sum)"
+  else fail exact.wast "spec harness: ${sum:-no result line}"; fi
+else
+  skip exact.wast "tests/spec/spec.py or wast2json unavailable"
+fi
+
+# --- address widening: clang's wasm unrolls a[j], a[j+1] by two; LLVM must see them adjacent
+# and vectorize the matmul inner loop again (<N x double> accesses in the optimized IR) ---
+if clang-19 --target=wasm32-wasi -O2 examples/bench/matmul.c -o $W/matmul.wasm 2>$W/cc.err &&
+   $AOT $W/matmul.wasm -o $W/matmul.o --emit-llvm $W/matmul.ll; then
+  if grep -qE 'load <[0-9]+ x double>' $W/matmul.ll; then pass vectorized-matmul
+  else fail vectorized-matmul "no vector loads of doubles in the optimized IR"; fi
+  $AOT $W/matmul.wasm -O0 -o $W/matmul-O0.o --emit-llvm $W/matmul-O0.ll
+  if ! grep -qE 'x double>' $W/matmul-O0.ll && ! grep -q 'add nuw nsw i64' $W/matmul-O0.ll; then pass o0-plain
+  else fail o0-plain "-O0 output is optimized"; fi
+else
+  fail vectorized-matmul "compile failed: $(tail -n1 $W/cc.err)"
+fi
+
 # --- --emit-llvm and -O levels ---
 if $AOT $W/s32-ok.wasm -o $W/ll.o -O3 --cpu x86-64-v3 --emit-llvm $W/ll.ll && grep -q "^define internal" $W/ll.ll
 then pass emit-llvm; else fail emit-llvm "no IR written"; fi

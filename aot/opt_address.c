@@ -1,0 +1,210 @@
+/* aot/opt_address.c — address forms LLVM's loop analyses understand: widening and split bases.
+ *
+ * Widening: `x + C` computed in 64 bits when it provably does not wrap.
+ * Wasm computes addresses in i32 modulo 2^32, so `i32.add x 8` feeding a load is zext(x+8), not
+ * zext(x)+8, and LLVM cannot tell that the accesses at x and x+8 are adjacent: unrolled loops
+ * stay scalar. But once an access at x (any offset, any size) has executed without trapping,
+ * x <= 2^32 - 65536 - off - size, because kiln memories hold at most 65535 pages (memory.grow
+ * refuses the 65536th: the spec lets a grow fail; see lower_memory.c). Then x + C cannot wrap
+ * for 0 <= C <= 65536, and zext(x + C) == zext(x) + C exactly.
+ *
+ * The pass runs after SROA, on the IR shapes lower_memory.c emits: every linear-memory access
+ * goes through a GEP tagged !kiln.addr whose index is zext(a) or zext(a) + off. Within a basic
+ * block (and along unique-predecessor chains), the i32 values already used as `a` are proven;
+ * an `add a, C` of a proven `a` gets nuw, and the zexts of it that feed addresses become
+ * `add nuw nsw (zext a), C`. Only enabled when memory 0 is defined here with fewer than 65536
+ * initial pages (an imported memory may come from elsewhere and be full). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "aot/aot.h"
+
+typedef struct Set {
+  LLVMValueRef *v;
+  unsigned n, cap;
+} Set;
+
+static bool set_has(const Set *s, LLVMValueRef v) {
+  for (unsigned i = s->n; i-- > 0;)
+    if (s->v[i] == v) return true;
+  return false;
+}
+
+static void set_add(Set *s, LLVMValueRef v) {
+  if (set_has(s, v)) return;
+  if (s->n == s->cap) s->v = xrealloc(s->v, sizeof(LLVMValueRef) * (s->cap = s->cap ? 2 * s->cap : 16));
+  s->v[s->n++] = v;
+}
+
+/* The i32 address operand of an access through a !kiln.addr GEP, or NULL. */
+static LLVMValueRef access_gep(Compiler *c, LLVMValueRef in);
+
+static LLVMValueRef accessed_i32(Compiler *c, LLVMValueRef inst) {
+  LLVMValueRef ptr = access_gep(c, inst);
+  if (!ptr) return NULL;
+  LLVMValueRef idx = LLVMGetOperand(ptr, 1);
+  if (LLVMIsABinaryOperator(idx) && LLVMGetInstructionOpcode(idx) == LLVMAdd) idx = LLVMGetOperand(idx, 0);
+  if (!LLVMIsAZExtInst(idx)) return NULL;
+  return LLVMGetOperand(idx, 0);
+}
+
+/* `add x, C` (either operand order) with 0 <= C <= 65536: returns x and sets *k. */
+static LLVMValueRef small_add(LLVMValueRef inst, uint64_t *k) {
+  if (!LLVMIsABinaryOperator(inst) || LLVMGetInstructionOpcode(inst) != LLVMAdd) return NULL;
+  if (LLVMGetIntTypeWidth(LLVMTypeOf(inst)) != 32) return NULL;
+  for (int i = 0; i < 2; i++) {
+    LLVMValueRef cst = LLVMGetOperand(inst, i);
+    if (LLVMIsAConstantInt(cst) && LLVMConstIntGetZExtValue(cst) <= 65536) {
+      *k = LLVMConstIntGetZExtValue(cst);
+      return LLVMGetOperand(inst, 1 - i);
+    }
+  }
+  return NULL;
+}
+
+/* Replaces every zext of `add` (x + k) with add nuw nsw (zext x), k. */
+static void widen_uses(Compiler *c, LLVMBuilderRef b, LLVMValueRef add, LLVMValueRef x, uint64_t k) {
+  LLVMSetNUW(add, 1);
+  for (;;) {
+    LLVMValueRef z = NULL;
+    for (LLVMUseRef u = LLVMGetFirstUse(add); u; u = LLVMGetNextUse(u)) {
+      LLVMValueRef user = LLVMGetUser(u);
+      if (LLVMIsAZExtInst(user) && LLVMTypeOf(user) == c->i64) {
+        z = user;
+        break;
+      }
+    }
+    if (!z) return;
+    LLVMPositionBuilderBefore(b, z);
+    LLVMValueRef w = LLVMBuildAdd(b, LLVMBuildZExt(b, x, c->i64, ""), LLVMConstInt(c->i64, k, 0), "");
+    LLVMSetNUW(w, 1);
+    LLVMSetNSW(w, 1);
+    LLVMReplaceAllUsesWith(z, w);
+    LLVMInstructionEraseFromParent(z);
+  }
+}
+
+/* The i32 value an access's index is built from (zext(x) plus constants), and the constants. */
+static LLVMValueRef index_root(LLVMValueRef idx, uint64_t *off) {
+  *off = 0;
+  while (LLVMIsABinaryOperator(idx) && LLVMGetInstructionOpcode(idx) == LLVMAdd &&
+         LLVMIsAConstantInt(LLVMGetOperand(idx, 1))) {
+    *off += LLVMConstIntGetZExtValue(LLVMGetOperand(idx, 1));
+    idx = LLVMGetOperand(idx, 0);
+  }
+  return LLVMIsAZExtInst(idx) ? LLVMGetOperand(idx, 0) : NULL;
+}
+
+static LLVMValueRef access_gep(Compiler *c, LLVMValueRef in) {
+  LLVMValueRef ptr = LLVMIsALoadInst(in) ? LLVMGetOperand(in, 0) : LLVMIsAStoreInst(in) ? LLVMGetOperand(in, 1) : NULL;
+  return ptr && LLVMIsAGetElementPtrInst(ptr) && LLVMGetMetadata(ptr, c->md_addr) ? ptr : NULL;
+}
+
+static bool self_loop(LLVMBasicBlockRef bb) {
+  LLVMValueRef t = LLVMGetBasicBlockTerminator(bb);
+  for (unsigned i = 0, n = t ? LLVMGetNumSuccessors(t) : 0; i < n; i++)
+    if (LLVMGetSuccessor(t, i) == bb) return true;
+  return false;
+}
+
+#define MAX_SPLIT 16
+typedef struct PhiUse {
+  LLVMValueRef phi, base;
+  uint64_t off[2]; /* two distinct offsets seen in the loop block: enough */
+  unsigned noff;
+} PhiUse;
+
+/* In a single-block loop, accesses through one pointer induction variable at two or more
+ * offsets (a loop clang unrolled: a[i], a[i+1]) get a base of their own per such phi: an
+ * opaque copy of mem0. When all accesses share one underlying object and the distance
+ * between two arrays is unknown, LLVM's loop access analysis falls back to checking every
+ * pair of pointers at run time, a[i] against a[i+1] included, which always overlap: the
+ * vector loop never runs. With one object per pointer it checks the arrays against each
+ * other instead. The copies are not identified objects: nothing is assumed about aliasing. */
+static void split_bases(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
+  PhiUse pu[MAX_SPLIT];
+  unsigned n = 0;
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(fn);
+  for (LLVMBasicBlockRef bb = entry; bb; bb = LLVMGetNextBasicBlock(bb)) {
+    if (!self_loop(bb)) continue;
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+      LLVMValueRef g = access_gep(c, in);
+      uint64_t off;
+      LLVMValueRef x = g ? index_root(LLVMGetOperand(g, 1), &off) : NULL;
+      if (!x || !LLVMIsAPHINode(x) || LLVMGetInstructionParent(x) != bb) continue;
+      unsigned k = 0;
+      while (k < n && pu[k].phi != x) k++;
+      if (k == n) {
+        if (n == MAX_SPLIT) continue;
+        pu[n++] = (PhiUse){.phi = x};
+      }
+      if (pu[k].noff < 2 && (pu[k].noff == 0 || pu[k].off[0] != off)) pu[k].off[pu[k].noff++] = off;
+    }
+  }
+  LLVMTypeRef fty = LLVMFunctionType(c->ptr, (LLVMTypeRef[]){c->ptr, c->i32}, 2, 0);
+  LLVMValueRef asm_ = LLVMGetInlineAsm(fty, "", 0, "=r,0,i", 6, 0, 0, LLVMInlineAsmDialectATT, 0);
+  for (LLVMBasicBlockRef bb = entry; bb; bb = LLVMGetNextBasicBlock(bb))
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+      LLVMValueRef g = access_gep(c, in);
+      uint64_t off;
+      LLVMValueRef x = g ? index_root(LLVMGetOperand(g, 1), &off) : NULL;
+      if (!x) continue;
+      unsigned k = 0;
+      while (k < n && (pu[k].phi != x || pu[k].noff < 2)) k++;
+      LLVMValueRef base = LLVMGetOperand(g, 0);
+      if (k == n || !LLVMIsAInstruction(base) || LLVMGetInstructionParent(base) != entry) continue;
+      if (!pu[k].base) {
+        LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(entry));
+        pu[k].base = LLVMBuildCall2(b, fty, asm_, (LLVMValueRef[]){base, LLVMConstInt(c->i32, k, 0)}, 2, "");
+        static const char *const attrs[] = {"memory", "nounwind", "willreturn"}; /* memory(none) */
+        for (int i = 0; i < 3; i++)
+          LLVMAddCallSiteAttribute(pu[k].base, LLVMAttributeFunctionIndex,
+                                   LLVMCreateEnumAttribute(c->llc, LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i])), 0));
+      }
+      LLVMSetOperand(g, 0, pu[k].base);
+    }
+}
+
+static void widen_function(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
+  unsigned nbb = LLVMCountBasicBlocks(fn);
+  if (!nbb) return;
+  LLVMBasicBlockRef *bbs = xmalloc(sizeof(LLVMBasicBlockRef) * nbb);
+  LLVMGetBasicBlocks(fn, bbs);
+  Set *out = xmalloc(sizeof(Set) * nbb); /* proven at the end of each block */
+  for (unsigned i = 0; i < nbb; i++) {
+    Set s = {0};
+    /* A unique predecessor already visited passes its facts on: it executed first. */
+    LLVMValueRef pred = NULL;
+    unsigned npred = 0;
+    LLVMValueRef head = LLVMBasicBlockAsValue(bbs[i]);
+    for (LLVMUseRef u = LLVMGetFirstUse(head); u && npred < 2; u = LLVMGetNextUse(u)) {
+      LLVMValueRef term = LLVMGetUser(u);
+      if (!LLVMIsATerminatorInst(term)) continue;
+      if (npred == 0 || LLVMGetInstructionParent(term) != LLVMGetInstructionParent(pred)) npred++;
+      pred = term;
+    }
+    if (npred == 1)
+      for (unsigned j = 0; j < i; j++)
+        if (bbs[j] == LLVMGetInstructionParent(pred))
+          for (unsigned k = 0; k < out[j].n; k++) set_add(&s, out[j].v[k]);
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bbs[i]); in; in = LLVMGetNextInstruction(in)) {
+      LLVMValueRef a = accessed_i32(c, in);
+      uint64_t k;
+      if (a) set_add(&s, a);
+      else if ((a = small_add(in, &k)) && set_has(&s, a)) widen_uses(c, b, in, a, k);
+    }
+    out[i] = s;
+  }
+  for (unsigned i = 0; i < nbb; i++) free(out[i].v);
+  free(out);
+  free(bbs);
+}
+
+void optimize_addresses(Compiler *c) {
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
+  for (uint32_t f = c->m->nimported_funcs; f < c->m->nfuncs; f++) {
+    if (c->widen) widen_function(c, b, c->fns[f]);
+    if (c->opt->opt >= 2) split_bases(c, b, c->fns[f]); /* only the vectorizer (-O2+) gains */
+  }
+  LLVMDisposeBuilder(b);
+}
