@@ -84,14 +84,14 @@ int virtio_net_probe(void) {
   if (!pci) return -1;
   /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (drivers/virtio.c). */
   if (virtio_pci_open(&dev, pci) != 0) {
-    kprintf("virtio-net: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
+    klog("virtio-net: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
     return -1;
   }
   /* Steps 4-6: the features that make it fast where the device offers them. */
   uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM |
                   1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_STATUS;
   if (virtio_negotiate(&dev, want) != 0) {
-    kprintf("virtio-net: feature negotiation failed\n");
+    klog("virtio-net: feature negotiation failed\n");
     return -1;
   }
   st.csum_tx = !!(dev.features & 1ull << VIRTIO_NET_F_CSUM);
@@ -103,7 +103,7 @@ int virtio_net_probe(void) {
   /* Step 7: device-specific setup: receive queue 0 and transmit queue 1. */
   if (virtio_queue_setup(&dev, &rxq, VIRTIO_NET_RXQ, RING_MAX, vec) != 0 ||
       virtio_queue_setup(&dev, &txq, VIRTIO_NET_TXQ, RING_MAX, vec) != 0) {
-    kprintf("virtio-net: queue setup failed\n");
+    klog("virtio-net: queue setup failed\n");
     virtio_fail(&dev);
     return -1;
   }
@@ -112,7 +112,7 @@ int virtio_net_probe(void) {
   txq.avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
   if (!use_msix) {
     if (pci->irq_line == 0xff || pci->irq_line >= 16 || irq_register(pci->irq_line, on_interrupt, NULL) != 0) {
-      kprintf("virtio-net: no usable interrupt line (%u)\n", pci->irq_line);
+      klog("virtio-net: no usable interrupt line (%u)\n", pci->irq_line);
       virtio_fail(&dev);
       return -1;
     }
@@ -124,7 +124,7 @@ int virtio_net_probe(void) {
   rx_pool = kalloc_pages(PAGE_ROUND_UP(rx_bytes) / PAGE_SIZE);
   tx_bounce = kalloc_pages(PAGE_ROUND_UP(tx_bytes) / PAGE_SIZE);
   if (!rx_pool || !tx_bounce) {
-    kprintf("virtio-net: out of memory for buffers\n");
+    klog("virtio-net: out of memory for buffers\n");
     virtio_fail(&dev);
     return -1;
   }
@@ -151,7 +151,7 @@ int virtio_net_probe(void) {
   /* Step 8: DRIVER_OK. */
   virtio_driver_ok(&dev);
   found = 1;
-  kprintf("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x, %s, rx ring %u + %u spare, tx ring %u%s%s%s\n", mac[0],
+  klog("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x, %s, rx ring %u + %u spare, tx ring %u%s%s%s\n", mac[0],
           mac[1], mac[2], mac[3], mac[4], mac[5], use_msix ? "MSI-X" : "INTx", rxq.size, RX_EXTRA, txq.size,
           st.mrg_rxbuf ? ", mergeable rx buffers" : "", st.csum_tx ? ", tx checksum offload" : "",
           st.csum_rx ? ", rx checksum offload" : "");

@@ -23,7 +23,7 @@ static _Noreturn void power_off(uint32_t v) {
   for (;;) __asm__ volatile("cli; hlt");
 }
 
-/* stats=1: how the kernel waited (the sleep tests read it). */
+/* stats=1: how the kernel waited (the sleep tests read it); asked for, so printed even when quiet. */
 static void report_stats(void) {
   const char *v = kernel_cmdline_get("stats");
   if (!v || strcmp(v, "1")) return;

@@ -220,6 +220,10 @@ long percent_decode(char *dst, const char *src, size_t n);
 int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* A kernel note (boot banner, devices, network): printed unless quiet=1 (klog_set_quiet).
+ * Panics, traps and fault reports use kprintf and are always printed. */
+void klog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void klog_set_quiet(int quiet);
 
 /* ---- kernel/exit.c: the exit protocol (status line on port 0xe9, isa-debug-exit on 0xf4) ---- */
 _Noreturn void kernel_exit(uint32_t status);

@@ -14,6 +14,9 @@ void kmain(uint32_t magic, uint32_t info) {
   /* argv, environment and options (ip=, timer=, quiet=, ...) from the command line (static
    * storage only), so every later step can read its options. Reported once quiet= is known. */
   int cmdline_bad = cmdline_parse(boot_info.cmdline, err, sizeof err);
+  /* quiet=1: no kernel notes on the console, only the app's output (and panics, traps). */
+  const char *quiet = kernel_cmdline_get("quiet");
+  klog_set_quiet(quiet && !strcmp(quiet, "1"));
   /* GDT's TSS with the interrupt stacks; the IDT; CPU features. */
   cpu_init();
   trap_init();
@@ -29,13 +32,11 @@ void kmain(uint32_t magic, uint32_t info) {
   __asm__ volatile("sti");
   /* The random generator (seeded from the clocks when the CPU has no RDRAND/RDSEED). */
   random_init();
-  if (cmdline_bad) kprintf("kiln: %s\n", err);
+  if (cmdline_bad) klog("kiln: %s\n", err);
 
   uint64_t tsc_hz = time_tsc_hz();
-  const char *quiet = kernel_cmdline_get("quiet"); /* quiet=1: the app's output only */
-  if (!quiet || strcmp(quiet, "1"))
-    kprintf("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
-          pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
+  klog("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
+       pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
   /* The network: virtio-net, lwIP, address from ip=/gw=/mask= or DHCP (off without a NIC). */
   net_init();
   /* Deliberate faults when the command line asks (selftest=...), to test the protections. */

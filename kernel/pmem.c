@@ -95,7 +95,7 @@ void pmem_init(const struct boot_info *bi) {
     if (end > top) top = end;
   }
   if (top > MAX_PHYS) {
-    kprintf("kiln: using the first %lu GiB of RAM only\n", (unsigned long)(MAX_PHYS >> 30));
+    klog("kiln: using the first %lu GiB of RAM only\n", (unsigned long)(MAX_PHYS >> 30));
     top = MAX_PHYS;
   }
   top = PAGE_ROUND_DOWN(top);

@@ -115,3 +115,19 @@ void kprintf(const char *fmt, ...) {
   va_end(ap);
   serial_write(buf, r < (int)sizeof buf ? (size_t)r : sizeof buf - 1);
 }
+
+/* Kernel notes (banner, device and network lines) all go through klog, so quiet=1 can keep
+ * the console for the app's own output. Panics, traps and fault dumps use kprintf. */
+static int quiet;
+
+void klog_set_quiet(int q) { quiet = q; }
+
+void klog(const char *fmt, ...) {
+  if (quiet) return;
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  int r = kvsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  serial_write(buf, r < (int)sizeof buf ? (size_t)r : sizeof buf - 1);
+}

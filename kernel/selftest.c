@@ -25,7 +25,7 @@ static void recurse_tramp(void *fn, kiln_instance *ctx, kiln_val *vals) { vals[0
 
 void selftest_run(const char *name) {
   if (!name) return;
-  kprintf("kiln: selftest %s\n", name);
+  klog("kiln: selftest %s\n", name);
   if (!strcmp(name, "write-text")) *(volatile uint8_t *)(uintptr_t)kmain = 0xcc;
   else if (!strcmp(name, "exec-data")) ((void (*)(void))(uintptr_t)data_page)();
   else if (!strcmp(name, "null")) (void)*(volatile uint64_t *)(uintptr_t)0;
@@ -36,7 +36,7 @@ void selftest_run(const char *name) {
     uint32_t code = kiln_plat_call(&ctx, recurse_tramp, NULL, vals);
     if (code != KILN_TRAP_NONE) kernel_exit_trap(kiln_trap_message(code), "selftest");
   } else {
-    kprintf("kiln: unknown selftest '%s'\n", name);
+    klog("kiln: unknown selftest '%s'\n", name);
     return;
   }
   panic("selftest %s did not fault", name);

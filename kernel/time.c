@@ -109,7 +109,7 @@ void time_init(void) {
   tsc_hz = calibrate_tsc();
   tsc0 = rdtsc();
   if (tsc_hz) mult = (1000000000ull << 32) / tsc_hz;
-  else kprintf("kiln: the PIT does not count; time comes from the %u Hz tick only\n", TIMER_HZ);
+  else klog("kiln: the PIT does not count; time comes from the %u Hz tick only\n", TIMER_HZ);
   rtc_boot_ns = read_rtc_ns();
   /* The periodic tick. */
   pit_periodic();

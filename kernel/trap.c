@@ -149,6 +149,6 @@ void trap_dispatch(struct trapframe *tf) {
     time_deadline_irq();
     lapic_eoi();
   } else if (v != SPURIOUS_VECTOR) {
-    kprintf("kiln: unexpected interrupt vector %lu\n", v);
+    klog("kiln: unexpected interrupt vector %lu\n", v);
   }
 }

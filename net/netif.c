@@ -33,7 +33,7 @@ void kiln_net_diag(const char *fmt, ...) {
   va_start(ap, fmt);
   kvsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
-  kprintf("lwip: %s", buf);
+  klog("lwip: %s", buf);
 }
 
 _Noreturn void kiln_net_assert(const char *msg, const char *file, int line) {
@@ -110,7 +110,7 @@ static int parse_ip(const char *key, ip4_addr_t *out) {
   const char *s = kernel_cmdline_get(key);
   if (!s) return 0;
   if (!ip4addr_aton(s, out)) {
-    kprintf("net: bad %s=%s (ignored)\n", key, s);
+    klog("net: bad %s=%s (ignored)\n", key, s);
     return 0;
   }
   return 1;
@@ -118,13 +118,13 @@ static int parse_ip(const char *key, ip4_addr_t *out) {
 
 static void status_changed(struct netif *n) {
   if (!ip4_addr_isany_val(*netif_ip4_addr(n)))
-    kprintf("net: address %s\n", ip4addr_ntoa(netif_ip4_addr(n)));
+    klog("net: address %s\n", ip4addr_ntoa(netif_ip4_addr(n)));
 }
 
 int net_init(void) {
   /* 1. Find and initialize the NIC (PCI scan, virtio init sequence, rx ring filled). */
   if (virtio_net_probe() != 0) {
-    kprintf("net: no virtio-net device; networking is off\n");
+    klog("net: no virtio-net device; networking is off\n");
     return -1;
   }
   /* 2. lwIP itself: memory pools, heap, protocol control blocks. */
@@ -136,7 +136,7 @@ int net_init(void) {
   if (!parse_ip("gw", &gw)) ip4_addr_set_zero(&gw);
   if (!have_ip) ip4_addr_set_zero(&ip), ip4_addr_set_zero(&mask);
   if (!netif_add(&nif, &ip, &mask, &gw, NULL, virtio_net_netif_init, ethernet_input)) {
-    kprintf("net: netif_add failed\n");
+    klog("net: netif_add failed\n");
     return -1;
   }
   netif_set_default(&nif);
@@ -156,7 +156,7 @@ int net_init(void) {
     net_enter();
     while (!dhcp_supplied_address(&nif) && time_ns() < until) net_wait(until);
     net_leave();
-    if (!dhcp_supplied_address(&nif)) kprintf("net: no DHCP answer yet; still trying\n");
+    if (!dhcp_supplied_address(&nif)) klog("net: no DHCP answer yet; still trying\n");
   } else {
     status_changed(&nif);
   }

@@ -56,7 +56,7 @@ void net_stats_init(void) {
   if (!p) return;
   int port = atoi(p);
   if (port <= 0 || port > 65535) {
-    kprintf("net: bad netstat=%s (ignored)\n", p);
+    klog("net: bad netstat=%s (ignored)\n", p);
     return;
   }
   net_enter();
@@ -65,10 +65,10 @@ void net_stats_init(void) {
     struct tcp_pcb *l = tcp_listen(pcb);
     if (l) {
       tcp_accept(l, on_accept);
-      kprintf("net: counters on tcp port %d\n", port);
+      klog("net: counters on tcp port %d\n", port);
     }
   } else {
-    kprintf("net: cannot listen on netstat port %d\n", port);
+    klog("net: cannot listen on netstat port %d\n", port);
     if (pcb) tcp_abort(pcb);
   }
   net_leave();

@@ -7,6 +7,7 @@
 #      status through the exit protocol, Wasm traps from faults (linear memory, stack guard),
 #      memory.grow, clocks/sleep/random, a missing import (panic status); -kernel (multiboot1)
 #      for each, GRUB ISO (multiboot2) for one.
+#   5. quiet=1: the console carries the app's output only; panics and traps still show.
 #   4. Precise sleeping: 1 ms and 100 us sleeps end on time through a one-shot timer interrupt
 #      and hlt (the kernel's idle counters, stats=1), with the LAPIC timer and with the PIT.
 set -uo pipefail
@@ -156,6 +157,35 @@ if link sleep tests/kernel/apps/sleep.c 2>"$W/link.log"; then
 else
   fail "link sleep" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
 fi
+
+# ---- 5. quiet=1: no kernel note at all, but panics and traps are still reported ----
+# quiet NAME ELF APPEND WANT_STATUS: the console lines that are not the app's (ALLOW, a regex)
+# must be none; every further pattern must be there.
+quiet() {
+  local name=$1 elf=$2 append=$3 want=$4 allow=$5 out status extra p
+  shift 5
+  rm -f "$W/status"
+  out=$(timeout 60 qemu-system-x86_64 -accel tcg -cpu max -m 128M -display none -monitor none -serial stdio \
+    -no-reboot -nic none -kernel "$elf" -append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+    -debugcon "file:$W/status" </dev/null 2>&1 | tr -d '\r')
+  status=$(head -n1 "$W/status" 2>/dev/null)
+  extra=$(grep -av -E "$allow" <<<"$out" | grep -v '^$')
+  if [[ $status != $want ]]; then fail "$name" "status '$status', want '$want'"
+  elif [ -n "$extra" ]; then fail "$name" "kernel notes on the console: $(head -n3 <<<"$extra" | tr '\n' '|')"
+  else
+    for p in "$@"; do grep -qF -- "$p" <<<"$out" || { fail "$name" "output lacks '$p': $(tr '\n' '|' <<<"$out")"; return; }; done
+    pass "$name"
+  fi
+}
+if [ -f "$W/clock.elf" ]; then
+  quiet "quiet=1: only the app's output" "$W/clock.elf" "quiet=1" "exit 0" '^(slept [0-9]+ us|clocks ok)' "clocks ok"
+  quiet "quiet=1: a bad command-line token is not reported either" "$W/clock.elf" "quiet=1 bad=%zz" "exit 0" \
+    '^(slept [0-9]+ us|clocks ok)' "clocks ok"
+fi
+[ -f "$W/oob.elf" ] && quiet "quiet=1: a trap is still reported" "$W/oob.elf" "quiet=1" "trap out of bounds*" \
+  '^kiln: trap: ' "kiln: trap: out of bounds memory access"
+[ -f "$W/exit.elf" ] && quiet "quiet=1: a kernel fault is still reported" "$W/exit.elf" "quiet=1 selftest=null" "panic*" \
+  '^(kiln: kernel fault|kiln: panic|  r|kiln: selftest)' "kiln: kernel fault: page fault" "kiln: panic:"
 
 # GRUB (multiboot2) path: an ISO with the command line in grub.cfg, from the template.
 if [ -f "$W/exit.elf" ]; then

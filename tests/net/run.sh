@@ -50,7 +50,7 @@ boot() {
 wait_line() {
   local i
   for ((i = 0; i < $3 * 10; i++)); do
-    grep -qF "$2" "$T/$1.log" && return 0
+    grep -qsF "$2" "$T/$1.log" && return 0
     kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || return 1
     sleep 0.1
   done
@@ -102,7 +102,8 @@ EP=$(free_port)
 if ! image echo build/examples/echo.wasm --listen tcp:7; then
   fail "echo image" "$(tail -n1 "$T/echo.build")"
 else
-  boot echo --fwd "$EP:7"
+  # quiet=1: the console must carry the app's lines only (no kiln:, virtio-net:, net: notes).
+  boot echo --fwd "$EP:7" --append quiet=1
   if wait_line echo "echo: serving" 120; then
     python3 tests/net/client.py echo "$EP" >"$T/echo.out" 2>&1
     count <"$T/echo.out"
@@ -110,6 +111,9 @@ else
     fail "echo boots" "$(tail -n3 "$T/echo.log" | tr '\n' ' ')"
   fi
   stop echo
+  notes=$(tr -d '\r' <"$T/echo.log" | grep -av -e '^echo: ' -e '^$' -e '^qemu-system-x86_64: terminating on signal')
+  if [ -z "$notes" ] && grep -q '^echo: serving' "$T/echo.log"; then pass "quiet=1: the console carries the app's output only"
+  else fail "quiet=1: the console carries the app's output only" "other lines: $(head -n3 <<<"$notes" | tr '\n' '|')"; fi
 fi
 
 # ---- msg-send -> msg-recv, VM to VM through a host forward (10.0.2.2 is the host) ----
