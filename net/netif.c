@@ -10,6 +10,7 @@
 #include "lwip/init.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
 
@@ -18,6 +19,7 @@ static int running;
 /* >0 while some context is inside lwIP; interrupts then only record that work is waiting. */
 static volatile int depth;
 static volatile int work;
+uint64_t net_tw_recycled; /* TIME_WAIT connections ended by a new SYN (net/stats.c) */
 
 u32_t sys_now(void) { return (u32_t)(time_ns() / 1000000); }
 
@@ -106,6 +108,40 @@ static int poll_hook(void *arg) {
   return n;
 }
 
+/* A SYN for the 4-tuple of a connection in TIME_WAIT: lwIP answers it with an ACK or a RST
+ * for the whole 2 MSL (2 minutes), so a client whose port comes round again while the old
+ * connection lingers (thousands of short connections through one forwarder) cannot connect.
+ * As other stacks do (RFC 6191, RFC 1122 4.2.2.13), a SYN whose sequence number is beyond
+ * everything the old connection received ends the TIME_WAIT and goes to the listener. */
+static void recycle_time_wait(struct pbuf *p) {
+  const uint8_t *f = p->payload;
+  if (p->len < 14 + 20 + 20 || f[12] != 0x08 || f[13] != 0x00) return;
+  const uint8_t *ip = f + 14;
+  uint32_t ihl = (ip[0] & 0x0f) * 4u;
+  if (ip[9] != 6 || ihl < 20 || p->len < 14 + ihl + 20) return;
+  const uint8_t *th = ip + ihl;
+  if ((th[13] & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN) return;
+  uint16_t sport = (uint16_t)(th[0] << 8 | th[1]), dport = (uint16_t)(th[2] << 8 | th[3]);
+  uint32_t seq = (uint32_t)th[4] << 24 | (uint32_t)th[5] << 16 | (uint32_t)th[6] << 8 | th[7];
+  ip4_addr_t src, dst;
+  memcpy(&src, ip + 12, 4);
+  memcpy(&dst, ip + 16, 4);
+  for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb; pcb = pcb->next) {
+    if (pcb->remote_port != sport || pcb->local_port != dport) continue;
+    if (!ip4_addr_cmp(ip_2_ip4(&pcb->remote_ip), &src) || !ip4_addr_cmp(ip_2_ip4(&pcb->local_ip), &dst)) continue;
+    if (TCP_SEQ_GT(seq, pcb->rcv_nxt)) { /* TIME_WAIT: freed, no RST sent */
+      tcp_abort(pcb);
+      net_tw_recycled++;
+    }
+    return;
+  }
+}
+
+static err_t input(struct pbuf *p, struct netif *n) {
+  if (tcp_tw_pcbs) recycle_time_wait(p);
+  return ethernet_input(p, n);
+}
+
 static int parse_ip(const char *key, ip4_addr_t *out) {
   const char *s = kernel_cmdline_get(key);
   if (!s) return 0;
@@ -135,7 +171,7 @@ int net_init(void) {
   if (!parse_ip("mask", &mask)) IP4_ADDR(&mask, 255, 255, 255, 0);
   if (!parse_ip("gw", &gw)) ip4_addr_set_zero(&gw);
   if (!have_ip) ip4_addr_set_zero(&ip), ip4_addr_set_zero(&mask);
-  if (!netif_add(&nif, &ip, &mask, &gw, NULL, virtio_net_netif_init, ethernet_input)) {
+  if (!netif_add(&nif, &ip, &mask, &gw, NULL, virtio_net_netif_init, input)) {
     klog("net: netif_add failed\n");
     return -1;
   }

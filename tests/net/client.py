@@ -227,6 +227,37 @@ def http_tests(port, sport, root):
         print(f"  {n} sequential connections in {dt:.1f} s ({n / dt:.0f}/s)", flush=True)
     check("10000 sequential connections", sequential)
 
+    def port_reuse():
+        # The server closes first, so the guest holds each connection in TIME_WAIT; a client
+        # port that comes round again (as the host's ephemeral ports do after thousands of
+        # connections) must still connect, not be reset or ignored for 2 MSL.
+        want = open(os.path.join(root, "t.txt"), "rb").read()
+        probe = socket.socket()
+        probe.bind((HOST, 0))
+        lport = probe.getsockname()[1]
+        probe.close()
+        for i in range(3):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.settimeout(15)
+            s.bind((HOST, lport))
+            s.connect((HOST, port))
+            s.sendall(b"GET /t.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            data = b""
+            try:
+                while len(data) < 1 << 16:
+                    b = s.recv(65536)
+                    if not b:
+                        break
+                    data += b
+            except OSError as e:
+                return f"connection {i} from port {lport}: {e!r}"
+            s.close()
+            if not data.startswith(b"HTTP/1.1 200") or not data.endswith(want):
+                return f"connection {i} from port {lport}: {data[:40]!r}"
+            time.sleep(0.1)
+    check("a client port reused while its last connection is in TIME_WAIT", port_reuse)
+
     def idle():
         # Everything the tests opened is closed: the counters return to where they started.
         keys = ("sockets", "pending_accept", "rx_queued", "pbuf_ref", "pbuf_pool", "rx_bufs_held", "tcp_seg")
