@@ -6,6 +6,24 @@
 #include "wasi/sockets.h"
 #include "wasi/wasi.h"
 
+static void (*exit_hooks[4])(void);
+
+int app_exit_register(void (*fn)(void)) {
+  for (size_t i = 0; i < ARRAY_LEN(exit_hooks); i++)
+    if (!exit_hooks[i]) {
+      exit_hooks[i] = fn;
+      return 0;
+    }
+  return -1;
+}
+
+/* The app ended normally (returned from _start or called proc_exit): the hooks finish what
+ * it left in flight (TCP data still queued), then the machine stops with its status. */
+static _Noreturn void app_exit(uint32_t status) {
+  for (size_t i = 0; i < ARRAY_LEN(exit_hooks) && exit_hooks[i]; i++) exit_hooks[i]();
+  kernel_exit(status);
+}
+
 /* Defined by the app object (kiln-aot). Its C name is also the type's, hence the asm label. */
 extern const kiln_module app_module __asm__("kiln_module");
 
@@ -54,7 +72,7 @@ _Noreturn void app_run(void) {
   kiln_instance *inst = kiln_instantiate(m, NULL, NULL, st, err, sizeof err);
   if (!inst) {
     /* The start function may have trapped or exited: that is the app's outcome. */
-    if (st->exited) kernel_exit((uint32_t)st->exit_code);
+    if (st->exited) app_exit((uint32_t)st->exit_code);
     for (uint32_t code = 1; code < KILN_TRAP_COUNT; code++)
       if (!strcmp(err, kiln_trap_message(code))) {
         char fn[128];
@@ -71,8 +89,8 @@ _Noreturn void app_run(void) {
     panic("the app's _start is not of type [] -> []");
   kiln_val vals[1];
   uint32_t code = kiln_invoke(&start.u.func, vals);
-  if (code == KILN_TRAP_NONE) kernel_exit(0);
-  if (code == KILN_TRAP_EXIT) kernel_exit((uint32_t)st->exit_code);
+  if (code == KILN_TRAP_NONE) app_exit(0);
+  if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
   char fn[128];
   kiln_describe_pc(inst, call_last_trap_pc, fn, sizeof fn);
   kernel_exit_trap(kiln_trap_message(code), fn);

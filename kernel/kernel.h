@@ -255,6 +255,9 @@ void selftest_run(const char *name);
 
 /* ---- kernel/app.c: instantiate kiln_module, run _start, report ---- */
 _Noreturn void app_run(void);
+/* fn() runs when the app exits normally, before the machine stops (the network drains its
+ * TCP data there); 0 or -1. Not after a trap or a panic. */
+int app_exit_register(void (*fn)(void));
 
 /* ---- kernel/random.c: RDSEED/RDRAND, else a ChaCha20 DRBG ---- */
 void random_init(void);

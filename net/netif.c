@@ -13,6 +13,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
+#include "net/sock.h"
 
 static struct netif nif;
 static int running;
@@ -142,6 +143,15 @@ static err_t input(struct pbuf *p, struct netif *n) {
   return ethernet_input(p, n);
 }
 
+/* The app has exited: its TCP data gets up to EXIT_DRAIN_MS to reach the peers before the
+ * machine stops (a process's exit on an OS leaves that to the kernel, which outlives it). */
+#define EXIT_DRAIN_MS 2000
+static void exit_drain(void) {
+  uint64_t t0 = time_ns();
+  int left = ksock_drain_all(t0 + EXIT_DRAIN_MS * 1000000ull);
+  if (left) klog("net: exit: %d connections still had unacknowledged data after %u ms\n", left, EXIT_DRAIN_MS);
+}
+
 static int parse_ip(const char *key, ip4_addr_t *out) {
   const char *s = kernel_cmdline_get(key);
   if (!s) return 0;
@@ -184,6 +194,7 @@ int net_init(void) {
    * sched_yield) poll the network too. */
   timer_register(on_tick, NULL);
   kernel_poll_register(poll_hook, NULL);
+  app_exit_register(exit_drain);
   /* 5. No static address: DHCP, waiting a little for the lease so the app starts with an
    * address (QEMU's user network answers at once); it goes on in the background after. */
   if (!have_ip) {

@@ -11,6 +11,7 @@
 #include "kernel/kernel.h"
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 #include "net/net.h"
@@ -30,6 +31,7 @@ struct dgram {
 };
 
 struct ksock {
+  struct ksock *all_prev, *all_next; /* every open socket (for the drain at exit) */
   uint8_t type, state;
   uint8_t rx_eof, shut_rd, shut_wr, reuse, nodelay, keepalive, was_reset;
   int err; /* sticky WASI errno from lwIP's error callback */
@@ -49,6 +51,7 @@ struct ksock {
 };
 
 static struct ksock_counts counts;
+static struct ksock *all_socks;
 
 /* The instant a blocking call with timeout ms gives up (UINT64_MAX: never). */
 static uint64_t deadline_of(uint32_t ms) { return ms ? time_ns() + (uint64_t)ms * 1000000ull : UINT64_MAX; }
@@ -79,6 +82,9 @@ static struct ksock *sock_new(int type) {
   struct ksock *s = kalloc(sizeof *s);
   if (!s) return NULL;
   s->type = (uint8_t)type;
+  s->all_next = all_socks;
+  if (all_socks) all_socks->all_prev = s;
+  all_socks = s;
   counts.open++;
   if (type == KSOCK_TCP) counts.tcp_open++;
   else counts.udp_open++;
@@ -90,10 +96,13 @@ static struct ksock *sock_new(int type) {
 static void tcp_detach(struct ksock *s) {
   if (!s->tcp) return;
   tcp_arg(s->tcp, NULL);
-  tcp_recv(s->tcp, NULL);
-  tcp_sent(s->tcp, NULL);
-  tcp_err(s->tcp, NULL);
-  if (s->state == S_LISTEN) tcp_accept(s->tcp, NULL);
+  if (s->state == S_LISTEN) {
+    tcp_accept(s->tcp, NULL); /* a listening pcb has no recv/sent/err (lwIP asserts) */
+  } else {
+    tcp_recv(s->tcp, NULL);
+    tcp_sent(s->tcp, NULL);
+    tcp_err(s->tcp, NULL);
+  }
   s->tcp = NULL;
 }
 
@@ -618,6 +627,9 @@ void ksock_close(struct ksock *s) {
     counts.udp_open--;
   }
   counts.open--;
+  if (s->all_prev) s->all_prev->all_next = s->all_next;
+  else all_socks = s->all_next;
+  if (s->all_next) s->all_next->all_prev = s->all_prev;
   virtio_net_flush();
   net_leave();
   kfree(s);
@@ -726,3 +738,37 @@ int ksock_getopt(struct ksock *s, int opt, int *value) {
 }
 
 void ksock_counts(struct ksock_counts *c) { *c = counts; }
+
+/* Data lwIP still holds for some connection: not yet sent, or sent and not acknowledged (a
+ * FIN is a segment too). */
+static int tcp_pending(void) {
+  int n = 0;
+  for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next)
+    if (p->unsent || p->unacked) n++;
+  return n;
+}
+
+int ksock_drain_all(uint64_t deadline_ns) {
+  net_enter();
+  for (struct ksock *s = all_socks; s; s = s->all_next) {
+    if (s->type != KSOCK_TCP || !s->tcp) continue;
+    if (s->state == S_LISTEN) {
+      /* No new connections: unaccepted ones are reset when the machine stops anyway. */
+      struct tcp_pcb *l = s->tcp;
+      tcp_detach(s);
+      tcp_close(l);
+      counts.listening--;
+    } else if (s->state == S_CONNECTED && !s->shut_wr) {
+      /* As a process's exit closes its sockets: FIN after the queued data. A shutdown rather
+       * than a close, so unread received data does not turn it into a reset. */
+      s->shut_wr = 1;
+      tcp_shutdown(s->tcp, 0, 1);
+      maybe_detach(s);
+    }
+  }
+  net_poll();
+  int left;
+  while ((left = tcp_pending()) && time_ns() < deadline_ns) net_wait(deadline_ns);
+  net_leave();
+  return left;
+}

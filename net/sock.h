@@ -43,6 +43,11 @@ int ksock_type(const struct ksock *s);
 int ksock_setopt(struct ksock *s, int opt, int value);
 int ksock_getopt(struct ksock *s, int opt, int *value);
 
+/* At the app's exit: stops listening, sends FIN on every connection after its queued data,
+ * and waits (polling, halting between) until all data and FINs are acknowledged or the
+ * monotonic instant deadline_ns. Returns how many connections still had data pending. */
+int ksock_drain_all(uint64_t deadline_ns);
+
 /* Counters for net/stats.c. */
 struct ksock_counts {
   uint32_t open, tcp_open, udp_open, listening, pending_accept;

@@ -116,6 +116,42 @@ else
   else fail "quiet=1: the console carries the app's output only" "other lines: $(head -n3 <<<"$notes" | tr '\n' '|')"; fi
 fi
 
+# ---- exit drain: an app that writes 1 MiB and exits at once (no close); every byte arrives ----
+# tests/net/apps/burst.c; status 0 returns from _start, 7 calls proc_exit.
+if clang-19 --target=wasm32-wasi -O2 -o "$T/burst.wasm" tests/net/apps/burst.c 2>"$T/burst.cc"; then
+  for st in 0 7; do
+    name="exit with unsent TCP data (status $st): the client gets all 1 MiB, then EOF"
+    BP=$(free_port)
+    if ! image "burst$st" "$T/burst.wasm" --listen tcp:80 --arg burst --arg $st; then
+      fail "$name" "image: $(tail -n1 "$T/burst$st.build")"; continue
+    fi
+    boot "burst$st" --fwd "$BP:80"
+    if ! wait_line "burst$st" "burst: waiting" 120; then
+      fail "$name" "boot: $(tail -n3 "$T/burst$st.log" | tr '\n' ' ')"; stop "burst$st"; continue
+    fi
+    got=$(timeout 60 python3 - "$BP" 1048576 <<'PY' 2>&1
+import socket, sys
+port, size = int(sys.argv[1]), int(sys.argv[2])
+s = socket.create_connection(("127.0.0.1", port), timeout=30)
+s.sendall(b"%d\n" % size)
+got = bytearray()
+while len(got) <= size:
+    b = s.recv(1 << 20)
+    if not b:
+        break
+    got += b
+want = bytes(((i * 7 + i // 4096) & 0xff) for i in range(size))
+print("ok" if bytes(got) == want else f"got {len(got)} bytes of {size}" + ("" if len(got) != size else " (content differs)"))
+PY
+)
+    wait "$(cat "$T/burst$st.pid")"; rc=$?
+    if [ "$got" = ok ] && [ $rc = $st ]; then pass "$name"
+    else fail "$name" "client: $got; VM exit status $rc: $(tail -n2 "$T/burst$st.log" | tr '\n' ' ')"; fi
+  done
+else
+  fail "build burst app" "$(head -n3 "$T/burst.cc" | tr '\n' ' ')"
+fi
+
 # ---- msg-send -> msg-recv, VM to VM through a host forward (10.0.2.2 is the host) ----
 MP=$(free_port)
 N=20000 S=100
