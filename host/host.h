@@ -32,4 +32,12 @@ uintptr_t kiln_host_stack_limit(void);
 /* Message for a code returned by kiln_plat_call, including KILN_HOST_WILD_FAULT. */
 const char *kiln_host_trap_message(uint32_t code);
 
+/* ---- host/net_plat.c: net/sock.h over the host's BSD sockets ---- */
+
+/* The address --listen binds (default 127.0.0.1); call before wasi_sock_preopen_listen. */
+void net_plat_listen_addr(const uint8_t ip[4]);
+/* Sleep until the monotonic deadline (UINT64_MAX: none) or until a socket becomes ready for
+ * what ksock_poll last found it not ready for, or stdin becomes readable (with_stdin). */
+void net_plat_wait(uint64_t deadline_ns, int with_stdin);
+
 #endif

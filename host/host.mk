@@ -1,7 +1,8 @@
 # host/: the hosted runtime, a Linux process providing the ABI of aot/abi.h (kiln_plat_* with
 # mmap/mprotect and signals, WASI over Linux system calls). An app runs hosted with
 #     build/kiln-aot app.wasm -o app.o && clang-19 app.o build/host/libkiln-host.a -lm -o app.bin
-#     ./app.bin [--env K=V]... [--dir HOST[:GUEST]]... [--] ARGS...     (ARGS become argv[1..])
+#     ./app.bin [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]... [--] ARGS...
+# (ARGS become argv[1..]; --listen binds 127.0.0.1 unless ADDR is given)
 # (`kiln run --hosted` does exactly that).
 #
 #   $(B)/host/libkiln-rt.a    instantiation + platform only, for programs with their own main
@@ -19,7 +20,8 @@ ALL += $(B)/host/libkiln-rt.a
 # through weak references, which never pull archive members; main() (wanted by crt1.o) pulls
 # this single member and with it everything. WASI_HOST_OBJS comes from wasi/wasi.mk, read
 # after this file, hence the second expansion.
-HOST_APP_OBJS := $(HOST_RT_OBJS) $(B)/h/host/main.o $(B)/h/host/wasi_plat.o
+# net_plat.o defines net/sock.h for real; wasi/sockets.o's weak ENOSYS stubs yield to it.
+HOST_APP_OBJS := $(HOST_RT_OBJS) $(B)/h/host/main.o $(B)/h/host/wasi_plat.o $(B)/h/host/net_plat.o
 .SECONDEXPANSION:
 $(B)/host/kiln-host.o: $(HOST_APP_OBJS) $$(WASI_HOST_OBJS)
 	@mkdir -p $(@D)
@@ -48,3 +50,8 @@ $(B)/spec/driver-selftest: tests/spec/driver_selftest.c $(B)/spec/driver.o $(B)/
 $(B)/spec/hostapp: tests/spec/hostapp.c $(B)/host/libkiln-host.a
 	$(CC) $(HOST_CFLAGS) -c -o $@.o $<
 	$(CC) -o $@ $@.o $(B)/host/libkiln-host.a -lm
+
+# tests/hosted: a Wasm app checking socket semantics (errnos, readiness, timeouts) hosted.
+$(B)/tests/hosted/sockcheck.wasm: tests/hosted/sockcheck.c $(DEPS)
+	@mkdir -p $(@D)
+	$(WASM_CC) $(WASM_CFLAGS) -o $@ $<

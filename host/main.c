@@ -2,14 +2,22 @@
  * kiln-aot), give it WASI with the command line's args, env and preopened dirs, run _start,
  * and exit with the app's status. A trap prints "kiln: trap: MESSAGE in FUNCTION" and exits 134.
  *
- *   app.bin [--env K=V]... [--dir HOST[:GUEST]]... [--] ARGS...    (ARGS become argv[1..])
+ *   app.bin [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]... [--] ARGS...
+ *
+ * ARGS become argv[1..]. --listen preopens a listening TCP socket on ADDR (default 127.0.0.1:
+ * a hosted app is not exposed to the network unless asked) as the kernel's listen=tcp:PORT
+ * does: its fd comes after stdio and every --dir, in command-line order, as wasmtime's
+ * --tcplisten.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "host/host.h"
+#include "wasi/sockets.h"
 #include "wasi/wasi.h"
+#include "wasi/wasi_types.h"
 
 #define EXIT_TRAP 134
 
@@ -18,8 +26,40 @@
 extern const struct kiln_module app_module __asm__("kiln_module");
 
 static _Noreturn void usage(const char *prog, const char *why) {
-  fprintf(stderr, "kiln: %s\nusage: %s [--env K=V]... [--dir HOST[:GUEST]]... [--] ARGS...\n", why, prog);
+  fprintf(stderr, "kiln: %s\nusage: %s [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]... [--] ARGS...\n",
+          why, prog);
   exit(2);
+}
+
+/* --listen tcp:[ADDR:]PORT: opens the socket (net_plat.c) and gives it the next fd. */
+static int preopen_listen(struct wasi_state *st, const char *spec) {
+  char addr[64] = "127.0.0.1";
+  const char *p = strncmp(spec, "tcp:", 4) == 0 ? spec + 4 : NULL, *colon = p ? strrchr(p, ':') : NULL;
+  if (colon) {
+    if ((size_t)(colon - p) >= sizeof addr) p = NULL;
+    else memcpy(addr, p, (size_t)(colon - p)), addr[colon - p] = 0, p = colon + 1;
+  }
+  char *end;
+  unsigned long port = p && *p >= '0' && *p <= '9' ? strtoul(p, &end, 10) : 0;
+  uint8_t ip[4];
+  if (!p || port == 0 || port > 65535 || *end || inet_pton(AF_INET, addr, ip) != 1) {
+    fprintf(stderr, "kiln: --listen %s: want tcp:PORT or tcp:IPV4:PORT (PORT 1..65535)\n", spec);
+    return -1;
+  }
+  char one[16];
+  snprintf(one, sizeof one, "tcp:%lu", port);
+  net_plat_listen_addr(ip);
+  uint32_t fd;
+  int e = wasi_sock_preopen_listen(st, one, &fd);
+  if (e) {
+    const char *why = e == WASI_EADDRINUSE ? "address already in use"
+                      : e == WASI_EADDRNOTAVAIL ? "not an address of this machine"
+                      : e == WASI_EACCES ? "permission denied"
+                      : "cannot listen";
+    fprintf(stderr, "kiln: --listen %s: %s (WASI errno %d)\n", spec, why, e);
+    return -1;
+  }
+  return 0;
 }
 
 static void add_arg(struct wasi_state *st, const char *s) {
@@ -38,12 +78,17 @@ int main(int argc, char **argv) {
   /* argv[0] of the app is the program's name, as a shell would pass it. */
   const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
   add_arg(st, prog);
+  const char **listens = calloc((size_t)argc, sizeof *listens);
+  int nlisten = 0;
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
     if (strcmp(a, "--") == 0) {
       i++;
       break;
+    } else if (strcmp(a, "--listen") == 0) {
+      if (i + 1 >= argc) usage(argv[0], "missing value after --listen");
+      if (listens) listens[nlisten++] = argv[++i];
     } else if (strcmp(a, "--env") == 0 || strcmp(a, "--dir") == 0) {
       if (i + 1 >= argc) usage(argv[0], "missing value after --env/--dir");
       const char *v = argv[++i];
@@ -72,6 +117,13 @@ int main(int argc, char **argv) {
     }
   }
   for (; i < argc; i++) add_arg(st, argv[i]);
+  if (!listens) {
+    fprintf(stderr, "kiln: out of memory\n");
+    return 1;
+  }
+  /* Sockets after all the directories, whatever the order on the command line. */
+  for (int k = 0; k < nlisten; k++)
+    if (preopen_listen(st, listens[k]) != 0) return 1;
 
   char err[256];
   kiln_instance *inst = kiln_instantiate(&app_module, NULL, NULL, st, err, sizeof err);

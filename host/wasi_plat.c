@@ -1,5 +1,6 @@
 /* host/wasi_plat.c — the platform side of wasi/ (wasi/wasi.h) for a Linux process: the console
- * is fds 0/1/2 of the process, clocks are clock_gettime, randomness is getrandom. */
+ * is fds 0/1/2 of the process, clocks are clock_gettime, randomness is getrandom; waiting
+ * includes the sockets (host/net_plat.c). */
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
@@ -7,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "host/host.h"
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 
@@ -77,21 +79,15 @@ void wasi_plat_random(void *buf, size_t n) {
   }
 }
 
-/* Sleep towards the deadline, but wake when stdin becomes readable (the only fd whose
- * readiness changes from outside on the host). Slices of at most 50 ms bound the latency
- * when stdin is already readable and poll cannot wait on it. */
+/* Sleep towards the deadline, but wake when stdin becomes readable or a socket the guest
+ * polls changes (host/net_plat.c). At most 1 s at a time: poll_oneoff re-checks everything
+ * after each wait, so a missed wake-up costs at most that. */
 void wasi_plat_wait(uint64_t deadline_ns) {
   uint64_t now;
   if (wasi_plat_clock_get(1, &now) != 0 || now >= deadline_ns) return;
-  uint64_t left = deadline_ns - now, slice = 50000000ull;
-  int ms = left >= slice ? 50 : (int)((left + 999999) / 1000000);
-  if (!wasi_plat_console_ready()) {
-    struct pollfd p = {.fd = 0, .events = POLLIN};
-    poll(&p, 1, ms);
-  } else {
-    struct timespec t = {0, (long)(left < slice ? left : slice)};
-    nanosleep(&t, NULL);
-  }
+  uint64_t slice = now + 1000000000ull;
+  /* stdin already readable would make poll return at once: leave it out then */
+  net_plat_wait(deadline_ns < slice ? deadline_ns : slice, !wasi_plat_console_ready());
 }
 
 void wasi_plat_yield(void) { sched_yield(); }
