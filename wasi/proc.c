@@ -42,5 +42,16 @@ _Noreturn void WASI_FN(proc_exit, i_)(kiln_instance *ctx, int32_t code) {
   kiln_plat_unwind(ctx, KILN_TRAP_EXIT, 0);
 }
 
-/* Signals do not exist here (and preview1 deprecates this call): unsupported. */
-int32_t WASI_FN(proc_raise, i_i)(kiln_instance *ctx, int32_t sig) { return WASI_ENOSYS; }
+/* There are no signal handlers in WASI, so a raised signal takes its POSIX default action: the
+ * ignored ones (chld, cont, urg, winch) and the job-control stops (no job control here) return;
+ * every other one ends the instance with the status a shell shows for a process killed by it,
+ * 128 + its Linux number (preview1 numbers from 16 on are Linux's minus one). */
+int32_t WASI_FN(proc_raise, i_i)(kiln_instance *ctx, int32_t sig) {
+  enum { CHLD = 16, CONT = 17, STOP = 18, TSTP = 19, TTIN = 20, TTOU = 21, URG = 22, WINCH = 27, SYS = 30 };
+  if (sig < 0 || sig > SYS) return WASI_EINVAL;
+  switch (sig) {
+  case 0: case CHLD: case CONT: case STOP: case TSTP: case TTIN: case TTOU: case URG: case WINCH:
+    return 0;
+  }
+  WASI_FN(proc_exit, i_)(ctx, 128 + (sig >= CHLD ? sig + 1 : sig));
+}

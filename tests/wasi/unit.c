@@ -254,7 +254,20 @@ static void t_random(void) {
 
 static void t_proc(void) {
   CHECK_EQ(W(sched_yield, _i)(C), 0);
-  CHECK_EQ(W(proc_raise, i_i)(C, 6), WASI_ENOSYS);
+  CHECK_EQ(W(proc_raise, i_i)(C, 0), 0);
+  CHECK_EQ(W(proc_raise, i_i)(C, 16), 0); /* chld: ignored by default */
+  CHECK_EQ(W(proc_raise, i_i)(C, 31), WASI_EINVAL);
+  CHECK_EQ(W(proc_raise, i_i)(C, -1), WASI_EINVAL);
+  S->exited = 0;
+  if (setjmp(fake_unwind) == 0) {
+    W(proc_raise, i_i)(C, 6); /* abrt: ends the instance like a process killed by SIGABRT */
+    CHECK(!"proc_raise(abrt) returned");
+  }
+  CHECK_EQ(fake_unwind_code, KILN_TRAP_EXIT);
+  CHECK_EQ(S->exit_code, 134);
+  if (setjmp(fake_unwind) == 0) W(proc_raise, i_i)(C, 30); /* sys: Linux 31 */
+  CHECK_EQ(S->exit_code, 128 + 31);
+  S->exited = 0;
   if (setjmp(fake_unwind) == 0) {
     W(proc_exit, i_)(C, 42);
     CHECK(!"proc_exit returned");
