@@ -237,6 +237,16 @@ static void connect_cases(void) {
   k = recv((int)fd, b, 4, 0);
   double dt = now() - t0;
   result("SO_RCVTIMEO", se == 0 && k < 0 && errno == EAGAIN && dt >= 0.19 && dt < 2 ? NULL : "no timeout");
+
+  /* MSG_WAITALL waits for the whole buffer: with 4 of 8 bytes there, it waits until the
+   * timeout and then returns the 4 */
+  send(s, "half", 4, 0);
+  char w8[8];
+  t0 = now();
+  k = recv((int)fd, w8, 8, MSG_WAITALL);
+  dt = now() - t0;
+  result("MSG_WAITALL waits for more", k == 4 && !memcmp(w8, "half", 4) && dt >= 0.19 && dt < 2
+                                            ? NULL : "returned early or wrong bytes");
   close(s), close(l), close((int)fd);
 }
 
