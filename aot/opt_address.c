@@ -30,8 +30,10 @@ static bool set_has(const Set *s, LLVMValueRef v) {
   return false;
 }
 
+/* Sets stay small (linear search): past 512 values new facts are ignored, which only means
+ * less widening, and keeps huge blocks from costing quadratic time. */
 static void set_add(Set *s, LLVMValueRef v) {
-  if (set_has(s, v)) return;
+  if (s->n >= 512 || set_has(s, v)) return;
   if (s->n == s->cap) s->v = xrealloc(s->v, sizeof(LLVMValueRef) * (s->cap = s->cap ? 2 * s->cap : 16));
   s->v[s->n++] = v;
 }
@@ -39,11 +41,27 @@ static void set_add(Set *s, LLVMValueRef v) {
 /* The i32 address operand of an access through a !kiln.addr GEP, or NULL. */
 static LLVMValueRef access_gep(Compiler *c, LLVMValueRef in);
 
-static LLVMValueRef accessed_i32(Compiler *c, LLVMValueRef inst) {
+/* Widened adds of this function: wide[i] (i64) stands for narrow[i] (the i32 add). */
+typedef struct Widened {
+  LLVMValueRef *wide, *narrow;
+  unsigned n, cap;
+} Widened;
+
+static LLVMValueRef narrow_of(const Widened *w, LLVMValueRef v) {
+  for (unsigned i = w->n; i-- > 0;)
+    if (w->wide[i] == v) return w->narrow[i];
+  return NULL;
+}
+
+/* The i32 address of an access through a !kiln.addr GEP (index zext(a) or zext(a) + off,
+ * a widened add standing for its i32 add), or NULL. */
+static LLVMValueRef accessed_i32(Compiler *c, const Widened *w, LLVMValueRef inst) {
   LLVMValueRef ptr = access_gep(c, inst);
   if (!ptr) return NULL;
-  LLVMValueRef idx = LLVMGetOperand(ptr, 1);
+  LLVMValueRef idx = LLVMGetOperand(ptr, 1), a;
+  if ((a = narrow_of(w, idx))) return a;
   if (LLVMIsABinaryOperator(idx) && LLVMGetInstructionOpcode(idx) == LLVMAdd) idx = LLVMGetOperand(idx, 0);
+  if ((a = narrow_of(w, idx))) return a;
   if (!LLVMIsAZExtInst(idx)) return NULL;
   return LLVMGetOperand(idx, 0);
 }
@@ -63,7 +81,7 @@ static LLVMValueRef small_add(LLVMValueRef inst, uint64_t *k) {
 }
 
 /* Replaces every zext of `add` (x + k) with add nuw nsw (zext x), k. */
-static void widen_uses(Compiler *c, LLVMBuilderRef b, LLVMValueRef add, LLVMValueRef x, uint64_t k) {
+static void widen_uses(Compiler *c, LLVMBuilderRef b, Widened *wl, LLVMValueRef add, LLVMValueRef x, uint64_t k) {
   LLVMSetNUW(add, 1);
   for (;;) {
     LLVMValueRef z = NULL;
@@ -81,6 +99,13 @@ static void widen_uses(Compiler *c, LLVMBuilderRef b, LLVMValueRef add, LLVMValu
     LLVMSetNSW(w, 1);
     LLVMReplaceAllUsesWith(z, w);
     LLVMInstructionEraseFromParent(z);
+    if (wl->n == 1024) continue; /* bounded search in narrow_of: only chains are lost */
+    if (wl->n == wl->cap) {
+      wl->cap = wl->cap ? 2 * wl->cap : 16;
+      wl->wide = xrealloc(wl->wide, sizeof(LLVMValueRef) * wl->cap);
+      wl->narrow = xrealloc(wl->narrow, sizeof(LLVMValueRef) * wl->cap);
+    }
+    wl->wide[wl->n] = w, wl->narrow[wl->n++] = add;
   }
 }
 
@@ -171,6 +196,7 @@ static void widen_function(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
   LLVMBasicBlockRef *bbs = xmalloc(sizeof(LLVMBasicBlockRef) * nbb);
   LLVMGetBasicBlocks(fn, bbs);
   Set *out = xmalloc(sizeof(Set) * nbb); /* proven at the end of each block */
+  Widened wl = {0};
   for (unsigned i = 0; i < nbb; i++) {
     Set s = {0};
     /* A unique predecessor already visited passes its facts on: it executed first. */
@@ -188,15 +214,17 @@ static void widen_function(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
         if (bbs[j] == LLVMGetInstructionParent(pred))
           for (unsigned k = 0; k < out[j].n; k++) set_add(&s, out[j].v[k]);
     for (LLVMValueRef in = LLVMGetFirstInstruction(bbs[i]); in; in = LLVMGetNextInstruction(in)) {
-      LLVMValueRef a = accessed_i32(c, in);
+      LLVMValueRef a = accessed_i32(c, &wl, in);
       uint64_t k;
       if (a) set_add(&s, a);
-      else if ((a = small_add(in, &k)) && set_has(&s, a)) widen_uses(c, b, in, a, k);
+      else if ((a = small_add(in, &k)) && set_has(&s, a)) widen_uses(c, b, &wl, in, a, k);
     }
     out[i] = s;
   }
   for (unsigned i = 0; i < nbb; i++) free(out[i].v);
   free(out);
+  free(wl.wide);
+  free(wl.narrow);
   free(bbs);
 }
 
