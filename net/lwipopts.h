@@ -29,7 +29,8 @@ unsigned kiln_net_rand(void);
 #define MEMP_NUM_TCP_PCB_LISTEN 16
 #define MEMP_NUM_TCP_SEG 2048
 #define MEMP_NUM_REASSDATA 8
-#define MEMP_NUM_FRAG_PBUF 16
+#define MEMP_NUM_FRAG_PBUF 48 /* fragments of one outgoing 64 KiB datagram */
+#define IP_REASS_MAX_PBUFS 48 /* and of one incoming (the default 10 cut them at ~14 KiB) */
 #define MEMP_NUM_ARP_QUEUE 64
 #define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
 #define PBUF_POOL_SIZE 128
@@ -51,6 +52,7 @@ unsigned kiln_net_rand(void);
 #define LWIP_ICMP 1
 #define LWIP_RAW 0
 #define LWIP_DHCP 1
+#define DHCP_DOES_ARP_CHECK 0 /* no 1 s ARP probe of the offered address before using it */
 #define LWIP_AUTOIP 0
 #define LWIP_IGMP 0
 #define LWIP_DNS 0

@@ -204,9 +204,7 @@ int net_init(void) {
     while (!dhcp_supplied_address(&nif) && time_ns() < until) net_wait(until);
     net_leave();
     if (!dhcp_supplied_address(&nif)) klog("net: no DHCP answer yet; still trying\n");
-  } else {
-    status_changed(&nif);
-  }
+  } /* a static address was reported by the status callback when the netif came up */
   /* 6. The optional counters endpoint (netstat=PORT). */
   net_stats_init();
   return 0;

@@ -4,6 +4,7 @@
   client.py http PORT STATSPORT DOCROOT   checks the http-server example against DOCROOT
   client.py echo PORT                     checks the echo example
   client.py stats STATSPORT               prints the kernel's network counters
+  client.py sockcheck PORT LOG UDPPORT    the host side of tests/net/apps/sockcheck.c
 
 Prints one line per case: "PASS name" or "FAIL name: why". Every loop is bounded in count
 and time."""
@@ -332,11 +333,57 @@ def echo_tests(port):
     check("echo after a client reset", reset)
 
 
+def sockcheck(port, log, udpport):
+    """The host side of tests/net/apps/sockcheck.c (see there); the app reports the checks."""
+    def udp():
+        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        u.bind((HOST, udpport))
+        u.settimeout(60)
+        try:
+            for _ in range(2):
+                data, peer = u.recvfrom(2048)
+                u.sendto(b"pong:" + data, peer)
+        except OSError:
+            pass
+    t = threading.Thread(target=udp, daemon=True)
+    t.start()
+    deadline = time.time() + 120
+    while time.time() < deadline and b"sockcheck: listening" not in open(log, "rb").read():
+        time.sleep(0.1)
+    time.sleep(0.3)  # the app is in poll_oneoff by now
+    try:
+        c = socket.create_connection((HOST, port), timeout=30)
+        got = recv_exact(c, 6)
+        c.sendall(b"world\n")
+        time.sleep(0.3)
+        c.close()
+        c = socket.create_connection((HOST, port), timeout=30)
+        time.sleep(0.3)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+        c.close()
+        c = socket.create_connection((HOST, port), timeout=30)
+        data = b""
+        while len(data) < 100:
+            b = c.recv(100)
+            if not b:
+                break
+            data += b
+        c.sendall(b"bye\n")
+        time.sleep(0.5)
+        c.close()
+        report("wasmedge api: host side (hello, reset, half close)", got == b"hello\n" and data == b"half\n",
+               f"got {got!r}, {data!r}")
+    except OSError as e:
+        report("wasmedge api: host side (hello, reset, half close)", False, repr(e))
+
+
 def main():
     if len(sys.argv) >= 5 and sys.argv[1] == "http":
         http_tests(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
     elif len(sys.argv) == 3 and sys.argv[1] == "echo":
         echo_tests(int(sys.argv[2]))
+    elif len(sys.argv) == 5 and sys.argv[1] == "sockcheck":
+        sockcheck(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
     elif len(sys.argv) == 3 and sys.argv[1] == "stats":
         print(stats(int(sys.argv[2])))
         return 0

@@ -19,7 +19,7 @@ trap cleanup EXIT
 
 targets=(build/kiln-aot build/kiln-pack build/kernel/kernel.o
   build/examples/http-server.wasm build/examples/echo.wasm build/examples/msg-send.wasm
-  build/examples/msg-recv.wasm)
+  build/examples/msg-recv.wasm build/examples/udp-echo.wasm)
 if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
   fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
   finish
@@ -150,6 +150,74 @@ PY
   done
 else
   fail "build burst app" "$(head -n3 "$T/burst.cc" | tr '\n' ' ')"
+fi
+
+# ---- the WasmEdge socket API, non-blocking mode, poll_oneoff, errnos (tests/net/apps/sockcheck.c) ----
+if clang-19 --target=wasm32-wasi -O2 -o "$T/sockcheck.wasm" tests/net/apps/sockcheck.c 2>"$T/sockcheck.cc"; then
+  CP=$(free_port) UP=$(free_port) XP=$(free_port)
+  if image sockcheck "$T/sockcheck.wasm" --arg sockcheck --arg "$UP" --arg "$XP" --cmdline ip=10.0.2.15 --cmdline gw=10.0.2.2; then
+    boot sockcheck --fwd "$CP:8080"
+    python3 tests/net/client.py sockcheck "$CP" "$T/sockcheck.log" "$UP" >"$T/sockcheck.out" 2>&1
+    wait "$(cat "$T/sockcheck.pid")"; rc=$?
+    count < <(tr -d '\r' <"$T/sockcheck.log" | grep -a -e '^PASS ' -e '^FAIL ')
+    count <"$T/sockcheck.out"
+    if [ $rc = 0 ] && grep -q 'sockcheck: done, 0 failures' "$T/sockcheck.log"; then pass "wasmedge api: app ends with status 0"
+    else fail "wasmedge api: app ends with status 0" "status $rc: $(tail -n2 "$T/sockcheck.log" | tr '\n' ' ')"; fi
+  else
+    fail "sockcheck image" "$(tail -n1 "$T/sockcheck.build")"
+  fi
+else
+  fail "build sockcheck app" "$(head -n3 "$T/sockcheck.cc" | tr '\n' ' ')"
+fi
+
+# ---- udp-echo: datagrams from the host through hostfwd=udp (kiln run forwards TCP only, so
+# QEMU is started here as kiln run would) ----
+UP=$(free_port)
+if image udp build/examples/udp-echo.wasm --arg udp-echo --arg 7; then
+  setsid timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 16M -smp 1 -display none -monitor none -serial stdio \
+    -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$T/udp.elf" -append "$(tr '\n' ' ' <"$T/udp.cmdline")" \
+    -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$UP-:7" -device virtio-net-pci,netdev=n0 </dev/null >"$T/udp.log" 2>&1 &
+  echo $! >"$T/udp.pid"
+  pgids+=($!)
+  if wait_line udp "udp-echo: serving" 120; then
+    timeout 120 python3 - "$UP" >"$T/udp.out" 2>&1 <<'PY'
+import random, socket, sys, time
+port = int(sys.argv[1])
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.settimeout(2)
+u.connect(("127.0.0.1", port))
+r = random.Random(7)
+sizes = [0, 1, 2, 100, 512, 1400, 1472, 1473, 4000, 8192, 20000, 65507] + [r.randrange(1, 1472) for _ in range(188)]
+lost = bad = 0
+t0 = time.time()
+for i, n in enumerate(sizes):
+    data = r.randbytes(n)
+    for attempt in range(3):  # UDP may drop; a datagram is retried at most twice
+        u.send(data)
+        try:
+            got = u.recv(65536)
+            bad += got != data
+            break
+        except socket.timeout:
+            pass
+    else:
+        lost += 1
+    if time.time() - t0 > 100:
+        break
+u.send(b"quit")
+print(f"{i + 1} datagrams of 0..65507 B, {lost} unanswered, {bad} different, {time.time() - t0:.1f} s")
+sys.exit(0 if lost == 0 and bad == 0 and i + 1 == len(sizes) else 1)
+PY
+    urc=$?
+    for ((i = 0; i < 100; i++)); do kill -0 "$(cat "$T/udp.pid")" 2>/dev/null || break; sleep 0.1; done
+    if [ $urc = 0 ] && grep -q 'udp-echo: 200 datagrams echoed' "$T/udp.log"; then pass "udp-echo over hostfwd=udp: $(cat "$T/udp.out")"
+    else fail "udp-echo over hostfwd=udp" "$(tr '\n' ' ' <"$T/udp.out") / $(tail -n2 "$T/udp.log" | tr '\n' ' ')"; fi
+  else
+    fail "udp-echo boots" "$(tail -n3 "$T/udp.log" | tr '\n' ' ')"
+  fi
+  stop udp
+else
+  fail "udp image" "$(tail -n1 "$T/udp.build")"
 fi
 
 # ---- msg-send -> msg-recv, VM to VM through a host forward (10.0.2.2 is the host) ----
