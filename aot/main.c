@@ -43,7 +43,11 @@ void *xrealloc(void *p, size_t n) {
 static void usage(void) {
   fprintf(stderr, "usage: kiln-aot IN.wasm -o OUT.o [--name N] [-O0|-O1|-O2|-O3] [--cpu CPU]\n"
                   "                [--bounds-checks] [--emit-llvm OUT.ll] [--emit-llvm-unoptimized OUT.ll]\n"
-                  "       kiln-aot --inspect IN.wasm\n");
+                  "       kiln-aot --inspect IN.wasm\n"
+                  "  -O0  no optimisation: fastest compile, every local in memory\n"
+                  "  -O1  LLVM's O1 pipeline after SROA, address widening, no vectorizer\n"
+                  "  -O2  (default) O2 pipeline: inlining, loop and SLP vectorizers, split bases\n"
+                  "  -O3  O3 pipeline: more aggressive inlining and unrolling\n");
   exit(2);
 }
 

@@ -4,7 +4,7 @@ against kiln-aot at the given levels, interleaved runs, best CPU time (user+sys,
 shared machine disturbs less than wall-clock time). Not a test (bench/compute is the reference
 table); a developer's loop for before/after figures.
 
-usage: tests/aot/speed.py [--runs N] [--only a,b] [--levels -O2,-O3] [--w2c] [--aot PATH] [--args prog=ARGS]
+usage: tests/aot/speed.py [--runs N] [--only a,b] [--levels=-O2,-O3] [--w2c] [--aot PATH] [--args prog=ARGS]
 """
 import argparse
 import math
