@@ -228,10 +228,57 @@ static void widen_function(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
   free(bbs);
 }
 
+/* Pre-incremented pointers in single-block loops: p = phi [init, y], y = p + C (0 < C <=
+ * 65536), an access at y. From the second iteration on, p is the y accessed in the previous
+ * one, so y = p + C cannot wrap; only the first y may. An i64 induction variable
+ * Y64 = P64 + C with P64 starting at zext(init + C) - C (the first y, wrapped as Wasm does,
+ * minus C) therefore equals zext(y) in every iteration, and LLVM loses the zero-extension
+ * of a 32-bit induction variable in each iteration. */
+static void widen_ivs(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
+  for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb)) {
+    if (!self_loop(bb)) continue;
+    for (LLVMValueRef p = LLVMGetFirstInstruction(bb); p && LLVMIsAPHINode(p); p = LLVMGetNextInstruction(p)) {
+      if (LLVMCountIncoming(p) != 2 || LLVMTypeOf(p) != c->i32) continue;
+      unsigned self = LLVMGetIncomingBlock(p, 0) == bb ? 0 : 1;
+      if (LLVMGetIncomingBlock(p, self) != bb || LLVMGetIncomingBlock(p, 1 - self) == bb) continue;
+      LLVMValueRef y = LLVMGetIncomingValue(p, self), init = LLVMGetIncomingValue(p, 1 - self);
+      LLVMBasicBlockRef pred = LLVMGetIncomingBlock(p, 1 - self);
+      uint64_t k;
+      if (!LLVMIsAInstruction(y) || LLVMGetInstructionParent(y) != bb || small_add(y, &k) != p || k == 0) continue;
+      bool accessed = false;
+      for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in && !accessed; in = LLVMGetNextInstruction(in)) {
+        LLVMValueRef g = access_gep(c, in);
+        uint64_t off;
+        accessed = g && index_root(LLVMGetOperand(g, 1), &off) == y;
+      }
+      if (!accessed) continue;
+      LLVMValueRef ck32 = LLVMConstInt(c->i32, k, 0), ck64 = LLVMConstInt(c->i64, k, 0);
+      LLVMPositionBuilderBefore(b, LLVMGetBasicBlockTerminator(pred));
+      LLVMValueRef first = LLVMBuildZExt(b, LLVMBuildAdd(b, init, ck32, ""), c->i64, "");
+      LLVMValueRef start = LLVMBuildNSWSub(b, first, ck64, "");
+      LLVMPositionBuilderBefore(b, LLVMGetFirstInstruction(bb));
+      LLVMValueRef p64 = LLVMBuildPhi(b, c->i64, "");
+      LLVMPositionBuilderBefore(b, LLVMGetNextInstruction(y));
+      LLVMValueRef y64 = LLVMBuildNSWAdd(b, p64, ck64, "");
+      LLVMValueRef vals[2] = {start, y64};
+      LLVMBasicBlockRef from[2] = {pred, bb};
+      LLVMAddIncoming(p64, vals, from, 2);
+      for (;;) {
+        LLVMValueRef z = NULL;
+        for (LLVMUseRef u = LLVMGetFirstUse(y); u && !z; u = LLVMGetNextUse(u))
+          if (LLVMIsAZExtInst(LLVMGetUser(u)) && LLVMTypeOf(LLVMGetUser(u)) == c->i64) z = LLVMGetUser(u);
+        if (!z) break;
+        LLVMReplaceAllUsesWith(z, y64);
+        LLVMInstructionEraseFromParent(z);
+      }
+    }
+  }
+}
+
 void optimize_addresses(Compiler *c) {
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
   for (uint32_t f = c->m->nimported_funcs; f < c->m->nfuncs; f++) {
-    if (c->widen) widen_function(c, b, c->fns[f]);
+    if (c->widen) widen_function(c, b, c->fns[f]), widen_ivs(c, b, c->fns[f]);
     if (c->opt->opt >= 2) split_bases(c, b, c->fns[f]); /* only the vectorizer (-O2+) gains */
   }
   LLVMDisposeBuilder(b);

@@ -1,5 +1,6 @@
 ;; Semantics LLVM would optimise away: traps of loads whose value is unused, and
-;; signalling NaNs through identities LLVM only sees after propagation or inlining.
+;; signalling NaNs through identities LLVM only sees after propagation or inlining;
+;; and the address forms of opt_address.c, which must keep i32 wrap-around exact.
 (module
   (memory 1)
   (func $get (param i32) (result i32) (i32.load (local.get 0)))
@@ -43,3 +44,42 @@
 (assert_return (invoke "grow" (i32.const 65535)) (i32.const -1))
 (assert_return (invoke "grow" (i32.const 1)) (i32.const 1))
 (assert_return (invoke "size") (i32.const 2))
+;; address widening and 64-bit induction variables (opt_address.c): wrap-around stays exact
+(module
+  (memory 1)
+  (data (i32.const 0) "\01\00\00\00\01\00\00\00")
+  (data (i32.const 65532) "\01\00\00\00")
+  ;; p = p + 4 before the access: the first y may wrap (p = -4 reads address 0)
+  (func (export "preinc") (param i32) (result i32)
+    (loop $l (local.set 0 (i32.add (local.get 0) (i32.const 4))) (br_if $l (i32.load (local.get 0))))
+    (local.get 0))
+  ;; x + 8 without an access at x first: wraps to 0
+  (func (export "plus8") (param i32) (result i32) (i32.load (i32.add (local.get 0) (i32.const 8))))
+  ;; an access at x, then at x + 4: adjacent, and the second may be out of bounds
+  (func (export "pair") (param i32) (result i32)
+    (i32.add (i32.load (local.get 0)) (i32.load (i32.add (local.get 0) (i32.const 4)))))
+  ;; an unrolled copy loop: dst[i] = src[i], dst[i+1] = src[i+1] (the split-bases shape)
+  (func (export "copy2") (param $d i32) (param $s i32) (param $n i32)
+    (loop $l
+      (i32.store (local.get $d) (i32.load (local.get $s)))
+      (i32.store (i32.add (local.get $d) (i32.const 4)) (i32.load (i32.add (local.get $s) (i32.const 4))))
+      (local.set $d (i32.add (local.get $d) (i32.const 8)))
+      (local.set $s (i32.add (local.get $s) (i32.const 8)))
+      (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+  (func (export "at") (param i32) (result i32) (i32.load (local.get 0)))
+)
+(assert_return (invoke "preinc" (i32.const -4)) (i32.const 8))
+(assert_return (invoke "preinc" (i32.const 0)) (i32.const 8))
+(assert_trap (invoke "preinc" (i32.const 65528)) "out of bounds memory access")
+(assert_return (invoke "plus8" (i32.const -8)) (i32.const 1))
+(assert_return (invoke "plus8" (i32.const -4)) (i32.const 1))
+(assert_trap (invoke "plus8" (i32.const 65528)) "out of bounds memory access")
+(assert_return (invoke "pair" (i32.const 0)) (i32.const 2))
+(assert_trap (invoke "pair" (i32.const 65532)) "out of bounds memory access")
+(assert_trap (invoke "pair" (i32.const -4)) "out of bounds memory access")
+;; overlapping copy forwards by 4 bytes: each element sees the one just written
+(invoke "copy2" (i32.const 4) (i32.const 0) (i32.const 4))
+(assert_return (invoke "at" (i32.const 32)) (i32.const 1))
+(assert_return (invoke "at" (i32.const 16)) (i32.const 1))
+(assert_trap (invoke "copy2" (i32.const 65528) (i32.const 0) (i32.const 2)) "out of bounds memory access")
+(assert_return (invoke "at" (i32.const 65528)) (i32.const 1))  ;; stored before the trap
