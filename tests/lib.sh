@@ -10,6 +10,18 @@ check() {
   shift
   if out=$("$@" 2>&1); then pass "$name"; else fail "$name" "$(tail -n1 <<<"$out")"; fi
 }
+# relay [PREFIX] < OUTPUT: counts the PASS/FAIL/SKIP lines another program printed
+# ("FAIL name: why") as our own cases, names prefixed with PREFIX; other lines are ignored.
+relay() {
+  local prefix=${1-} line r
+  while IFS= read -r line; do
+    case $line in
+      "PASS "*) pass "$prefix${line#PASS }" ;;
+      "FAIL "*) r=${line#FAIL }; fail "$prefix${r%%: *}" "${r#*: }" ;;
+      "SKIP "*) r=${line#SKIP }; skip "$prefix${r%%: *}" "${r#*: }" ;;
+    esac
+  done
+}
 finish() {
   if [ "$T_SKIP" -gt 0 ]; then echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
   else echo "$T_PASS passed, $T_FAIL failed"; fi

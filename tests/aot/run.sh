@@ -135,11 +135,7 @@ fi
 # --- exact semantics LLVM would optimise away (tests/aot/exact.wast, run by the spec harness) ---
 if [ -x tests/spec/run.sh ] && command -v wast2json >/dev/null; then
   out=$(tests/spec/run.sh -j 1 tests/aot/exact.wast 2>&1) # run.sh builds the driver it links
-  while IFS= read -r line; do
-    case $line in
-      "FAIL "*) r=${line#FAIL }; fail "${r%%: *}" "${r#*: }" ;;
-    esac
-  done <<<"$out"
+  relay <<<"$(grep '^FAIL ' <<<"$out")"
   sum=$(grep -E '^[0-9]+ passed, [0-9]+ failed' <<<"$out" | tail -n1)
   if [[ $sum =~ ^([0-9]+)\ passed,\ 0\ failed ]] && [ "${BASH_REMATCH[1]}" -ge 20 ]; then pass "exact.wast ($sum)"
   else fail exact.wast "spec harness: ${sum:-no result line}"; fi

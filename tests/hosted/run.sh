@@ -66,12 +66,7 @@ app sockcheck build/tests/hosted/sockcheck.wasm || fail "build sockcheck" "$(tai
 if [ -x "$T/sockcheck.bin" ]; then
   timeout 60 "$T/sockcheck.bin" >"$T/sockcheck.out" 2>&1
   rc=$?
-  while IFS= read -r line; do
-    case $line in
-      "PASS "*) pass "sockets: ${line#PASS }" ;;
-      "FAIL "*) r=${line#FAIL }; fail "sockets: ${r%%: *}" "${r#*: }" ;;
-    esac
-  done <"$T/sockcheck.out"
+  relay "sockets: " <"$T/sockcheck.out"
   [ $rc = 0 ] || grep -q '^FAIL' "$T/sockcheck.out" || fail sockcheck "exit status $rc: $(tail -n1 "$T/sockcheck.out")"
 fi
 
@@ -179,12 +174,7 @@ if [ -x "$T/echo.bin" ]; then
   start echo --listen "tcp:$EP2" --listen "tcp:127.0.0.1:$EP" -- 4
   if wait_line echo "echo: serving on fd 4" 10; then
     timeout 300 python3 tests/net/client.py echo "$EP" >"$T/echo.out" 2>&1
-    while IFS= read -r line; do
-      case $line in
-        "PASS "*) pass "${line#PASS }" ;;
-        "FAIL "*) r=${line#FAIL }; fail "${r%%: *}" "${r#*: }" ;;
-      esac
-    done <"$T/echo.out"
+    relay <"$T/echo.out"
     grep -qE '^(PASS|FAIL) ' "$T/echo.out" || fail "echo client" "$(tail -n1 "$T/echo.out")"
   else
     fail "echo starts" "$(tail -n2 "$T/echo.log" | tr '\n' ' ')"

@@ -20,12 +20,7 @@ fi
 
 if [ $files = 0 ]; then
   out=$(build/spec/selftest 2>&1); rc=$?
-  while IFS= read -r line; do
-    case $line in
-      "PASS "*) pass "${line#PASS }" ;;
-      "FAIL "*) r=${line#FAIL }; fail "${r%%: *}" "${r#*: }" ;;
-    esac
-  done <<<"$out"
+  relay <<<"$out"
   [ $rc = 0 ] || [ $T_FAIL -gt 0 ] || fail runtime/selftest "exit status $rc: $(tail -n1 <<<"$out")"
   # The driver against hand-written modules: each command's result line must be as expected.
   n=0
