@@ -35,7 +35,10 @@
  *    KILN_MEM_RESERVE bytes: any i32 address plus any u32 offset plus the access size stays
  *    inside it, so generated code does no bounds checks; pages past the current size are
  *    unmapped (or PROT_NONE) and a fault there is the trap KILN_TRAP_MEMORY_OOB. The base
- *    never moves. With `kiln-aot --bounds-checks` the code instead compares against
+ *    never moves. Compiled memory.grow never takes a memory to 65536 pages (it returns -1, as
+ *    the spec allows a grow to fail), so a memory ends at most 64 KiB below 4 GiB: the compiler
+ *    relies on this to compute `x + C` addresses in 64 bits without wrap-around (aot/opt_address.c).
+ *    With `kiln-aot --bounds-checks` the code instead compares against
  *    ctx->memories[0]->bytes (for targets without an MMU).
  *
  * 4. Traps
