@@ -160,11 +160,13 @@ int virtq_add(struct virtq *q, const uint64_t *addr, const uint32_t *len, const 
   return head;
 }
 
-void virtq_kick(struct virtq *q) {
-  if (q->kicked == q->avail_shadow) return; /* nothing new since the last notification */
+int virtq_kick(struct virtq *q) {
+  if (q->kicked == q->avail_shadow) return 0; /* nothing new since the last notification */
   mb(); /* the idx store must be visible before we read the device's flags */
   q->kicked = q->avail_shadow;
-  if (!(q->used->flags & VIRTQ_USED_F_NO_NOTIFY)) mmio_write16(q->notify, q->index);
+  if (q->used->flags & VIRTQ_USED_F_NO_NOTIFY) return 0;
+  mmio_write16(q->notify, q->index);
+  return 1;
 }
 
 int virtq_has_used(const struct virtq *q) { return *(volatile uint16_t *)&q->used->idx != q->last_used; }

@@ -192,7 +192,7 @@ uint8_t virtio_isr(struct virtio_dev *v);
  * Makes it visible to the device but does not notify it. */
 int virtq_add(struct virtq *q, const uint64_t *addr, const uint32_t *len, const uint16_t *flags, int n, void *cookie);
 /* Notify the device of everything added since the last kick, unless it asked not to be. */
-void virtq_kick(struct virtq *q);
+int virtq_kick(struct virtq *q); /* 1 when the device was notified */
 /* Next completed chain: returns its token and sets *len, or NULL when none. Frees its
  * descriptors. */
 void *virtq_get(struct virtq *q, uint32_t *len);

@@ -67,7 +67,7 @@ static void rx_refill(void) {
     rx_nfree--;
     rx_posted++;
   }
-  virtq_kick(&rxq);
+  st.rx_kicks += virtq_kick(&rxq);
 }
 
 static void on_interrupt(void *arg) {
@@ -207,7 +207,7 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p) {
      * marked). Ask for a completion interrupt so virtio_net_poll can resume those pcbs as
      * soon as the device frees descriptors. */
     tx_unkicked = 0;
-    virtq_kick(&txq);
+    st.tx_kicks += virtq_kick(&txq);
     tx_blocked = 1;
     txq.avail->flags = 0;
     st.tx_full++;
@@ -252,7 +252,7 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p) {
 void virtio_net_flush(void) {
   if (!found || tx_unkicked == 0) return;
   tx_unkicked = 0;
-  virtq_kick(&txq);
+  st.tx_kicks += virtq_kick(&txq);
 }
 
 /* One received buffer as a pbuf: in place when the pool can spare it, else copied. */

@@ -190,10 +190,12 @@ void kernel_event(void);       /* interrupt context: something may have become r
 uint64_t kernel_events(void);
 #define TIMER_DEADLINE_VECTOR 0xf0
 void time_deadline_irq(void);  /* kernel/trap.c calls it for TIMER_DEADLINE_VECTOR */
+void time_irq_entry(void);     /* kernel/trap.c calls it first for every interrupt */
 struct idle_stats {
   uint64_t halts;         /* hlt instructions executed by waiters */
   uint64_t deadline_irqs; /* wake-ups by the deadline timer */
   uint64_t armed;         /* deadlines programmed */
+  uint64_t idle_tsc, idle_ns; /* time spent halted (TSC cycles; in ns when read) */
   const char *mode;       /* tsc-deadline, lapic-oneshot, pit-oneshot or none */
 };
 void time_idle_stats(struct idle_stats *s);

@@ -33,6 +33,8 @@ static uint64_t lapic_hz, tsc_per_ns, lapic_per_ns; /* 32.32 fixed point */
 static volatile int pit_oneshot; /* channel 0 is counting a one-shot, not the periodic tick */
 static volatile uint64_t events;
 static struct idle_stats istats;
+static uint64_t halt_t0;
+static volatile int halted;
 static struct {
   irq_handler_fn fn;
   void *arg;
@@ -181,12 +183,22 @@ void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events) {
     arm(deadline_ns, deadline_ns - now);
   }
   istats.halts++;
+  halt_t0 = rdtsc();
+  halted = 1;
   /* sti takes effect after the next instruction, so no interrupt slips in before hlt. */
   __asm__ volatile("sti; hlt" ::: "memory");
 }
 
+/* Interrupt entry (kernel/trap.c): the idle time ends here, before the handler's work. */
+void time_irq_entry(void) {
+  if (!halted) return;
+  halted = 0;
+  istats.idle_tsc += rdtsc() - halt_t0;
+}
+
 void time_idle_stats(struct idle_stats *s) {
   *s = istats;
+  s->idle_ns = mult ? (uint64_t)(((unsigned __int128)istats.idle_tsc * mult) >> 32) : 0;
   s->mode = dl_names[dl_mode];
 }
 

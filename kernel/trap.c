@@ -128,7 +128,10 @@ void trap_dispatch(struct trapframe *tf) {
   uint64_t v = tf->vector;
   if (v < 32) {
     exception(tf);
-  } else if (v < IRQ_BASE + 16) {
+    return;
+  }
+  time_irq_entry();
+  if (v < IRQ_BASE + 16) {
     int irq = (int)(v - IRQ_BASE);
     if ((irq == 7 || irq == 15)) {
       /* Spurious unless the PIC's in-service register says otherwise. */

@@ -37,7 +37,7 @@ int virtio_net_netif_init(struct netif *nif); /* lwIP netif init callback */
 int virtio_net_poll(struct netif *nif);     /* frames received and handed to lwIP */
 void virtio_net_flush(void);                /* notify the device of queued tx frames */
 struct virtio_net_stats {
-  uint64_t rx_frames, tx_frames, rx_copied, rx_dropped, tx_dropped, tx_full, irqs;
+  uint64_t rx_frames, tx_frames, rx_copied, rx_dropped, tx_dropped, tx_full, irqs, rx_kicks, tx_kicks;
   uint32_t rx_bufs_total, rx_bufs_free, rx_bufs_posted;
   uint8_t csum_tx, csum_rx, mrg_rxbuf, msix;
 };

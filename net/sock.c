@@ -529,6 +529,7 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
     r = s->err ? s->err : WASI_ENOTCONN;
   } else {
     uint64_t deadline = deadline_of(s->sndtimeo_ms);
+    counts.sends++;
     for (;;) {
       size_t k = 0;
       r = tcp_try_send(s, iov, n, *done, &k);
@@ -639,6 +640,7 @@ int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup) {
   int ready = 0;
   *nbytes = 0;
   *hangup = 0;
+  counts.polls++;
   net_enter();
   net_poll();
   if (s->type == KSOCK_UDP) {

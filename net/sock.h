@@ -52,6 +52,7 @@ int ksock_drain_all(uint64_t deadline_ns);
 struct ksock_counts {
   uint32_t open, tcp_open, udp_open, listening, pending_accept;
   uint64_t accepted, rx_queued_bytes;
+  uint64_t sends, polls; /* stream send calls and readiness checks (cost per request) */
 };
 void ksock_counts(struct ksock_counts *c);
 
