@@ -107,13 +107,17 @@ int ksnprintf(char *buf, size_t n, const char *fmt, ...) {
   return r;
 }
 
-void kprintf(const char *fmt, ...) {
+static void vprint(const char *fmt, va_list ap) {
   char buf[512];
+  int r = kvsnprintf(buf, sizeof buf, fmt, ap);
+  serial_write(buf, r < (int)sizeof buf ? (size_t)r : sizeof buf - 1);
+}
+
+void kprintf(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  int r = kvsnprintf(buf, sizeof buf, fmt, ap);
+  vprint(fmt, ap);
   va_end(ap);
-  serial_write(buf, r < (int)sizeof buf ? (size_t)r : sizeof buf - 1);
 }
 
 /* Kernel notes (banner, device and network lines) all go through klog, so quiet=1 can keep
@@ -124,10 +128,8 @@ void klog_set_quiet(int q) { quiet = q; }
 
 void klog(const char *fmt, ...) {
   if (quiet) return;
-  char buf[512];
   va_list ap;
   va_start(ap, fmt);
-  int r = kvsnprintf(buf, sizeof buf, fmt, ap);
+  vprint(fmt, ap);
   va_end(ap);
-  serial_write(buf, r < (int)sizeof buf ? (size_t)r : sizeof buf - 1);
 }
