@@ -21,6 +21,9 @@
 enum { S_NEW, S_BOUND, S_LISTEN, S_CONNECTING, S_CONNECTED };
 /* s->err after a reset was reported once: reads then see end of stream, writes EPIPE. */
 #define ERR_REPORTED_RESET 1000
+/* s->err after a failed connect was reported once (connect, recv, send or SO_ERROR): the
+ * pcb is gone, so the socket stays dead: reads and writes say ENOTCONN, poll says hung up. */
+#define ERR_REPORTED_CONNECT 1001
 #define UDP_QUEUE_MAX 128
 
 struct dgram {
@@ -56,6 +59,14 @@ static struct ksock *all_socks;
 /* The instant a blocking call with timeout ms gives up (UINT64_MAX: never). */
 static uint64_t deadline_of(uint32_t ms) { return ms ? time_ns() + (uint64_t)ms * 1000000ull : UINT64_MAX; }
 static int expired(uint64_t deadline) { return deadline != UINT64_MAX && time_ns() >= deadline; }
+
+/* The error of a failed connect, reported once (as Linux's sk_err); 0 if there is none. */
+static int take_connect_err(struct ksock *s) {
+  if (s->state != S_NEW || !s->err || s->err == ERR_REPORTED_CONNECT || s->err == ERR_REPORTED_RESET) return 0;
+  int r = s->err;
+  s->err = ERR_REPORTED_CONNECT;
+  return r;
+}
 
 static int map_err(err_t e) {
   switch (e) {
@@ -146,8 +157,14 @@ static void on_err(void *arg, err_t err) {
     s->rx_eof = 1;
     return;
   }
-  if (s->state == S_CONNECTING && err == ERR_RST) s->err = WASI_ECONNREFUSED;
-  else s->err = map_err(err);
+  if (s->state == S_CONNECTING) {
+    /* A failed connect leaves the connecting state, as the hosted runtime does: otherwise a
+     * non-blocking recv says EAGAIN forever while poll says hung up, and a poll loop spins. */
+    s->state = S_NEW;
+    s->err = err == ERR_RST ? WASI_ECONNREFUSED : map_err(err);
+    return;
+  }
+  s->err = map_err(err);
   if (err == ERR_RST) s->was_reset = 1;
 }
 
@@ -331,7 +348,10 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
   } else if (s->state == S_CONNECTING) {
     r = WASI_EALREADY;
   } else if (!s->tcp || s->state == S_LISTEN) {
-    r = s->err ? s->err : WASI_EINVAL;
+    /* A failed connect: its error once (the non-blocking caller's "connect again"), then
+     * EINVAL: lwIP freed the pcb, so this socket cannot try again. */
+    r = take_connect_err(s);
+    if (!r) r = s->err && s->err != ERR_REPORTED_CONNECT && s->err != ERR_REPORTED_RESET ? s->err : WASI_EINVAL;
   } else {
     if (s->nodelay) tcp_nagle_disable(s->tcp);
     s->state = S_CONNECTING;
@@ -342,7 +362,7 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
       uint64_t deadline = deadline_of(s->sndtimeo_ms);
       while (s->state == S_CONNECTING && s->tcp && !s->err && !expired(deadline)) net_wait(deadline);
       if (s->state == S_CONNECTING && s->tcp && !s->err) r = WASI_EINPROGRESS; /* timed out: goes on */
-      else if (s->state != S_CONNECTED) r = s->err ? s->err : WASI_ECONNREFUSED;
+      else if (s->state != S_CONNECTED && !(r = take_connect_err(s))) r = WASI_ECONNREFUSED;
     }
   }
   net_leave();
@@ -430,7 +450,8 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
     if (s->dq_head) r = udp_take(s, iov, n, flags & KSOCK_PEEK, done, truncated, from, from_port);
     else if (!s->shut_rd) r = WASI_EAGAIN;
   } else if (s->state == S_LISTEN || s->state == S_CONNECTING || s->state == S_NEW || s->state == S_BOUND) {
-    r = s->state == S_CONNECTING && nonblock ? WASI_EAGAIN : WASI_ENOTCONN;
+    r = take_connect_err(s);
+    if (!r) r = s->state == S_CONNECTING && nonblock ? WASI_EAGAIN : WASI_ENOTCONN;
   } else {
     for (;;) {
       if (s->rx_bytes > 0 && !s->shut_rd) {
@@ -439,8 +460,10 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
         if (!(flags & KSOCK_WAITALL) || (flags & KSOCK_PEEK) || *done == want || nonblock) break;
         continue;
       }
-      if (*done > 0) break; /* WAITALL cut short by the end of stream or an error */
-      if (s->rx_eof || s->shut_rd) break; /* end of stream: 0 bytes */
+      /* Nothing queued. MSG_WAITALL with bytes taken already waits on like a plain receive;
+       * it stops early only at end of stream, on an error or at the timeout. */
+      if (s->rx_eof || s->shut_rd) break; /* end of stream: what was taken, maybe 0 bytes */
+      if (s->err && *done > 0) break; /* the error shows on the next call */
       if (s->err) {
         /* A reset reports ECONNRESET once; after that the stream reads as ended. */
         r = s->err;
@@ -450,7 +473,10 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
       }
       if (!s->tcp) break;
       if (want == 0) break;
-      if (nonblock || expired(deadline)) { r = WASI_EAGAIN; break; }
+      if (nonblock || expired(deadline)) {
+        if (*done == 0) r = WASI_EAGAIN;
+        break;
+      }
       net_wait(deadline);
     }
   }
@@ -526,7 +552,8 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
       }
     }
   } else if (s->state != S_CONNECTED) {
-    r = s->err ? s->err : WASI_ENOTCONN;
+    r = take_connect_err(s);
+    if (!r) r = WASI_ENOTCONN;
   } else {
     uint64_t deadline = deadline_of(s->sndtimeo_ms);
     counts.sends++;
@@ -734,7 +761,14 @@ int ksock_getopt(struct ksock *s, int opt, int *value) {
   case KSOCK_OPT_LINGER: *value = 0; return 0;
   case KSOCK_OPT_RCVTIMEO: *value = (int)s->rcvtimeo_ms; return 0;
   case KSOCK_OPT_SNDTIMEO: *value = (int)s->sndtimeo_ms; return 0;
-  case KSOCK_OPT_ERROR: *value = s->err == ERR_REPORTED_RESET ? 0 : s->err; return 0;
+  case KSOCK_OPT_ERROR: {
+    /* A failed connect's error is consumed, as Linux's SO_ERROR does; a reset's stays for recv. */
+    net_enter();
+    int e = take_connect_err(s);
+    net_leave();
+    *value = e ? e : (s->err == ERR_REPORTED_RESET || s->err == ERR_REPORTED_CONNECT) ? 0 : s->err;
+    return 0;
+  }
   default: return WASI_ENOPROTOOPT;
   }
 }

@@ -9,7 +9,11 @@
  *         1. reads "hello\n", writes "world\n", closes      (data, poll, end of stream, EPIPE)
  *         2. connects and resets the connection              (ECONNRESET once, then EOF)
  *         3. reads "half\n" to EOF, writes "bye\n", closes   (sock_shutdown write half)
- *   connect to 10.0.2.2:CLOSEDPORT is refused.
+ *         4. reads "go", writes "abc", 0.5 s later "defgh"  (MSG_WAITALL waits for all 8)
+ *            reads "t", writes "12", reads "u", writes "xy", closes
+ *                                                    (WAITALL cut short by SO_RCVTIMEO, by EOF)
+ *   connect to 10.0.2.2:CLOSEDPORT is refused, blocking and non-blocking (then poll says
+ *   hung up, the error is reported once by recv, send or SO_ERROR, then ENOTCONN).
  * argv: sockcheck UDPPORT CLOSEDPORT. Prints "PASS name" / "FAIL name: why" per check and
  * exits with the number of failures. Every wait is bounded. */
 #include <errno.h>
@@ -77,6 +81,11 @@ static int32_t recv_some(int fd, char *buf, size_t n, uint32_t *got) {
   uint16_t of;
   return sock_recv(fd, &v, 1, 0, got, &of);
 }
+static int32_t recv_waitall(int fd, char *buf, size_t n, uint32_t *got) {
+  iovec32 v = {(uint8_t *)buf, (uint32_t)n};
+  uint16_t of;
+  return sock_recv(fd, &v, 1, 2 /* RECV_WAITALL */, got, &of);
+}
 static int32_t send_str(int fd, const char *s, uint32_t *sent) {
   iovec32 v = {(uint8_t *)s, (uint32_t)strlen(s)};
   return sock_send(fd, &v, 1, 0, sent);
@@ -101,10 +110,16 @@ static void udp_checks(int udpport) {
   iovec32 v = {(uint8_t *)msg, sizeof msg - 1};
   uint32_t sent = 0;
   wasi_addr host = mkaddr(10, 0, 2, 2);
-  int32_t e = sock_send_to(fd, &v, 1, &host, udpport, 0, &sent);
+  /* The VM boots in milliseconds, maybe before the host's UDP socket is bound (the datagram
+   * is then lost): a few tries, 3 s apart. */
+  int32_t e = 0;
+  int rev = 0;
+  for (int i = 0; i < 4 && !(rev & POLLIN); i++) {
+    e = sock_send_to(fd, &v, 1, &host, udpport, 0, &sent);
+    if (e) break;
+    rev = wait_fd(fd, POLLIN, 3000);
+  }
   CHECK("sock_send_to the host", e == 0 && sent == sizeof msg - 1, e, sent);
-  /* Non-blocking before the answer can be there? It may already be: only poll then. */
-  int rev = wait_fd(fd, POLLIN, 10000);
   CHECK("poll_oneoff: datagram readable", rev & POLLIN, rev, 0);
   char buf[64];
   uint8_t from[4] = {0};
@@ -231,9 +246,11 @@ int main(int argc, char **argv) {
   e = recv_some(c, buf, sizeof buf, &got);
   CHECK("end of stream: readable with hangup, sock_recv gives 0", (rev & POLLHUP) && e == 0 && got == 0, rev, e);
   int last = 0;
-  for (int i = 0; i < 50 && last == 0; i++) {
+  /* The reset comes back only after a round trip: sleep between tries (a poll for POLLIN
+   * would return at once, the stream being at its end). At most 5 s. */
+  for (int i = 0; i < 100 && last == 0; i++) {
     last = send_str(c, "x", &sent);
-    if (!last) wait_fd(c, POLLIN, 50);
+    if (!last) nanosleep(&(struct timespec){0, 50000000}, NULL);
   }
   CHECK("sock_send to a peer that closed: ECONNRESET or EPIPE", last == ECONNRESET || last == EPIPE, last, 0);
   last = send_str(c, "x", &sent);
@@ -265,6 +282,35 @@ int main(int argc, char **argv) {
   }
   CHECK("sock_recv after shutdown(WR) still reads the peer", have == 4 && !memcmp(buf, "bye\n", 4), have, 0);
   close(c);
+
+  /* ---- 4: MSG_WAITALL ---- */
+  e = sock_accept2(l, &c);
+  CHECK("sock_accept 4", e == 0, e, 0);
+  struct { int64_t sec, usec; } t10 = {10, 0}, t300 = {0, 300000};
+  sock_setsockopt(c, 0, 11, &t10, 16); /* bounds every wait below */
+  send_str(c, "go", &sent);
+  memset(buf, 0, sizeof buf);
+  got = 0;
+  e = recv_waitall(c, buf, 8, &got);
+  CHECK("MSG_WAITALL waits for all 8 bytes (sent as 3, then 5 after 0.5 s)",
+        e == 0 && got == 8 && !memcmp(buf, "abcdefgh", 8), e, got);
+  sock_setsockopt(c, 0, 11, &t300, 16);
+  send_str(c, "t", &sent);
+  got = 0;
+  t0 = now_ms();
+  e = recv_waitall(c, buf, 8, &got);
+  dt = now_ms() - t0;
+  CHECK("MSG_WAITALL cut short by SO_RCVTIMEO 300 ms: the 2 bytes that came", e == 0 && got == 2 && dt >= 300 &&
+        !memcmp(buf, "12", 2), got, dt);
+  sock_setsockopt(c, 0, 11, &t10, 16);
+  send_str(c, "u", &sent);
+  got = 0;
+  e = recv_waitall(c, buf, 8, &got);
+  CHECK("MSG_WAITALL cut short by end of stream: the 2 bytes before it", e == 0 && got == 2 && !memcmp(buf, "xy", 2),
+        e, got);
+  e = recv_waitall(c, buf, 8, &got);
+  CHECK("MSG_WAITALL at end of stream: 0 bytes", e == 0 && got == 0, e, got);
+  close(c);
   close(l);
 
   /* ---- connecting to a closed port ---- */
@@ -273,6 +319,50 @@ int main(int argc, char **argv) {
   wasi_addr host = mkaddr(10, 0, 2, 2);
   e = sock_connect(s, &host, closed);
   CHECK("sock_connect to a closed port: ECONNREFUSED", e == ECONNREFUSED, e, 0);
+  got = 0;
+  e = recv_some(s, buf, sizeof buf, &got);
+  CHECK("sock_recv after it (reported once by connect): ENOTCONN", e == ENOTCONN, e, 0);
+  close(s);
+
+  /* Non-blocking: poll must not report ready while recv keeps saying EAGAIN (a poll loop
+   * would spin): once refused, the error comes once, then the socket is plainly unconnected. */
+  sock_open(1, 2, &s);
+  fcntl(s, F_SETFL, O_NONBLOCK);
+  e = sock_connect(s, &host, closed);
+  CHECK("non-blocking sock_connect to a closed port: EINPROGRESS", e == EINPROGRESS, e, 0);
+  rev = wait_fd(s, POLLIN | POLLOUT, 10000);
+  CHECK("poll_oneoff: the refused connection is ready and hung up", rev & (POLLHUP | POLLERR), rev, 0);
+  e = recv_some(s, buf, sizeof buf, &got);
+  CHECK("non-blocking sock_recv after it: ECONNREFUSED", e == ECONNREFUSED, e, rev);
+  e = recv_some(s, buf, sizeof buf, &got);
+  CHECK("then ENOTCONN (reported once)", e == ENOTCONN, e, 0);
+  int32_t err = -1;
+  size = 4;
+  e = sock_getsockopt(s, 0, 2, &err, &size);
+  CHECK("then getsockopt SO_ERROR is 0", e == 0 && err == 0, e, err);
+  rev = wait_fd(s, POLLIN, 1000);
+  CHECK("poll_oneoff still reports it hung up", rev & (POLLHUP | POLLERR), rev, 0);
+  close(s);
+
+  sock_open(1, 2, &s);
+  fcntl(s, F_SETFL, O_NONBLOCK);
+  e = sock_connect(s, &host, closed);
+  rev = wait_fd(s, POLLOUT, 10000);
+  err = -1, size = 4;
+  e = sock_getsockopt(s, 0, 2, &err, &size);
+  CHECK("non-blocking refused connect: getsockopt SO_ERROR is ECONNREFUSED", e == 0 && err == ECONNREFUSED, err, rev);
+  err = -1, size = 4;
+  e = sock_getsockopt(s, 0, 2, &err, &size);
+  CHECK("and then 0 (reported once)", e == 0 && err == 0, e, err);
+  CHECK("sock_send on it: ENOTCONN", send_str(s, "x", &sent) == ENOTCONN, 0, 0);
+  close(s);
+
+  sock_open(1, 2, &s);
+  fcntl(s, F_SETFL, O_NONBLOCK);
+  e = sock_connect(s, &host, closed);
+  rev = wait_fd(s, POLLOUT, 10000);
+  e = send_str(s, "x", &sent);
+  CHECK("non-blocking refused connect: sock_send says ECONNREFUSED", e == ECONNREFUSED, e, rev);
   close(s);
   printf("sockcheck: done, %d failures\n", failures);
   return failures;
