@@ -22,6 +22,17 @@ relay() {
     esac
   done
 }
+# wait_line NAME TEXT SECONDS: until $T/NAME.log shows TEXT; fails at once if the process whose
+# pid is in $T/NAME.pid has exited, and after SECONDS.
+wait_line() {
+  local i
+  for ((i = 0; i < $3 * 20; i++)); do
+    grep -qsF "$2" "$T/$1.log" && return 0
+    kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
 finish() {
   if [ "$T_SKIP" -gt 0 ]; then echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
   else echo "$T_PASS passed, $T_FAIL failed"; fi

@@ -43,16 +43,6 @@ start() {
   echo $! >"$T/$name.pid"
   pids+=($!)
 }
-# wait_line NAME TEXT SECONDS: until NAME's output shows TEXT (fails if it exited).
-wait_line() {
-  local i
-  for ((i = 0; i < $3 * 20; i++)); do
-    grep -qF "$2" "$T/$1.log" && return 0
-    kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
 stop() { kill "$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
 # CPU ticks (user + system) a process has used.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }

@@ -46,16 +46,6 @@ boot() {
   pgids+=($!)
 }
 
-# wait_line NAME TEXT SECONDS: until the VM's console shows TEXT.
-wait_line() {
-  local i
-  for ((i = 0; i < $3 * 10; i++)); do
-    grep -qsF "$2" "$T/$1.log" && return 0
-    kill -0 "$(cat "$T/$1.pid")" 2>/dev/null || return 1
-    sleep 0.1
-  done
-  return 1
-}
 
 stop() { kill -- "-$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
 
