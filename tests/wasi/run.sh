@@ -175,14 +175,14 @@ PY
 suite_ok=1
 if has hosted || has kernel; then
   if [ ! -d "$suite" ]; then
-    skip wasi-testsuite "no test suite at $suite"
+    fail wasi-testsuite "no test suite at $suite"
     suite_ok=0
   fi
 fi
 
 if [ $suite_ok = 1 ] && has hosted; then
   if ! make -s -j2 build/kiln-aot build/host/libkiln-host.a >"$work/make.log" 2>&1; then
-    skip hosted "cannot build kiln-aot / libkiln-host.a: $(tail -n 3 "$work/make.log" | tr '\n' ' ')"
+    fail hosted "cannot build kiln-aot / libkiln-host.a: $(tail -n 3 "$work/make.log" | tr '\n' ' ')"
   else
     while IFS=$'\t' read -r name wasm json; do
       t=$work/spec.$RANDOM$RANDOM
@@ -213,9 +213,9 @@ fi
 
 if [ $suite_ok = 1 ] && has kernel; then
   if [ ! -x ./kiln ]; then
-    skip kernel "no ./kiln script"
+    fail kernel "no ./kiln script"
   elif ! make -s -j2 build/kiln-aot build/kernel/kernel.o build/kiln-pack >"$work/make.log" 2>&1; then
-    skip kernel "cannot build kiln-aot / kernel.o: $(tail -n 3 "$work/make.log" | tr '\n' ' ')"
+    fail kernel "cannot build kiln-aot / kernel.o: $(tail -n 3 "$work/make.log" | tr '\n' ' ')"
   else
     while IFS=$'\t' read -r name wasm json; do
       t=$work/spec.$RANDOM$RANDOM
