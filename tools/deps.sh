@@ -16,20 +16,14 @@ packages=(
   nodejs                                 # node's WASI, a compute benchmark peer
   wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)
 )
-names=()
-for p in "${packages[@]}"; do names+=("$p"); done
-
 missing=()
-for p in "${names[@]}"; do
+for p in "${packages[@]}"; do
+  # node may come from another apt source already on the machine; any working node will do.
+  [ "$p" = nodejs ] && command -v node >/dev/null && continue
   # dpkg-query is fast; a package counts as present only when fully installed.
   st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
   [ "$st" = installed ] || missing+=("$p")
 done
-# node may come from another apt source already on the machine; accept any working node.
-if [[ " ${missing[*]-} " == *" nodejs "* ]] && command -v node >/dev/null; then
-  missing=("${missing[@]/nodejs}")
-fi
-missing=($(printf '%s\n' "${missing[@]-}" | grep -v '^$' || true))
 
 if [ ${#missing[@]} -gt 0 ]; then
   echo "deps: installing ${missing[*]}"
