@@ -12,7 +12,7 @@ packages=(
   qemu-system-x86                        # running images
   grub-pc-bin grub-common xorriso mtools # bootable ISO images
   dpkg-dev                               # apt-get source (lwIP)
-  curl python3 iproute2                  # tests and scripts
+  curl python3 iproute2 xxd              # tests and scripts
   nodejs                                 # node's WASI, a compute benchmark peer
   wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)
 )
