@@ -175,7 +175,8 @@ PY
 suite_ok=1
 if has hosted || has kernel; then
   if [ ! -d "$suite" ]; then
-    fail wasi-testsuite "no test suite at $suite"
+    # A user's clone has no ../shared: the external suite is data we cannot ship (not a failure).
+    skip wasi-testsuite "no WASI test suite at $suite; to run it, put a checkout of github.com/WebAssembly/wasi-testsuite (branch prod/testsuite-base, commit 9f80ca3) there, or set WASI_SUITE=DIR"
     suite_ok=0
   fi
 fi
@@ -223,7 +224,7 @@ if [ $suite_ok = 1 ] && has kernel; then
       parse_spec "$json" "$t" && read_spec "$t"
       if [ -n "$PROPOSALS" ]; then skip "kernel $name" "needs proposals: $PROPOSALS"; continue; fi
       root=$(fresh_root "$(dirname "$wasm")" "$ROOT")
-      cmd=(./kiln build "$wasm" -o "$t/app.iso" --arg "$(basename "$wasm" .wasm)")
+      cmd=(./kiln build "$wasm" -o "$t/app.iso")
       for a in "${ARGS[@]}"; do cmd+=(--arg "$a"); done
       for e in "${ENVS[@]}"; do cmd+=(--env "$e"); done
       [ -n "$root" ] && cmd+=(--dir "$root:/")
