@@ -25,10 +25,20 @@ boot() {
 }
 
 # hello, both boot paths, with argv and environment from the kernel command line
-if ./kiln build build/examples/hello.wasm -o $W/hello.iso --arg hello --arg "two words" --env WHO=kiln >$W/build.log 2>&1; then
+if ./kiln build build/examples/hello.wasm -o $W/hello.iso --arg "two words" --env WHO=kiln >$W/build.log 2>&1; then
   hello_out=("Hello from Kiln!" "argv[0] = hello" "argv[1] = two words" "WHO = kiln" "sum = 1792")
   boot "hello (GRUB ISO, multiboot2)" $W/hello.iso 0 "${hello_out[@]}"
   boot "hello (-kernel, multiboot1)" $W/hello.elf 0 "${hello_out[@]}"
+  # argv means the same in both modes: argv[0] is the app's name, each --arg appends
+  vm=$(./kiln run $W/hello.elf --timeout 60 2>&1 | tr -d '\r' | grep '^argv')
+  hosted=$(./kiln run --hosted build/examples/hello.wasm --arg "two words" 2>&1 | grep '^argv')
+  if [ -n "$vm" ] && [ "$vm" = "$hosted" ]; then pass "argv is the same in the VM and hosted"
+  else fail "argv is the same in the VM and hosted" "VM: $(tr '\n' '|' <<<"$vm") hosted: $(tr '\n' '|' <<<"$hosted")"; fi
+  # --append reaches the kernel from an ISO too (its command line is inside the image)
+  out=$(./kiln run $W/hello.iso --append arg=appended --timeout 60 2>&1)
+  if grep -q '^argv\[2\] = appended' <<<"$out" && grep -q '^argv\[1\] = two words' <<<"$out"; then
+    pass "kiln run IMAGE.iso --append TOKEN"
+  else fail "kiln run IMAGE.iso --append TOKEN" "$(tail -n4 <<<"$out" | tr '\n' '|')"; fi
 else
   fail "build hello" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi
