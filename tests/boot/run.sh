@@ -58,6 +58,24 @@ for t in "exit3 3" "unreachable 134 before-the-trap kiln:-trap:-unreachable" \
   fi
 done
 
+# a --dir larger than the guest's RAM: a clear error naming the --mem needed, on both boot paths
+mkdir -p $W/big && head -c $((40 << 20)) /dev/zero >$W/big/zeros
+if ./kiln build build/examples/hello.wasm -o $W/big.iso --dir $W/big:/big >$W/build.log 2>&1; then
+  out=$(./kiln run $W/big.elf --mem 32M --timeout 60 2>&1); rc=$?
+  need=$(grep -oE -- '--mem [0-9]+M or more' <<<"$out" | grep -oE '[0-9]+')
+  if [ $rc = 2 ] && [ -n "$need" ]; then pass "--dir larger than --mem: kiln run names the --mem needed (.elf)"
+  else fail "--dir larger than --mem (.elf)" "status $rc: $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+  out=$(./kiln run $W/big.iso --mem 32M --timeout 60 2>&1); rc=$?
+  if [ $rc = 135 ] && grep -q -- "run it with --mem ${need}M or more" <<<"$out"; then pass "--dir larger than --mem: the kernel names the --mem needed (.iso)"
+  else fail "--dir larger than --mem (.iso)" "status $rc: $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+  out=$(./kiln run $W/big.iso --mem "${need:-0}M" --timeout 60 2>&1); rc=$?
+  if [ $rc = 0 ] && grep -q "Hello from Kiln" <<<"$out"; then pass "--dir of 40 MiB runs with the --mem named (${need}M)"
+  else fail "--dir of 40 MiB runs with the --mem named" "status $rc: $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+else
+  fail "build with a 40 MiB --dir" "$(tail -n3 $W/build.log | tr '\n' '|')"
+fi
+rm -rf $W/big $W/big.*
+
 # inspect marks an import the kernel lacks; build refuses it with the same list
 app noimport
 out=$(./kiln inspect $W/noimport.wasm 2>&1)
