@@ -7,6 +7,7 @@ build="$top/build"
 
 packages=(
   clang-19 lld-19 llvm-19-dev            # compiler, linker, LLVM C API for kiln-aot
+  libclang-rt-19-dev                     # ASan/UBSan and libFuzzer runtimes (unit tests, fuzzers)
   wasi-libc libclang-rt-19-dev-wasm32    # the wasm32-wasi sysroot and compiler runtime
   wabt                                   # wast2json, wat2wasm, wasm-objdump, wasm2c
   qemu-system-x86                        # running images
