@@ -80,6 +80,24 @@ if hosted truncated-obj "v2 app" -O0; then
   else fail truncated-obj "no rebuild reported: $(head -c 200 "$W/truncated-obj.err")"; fi
 fi
 
+# --- another kiln-aot or another hosted runtime: new entries (a copy of kiln in $W/tree uses them) ---
+mkdir -p "$W/tree/build/host"
+cp kiln "$W/tree/kiln"
+cp build/kiln-aot "$W/tree/build/kiln-aot"
+printf '\n' >>"$W/tree/build/kiln-aot" # still runs; its hash differs
+cp build/host/libkiln-host.a "$W/tree/build/host/libkiln-host.a"
+o=$(entries obj) e=$(entries exe)
+out=$("$W/tree/kiln" run --hosted "$W/app.wasm" 2>&1)
+if [ "$out" = "v2 app" ] && [ "$(entries obj)" = $((o + 1)) ] && [ "$(entries exe)" = $((e + 1)) ]; then pass new-compiler
+else fail new-compiler "'$out', $(entries obj) objects (was $o), $(entries exe) executables (was $e)"; fi
+cp build/kiln-aot "$W/tree/build/kiln-aot"
+echo 'int kiln_cache_test_member;' >"$W/member.c"
+clang-19 -c "$W/member.c" -o "$W/member.o" && llvm-ar-19 q "$W/tree/build/host/libkiln-host.a" "$W/member.o"
+o=$(entries obj) e=$(entries exe)
+out=$("$W/tree/kiln" run --hosted "$W/app.wasm" 2>&1)
+if [ "$out" = "v2 app" ] && [ "$(entries obj)" = $o ] && [ "$(entries exe)" = $((e + 1)) ]; then pass new-runtime
+else fail new-runtime "'$out', $(entries obj) objects (was $o), $(entries exe) executables (was $e)"; fi
+
 # --- kiln build uses the same objects ---
 cp "$W/args1.wasm" "$W/app.wasm"
 n=$(entries obj)
