@@ -138,7 +138,7 @@ typedef struct FeatureUse {
 } FeatureUse;
 typedef struct Features {
   FeatureUse use[FEAT_COUNT];
-  uint32_t nmems; /* memories seen so far (the second one is multi-memory) */
+  uint32_t nmems, ntables; /* seen so far: a second memory is multi-memory, a second table reference types */
 } Features;
 
 /* ---- compile options (main.c) ---- */

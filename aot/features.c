@@ -99,6 +99,15 @@ static void limits(Scan *s, bool memory) {
   if (flags & 1) rd_u64(&s->r);
 }
 
+/* A table type: funcref tables are the MVP's; externref ones and a second table are reference types. */
+static void table(Scan *s) {
+  size_t off = rd_off(&s->r);
+  uint8_t t = rd_u8(&s->r);
+  if (t != T_FUNCREF) valtype(s, t, off);
+  if (++s->out->ntables > 1) use(s, FEAT_REF_TYPES, off, "a second table");
+  limits(s, false);
+}
+
 static void memory(Scan *s) {
   size_t off = rd_off(&s->r);
   if (++s->out->nmems > 1) use(s, FEAT_MULTI_MEMORY, off, "a second memory");
@@ -173,7 +182,7 @@ static void sec_import(Scan *s) {
     size_t off = rd_off(&s->r);
     switch (rd_u8(&s->r)) {
     case EXT_FUNC: rd_u32(&s->r); break;
-    case EXT_TABLE: rd_valtype_scan(s); limits(s, false); break;
+    case EXT_TABLE: table(s); break;
     case EXT_MEMORY: memory(s); break;
     case EXT_GLOBAL: globaltype(s, true); break;
     case 4: use(s, FEAT_EH, off, "an imported tag"); rd_u8(&s->r); rd_u32(&s->r); break;
@@ -402,7 +411,7 @@ void scan_features(const Module *m, Features *out) {
     case SEC_IMPORT: sec_import(&s); break;
     case SEC_TABLE: {
       uint32_t n = rd_u32(&s.r);
-      for (uint32_t i = 0; i < n; i++) rd_valtype_scan(&s), limits(&s, false);
+      for (uint32_t i = 0; i < n; i++) table(&s);
       break;
     }
     case SEC_MEMORY: {
