@@ -132,7 +132,7 @@ int32_t WASI_FN(fd_renumber, ii_i)(kiln_instance *ctx, int32_t from, int32_t to)
 }
 
 uint8_t wasi_fd_filetype(struct wasi_fd *f) {
-  if (f->type) return f->type;
+  if (f->type || f->kind == WASI_FD_STDIO) return f->type; /* stdio: UNKNOWN (0) is a real answer */
   if (f->ops) return f->ops->filetype;
   return f->node ? f->node->type : WASI_FILETYPE_UNKNOWN;
 }
