@@ -141,6 +141,15 @@ static int escape(const char *d) {
   expect("open guest symlink to ../outside", fd, ENOTCAPABLE);
   fd = open(at(d, "g-up"), O_WRONLY | O_TRUNC);
   expect("truncate through guest symlink to ../outside", fd, ENOTCAPABLE);
+  expect("guest symlink to ../outside/new.txt (made, dangling)", symlink("../outside/new.txt", at(d, "g-new")), 0);
+  fd = open(at(d, "g-new"), O_WRONLY | O_CREAT, 0644);
+  expect("create through a dangling symlink to ../outside", fd, ENOTCAPABLE);
+  expect("host symlink: mkdir through it", mkdir(at(d, "uplink/x"), 0755), ENOTCAPABLE);
+  char gnew[512];
+  snprintf(gnew, sizeof gnew, "%s/g-new", d);
+  expect("host symlink: rename into it", rename(gnew, at(d, "uplink/moved")), ENOTCAPABLE);
+  expect("host symlink: utimes through it", utimensat(AT_FDCWD, at(d, "uplink/secret.txt"), NULL, 0), ENOTCAPABLE);
+  expect("host symlink: rmdir through it", rmdir(at(d, "uplink/..")), ENOTCAPABLE);
   expect("mkdir sub", mkdir(at(d, "sub"), 0755), 0);
   expect("guest symlink sub/../.. (made)", symlink("sub/../..", at(d, "g-dotdot")), 0);
   fd = open(at(d, "g-dotdot/outside/secret.txt"), O_RDONLY);
