@@ -262,6 +262,11 @@ static void t_stdio_types(void) {
   CHECK_EQ(W(fd_seek, iIii_i)(C, 0, 0, WASI_WHENCE_SET, 3000), WASI_ESPIPE);
   C->host = S;
   wasi_destroy(t);
+  /* a stdio fd keeps its stream when renumbered: stderr moved onto fd 1 still writes stderr */
+  CHECK_EQ(W(fd_renumber, ii_i)(C, 2, 1), 0);
+  CHECK_EQ(gwrite(1, "to stderr"), 0);
+  CHECK_EQ(fake_out_len[1], 9);
+  CHECK_EQ(fake_out_len[0], 0);
 }
 
 static void t_seek_stdio(void) {
