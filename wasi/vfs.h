@@ -76,7 +76,8 @@ typedef int (*wasi_vfs_emit)(void *ud, const struct wasi_vfs_dirent *e);
  * guest asked for: fd_read/readdir -> READ; fd_write, allocate, set_size -> WRITE). 0 (only
  * stat/seek rights) opens for reading as O_RDONLY would. When opening a directory with WRITE
  * fails with WASI_EISDIR and the guest did not ask for fd_write itself, wasi/ retries with
- * READ (wasi-libc asks for set_size on O_RDWR opens of what may be a directory). */
+ * READ (rights like allocate or set_size on a directory are dropped, as memfs does; only
+ * fd_write or O_TRUNC make a directory open EISDIR). */
 enum { WASI_VFS_READ = 1, WASI_VFS_WRITE = 2 };
 
 struct wasi_vfs;
