@@ -2,10 +2,14 @@
  * instance (one malloc'd page of guest memory) and a fresh wasi_state. This file: the
  * harness, args/env, stdio, clocks, random, proc_*, poll_oneoff, sockets; fs.c: the rest.
  * Usage: unit [ARCHIVE HOSTDIR]  (a kiln-pack archive of HOSTDIR, for the image tests) */
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "host/host.h"
 #include "tests/wasi/unit.h"
+#include "wasi/vfs.h"
 
 kiln_instance *C;
 struct wasi_state *S;
@@ -55,10 +59,30 @@ int gread(uint32_t fd, char *out, uint32_t max, uint32_t *n) {
   }
   return e;
 }
+/* In the hostfs pass, every preopen is a fresh host directory served by host/hostfs.c, removed
+ * after the case: the same tests then check both backends. */
+int unit_hostfs;
+struct wasi_vfs *unit_vfs;
+char unit_tmp[8][64];
+static int ntmp;
 void add_preopen(const char *name) {
-  struct wasi_node *root = memfs_node_new(S->fs, WASI_FILETYPE_DIRECTORY);
-  memfs_preopen(S, root, name, strlen(name));
+  if (!unit_hostfs) {
+    struct wasi_node *root = memfs_node_new(S->fs, WASI_FILETYPE_DIRECTORY);
+    memfs_preopen(S, root, name, strlen(name));
+    return;
+  }
+  char err[256];
+  struct wasi_vfs_file *root;
+  if (ntmp == 8) abort();
+  snprintf(unit_tmp[ntmp], sizeof unit_tmp[ntmp], "/tmp/kiln-unit.XXXXXX");
+  if (!mkdtemp(unit_tmp[ntmp]) || hostfs_root(unit_vfs, unit_tmp[ntmp], &root, err, sizeof err) ||
+      wasi_preopen_vfs(S, unit_vfs, root, name, strlen(name))) {
+    printf("FAIL %s: cannot preopen a host directory: %s\n", case_name, err);
+    case_failed = 1;
+  }
+  ntmp++;
 }
+static int rm1(const char *p, const struct stat *sb, int flag, struct FTW *ftw) { return remove(p); }
 
 static void run(const char *name, void (*fn)(void)) {
   memset(&inst, 0, sizeof inst);
@@ -73,6 +97,7 @@ static void run(const char *name, void (*fn)(void)) {
   fake_in_len = 0;
   case_failed = 0;
   case_name = name;
+  if (unit_hostfs) unit_vfs = hostfs_create(UINT64_MAX, UINT64_MAX);
   fn();
   if (case_failed) failed++;
   else {
@@ -80,6 +105,9 @@ static void run(const char *name, void (*fn)(void)) {
     printf("PASS %s\n", name);
   }
   wasi_destroy(S);
+  for (; ntmp > 0; ntmp--) nftw(unit_tmp[ntmp - 1], rm1, 16, FTW_DEPTH | FTW_PHYS);
+  free(unit_vfs);
+  unit_vfs = NULL;
   free(M);
 }
 
@@ -204,6 +232,41 @@ static void t_fdstat(void) {
   CHECK_EQ(W(fd_fdstat_set_rights, iII_i)(C, 1, (int64_t)r, 0), WASI_ENOTCAPABLE);
   CHECK_EQ(W(fd_fdstat_set_rights, iII_i)(C, 1, 0, 1), WASI_ENOTCAPABLE);
   CHECK_EQ(W(fd_fdstat_set_rights, iII_i)(C, 77, 0, 0), WASI_EBADF);
+}
+
+/* stdio takes the type the platform reports; rights follow it, so wasi-libc's isatty()
+ * ("CHARACTER_DEVICE without seek/tell") is true only for a terminal. */
+extern uint8_t fake_stdio_type[3];
+static void t_stdio_types(void) {
+  fake_stdio_type[0] = WASI_FILETYPE_UNKNOWN; /* a pipe */
+  fake_stdio_type[1] = WASI_FILETYPE_REGULAR_FILE;
+  fake_stdio_type[2] = WASI_FILETYPE_CHARACTER_DEVICE;
+  struct wasi_state *t = wasi_create();
+  fake_stdio_type[0] = fake_stdio_type[1] = WASI_FILETYPE_CHARACTER_DEVICE;
+  C->host = t;
+  const uint64_t seek = WASI_RIGHT(WASI_R_FD_SEEK) | WASI_RIGHT(WASI_R_FD_TELL);
+  CHECK_EQ(W(fd_fdstat_get, ii_i)(C, 0, 3000), 0);
+  CHECK_EQ(M[3000], WASI_FILETYPE_UNKNOWN);
+  CHECK_EQ(wasi_ld64(M + 3008) & seek, 0);
+  CHECK_EQ(W(fd_fdstat_get, ii_i)(C, 1, 3000), 0);
+  CHECK_EQ(M[3000], WASI_FILETYPE_REGULAR_FILE);
+  CHECK_EQ(wasi_ld64(M + 3008) & seek, seek);
+  CHECK_EQ(W(fd_fdstat_get, ii_i)(C, 2, 3000), 0);
+  CHECK_EQ(M[3000], WASI_FILETYPE_CHARACTER_DEVICE);
+  CHECK_EQ(wasi_ld64(M + 3008) & seek, 0);
+  CHECK_EQ(W(fd_filestat_get, ii_i)(C, 0, 3000), 0);
+  CHECK_EQ(M[3016], WASI_FILETYPE_UNKNOWN);
+  /* a file stdio seeks through the platform's hook (this fake platform has none: ESPIPE) */
+  CHECK_EQ(W(fd_seek, iIii_i)(C, 1, 0, WASI_WHENCE_SET, 3000), WASI_ESPIPE);
+  CHECK_EQ(W(fd_seek, iIii_i)(C, 1, 0, 7, 3000), WASI_EINVAL);
+  CHECK_EQ(W(fd_seek, iIii_i)(C, 0, 0, WASI_WHENCE_SET, 3000), WASI_ESPIPE);
+  C->host = S;
+  wasi_destroy(t);
+  /* a stdio fd keeps its stream when renumbered: stderr moved onto fd 1 still writes stderr */
+  CHECK_EQ(W(fd_renumber, ii_i)(C, 2, 1), 0);
+  CHECK_EQ(gwrite(1, "to stderr"), 0);
+  CHECK_EQ(fake_out_len[1], 9);
+  CHECK_EQ(fake_out_len[0], 0);
 }
 
 static void t_seek_stdio(void) {
@@ -385,11 +448,14 @@ int main(int argc, char **argv) {
   run("fd_close", t_fd_close);
   run("fd_fdstat", t_fdstat);
   run("stdio_not_seekable", t_seek_stdio);
+  run("stdio_types", t_stdio_types);
   run("clocks", t_clocks);
   run("random_get", t_random);
   run("proc_sched", t_proc);
   run("poll_oneoff", t_poll);
   run("sock_non_socket", t_sock);
+  fs_tests(run);
+  unit_hostfs = 1;
   fs_tests(run);
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;
