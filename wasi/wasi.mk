@@ -27,3 +27,11 @@ wasi: $(WASI_HOST_OBJS) $(WASI_KOBJS) $(B)/kiln-pack
 wasi-unit: $(B)/tests/wasi/unit
 
 ALL += $(B)/kiln-pack $(WASI_HOST_OBJS)
+
+# The guest-pointer fuzzer (tests/fuzz/wasi.c): wasi/ with the unit tests' fake platform under
+# libFuzzer, ASan and UBSan; tests/fuzz/run.sh runs it briefly, `make fuzz` longer.
+FUZZ_WASI_SRCS := tests/fuzz/wasi.c $(filter-out wasi/sockets.c,$(WASI_SRCS)) tests/wasi/fakeplat.c host/hostfs.c
+$(B)/fuzz/fuzz-wasi: $(FUZZ_WASI_SRCS) $(DEPS)
+	@mkdir -p $(@D)
+	$(CC) -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	  -o $@ $(FUZZ_WASI_SRCS)
