@@ -265,7 +265,7 @@ case_ jq-math jq - -n -c '[range(1; 30)] | map([., (. / 7), (. | sqrt), (. | log
 EXPECT_ERROR=1 case_ jq-error jq - '.[0] | .id | keys' data/data.json # exit status 5 natively
 
 # ---- CPU time, native vs hosted (informational) ----
-# A larger workload per program, best of one run each; user + system seconds.
+# A larger workload per program, best of 3 runs each; user + system seconds.
 B=$T/bench
 mkdir -p "$B"
 for i in 1 2 3 4; do cat "$R/src/sqlite3/bld/sqlite3.c"; done | head -c 16000000 >"$B/big.txt"
@@ -280,33 +280,36 @@ create index t_b on t(b);
 select count(distinct b), sum(c), max(b) from t;
 select c, count(*) from t group by c order by 2 desc, 1 limit 5;
 EOF
-cpu() { # OUT-NAME COMMAND...: user+system seconds of COMMAND, or "failed"
-  local s
-  if /usr/bin/time -f '%U %S' -o "$B/$1.time" "${@:2}" >"$B/$1.out" 2>"$B/$1.err"; then
-    read -r u s <"$B/$1.time" && awk -v u="$u" -v s="$s" 'BEGIN{printf "%.2f", u + s}'
-  else
-    echo failed
-  fi
+cpu() { # OUT-NAME STDIN COMMAND...: best of 3 user+system seconds of COMMAND, or "failed"
+  local i u s best=""
+  for i in 1 2 3; do
+    /usr/bin/time -f '%U %S' -o "$B/$1.time" "${@:3}" <"$2" >"$B/$1.out" 2>"$B/$1.err" || { echo failed; return; }
+    read -r u s <"$B/$1.time"
+    best=$(awk -v u="$u" -v s="$s" -v b="$best" 'BEGIN{t = u + s; if (b != "" && b < t) t = b; printf "%.2f", t}')
+  done
+  echo "$best"
 }
 bench() { # PROG INPUT ARGS...: native and hosted CPU time of one workload
   local p=$1 in=$2 n h
   shift 2
-  n=$(cd "$B" && cpu "$p.native" "$R/native/$p" "$@" <"$in")
+  n=$(cd "$B" && cpu "$p.native" "$in" "$R/native/$p" "$@")
   if [ $cached = 1 ]; then
     local a=() x
     for x in "$@"; do a+=(--arg "$x"); done
     ./kiln run --hosted "$R/$p.wasm" --dir "$B:/b" "${a[@]}" </dev/null >/dev/null 2>&1 # warm the cache
-    h=$(cpu "$p.hosted" ./kiln run --hosted "$R/$p.wasm" --dir "$B:/b" "${a[@]}" <"$in")
+    h=$(cpu "$p.hosted" "$in" ./kiln run --hosted "$R/$p.wasm" --dir "$B:/b" "${a[@]}")
   else
-    h=$(cd "$B" && cpu "$p.hosted" "$T/bin/$p.d/$p" --dir "$B:/b" -- "$@" <"$in")
+    h=$(cd "$B" && cpu "$p.hosted" "$in" "$T/bin/$p.d/$p" --dir "$B:/b" -- "$@")
   fi
   local ratio="-"
   [[ $n != failed && $h != failed ]] && ratio=$(awk -v n="$n" -v h="$h" 'BEGIN{printf "%.2fx", (n > 0 ? h / n : 0)}')
-  echo "cpu $p ($*): native $n s, hosted $h s, $ratio"
+  [[ $n == failed ]] || n="$n s"
+  [[ $h == failed ]] && h="failed ($(tail -n1 "$B/$p.hosted.err" | head -c 100))" || h="$h s"
+  echo "cpu $p ($*): native $n, hosted $h, $ratio"
 }
 ( cd "$B" && ln -s . b )
 bench minigzip /dev/null -9 -c b/big.txt
-bench bzip2 /dev/null -9 -c b/big.txt
+bench bzip2 /dev/null -9 -k -f b/big.txt # to a file: hosted stdout still claims a terminal, which bzip2 refuses
 bench sqlite3 "$B/bench.sql" -batch :memory:
 bench jq /dev/null -c 'map(select(.id % 3 == 0) | .v[1] + .s) | length' b/big.json
 finish
