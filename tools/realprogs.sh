@@ -162,7 +162,10 @@ need=()
 for p in "${progs[@]}"; do
   pkg=$(pkg_of "$p")
   declare -F "build_$p" >/dev/null || { echo "realprogs: unknown program $p (known: minigzip bzip2 sqlite3 jq)" >&2; exit 2; }
-  [ -f "$SRC/$pkg/.kiln-ready" ] || need+=("$pkg")
+  # Fetched again (pristine) when a patch changed since.
+  if [ ! -f "$SRC/$pkg/.kiln-ready" ] || [ -n "$(find "$top/tools/patches/$pkg" -name '*.patch' -newer "$SRC/$pkg/.kiln-ready" 2>/dev/null)" ]; then
+    need+=("$pkg")
+  fi
 done
 if [ ${#need[@]} -gt 0 ]; then
   echo "realprogs: fetching ${need[*]} (apt-get source)"

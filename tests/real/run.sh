@@ -120,27 +120,29 @@ run_native() { # DIR STDIN PROG ARGS...
   local dir=$1 in=$2 p=$3
   shift 3
   ln -s "$D" "$dir/data"
-  (cd "$dir" && HOME=$ENV_HOME timeout 60 "$R/native/$p" "$@" <"$in" >"$dir/out" 2>"$dir/err")
+  (cd "$dir" && env HOME=$ENV_HOME ${CASE_ENV-} timeout 60 "$R/native/$p" "$@" <"$in" >"$dir/out" 2>"$dir/err")
   echo $? >"$dir/rc"
 }
 
 run_hosted() { # DIR STDIN PROG ARGS...
-  local dir=$1 in=$2 p=$3 a=() x
+  local dir=$1 in=$2 p=$3 a=() x e=()
   shift 3
+  [ -n "${CASE_ENV-}" ] && e=(--env "$CASE_ENV")
   if [ $cached = 1 ]; then
     for x in "$@"; do a+=(--arg "$x"); done
-    timeout 120 ./kiln run --hosted "$R/$p.wasm" --env HOME=$ENV_HOME --dir "$D:/data" \
+    timeout 120 ./kiln run --hosted "$R/$p.wasm" --env HOME=$ENV_HOME "${e[@]}" --dir "$D:/data" \
       --dir "$dir/work:/work" "${a[@]}" <"$in" >"$dir/out" 2>"$dir/err"
   else
-    (cd "$dir" && timeout 60 "$T/bin/$p.d/$p" --env HOME=$ENV_HOME --dir "$D:/data" \
+    (cd "$dir" && timeout 60 "$T/bin/$p.d/$p" --env HOME=$ENV_HOME "${e[@]}" --dir "$D:/data" \
       --dir "$dir/work:/work" -- "$@" <"$in" >"$dir/out" 2>"$dir/err")
   fi
   echo $? >"$dir/rc"
 }
 
 run_vm() { # DIR STDIN PROG ARGS...
-  local dir=$1 in=$2 p=$3 a=() x wasm
+  local dir=$1 in=$2 p=$3 a=() x wasm e=()
   shift 3
+  [ -n "${CASE_ENV-}" ] && e=(--env "$CASE_ENV")
   for x in "$@"; do a+=(--arg "$x"); done
   wasm=$R/$p.wasm
   if [ $cached = 0 ]; then
@@ -150,7 +152,7 @@ run_vm() { # DIR STDIN PROG ARGS...
     mkdir -p "$dir/standin" && cp build/examples/hello.wasm "$dir/standin/$p.wasm"
     wasm=$dir/standin/$p.wasm
   fi
-  if ! ./kiln build "$wasm" -o "$dir/vm.iso" --env HOME=$ENV_HOME --dir "$D:/data" "${a[@]}" \
+  if ! ./kiln build "$wasm" -o "$dir/vm.iso" --env HOME=$ENV_HOME "${e[@]}" --dir "$D:/data" "${a[@]}" \
     >"$dir/build.log" 2>&1; then
     echo "kiln build: $(tail -n1 "$dir/build.log")" >"$dir/err"
     : >"$dir/out"
@@ -177,7 +179,8 @@ first_diff() {
 # case NAME PROG STDIN ARGS...: runs natively, hosted and in the VM; one PASS/FAIL per mode.
 # STDIN is a file or - (none). With T/tpl/NAME, work/ starts as its copy and must end equal.
 # With EXPECT_ERROR set, the native run may fail (the others must fail the same way); with
-# CHECK=FUNCTION, FUNCTION NATIVE-DIR DIR is one more comparison (its reason in DIR/check).
+# CHECK=FUNCTION, FUNCTION NATIVE-DIR DIR is one more comparison (its reason in DIR/check);
+# CASE_ENV=NAME=VALUE is one more environment variable in every mode.
 case_() {
   local name=$1 p=$2 in=$3 m dir n why
   shift 3
@@ -254,6 +257,17 @@ readback() { # NATIVE-DIR DIR: the host's sqlite3 reads both databases the same
 }
 mkdir -p "$T/tpl/sqlite-db-files"
 CHECK=readback case_ sqlite-db-files sqlite3 - work/t.db ".read data/build.sql"
+
+# Sorting 100,000 rows spills to temporary files, created and unlinked at once in $TMPDIR.
+cat >"$D/sort.sql" <<'EOF'
+create table t(a integer primary key, b text, c real);
+with recursive n(i) as (select 1 union all select i + 1 from n where i < 100000)
+  insert into t select i, hex(i * 2654435761 % 1000003), (i * 7) % 1013 from n;
+create index t_b on t(b);
+select count(distinct b), sum(c), max(b) from t;
+EOF
+mkdir -p "$T/tpl/sqlite-tempfiles"
+CASE_ENV=TMPDIR=work case_ sqlite-tempfiles sqlite3 - -batch :memory: ".read data/sort.sql"
 
 # ---- jq ----
 case_ jq-identity jq - . data/data.json
