@@ -14,6 +14,7 @@ packages=(
   grub-pc-bin grub-common xorriso mtools # bootable ISO images
   dpkg-dev                               # apt-get source (lwIP)
   curl python3 iproute2 xxd              # tests and scripts
+  tcl sqlite3                            # tools/realprogs.sh: sqlite3's amalgamation (tclsh); tests/real reads databases back
   nodejs                                 # node's WASI, a compute benchmark peer
   wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)
 )
