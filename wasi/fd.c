@@ -154,7 +154,7 @@ int32_t WASI_FN(fd_filestat_get, ii_i)(kiln_instance *ctx, int32_t fd, int32_t b
   if (f->node) wasi_filestat_put(p, f->node);
   else {
     memset(p, 0, WASI_FILESTAT_SIZE);
-    p[16] = f->ops ? f->ops->filetype : WASI_FILETYPE_UNKNOWN;
+    p[16] = wasi_fd_filetype(f);
     wasi_st64(p + 24, 1);
   }
   return 0;

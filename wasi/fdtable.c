@@ -61,7 +61,7 @@ static int stdio_read(struct wasi_state *st, struct wasi_fd *f, const struct was
 }
 
 static int stdio_write(struct wasi_state *st, struct wasi_fd *f, const struct wasi_buf *iov, size_t n, size_t *done) {
-  int fd = (int)(f - st->fds);
+  int fd = (int)(uintptr_t)f->priv;
   *done = 0;
   for (size_t i = 0; i < n; i++) {
     size_t off = 0;
@@ -93,7 +93,7 @@ int wasi_stdio_init(struct wasi_state *st) {
   for (uint32_t i = 0; i < 3; i++) {
     uint32_t fd;
     uint64_t r = WASI_RIGHTS_STDIO & ~WASI_RIGHT(i == 0 ? WASI_R_FD_WRITE : WASI_R_FD_READ);
-    int e = wasi_fd_new(st, WASI_FD_STDIO, &stdio_ops, NULL, r, 0, &fd);
+    int e = wasi_fd_new(st, WASI_FD_STDIO, &stdio_ops, (void *)(uintptr_t)i, r, 0, &fd); /* priv: which stdio */
     if (e) return e;
   }
   return 0;
@@ -118,7 +118,8 @@ int32_t WASI_FN(fd_renumber, ii_i)(kiln_instance *ctx, int32_t from, int32_t to)
   return 0;
 }
 
-static uint8_t fd_filetype(struct wasi_fd *f) {
+uint8_t wasi_fd_filetype(struct wasi_fd *f) {
+  if (f->kind == WASI_FD_STDIO) return wasi_plat_stdio_type((int)(uintptr_t)f->priv);
   if (f->ops) return f->ops->filetype;
   return f->node ? f->node->type : WASI_FILETYPE_UNKNOWN;
 }
@@ -130,7 +131,7 @@ int32_t WASI_FN(fd_fdstat_get, ii_i)(kiln_instance *ctx, int32_t fd, int32_t buf
   uint8_t *p = wasi_guest_ptr(ctx, (uint32_t)buf, WASI_FDSTAT_SIZE);
   if (!p) return WASI_EFAULT;
   memset(p, 0, WASI_FDSTAT_SIZE);
-  p[0] = fd_filetype(f);
+  p[0] = wasi_fd_filetype(f);
   wasi_st16(p + 2, f->fdflags);
   wasi_st64(p + 8, f->rights_base);
   wasi_st64(p + 16, f->rights_inheriting);

@@ -45,6 +45,9 @@ int64_t wasi_plat_console_write(int fd, const void *buf, size_t n);
 int64_t wasi_plat_console_read(void *buf, size_t n);
 /* Nonzero when a console read would not block (for poll_oneoff). */
 int wasi_plat_console_ready(void);
+/* The WASI filetype fd 0, 1 or 2 reports (CHARACTER_DEVICE only for a terminal, which is
+ * what isatty() checks). */
+uint8_t wasi_plat_stdio_type(int fd);
 
 /* Clocks, in nanoseconds. id is a WASI clockid: 0 realtime (since the Unix epoch), 1 monotonic,
  * 2 process CPU time, 3 thread CPU time. Return 0, or WASI_EINVAL for an unknown id.

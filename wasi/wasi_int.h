@@ -52,6 +52,7 @@ char *wasi_strndup(const char *s, size_t n);       /* NUL-terminated copy */
 void wasi_fd_release(struct wasi_state *st, uint32_t fd); /* close and free the slot */
 int wasi_fd_check(struct wasi_state *st, uint32_t fd, uint64_t rights, struct wasi_fd **out); /* EBADF/ENOTCAPABLE */
 int wasi_stdio_init(struct wasi_state *st);
+uint8_t wasi_fd_filetype(struct wasi_fd *f); /* what fd_fdstat_get and fd_filestat_get report */
 
 /* memfs.c: the in-memory file system */
 struct wasi_dent {

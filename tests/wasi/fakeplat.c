@@ -40,6 +40,8 @@ int64_t wasi_plat_console_read(void *buf, size_t n) {
 
 int wasi_plat_console_ready(void) { return fake_in_len > 0; }
 
+uint8_t wasi_plat_stdio_type(int fd) { return WASI_FILETYPE_CHARACTER_DEVICE; }
+
 static const clockid_t ids[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
 int wasi_plat_clock_get(uint32_t id, uint64_t *ns) {
   struct timespec t;
