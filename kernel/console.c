@@ -2,9 +2,9 @@
  *   COM1 out  the app's stdout, byte for byte
  *   COM2 out  the app's stderr and the kernel's notes, traps and panics (COM1 when the machine
  *             has no COM2, e.g. a plain `qemu -serial stdio`)
- *   COM1 in   the app's stdin, framed by tools/kiln-stdin.c because a serial line has no end of
- *             input: 0xff 0x00 is the data byte 0xff, 0xff 0x01 is end of input, any other
- *             byte is itself.
+ *   stdin     the virtio console's port 0 (drivers/virtio_console.c), or COM1's input without
+ *             one; framed by tools/kiln-stdin.c because neither has an end of input: 0xff 0x00
+ *             is the data byte 0xff, 0xff 0x01 is end of input, any other byte is itself.
  *   COM3 out  one byte once stdin can be received: kiln-stdin sends nothing before it, as the
  *             UART drops what arrived while its FIFO was being switched on at boot.
  * The fw_cfg file opt/kiln/stdio (three characters, '1' where the host's fd 0, 1, 2 is a
@@ -35,7 +35,8 @@ void console_host_init(void) {
   }
   memcpy(host_tty, v, 3);
   framed = true;
-  serial_rx_enable();
+  /* Input through the virtio console when kiln attached one (fast), else COM1's receiver. */
+  if (virtio_console_probe() != 0) serial_rx_enable();
   serial_write(COM3, "r", 1);
 }
 
@@ -53,7 +54,7 @@ int64_t console_read(void *buf, size_t n) {
   uint8_t *p = buf;
   size_t got = 0;
   while (got == 0 && !in_eof) {
-    size_t raw = serial_rx(p, n);
+    size_t raw = virtio_console_present() ? virtio_console_rx(p, n) : serial_rx(p, n);
     if (!raw) return 0;
     for (size_t i = 0; i < raw && !in_eof; i++) {
       uint8_t c = p[i];
@@ -73,4 +74,6 @@ int64_t console_read(void *buf, size_t n) {
 }
 
 /* A read would not block: input or its end is there (an ESC alone counts: its pair follows). */
-int console_read_ready(void) { return !framed || in_eof || serial_rx_ready(); }
+int console_read_ready(void) {
+  return !framed || in_eof || (virtio_console_present() ? virtio_console_rx_ready() : serial_rx_ready());
+}

@@ -292,6 +292,12 @@ bool serial_rx_ready(void);
 /* Copies up to n bytes of the named file; returns how many, or -1 when absent. */
 int fw_cfg_read_file(const char *name, void *buf, size_t n);
 
+/* ---- drivers/virtio_console.c: stdin through a virtio console, when there is one ---- */
+int virtio_console_probe(void); /* 0, or -1 when absent or unusable */
+bool virtio_console_present(void);
+size_t virtio_console_rx(uint8_t *buf, size_t n); /* received bytes, 0 when none; never blocks */
+bool virtio_console_rx_ready(void);
+
 /* ---- kernel/console.c: stdout on COM1, stderr and kernel notes on COM2, framed stdin ---- */
 void console_init(void);      /* the UARTs: first thing at boot */
 void console_host_init(void); /* what kiln run says about the host side (fw_cfg); after pic_init */

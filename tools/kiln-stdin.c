@@ -1,13 +1,16 @@
 /* tools/kiln-stdin.c — the host side of the VM's stdin (kernel/console.c):
- *   kiln-stdin [READY]
- * copies its stdin to its stdout (QEMU's COM1 input), framed, because a serial line cannot say
- * "end of input": the byte 0xff goes as 0xff 0x00, and end of input as 0xff 0x01. With READY
- * (a FIFO QEMU's COM3 writes to), it first waits for the kernel's byte there: what reaches
- * the UART before the kernel has set it up is lost. Writes each read at once, so a terminal's
- * lines reach the app as they are typed. Exits when its stdin ends or its reader (QEMU) has
- * gone. */
+ *   kiln-stdin [READY [OUT]]
+ * copies its stdin to OUT (default stdout): QEMU's virtio console or COM1 input, framed,
+ * because neither can say "end of input": the byte 0xff goes as 0xff 0x00, and end of input
+ * as 0xff 0x01. With READY (a FIFO QEMU's COM3 writes to), it first waits for the kernel's
+ * byte there: what reaches a UART before the kernel has set it up is lost. OUT is opened
+ * after that, so QEMU may open its files in any order. Writes each read at once, so a
+ * terminal's lines reach the app as they are typed. Exits when its stdin ends or its
+ * reader (QEMU) has gone. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,9 +27,24 @@ static int write_all(const unsigned char *p, size_t n) {
   return 0;
 }
 
+/* QEMU makes its stdout non-blocking; when that is the terminal we read too, the flag is on
+ * our stdin as well. Reads then wait in poll(), and the terminal gets its flags back when we
+ * are done (kiln run ends us with SIGTERM), so the user's shell does not inherit them. */
+static int stdin_flags = -1;
+static void restore_stdin(void) {
+  if (stdin_flags >= 0) fcntl(0, F_SETFL, stdin_flags);
+}
+static void on_term(int sig) {
+  restore_stdin();
+  _exit(0);
+}
+
 int main(int argc, char **argv) {
   static unsigned char in[65536], out[2 * sizeof in];
   signal(SIGPIPE, SIG_DFL);
+  stdin_flags = fcntl(0, F_GETFL);
+  atexit(restore_stdin);
+  signal(SIGTERM, on_term);
   if (argc > 1) {
     int fd = open(argv[1], O_RDONLY);
     if (fd < 0) {
@@ -39,9 +57,22 @@ int main(int argc, char **argv) {
     if (r != 1) return 0; /* the VM ended before it could read stdin */
     close(fd);
   }
+  if (argc > 2) {
+    int fd = open(argv[2], O_WRONLY);
+    if (fd < 0 || dup2(fd, 1) < 0) {
+      fprintf(stderr, "kiln: %s: %s\n", argv[2], strerror(errno));
+      return 1;
+    }
+    close(fd);
+  }
   for (;;) {
     ssize_t n = read(0, in, sizeof in);
     if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) {
+      struct pollfd p = {.fd = 0, .events = POLLIN};
+      poll(&p, 1, -1);
+      continue;
+    }
     if (n < 0) {
       fprintf(stderr, "kiln: reading stdin: %s (the app sees end of input)\n", strerror(errno));
       n = 0;

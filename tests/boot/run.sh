@@ -93,6 +93,17 @@ if app cat && ./kiln build "$W/cat.wasm" -o "$W/cat.iso" >$W/build.log 2>&1; the
   # A reader that waits: input arriving 2 s after boot must be read (the read blocks, then ends).
   printf 'late' >"$W/late"
   { sleep 2; printf 'late'; } | cat_run "stdin read blocks until input arrives (.elf)" "$W/cat.elf" "$W/late"
+  # On a terminal (a pty from script(1)): isatty is true for all three, the typed line reaches
+  # the app, and ^D at the start of a line ends its input, as for a native program.
+  if command -v script >/dev/null; then
+    name="terminal: isatty 1 1 1, typed line in, ^D ends input"
+    out=$( (printf 'typed line\n\004'; sleep 8) | timeout 60 script -qec "./kiln run $W/cat.elf --timeout 50" /dev/null | tr -d '\r')
+    if grep -q '^cat: 11 bytes, end of input; isatty 1 1 1$' <<<"$out" && [ "$(grep -c '^typed line$' <<<"$out")" = 2 ]; then
+      pass "$name"
+    else fail "$name" "$(tr '\n' '|' <<<"$out" | head -c 300)"; fi
+  else
+    fail "terminal stdio" "script(1) (bsdutils) is missing"
+  fi
 else
   fail "build cat" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi
