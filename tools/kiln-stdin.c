@@ -29,7 +29,7 @@ static int write_all(const unsigned char *p, size_t n) {
 
 /* QEMU makes its stdout non-blocking; when that is the terminal we read too, the flag is on
  * our stdin as well. Reads then wait in poll(), and the terminal gets its flags back when we
- * are done (kiln run ends us with SIGTERM), so the user's shell does not inherit them. */
+ * are done (kiln run ends us with SIGTERM; Ctrl-C), so the user's shell does not inherit them. */
 static int stdin_flags = -1;
 static void restore_stdin(void) {
   if (stdin_flags >= 0) fcntl(0, F_SETFL, stdin_flags);
@@ -45,6 +45,8 @@ int main(int argc, char **argv) {
   stdin_flags = fcntl(0, F_GETFL);
   atexit(restore_stdin);
   signal(SIGTERM, on_term);
+  signal(SIGINT, on_term); /* Ctrl-C stops the VM (QEMU and kiln get it too) */
+  signal(SIGHUP, on_term);
   if (argc > 1) {
     int fd = open(argv[1], O_RDONLY);
     if (fd < 0) {
