@@ -1,7 +1,9 @@
 /* drivers/virtio_console.c — the app's stdin through a virtio console (VIRTIO 1.0, section 5.3)
  * when `kiln run` attaches one. The 16550 takes at most 16 bytes per interrupt (a few KiB/s
  * under TCG); here the host fills 4 KiB buffers. Port 0 only (no MULTIPORT), receive queue
- * only: output stays on the UARTs. kernel/console.c decodes the bytes (kiln-stdin's framing). */
+ * only: output stays on the UARTs, because QEMU's virtconsole drops what its host side cannot
+ * take at once (EAGAIN on a full pipe) where the 16550 waits. kernel/console.c decodes the
+ * bytes (kiln-stdin's framing). */
 #include "drivers/virtio.h"
 #include "kernel/kernel.h"
 
