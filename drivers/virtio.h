@@ -14,6 +14,8 @@
 #define VIRTIO_PCI_VENDOR 0x1af4
 #define VIRTIO_PCI_DEVICE_NET_TRANSITIONAL 0x1000
 #define VIRTIO_PCI_DEVICE_NET_MODERN 0x1041
+#define VIRTIO_PCI_DEVICE_CONSOLE_TRANSITIONAL 0x1003
+#define VIRTIO_PCI_DEVICE_CONSOLE_MODERN 0x1043
 
 /* 2.1 Device Status Field */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
@@ -143,6 +145,11 @@ struct virtio_net_hdr {
 };
 #define VIRTIO_NET_RXQ 0
 #define VIRTIO_NET_TXQ 1
+
+/* 5.3.2 Console device virtqueues: without VIRTIO_CONSOLE_F_MULTIPORT only port 0, on queues
+ * 0 (receiveq, host to guest) and 1 (transmitq). */
+#define VIRTIO_CONSOLE_RXQ 0
+#define VIRTIO_CONSOLE_TXQ 1
 
 /* ---- drivers/virtio.c: the modern PCI transport and split virtqueues ---- */
 

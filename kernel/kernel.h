@@ -219,7 +219,7 @@ const char *kernel_cmdline_get_nth(const char *key, int n);
  * returns the decoded length or -1 on a malformed escape. */
 long percent_decode(char *dst, const char *src, size_t n);
 
-/* ---- kernel/printf.c: formatted output to the serial console ---- */
+/* ---- kernel/printf.c: formatted output to the console's note stream (stderr) ---- */
 int kvsnprintf(char *buf, size_t n, const char *fmt, va_list ap);
 int ksnprintf(char *buf, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void kprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -280,11 +280,32 @@ int strncmp(const char *a, const char *b, size_t n);
 char *strchr(const char *s, int c);
 int atoi(const char *s);
 
-/* ---- drivers/serial.c: COM1 ---- */
+/* ---- drivers/serial.c: the 16550 UARTs (raw bytes; kernel/console.c gives the roles) ---- */
+#define SERIAL_NPORTS 3 /* COM1, COM2, COM3 */
 void serial_init(void);
-void serial_putc(char c);
-void serial_write(const char *s, size_t n);
-int serial_getc(void);   /* a received byte, or -1 when none is waiting */
-int serial_ready(void);  /* nonzero when a byte is waiting */
+bool serial_present(int port);
+void serial_write(int port, const void *buf, size_t n); /* every byte as it is; waits for room */
+void serial_rx_enable(void);            /* COM1 receive interrupt on (after pic_init) */
+size_t serial_rx(uint8_t *buf, size_t n); /* received COM1 bytes, 0 when none; never blocks */
+bool serial_rx_ready(void);
+
+/* ---- drivers/fw_cfg.c: QEMU's fw_cfg files ---- */
+/* Copies up to n bytes of the named file; returns how many, or -1 when absent. */
+int fw_cfg_read_file(const char *name, void *buf, size_t n);
+
+/* ---- drivers/virtio_console.c: stdin through a virtio console, when there is one ---- */
+int virtio_console_probe(void); /* 0, or -1 when absent or unusable */
+bool virtio_console_present(void);
+size_t virtio_console_rx(uint8_t *buf, size_t n); /* received bytes, 0 when none; never blocks */
+bool virtio_console_rx_ready(void);
+
+/* ---- kernel/console.c: stdout on COM1, stderr and kernel notes on COM2, framed stdin ---- */
+void console_init(void);      /* the UARTs: first thing at boot */
+void console_host_init(void); /* what kiln run says about the host side (fw_cfg); after pic_init */
+void console_write(int fd, const void *buf, size_t n); /* fd 1: stdout, 2: stderr */
+void console_note(const char *s, size_t n);            /* kernel notes, traps, panics */
+int console_isatty(int fd);   /* the host's fd 0..2 is a terminal */
+int64_t console_read(void *buf, size_t n); /* > 0 bytes, 0 nothing yet, -1 end of input */
+int console_read_ready(void);
 
 #endif

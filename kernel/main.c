@@ -7,8 +7,8 @@ void kmain(uint32_t magic, uint32_t info) {
   char err[160];
   uint64_t t0 = rdtsc();
 
-  /* The console first, so everything after can report. */
-  serial_init();
+  /* The console first, so everything after can report (notes go to COM2, else COM1). */
+  console_init();
   /* Copy what the loader told us (RAM, modules, command line) before memory is handed out. */
   if (multiboot_parse(magic, info, &boot_info, err, sizeof err)) panic("%s", err);
   /* argv, environment and options (ip=, timer=, quiet=, ...) from the command line (static
@@ -32,6 +32,8 @@ void kmain(uint32_t magic, uint32_t info) {
   pic_init();
   time_init();
   __asm__ volatile("sti");
+  /* Stdin from the host (framed, interrupt-driven) and which stdio are terminals there. */
+  console_host_init();
   /* The random generator (seeded from the clocks when the CPU has no RDRAND/RDSEED). */
   random_init();
   if (cmdline_bad) klog("kiln: %s\n", err);

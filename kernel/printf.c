@@ -1,5 +1,6 @@
-/* kernel/printf.c — formatted output for the console: %d %i %u %x %X %p %s %.*s %c %% with the
- * l, ll, z sizes, a width and the 0, - and # flags; enough for kernel messages. */
+/* kernel/printf.c — formatted output to the console's note stream (the host's stderr):
+ * %d %i %u %x %X %p %s %.*s %c %% with the l, ll, z sizes, a width and the 0, - and # flags;
+ * enough for kernel messages. */
 #include "kernel/kernel.h"
 
 struct out {
@@ -110,7 +111,7 @@ int ksnprintf(char *buf, size_t n, const char *fmt, ...) {
 static void vprint(const char *fmt, va_list ap) {
   char buf[512];
   int r = kvsnprintf(buf, sizeof buf, fmt, ap);
-  serial_write(buf, r < (int)sizeof buf ? (size_t)r : sizeof buf - 1);
+  console_note(buf, r < (int)sizeof buf ? (size_t)r : sizeof buf - 1);
 }
 
 void kprintf(const char *fmt, ...) {

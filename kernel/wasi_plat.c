@@ -1,5 +1,5 @@
 /* kernel/wasi_plat.c — the kernel side of the WASI platform interface (wasi/wasi.h):
- * console on COM1, clocks from the TSC and RTC, random bytes from RDSEED/RDRAND or the
+ * console (kernel/console.c), clocks from the TSC and RTC, random bytes from RDSEED/RDRAND or the
  * ChaCha20 generator, waiting by hlt. Network code hooks into waiting and yielding through
  * kernel_poll_register(). */
 #include "kernel/kernel.h"
@@ -29,20 +29,31 @@ static int run_polls(void) {
 }
 
 int64_t wasi_plat_console_write(int fd, const void *buf, size_t n) {
-  serial_write(buf, n);
+  console_write(fd, buf, n);
   return (int64_t)n;
 }
 
-/* Nothing is typed into a booted service: stdin reads what the serial port already holds,
- * and end of input when it holds nothing, so a program reading stdin never hangs. */
+/* Blocks until at least one byte or the end of input (0), as read(2) on a pipe or terminal
+ * does: hlt until the UART's interrupt (or another event: the network keeps being served). */
 int64_t wasi_plat_console_read(void *buf, size_t n) {
-  size_t k = 0;
-  uint8_t *p = buf;
-  for (int c; k < n && (c = serial_getc()) >= 0;) p[k++] = (uint8_t)c;
-  return (int64_t)k;
+  if (!n) return 0;
+  for (;;) {
+    uint64_t seen = kernel_events();
+    int64_t r = console_read(buf, n);
+    if (r != 0) return r < 0 ? 0 : r;
+    if (run_polls()) continue;
+    kernel_idle_until(UINT64_MAX, seen);
+  }
 }
 
-int wasi_plat_console_ready(void) { return 1; }
+int wasi_plat_console_ready(void) { return console_read_ready(); }
+
+/* What the app's fd 0..2 are: a terminal where the host's own fd is one (programs decide on
+ * isatty() whether to prompt or colour), else a stream of unknown type (as wasmtime reports
+ * a pipe); neither can seek. */
+uint8_t wasi_plat_stdio_type(int fd) {
+  return console_isatty(fd) ? WASI_FILETYPE_CHARACTER_DEVICE : WASI_FILETYPE_UNKNOWN;
+}
 
 /* The serial console is a terminal as far as the app can tell (branch console refines this). */
 uint8_t wasi_plat_stdio_type(int fd) { return WASI_FILETYPE_CHARACTER_DEVICE; }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boot tests under TCG: images built with `kiln build`, booted with `kiln run`, checked by their
-# serial output and exit status. Both boot paths: GRUB ISO (multiboot2) and -kernel (multiboot1).
+# stdout, stderr and exit status. Both boot paths: GRUB ISO (multiboot2) and -kernel (multiboot1).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -75,6 +75,75 @@ else
   fail "build with a 40 MiB --dir" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi
 rm -rf $W/big $W/big.*
+
+# ---- the console streams: stdout byte-exact, stderr apart, stdin with its end, isatty ----
+# stdout: 300 KiB of every byte value (LF, CR, 0xff...) through both boot paths, compared with
+# the expected bytes; stderr carries the kernel's notes and the app's stderr, never stdout.
+python3 -c 'import sys; sys.stdout.buffer.write(bytes((i ^ i >> 8 ^ i >> 16) & 0xff for i in range(300 * 1024)))' >"$W/bytes.expect"
+if app bytes && ./kiln build "$W/bytes.wasm" -o "$W/bytes.iso" >$W/build.log 2>&1; then
+  for img in iso elf; do
+    name="binary stdout byte-exact, stderr apart (.$img)"
+    rc=0
+    ./kiln run "$W/bytes.$img" --timeout 120 >"$W/bytes.out" 2>"$W/bytes.err" </dev/null || rc=$?
+    if [ $rc != 0 ]; then fail "$name" "exit status $rc: $(tail -n2 "$W/bytes.err" | tr '\n' '|')"
+    elif ! cmp -s "$W/bytes.out" "$W/bytes.expect"; then
+      fail "$name" "stdout differs: $(cmp "$W/bytes.out" "$W/bytes.expect" 2>&1 | head -n1), $(stat -c %s "$W/bytes.out") bytes"
+    elif ! grep -q '^bytes: 307200 bytes written$' "$W/bytes.err" || ! grep -q '^kiln: multiboot' "$W/bytes.err"; then
+      fail "$name" "stderr lacks the app's line or the kernel's notes: $(head -c 300 "$W/bytes.err" | tr '\n' '|')"
+    else pass "$name"; fi
+  done
+else
+  fail "build bytes" "$(tail -n3 $W/build.log | tr '\n' '|')"
+fi
+
+# stdin: what the host pipes in reaches the app exactly, then end of input (read returns 0);
+# /dev/null is an immediate end; piped stdio are not terminals (isatty 0 0 0).
+# cat_run NAME IMAGE WANT_FILE < INPUT
+cat_run() {
+  local name=$1 img=$2 want=$3 rc=0
+  ./kiln run "$img" --timeout 120 >"$W/cat.out" 2>"$W/cat.err" || rc=$?
+  local n
+  n=$(stat -c %s "$want")
+  if [ $rc != 0 ]; then fail "$name" "exit status $rc: $(tail -n2 "$W/cat.err" | tr '\n' '|')"
+  elif ! cmp -s "$W/cat.out" "$want"; then fail "$name" "stdout differs: $(cmp "$W/cat.out" "$want" 2>&1 | head -n1)"
+  elif ! grep -q "^cat: $n bytes, end of input; isatty 0 0 0\$" "$W/cat.err"; then
+    fail "$name" "stderr: $(grep -a '^cat' "$W/cat.err" || tail -n1 "$W/cat.err")"
+  else pass "$name"; fi
+}
+if app cat && ./kiln build "$W/cat.wasm" -o "$W/cat.iso" >$W/build.log 2>&1; then
+  printf 'abc' >"$W/abc"
+  printf 'abc' | cat_run "stdin from a pipe, then end of input (.iso)" "$W/cat.iso" "$W/abc"
+  : >"$W/empty"
+  cat_run "stdin /dev/null: end of input at once (.elf)" "$W/cat.elf" "$W/empty" </dev/null
+  # Every byte value, 0xff runs (the framing's escape) included; 20 KiB keeps it short (TCG).
+  python3 -c 'import sys; sys.stdout.buffer.write(bytes(range(256)) * 40 + b"\xff" * 5000 + bytes(range(255, -1, -1)) * 20)' >"$W/stdin.bin"
+  cat_run "binary stdin byte-exact (.elf)" "$W/cat.elf" "$W/stdin.bin" <"$W/stdin.bin"
+  # A reader that waits: input arriving 2 s after boot must be read (the read blocks, then ends).
+  printf 'late' >"$W/late"
+  { sleep 2; printf 'late'; } | cat_run "stdin read blocks until input arrives (.elf)" "$W/cat.elf" "$W/late"
+  # On a terminal (a pty from script(1)): isatty is true for all three, the typed line reaches
+  # the app, and ^D at the start of a line ends its input, as for a native program.
+  if command -v script >/dev/null; then
+    name="terminal: isatty 1 1 1, typed line in, ^D ends input"
+    out=$( (printf 'typed line\n\004'; sleep 8) | timeout 60 script -qec "./kiln run $W/cat.elf --timeout 50" /dev/null | tr -d '\r')
+    if grep -q '^cat: 11 bytes, end of input; isatty 1 1 1$' <<<"$out" && [ "$(grep -c '^typed line$' <<<"$out")" = 2 ]; then
+      pass "$name"
+    else fail "$name" "$(tr '\n' '|' <<<"$out" | head -c 300)"; fi
+  else
+    fail "terminal stdio" "script(1) (bsdutils) is missing"
+  fi
+else
+  fail "build cat" "$(tail -n3 $W/build.log | tr '\n' '|')"
+fi
+
+# A trap is reported on stderr (stdout keeps only what the app wrote), with status 134.
+if [ -f "$W/unreachable.elf" ]; then
+  rc=0
+  ./kiln run "$W/unreachable.elf" --timeout 60 >"$W/trap.out" 2>"$W/trap.err" </dev/null || rc=$?
+  if [ $rc = 134 ] && grep -q '^kiln: trap: unreachable' "$W/trap.err" && ! grep -q 'kiln:' "$W/trap.out" &&
+    grep -q 'before the trap' "$W/trap.out"; then pass "trap report on stderr, stdout untouched, status 134"
+  else fail "trap report on stderr, stdout untouched, status 134" "status $rc; stdout: $(tr '\n' '|' <"$W/trap.out"); stderr: $(tail -n2 "$W/trap.err" | tr '\n' '|')"; fi
+fi
 
 # inspect marks an import the kernel lacks; build refuses it with the same list
 app noimport

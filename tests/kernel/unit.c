@@ -16,7 +16,7 @@
 char __kernel_start[1], __kernel_end[1];
 static jmp_buf panic_jmp;
 static char panic_msg[256];
-void serial_write(const char *s, size_t n) { fwrite(s, 1, n, stdout); }
+void console_note(const char *s, size_t n) { fwrite(s, 1, n, stdout); }
 void panic(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
