@@ -75,12 +75,6 @@ int wasi_plat_console_ready(void) {
   return poll(&p, 1, 0) > 0;
 }
 
-/* Placeholder until the hosted stdio types land (branch hostfs): a terminal is a character
- * device, anything else a stream of unknown type. */
-uint8_t wasi_plat_stdio_type(int fd) {
-  return isatty(fd) ? WASI_FILETYPE_CHARACTER_DEVICE : WASI_FILETYPE_UNKNOWN;
-}
-
 static const clockid_t clocks[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
 
 int wasi_plat_clock_get(uint32_t id, uint64_t *ns) {

@@ -55,9 +55,6 @@ uint8_t wasi_plat_stdio_type(int fd) {
   return console_isatty(fd) ? WASI_FILETYPE_CHARACTER_DEVICE : WASI_FILETYPE_UNKNOWN;
 }
 
-/* The serial console is a terminal as far as the app can tell (branch console refines this). */
-uint8_t wasi_plat_stdio_type(int fd) { return WASI_FILETYPE_CHARACTER_DEVICE; }
-
 int wasi_plat_clock_get(uint32_t id, uint64_t *ns) {
   switch (id) {
   case WASI_CLOCK_REALTIME:

@@ -45,10 +45,6 @@ int64_t wasi_plat_console_write(int fd, const void *buf, size_t n);
 int64_t wasi_plat_console_read(void *buf, size_t n);
 /* Nonzero when a console read would not block (for poll_oneoff). */
 int wasi_plat_console_ready(void);
-/* The WASI filetype fd 0, 1 or 2 reports (CHARACTER_DEVICE only for a terminal, which is
- * what isatty() checks). */
-uint8_t wasi_plat_stdio_type(int fd);
-
 /* The WASI filetype of stdio fd 0, 1 or 2, as the program should see it: CHARACTER_DEVICE
  * only for a terminal (wasi-libc's isatty() is "CHARACTER_DEVICE without seek/tell rights"),
  * REGULAR_FILE for a file (fd_seek/fd_tell/fd_filestat_get then go through the two optional
