@@ -36,11 +36,12 @@ image() {
 }
 
 # boot NAME [kiln run options]: starts the VM in the background (own process group), with
-# 16 MiB of RAM plus room for its file-system image (which the kernel keeps in RAM).
+# 16 MiB of RAM, or the least `kiln run` accepts for its file-system image (kept in RAM).
 boot() {
   local name=$1 mem=16
   shift
-  [ -f "$T/$name.fs" ] && mem=$((16 + ($(stat -c %s "$T/$name.fs") >> 20) + 1))
+  # what `kiln run` asks for an image with files: their size rounded up to MiB, plus 18
+  [ -f "$T/$name.fs" ] && mem=$(((($(stat -c %s "$T/$name.fs") + (1 << 20) - 1) >> 20) + 18))
   setsid ./kiln run "$T/$name.elf" --mem "${mem}M" --timeout 1200 "$@" >"$T/$name.log" 2>&1 &
   echo $! >"$T/$name.pid"
   pgids+=($!)
