@@ -20,7 +20,7 @@
 struct virtio_9p {
   struct virtio_dev dev;
   struct virtq q;
-  int use_msix;
+  int use_msix, dead; /* dead: stopped answering; its buffers may still be the device's */
   volatile uint32_t irqs;
   char tag[P9_TAG_MAX + 1];
   uint8_t *req, *resp; /* P9_MSIZE each */
@@ -106,7 +106,7 @@ uint8_t *virtio_9p_req(struct virtio_9p *d) { return d->req; }
 const uint8_t *virtio_9p_resp(struct virtio_9p *d) { return d->resp; }
 
 int virtio_9p_call(struct virtio_9p *d, uint32_t reqlen, uint32_t *resplen) {
-  if (reqlen > P9_MSIZE) return -1;
+  if (reqlen > P9_MSIZE || d->dead) return -1;
   uint64_t addr[2] = {virt_to_phys(d->req), virt_to_phys(d->resp)};
   uint32_t len[2] = {reqlen, P9_MSIZE};
   uint16_t flags[2] = {0, VIRTQ_DESC_F_WRITE};
@@ -121,6 +121,7 @@ int virtio_9p_call(struct virtio_9p *d, uint32_t reqlen, uint32_t *resplen) {
       /* The request is still posted: the device owns the buffers now, so this device is done. */
       klog("virtio-9p: '%s' did not answer in %llu s\n", d->tag, REPLY_TIMEOUT_NS / 1000000000ull);
       virtio_fail(&d->dev);
+      d->dead = 1;
       return -1;
     }
     kernel_idle_until(deadline, seen);

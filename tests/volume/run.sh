@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# tests/volume/run.sh — `kiln run --volume HOST:GUEST` (virtio-9p, 9P2000.L) under TCG: the app
+# tests/volume/volcheck.c changes a volume in the VM; after the VM has exited, the host checks
+# the exact tree, every byte (cmp, sha256) and that nothing appeared outside the volume. Both
+# boot paths (.elf and .iso). Bad --volume arguments are clear kiln errors.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+
+T=$(mktemp -d /tmp/kiln-volume.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+W=build/tests/volume
+if ! make -s all $W/volcheck.wasm >"$T/make.log" 2>&1; then
+  fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
+  finish
+  exit 1
+fi
+if ! ./kiln build $W/volcheck.wasm -o $W/volcheck.iso >"$T/build.log" 2>&1; then
+  fail "build volcheck" "$(tail -n1 "$T/build.log")"
+  finish
+  exit 1
+fi
+
+# The pattern volcheck.c writes (same LCG), to compare on the host.
+python3 - "$T/big.expected" <<'PY'
+import sys
+x, out = 1, bytearray(3 * 1024 * 1024 + 123)
+for i in range(len(out)):
+    x = (x * 1103515245 + 12345) & 0xffffffff
+    out[i] = (x >> 16) & 0xff
+open(sys.argv[1], "wb").write(out)
+PY
+
+expected_tree='. d
+./a d
+./a/b d
+./a/b/c d
+./a/b/c/big.bin f
+./a/b/t.txt f
+./a/hard.txt f
+./a/log.txt f
+./a/seek.txt f
+./a/trunc.txt f
+./d2 d
+./d2/in.txt f
+./link l a/log.txt
+./moved.txt f
+./old.txt f'
+
+# file_is NAME PATH PRINTF-FORMAT: the file holds exactly these bytes.
+file_is() { cmp -s "$2" <(printf "$3") && pass "$1" || fail "$1" "$(od -c "$2" 2>&1 | head -n2 | tr '\n' '|')"; }
+
+# check_volume LABEL IMAGE: a fresh volume in T/LABEL/vol beside a sentinel, volcheck run on it.
+check_volume() {
+  local l=$1 image=$2 out=$T/$1 rc=0
+  mkdir -p "$out/vol" && touch "$out/sentinel"
+  local t0=$SECONDS
+  ./kiln run "$image" --volume "$out/vol:/vol" --timeout 300 >"$out/log" 2>&1 || rc=$?
+  echo "  ($l: VM ran $((SECONDS - t0)) s; $(grep -m1 '^throughput' "$out/log"))"
+  relay "$l: vm: " <"$out/log"
+  [ $rc = 0 ] && pass "$l: app exit 0" || fail "$l: app exit 0" "status $rc: $(tail -n2 "$out/log" | tr '\n' '|')"
+  local tree
+  tree=$(cd "$out/vol" && find . -printf '%p %y %l\n' | sed 's/ $//' | LC_ALL=C sort)
+  [ "$tree" = "$expected_tree" ] && pass "$l: host tree exact" || fail "$l: host tree exact" "$(diff <(echo "$expected_tree") <(echo "$tree") | tr '\n' '|')"
+  [ "$(sha256sum <"$out/vol/a/b/c/big.bin")" = "$(sha256sum <"$T/big.expected")" ] && pass "$l: 3 MiB file sha256" ||
+    fail "$l: 3 MiB file sha256" "size $(stat -c %s "$out/vol/a/b/c/big.bin" 2>&1)"
+  file_is "$l: appended" "$out/vol/a/log.txt" 'line1\nline2\n'
+  file_is "$l: seek+overwrite+hole" "$out/vol/a/seek.txt" '012XYZ6789\0\0!!'
+  file_is "$l: truncated down and up" "$out/vol/a/trunc.txt" 'abcd\0\0'
+  file_is "$l: O_TRUNC" "$out/vol/a/b/t.txt" 'new'
+  file_is "$l: renamed file" "$out/vol/moved.txt" 'moved\n'
+  file_is "$l: renamed dir's file" "$out/vol/d2/in.txt" 'inside\n'
+  file_is "$l: renamed over" "$out/vol/old.txt" 'new\n'
+  [ "$(stat -c %i "$out/vol/moved.txt")" = "$(stat -c %i "$out/vol/a/hard.txt" 2>&1)" ] && pass "$l: hard link on host" ||
+    fail "$l: hard link on host" "different inodes"
+  [ "$(stat -c %a "$out/vol/a/log.txt") $(stat -c %a "$out/vol/a/b")" = "644 755" ] && pass "$l: modes 644/755" ||
+    fail "$l: modes 644/755" "$(stat -c %a "$out/vol/a/log.txt" "$out/vol/a/b" | tr '\n' ' ')"
+  [ "$(ls -A "$out")" = "$(printf 'log\nsentinel\nvol')" ] && pass "$l: nothing outside the volume" ||
+    fail "$l: nothing outside the volume" "$(ls -A "$out" | tr '\n' ' ')"
+}
+
+check_volume elf $W/volcheck.elf
+check_volume iso $W/volcheck.iso
+
+# bad --volume arguments: clear errors from kiln, before any VM starts
+bad() {
+  local name=$1 want=$2 out rc=0
+  shift 2
+  out=$(./kiln run $W/volcheck.elf --timeout 60 "$@" 2>&1) || rc=$?
+  [ $rc = 2 ] && grep -qF -- "$want" <<<"$out" && pass "$name" || fail "$name" "status $rc: $out"
+}
+bad "missing host dir is a kiln error" "does not exist" --volume "$T/nope:/vol"
+bad "host file (not a dir) is a kiln error" "does not exist" --volume "$T/big.expected:/vol"
+bad "no GUEST is a kiln error" "wants HOST:GUEST" --volume "$T"
+bad "long GUEST is a kiln error" "longer than 31 bytes" --volume "$T:/$(printf 'x%.0s' {1..40})"
+
+finish
