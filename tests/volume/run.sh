@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# tests/volume/run.sh — `kiln run --volume HOST:GUEST` (virtio-9p, 9P2000.L) under TCG: the app
-# tests/volume/volcheck.c changes a volume in the VM; after the VM has exited, the host checks
-# the exact tree, every byte (cmp, sha256) and that nothing appeared outside the volume. Both
-# boot paths (.elf and .iso). Bad --volume arguments are clear kiln errors.
+# tests/volume/run.sh — `kiln run --volume HOST:GUEST` (virtio-9p, 9P2000.L) under TCG.
+#   1. Host unit tests of the 9P client against malformed replies (tests/volume/p9unit.c).
+#   2. The app tests/volume/volcheck.c changes a volume in the VM; after the VM has exited, the
+#      host checks the exact tree, every byte (cmp, sha256) and that nothing appeared outside
+#      the volume. Both boot paths (.elf and .iso).
+#   3. Bad --volume arguments are clear kiln errors.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -10,6 +12,19 @@ cd "$(dirname "$0")/../.."
 T=$(mktemp -d /tmp/kiln-volume.XXXXXX)
 trap 'rm -rf "$T"' EXIT
 W=build/tests/volume
+
+# ---- 1. the client against a scripted, misbehaving server ----
+if clang-19 -std=c11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -DKILN_HOST_TEST -I. \
+    -fsanitize=undefined -fsanitize-trap=all -o "$T/p9unit" tests/volume/p9unit.c p9/client.c 2>"$T/p9unit.log"; then
+  "$T/p9unit" >"$T/p9unit.out" 2>&1
+  rc=$?
+  relay "9p client: " <"$T/p9unit.out"
+  grep -q '^[0-9]* passed, 0 failed$' "$T/p9unit.out" || fail "9p client unit tests" "exit status $rc: $(tail -n1 "$T/p9unit.out")"
+else
+  fail "9p client unit tests build" "$(head -n3 "$T/p9unit.log" | tr '\n' '|')"
+fi
+
+# ---- 2. a volume changed in the VM, checked on the host ----
 if ! make -s all $W/volcheck.wasm >"$T/make.log" 2>&1; then
   fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
   finish
@@ -82,7 +97,7 @@ check_volume() {
 check_volume elf $W/volcheck.elf
 check_volume iso $W/volcheck.iso
 
-# bad --volume arguments: clear errors from kiln, before any VM starts
+# ---- 3. bad --volume arguments: clear errors from kiln, before any VM starts
 bad() {
   local name=$1 want=$2 out rc=0
   shift 2
