@@ -32,6 +32,20 @@ uintptr_t kiln_host_stack_limit(void);
 /* Message for a code returned by kiln_plat_call, including KILN_HOST_WILD_FAULT. */
 const char *kiln_host_trap_message(uint32_t code);
 
+/* ---- host/hostfs.c: --dir, a host directory served read-write (a backend of wasi/vfs.h) ---- */
+
+struct wasi_vfs;
+struct wasi_vfs_file;
+struct wasi_vfs_stat;
+struct stat;
+/* One backend for all --dir of the process (so the quota is shared), with its limits. */
+struct wasi_vfs *hostfs_create(uint64_t max_file_size, uint64_t write_budget);
+/* Open host directory `path` as a root for wasi_preopen_vfs; 0 or a WASI errno with the reason
+ * in err (missing directory, no openat2 on this kernel). */
+int hostfs_root(struct wasi_vfs *v, const char *path, struct wasi_vfs_file **root, char *err, size_t errlen);
+int hostfs_errno(int linux_errno); /* the WASI errno for a Linux one */
+void hostfs_stat_fill(const struct stat *s, struct wasi_vfs_stat *out);
+
 /* ---- host/net_plat.c: net/sock.h over the host's BSD sockets ---- */
 
 /* The address --listen binds (default 127.0.0.1); call before wasi_sock_preopen_listen. */

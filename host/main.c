@@ -2,9 +2,12 @@
  * kiln-aot), give it WASI with the command line's args, env and preopened dirs, run _start,
  * and exit with the app's status. A trap prints "kiln: trap: MESSAGE in FUNCTION" and exits 134.
  *
- *   app.bin [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]... [--] ARGS...
+ *   app.bin [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]...
+ *           [--max-file-size SIZE] [--max-write SIZE] [--] ARGS...
  *
- * ARGS become argv[1..]. --listen preopens a listening TCP socket on ADDR (default 127.0.0.1:
+ * ARGS become argv[1..]. --dir maps the host directory itself, read-write and confined
+ * (host/hostfs.c); --max-file-size (default 4G) and --max-write (bytes written in all, default
+ * 8G) bound what the app can put there (EFBIG / ENOSPC beyond). --listen preopens a listening TCP socket on ADDR (default 127.0.0.1:
  * a hosted app is not exposed to the network unless asked) as the kernel's listen=tcp:PORT
  * does: its fd comes after stdio and every --dir, in command-line order, as wasmtime's
  * --tcplisten.
@@ -16,6 +19,7 @@
 
 #include "host/host.h"
 #include "wasi/sockets.h"
+#include "wasi/vfs.h"
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 
@@ -26,7 +30,9 @@
 extern const struct kiln_module app_module __asm__("kiln_module");
 
 static _Noreturn void usage(const char *prog, const char *why) {
-  fprintf(stderr, "kiln: %s\nusage: %s [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]... [--] ARGS...\n",
+  fprintf(stderr,
+          "kiln: %s\nusage: %s [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]...\n"
+          "       [--max-file-size SIZE] [--max-write SIZE] [--] ARGS...   (SIZE: bytes, or with K, M, G, T)\n",
           why, prog);
   exit(2);
 }
@@ -62,6 +68,25 @@ static int preopen_listen(struct wasi_state *st, const char *spec) {
   return 0;
 }
 
+/* SIZE[K|M|G|T] (powers of 1024), or "unlimited"; 0 and UINT64_MAX on error. */
+static uint64_t parse_size(const char *s, int *ok) {
+  char *end;
+  *ok = 0;
+  if (strcmp(s, "unlimited") == 0) return *ok = 1, UINT64_MAX;
+  if (*s < '0' || *s > '9') return 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  int shift = 0;
+  switch (*end) {
+  case 'K': case 'k': shift = 10; end++; break;
+  case 'M': case 'm': shift = 20; end++; break;
+  case 'G': case 'g': shift = 30; end++; break;
+  case 'T': case 't': shift = 40; end++; break;
+  }
+  if (*end || (shift && v > (UINT64_MAX >> shift))) return 0;
+  *ok = 1;
+  return (uint64_t)v << shift;
+}
+
 static void add_arg(struct wasi_state *st, const char *s) {
   if (wasi_add_arg(st, s, strlen(s)) != 0) {
     fprintf(stderr, "kiln: out of memory for the arguments\n");
@@ -78,8 +103,9 @@ int main(int argc, char **argv) {
   /* argv[0] of the app is the program's name, as a shell would pass it. */
   const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
   add_arg(st, prog);
-  const char **listens = calloc((size_t)argc, sizeof *listens);
-  int nlisten = 0;
+  const char **listens = calloc((size_t)argc, sizeof *listens), **dirs = calloc((size_t)argc, sizeof *dirs);
+  int nlisten = 0, ndirs = 0;
+  uint64_t max_file = WASI_VFS_DEFAULT_MAX_FILE_SIZE, max_write = WASI_VFS_DEFAULT_WRITE_BUDGET;
   int i = 1;
   for (; i < argc; i++) {
     const char *a = argv[i];
@@ -89,24 +115,20 @@ int main(int argc, char **argv) {
     } else if (strcmp(a, "--listen") == 0) {
       if (i + 1 >= argc) usage(argv[0], "missing value after --listen");
       if (listens) listens[nlisten++] = argv[++i];
+    } else if (strcmp(a, "--max-file-size") == 0 || strcmp(a, "--max-write") == 0) {
+      int ok;
+      if (i + 1 >= argc) usage(argv[0], "missing value after --max-file-size/--max-write");
+      uint64_t v = parse_size(argv[++i], &ok);
+      if (!ok) usage(argv[0], "--max-file-size/--max-write need a size: N, NK, NM, NG, NT or unlimited");
+      if (a[6] == 'f') max_file = v;
+      else max_write = v;
     } else if (strcmp(a, "--env") == 0 || strcmp(a, "--dir") == 0) {
       if (i + 1 >= argc) usage(argv[0], "missing value after --env/--dir");
       const char *v = argv[++i];
       if (a[2] == 'e') {
         if (!strchr(v, '=') || wasi_add_env(st, v, strlen(v)) != 0) usage(argv[0], "--env needs K=V");
-      } else {
-        /* HOST[:GUEST]; without GUEST the directory appears under its own name */
-        char host[4096], err[256];
-        const char *colon = strchr(v, ':');
-        size_t hl = colon ? (size_t)(colon - v) : strlen(v);
-        if (hl == 0 || hl >= sizeof host) usage(argv[0], "--dir needs HOST[:GUEST]");
-        memcpy(host, v, hl);
-        host[hl] = 0;
-        const char *guest = colon ? colon + 1 : host;
-        if (wasi_preopen_host(st, host, guest, err, sizeof err) != 0) {
-          fprintf(stderr, "kiln: --dir %s: %s\n", v, err);
-          return 1;
-        }
+      } else if (dirs) {
+        dirs[ndirs++] = v; /* preopened below, once the quota options are all read */
       }
     } else if (a[0] == '-' && a[1] == '-') {
       char why[256];
@@ -117,9 +139,35 @@ int main(int argc, char **argv) {
     }
   }
   for (; i < argc; i++) add_arg(st, argv[i]);
-  if (!listens) {
+  if (!listens || !dirs) {
     fprintf(stderr, "kiln: out of memory\n");
     return 1;
+  }
+  /* --dir HOST[:GUEST]: the host directory itself; without GUEST it appears under its own name.
+   * One backend for all, so the write quota counts them together. */
+  struct wasi_vfs *hostfs = ndirs ? hostfs_create(max_file, max_write) : NULL;
+  for (int k = 0; k < ndirs; k++) {
+    const char *v = dirs[k];
+    char host[4096], err[512];
+    const char *colon = strchr(v, ':');
+    size_t hl = colon ? (size_t)(colon - v) : strlen(v);
+    if (hl == 0 || hl >= sizeof host) usage(argv[0], "--dir needs HOST[:GUEST]");
+    memcpy(host, v, hl);
+    host[hl] = 0;
+    const char *guest = colon ? colon + 1 : host;
+    struct wasi_vfs_file *root;
+    if (!hostfs) {
+      fprintf(stderr, "kiln: out of memory\n");
+      return 1;
+    }
+    if (hostfs_root(hostfs, host, &root, err, sizeof err) != 0) {
+      fprintf(stderr, "kiln: --dir %s: %s\n", v, err);
+      return 1;
+    }
+    if (wasi_preopen_vfs(st, hostfs, root, guest, strlen(guest)) != 0) {
+      fprintf(stderr, "kiln: --dir %s: cannot preopen (out of fds or memory)\n", v);
+      return 1;
+    }
   }
   /* Sockets after all the directories, whatever the order on the command line. */
   for (int k = 0; k < nlisten; k++)

@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <sched.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "host/host.h"
+#include "wasi/vfs.h"
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 
@@ -40,6 +42,32 @@ int64_t wasi_plat_console_read(void *buf, size_t n) {
     if (r >= 0) return r;
     if (errno != EINTR) return -wasi_errno(errno);
   }
+}
+
+/* What fds 0..2 really are: a terminal is a character device without seek rights (isatty),
+ * a file is seekable, a pipe is UNKNOWN as wasmtime says, a socket a stream socket. A character
+ * device that is not a terminal (/dev/null) must not look like one: UNKNOWN too. */
+uint8_t wasi_plat_stdio_type(int fd) {
+  struct stat st;
+  if (isatty(fd)) return WASI_FILETYPE_CHARACTER_DEVICE;
+  if (fstat(fd, &st) != 0) return WASI_FILETYPE_UNKNOWN;
+  if (S_ISREG(st.st_mode)) return WASI_FILETYPE_REGULAR_FILE;
+  if (S_ISSOCK(st.st_mode)) return WASI_FILETYPE_SOCKET_STREAM;
+  return WASI_FILETYPE_UNKNOWN;
+}
+
+int64_t wasi_plat_stdio_seek(int fd, int64_t off, int whence) {
+  static const int w[3] = {SEEK_SET, SEEK_CUR, SEEK_END};
+  if (fd < 0 || fd > 2 || whence < 0 || whence > 2) return -WASI_EINVAL;
+  off_t r = lseek(fd, (off_t)off, w[whence]);
+  return r < 0 ? -hostfs_errno(errno) : (int64_t)r;
+}
+
+int wasi_plat_stdio_stat(int fd, struct wasi_vfs_stat *out) {
+  struct stat st;
+  if (fd < 0 || fd > 2 || fstat(fd, &st) != 0) return WASI_EBADF;
+  hostfs_stat_fill(&st, out);
+  return 0;
 }
 
 int wasi_plat_console_ready(void) {

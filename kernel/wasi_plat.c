@@ -44,6 +44,9 @@ int64_t wasi_plat_console_read(void *buf, size_t n) {
 
 int wasi_plat_console_ready(void) { return 1; }
 
+/* The serial console is a terminal as far as the app can tell (branch console refines this). */
+uint8_t wasi_plat_stdio_type(int fd) { return WASI_FILETYPE_CHARACTER_DEVICE; }
+
 int wasi_plat_clock_get(uint32_t id, uint64_t *ns) {
   switch (id) {
   case WASI_CLOCK_REALTIME:

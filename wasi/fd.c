@@ -1,6 +1,8 @@
 /* wasi/fd.c — I/O and metadata on an open fd: fd_read/write/pread/pwrite/seek/tell,
  * fd_filestat_*, fd_readdir, fd_advise/allocate/sync/datasync. Files and directories are
- * served from memfs; stdio and sockets through their ops (wasi.h). */
+ * served from memfs or a backend (wasi/vfs.h, through wasi/vfs.c); stdio and sockets through
+ * their ops (wasi.h). */
+#include "wasi/vfs.h"
 #include "wasi/wasi_int.h"
 
 void wasi_filestat_put(uint8_t *p, struct wasi_node *n) {
@@ -15,10 +17,16 @@ void wasi_filestat_put(uint8_t *p, struct wasi_node *n) {
   wasi_st64(p + 56, n->ctim);
 }
 
-int wasi_set_times(struct wasi_node *n, uint64_t atim, uint64_t mtim, uint32_t fst) {
+int wasi_fst_check(uint32_t fst) {
   if (fst & ~0xfu) return WASI_EINVAL;
   if ((fst & WASI_FST_ATIM) && (fst & WASI_FST_ATIM_NOW)) return WASI_EINVAL;
   if ((fst & WASI_FST_MTIM) && (fst & WASI_FST_MTIM_NOW)) return WASI_EINVAL;
+  return 0;
+}
+
+int wasi_set_times(struct wasi_node *n, uint64_t atim, uint64_t mtim, uint32_t fst) {
+  int e = wasi_fst_check(fst);
+  if (e) return e;
   uint64_t now = memfs_now();
   if (fst & WASI_FST_ATIM) n->atim = atim;
   if (fst & WASI_FST_ATIM_NOW) n->atim = now;
@@ -69,7 +77,13 @@ static int32_t rw(kiln_instance *ctx, int32_t fd, int32_t iovs, int32_t niovs, i
   int e = wasi_iovs_get(ctx, (uint32_t)iovs, (uint32_t)niovs, &v);
   if (e) return e;
   size_t done = 0;
-  if (f->kind == WASI_FD_FILE) {
+  if (f->kind == WASI_FD_FILE && f->vfs) {
+    uint64_t off = positioned ? (uint64_t)poff : f->offset;
+    e = vfs_rw(f, &v, off, positioned, write, &done);
+    /* append wrote at the end: the offset follows, as with O_APPEND */
+    if (!e && !positioned && write && (f->fdflags & WASI_FDFLAG_APPEND)) e = vfs_size(f, &f->offset);
+    else if (!e && !positioned) f->offset = off + done;
+  } else if (f->kind == WASI_FD_FILE) {
     uint64_t off = positioned ? (uint64_t)poff : f->offset;
     if (write && !positioned && (f->fdflags & WASI_FDFLAG_APPEND)) off = f->node->size;
     e = write ? file_write(f->node, off, &v, &done) : file_read(f->node, off, &v, &done);
@@ -118,15 +132,31 @@ int32_t WASI_FN(fd_seek, iIii_i)(kiln_instance *ctx, int32_t fd, int64_t off, in
   uint64_t need = WASI_RIGHT(WASI_R_FD_SEEK);
   if (off == 0 && whence == WASI_WHENCE_CUR && (f->rights_base & WASI_RIGHT(WASI_R_FD_TELL)))
     need = WASI_RIGHT(WASI_R_FD_TELL);
+  if (f->kind == WASI_FD_STDIO && f->type == WASI_FILETYPE_REGULAR_FILE) {
+    /* stdio redirected to a file: the platform's own offset (host lseek) */
+    if ((f->rights_base & need) != need) return WASI_ENOTCAPABLE;
+    uint8_t *out = wasi_guest_ptr(ctx, (uint32_t)pnew, 8);
+    if (!out) return WASI_EFAULT;
+    if ((uint32_t)whence > WASI_WHENCE_END) return WASI_EINVAL;
+    int64_t r = wasi_plat_stdio_seek(fd, off, whence);
+    if (r < 0) return (int)-r;
+    wasi_st64(out, (uint64_t)r);
+    return 0;
+  }
   int e = file_fd(st, fd, need, &f);
   if (e) return e;
   uint8_t *out = wasi_guest_ptr(ctx, (uint32_t)pnew, 8);
   if (!out) return WASI_EFAULT;
   int64_t base;
+  uint64_t size = 0;
   switch (whence) {
   case WASI_WHENCE_SET: base = 0; break;
   case WASI_WHENCE_CUR: base = (int64_t)f->offset; break;
-  case WASI_WHENCE_END: base = (int64_t)f->node->size; break;
+  case WASI_WHENCE_END:
+    if (!f->vfs) size = f->node->size;
+    else if ((e = vfs_size(f, &size))) return e;
+    base = (int64_t)size;
+    break;
   default: return WASI_EINVAL;
   }
   if ((off > 0 && base > INT64_MAX - off) || base + off < 0) return WASI_EINVAL;
@@ -136,7 +166,9 @@ int32_t WASI_FN(fd_seek, iIii_i)(kiln_instance *ctx, int32_t fd, int64_t off, in
 }
 
 int32_t WASI_FN(fd_tell, ii_i)(kiln_instance *ctx, int32_t fd, int32_t pout) {
-  struct wasi_fd *f;
+  struct wasi_fd *f = wasi_fd_get(WASI_STATE(ctx), (uint32_t)fd);
+  if (f && f->kind == WASI_FD_STDIO && f->type == WASI_FILETYPE_REGULAR_FILE)
+    return WASI_FN(fd_seek, iIii_i)(ctx, fd, 0, WASI_WHENCE_CUR, pout);
   int e = file_fd(WASI_STATE(ctx), fd, WASI_RIGHT(WASI_R_FD_TELL), &f);
   if (e) return e;
   uint8_t *out = wasi_guest_ptr(ctx, (uint32_t)pout, 8);
@@ -151,10 +183,17 @@ int32_t WASI_FN(fd_filestat_get, ii_i)(kiln_instance *ctx, int32_t fd, int32_t b
   if (e) return e;
   uint8_t *p = wasi_guest_ptr(ctx, (uint32_t)buf, WASI_FILESTAT_SIZE);
   if (!p) return WASI_EFAULT;
+  struct wasi_vfs_stat s;
   if (f->node) wasi_filestat_put(p, f->node);
-  else {
+  else if (f->vfs) {
+    if ((e = f->vfs->ops->stat(f->vfs, f->vf, &s))) return e;
+    vfs_stat_put(p, &s);
+  } else if (f->kind == WASI_FD_STDIO && (e = wasi_plat_stdio_stat(fd, &s)) == 0) {
+    s.filetype = wasi_fd_filetype(f); /* the type stdio was given, whatever the host says */
+    vfs_stat_put(p, &s);
+  } else {
     memset(p, 0, WASI_FILESTAT_SIZE);
-    p[16] = f->ops ? f->ops->filetype : WASI_FILETYPE_UNKNOWN;
+    p[16] = wasi_fd_filetype(f);
     wasi_st64(p + 24, 1);
   }
   return 0;
@@ -167,6 +206,7 @@ int32_t WASI_FN(fd_filestat_set_size, iI_i)(kiln_instance *ctx, int32_t fd, int6
   if (f->kind == WASI_FD_DIR) return WASI_EISDIR;
   if (f->kind != WASI_FD_FILE) return WASI_EINVAL;
   if (size < 0) return WASI_EINVAL;
+  if (f->vfs) return vfs_set_size(f, (uint64_t)size);
   return memfs_truncate(f->node, (uint64_t)size);
 }
 
@@ -175,6 +215,10 @@ int32_t WASI_FN(fd_filestat_set_times, iIIi_i)(kiln_instance *ctx, int32_t fd, i
   struct wasi_fd *f;
   int e = wasi_fd_check(WASI_STATE(ctx), (uint32_t)fd, WASI_RIGHT(WASI_R_FD_FILESTAT_SET_TIMES), &f);
   if (e) return e;
+  if (f->vfs) {
+    if ((e = wasi_fst_check((uint32_t)fst))) return e;
+    return f->vfs->ops->set_times(f->vfs, f->vf, (uint64_t)atim, (uint64_t)mtim, (uint32_t)fst);
+  }
   if (!f->node) return WASI_ENOTSUP; /* stdio and sockets keep no times */
   return wasi_set_times(f->node, (uint64_t)atim, (uint64_t)mtim, (uint32_t)fst);
 }
@@ -193,6 +237,7 @@ int32_t WASI_FN(fd_allocate, iII_i)(kiln_instance *ctx, int32_t fd, int64_t off,
   if (e) return e;
   if (off < 0 || len <= 0) return WASI_EINVAL;
   if (off > INT64_MAX - len) return WASI_EFBIG;
+  if (f->vfs) return vfs_allocate(f, (uint64_t)off, (uint64_t)len);
   if ((uint64_t)(off + len) > f->node->size) return memfs_truncate(f->node, (uint64_t)(off + len));
   return 0;
 }
@@ -202,6 +247,7 @@ static int32_t sync(kiln_instance *ctx, int32_t fd, int right) {
   int e = wasi_fd_check(WASI_STATE(ctx), (uint32_t)fd, WASI_RIGHT(right), &f);
   if (e) return e;
   if (f->kind == WASI_FD_SOCKET) return WASI_EINVAL; /* as fsync(2) on a socket */
+  if (f->vfs) return f->vfs->ops->sync(f->vfs, f->vf, right == WASI_R_FD_DATASYNC);
   return 0; /* memfs is always "on disk" */
 }
 int32_t WASI_FN(fd_sync, i_i)(kiln_instance *ctx, int32_t fd) { return sync(ctx, fd, WASI_R_FD_SYNC); }
@@ -219,6 +265,12 @@ int32_t WASI_FN(fd_readdir, iiiIi_i)(kiln_instance *ctx, int32_t fd, int32_t buf
   if (!(f->rights_base & WASI_RIGHT(WASI_R_FD_READDIR))) return WASI_ENOTCAPABLE;
   uint8_t *b = wasi_guest_ptr(ctx, (uint32_t)buf, (uint32_t)buflen), *u = wasi_guest_ptr(ctx, (uint32_t)pused, 4);
   if (!b || !u) return WASI_EFAULT;
+  if (f->vfs) {
+    uint32_t used;
+    int e = vfs_readdir(f, b, (uint32_t)buflen, (uint64_t)cookie, &used);
+    if (!e) wasi_st32(u, used);
+    return e;
+  }
   struct wasi_node *d = f->node;
   uint32_t used = 0, cap = (uint32_t)buflen;
   for (uint64_t i = (uint64_t)cookie; i < 2ull + d->nents && used < cap; i++) {

@@ -1,5 +1,6 @@
 /* wasi/fdtable.c — the fd table, stdio, and the calls about fds as table entries: fd_close,
  * fd_renumber, fd_fdstat_*, fd_prestat_*. */
+#include "wasi/vfs.h"
 #include "wasi/wasi_int.h"
 
 int wasi_fd_new(struct wasi_state *st, uint8_t kind, const struct wasi_fd_ops *ops, void *priv, uint64_t rights_base,
@@ -42,6 +43,7 @@ void wasi_fd_release(struct wasi_state *st, uint32_t fd) {
   struct wasi_fd *f = &st->fds[fd];
   if (f->ops && f->ops->close) f->ops->close(st, f);
   if (f->node) memfs_unref(st->fs, f->node);
+  if (f->vfs && f->vf) f->vfs->ops->close(f->vfs, f->vf);
   wasi_free(f->preopen);
   memset(f, 0, sizeof *f);
 }
@@ -89,15 +91,26 @@ static const struct wasi_fd_ops stdio_ops = {
     .poll = stdio_poll,
 };
 
+/* The platform's stdio may be a terminal, a file, a pipe: its type decides the rights, since
+ * wasi-libc's isatty() is "CHARACTER_DEVICE without seek/tell" and a file must be seekable
+ * (bzip2 writes to stdout only when it is not a terminal; sqlite3 prompts only on one). */
 int wasi_stdio_init(struct wasi_state *st) {
   for (uint32_t i = 0; i < 3; i++) {
     uint32_t fd;
+    uint8_t type = wasi_plat_stdio_type((int)i);
     uint64_t r = WASI_RIGHTS_STDIO & ~WASI_RIGHT(i == 0 ? WASI_R_FD_WRITE : WASI_R_FD_READ);
+    if (type == WASI_FILETYPE_REGULAR_FILE) r |= WASI_RIGHT(WASI_R_FD_SEEK) | WASI_RIGHT(WASI_R_FD_TELL);
     int e = wasi_fd_new(st, WASI_FD_STDIO, &stdio_ops, NULL, r, 0, &fd);
     if (e) return e;
+    st->fds[fd].type = type;
   }
   return 0;
 }
+
+/* Defaults for the optional stdio hooks of wasi.h; a platform whose stdio can be a file
+ * defines its own. */
+__attribute__((weak)) int64_t wasi_plat_stdio_seek(int fd, int64_t off, int whence) { return -WASI_ESPIPE; }
+__attribute__((weak)) int wasi_plat_stdio_stat(int fd, struct wasi_vfs_stat *out) { return WASI_ENOTSUP; }
 
 /* ---- calls ---- */
 
@@ -118,7 +131,8 @@ int32_t WASI_FN(fd_renumber, ii_i)(kiln_instance *ctx, int32_t from, int32_t to)
   return 0;
 }
 
-static uint8_t fd_filetype(struct wasi_fd *f) {
+uint8_t wasi_fd_filetype(struct wasi_fd *f) {
+  if (f->type) return f->type;
   if (f->ops) return f->ops->filetype;
   return f->node ? f->node->type : WASI_FILETYPE_UNKNOWN;
 }
@@ -130,7 +144,7 @@ int32_t WASI_FN(fd_fdstat_get, ii_i)(kiln_instance *ctx, int32_t fd, int32_t buf
   uint8_t *p = wasi_guest_ptr(ctx, (uint32_t)buf, WASI_FDSTAT_SIZE);
   if (!p) return WASI_EFAULT;
   memset(p, 0, WASI_FDSTAT_SIZE);
-  p[0] = fd_filetype(f);
+  p[0] = wasi_fd_filetype(f);
   wasi_st16(p + 2, f->fdflags);
   wasi_st64(p + 8, f->rights_base);
   wasi_st64(p + 16, f->rights_inheriting);

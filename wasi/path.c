@@ -1,6 +1,8 @@
 /* wasi/path.c — resolving a guest path inside a directory fd, and the path_* calls.
  * A path never leaves the directory it is resolved in: an absolute path, a ".." above it, or
- * a symlink leading out (absolute target or too many "..") is WASI_ENOTCAPABLE. */
+ * a symlink leading out (absolute target or too many "..") is WASI_ENOTCAPABLE. A directory fd
+ * of a backend (f->vfs, wasi/vfs.h) passes the path to it, which must confine it the same way. */
+#include "wasi/vfs.h"
 #include "wasi/wasi_int.h"
 
 #define SYMLOOP_MAX 40
@@ -146,6 +148,29 @@ static int dir_path(kiln_instance *ctx, int32_t fd, uint64_t rights, int32_t pat
   return 0;
 }
 
+/* The directory fd when it belongs to a backend: returns 1 with *f and the checked path (or
+ * with *e set when the checks fail), 0 for a memfs directory (or a bad fd: memfs's path
+ * reports it). */
+static int vfs_at(kiln_instance *ctx, int32_t fd, uint64_t rights, int32_t path, int32_t len, struct wasi_fd **f,
+                  const char **p, int *e) {
+  struct wasi_fd *d = wasi_fd_get(WASI_STATE(ctx), (uint32_t)fd);
+  if (!d || !d->vfs) return 0;
+  struct wasi_node *unused;
+  *f = d;
+  if (!(*e = dir_path(ctx, fd, rights, path, len, &unused, p))) *e = vfs_path_check(*p, (uint32_t)len);
+  return 1;
+}
+/* Across a backend and memfs (or two backends): the other fd's own error first, else EXDEV. */
+static int cross(kiln_instance *ctx, int ov, int32_t ofd, uint64_t orights, int32_t opath, int32_t olen, int32_t nfd,
+                 uint64_t nrights, int32_t npath, int32_t nlen) {
+  struct wasi_node *d;
+  const char *p;
+  int e = ov ? dir_path(ctx, nfd, nrights, npath, nlen, &d, &p) : dir_path(ctx, ofd, orights, opath, olen, &d, &p);
+  return e ? e : WASI_EXDEV;
+}
+#define VFS(f) ((f)->vfs)
+#define VOPS(f) ((f)->vfs->ops)
+
 static int resolve_at(kiln_instance *ctx, int32_t fd, uint64_t rights, int32_t path, int32_t len, int follow,
                       struct wasi_lookup *l) {
   struct wasi_node *dir;
@@ -160,8 +185,13 @@ static int resolve_at(kiln_instance *ctx, int32_t fd, uint64_t rights, int32_t p
 
 int32_t WASI_FN(path_create_directory, iii_i)(kiln_instance *ctx, int32_t fd, int32_t path, int32_t len) {
   struct wasi_state *st = WASI_STATE(ctx);
+  struct wasi_fd *vf;
+  const char *vp;
+  int e;
+  if (vfs_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_CREATE_DIRECTORY), path, len, &vf, &vp, &e))
+    return e ? e : VOPS(vf)->mkdir(VFS(vf), vf->vf, vp, (uint32_t)len);
   struct wasi_lookup l;
-  int e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_CREATE_DIRECTORY), path, len, 0, &l);
+  e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_CREATE_DIRECTORY), path, len, 0, &l);
   if (e) return e;
   if (l.node || !l.dir) e = WASI_EEXIST;
   else {
@@ -176,8 +206,18 @@ int32_t WASI_FN(path_create_directory, iii_i)(kiln_instance *ctx, int32_t fd, in
 int32_t WASI_FN(path_filestat_get, iiiii_i)(kiln_instance *ctx, int32_t fd, int32_t flags, int32_t path, int32_t len,
                                              int32_t buf) {
   uint8_t *b = wasi_guest_ptr(ctx, (uint32_t)buf, WASI_FILESTAT_SIZE);
+  struct wasi_fd *vf;
+  const char *vp;
+  int e;
+  if (vfs_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_FILESTAT_GET), path, len, &vf, &vp, &e)) {
+    struct wasi_vfs_stat s;
+    if (!e && !b) e = WASI_EFAULT;
+    if (!e && !(e = VOPS(vf)->stat_at(VFS(vf), vf->vf, vp, (uint32_t)len, flags & WASI_LOOKUP_SYMLINK_FOLLOW, &s)))
+      vfs_stat_put(b, &s);
+    return e;
+  }
   struct wasi_lookup l;
-  int e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_FILESTAT_GET), path, len, flags & WASI_LOOKUP_SYMLINK_FOLLOW, &l);
+  e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_FILESTAT_GET), path, len, flags & WASI_LOOKUP_SYMLINK_FOLLOW, &l);
   if (e) return e;
   if (!b) e = WASI_EFAULT;
   else if (!l.node) e = WASI_ENOENT;
@@ -188,9 +228,17 @@ int32_t WASI_FN(path_filestat_get, iiiii_i)(kiln_instance *ctx, int32_t fd, int3
 
 int32_t WASI_FN(path_filestat_set_times, iiiiIIi_i)(kiln_instance *ctx, int32_t fd, int32_t flags, int32_t path,
                                                      int32_t len, int64_t atim, int64_t mtim, int32_t fst) {
+  struct wasi_fd *vf;
+  const char *vp;
+  int e;
+  if (vfs_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_FILESTAT_SET_TIMES), path, len, &vf, &vp, &e)) {
+    if (e || (e = wasi_fst_check((uint32_t)fst))) return e;
+    return VOPS(vf)->set_times_at(VFS(vf), vf->vf, vp, (uint32_t)len, flags & WASI_LOOKUP_SYMLINK_FOLLOW,
+                                  (uint64_t)atim, (uint64_t)mtim, (uint32_t)fst);
+  }
   struct wasi_lookup l;
-  int e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_FILESTAT_SET_TIMES), path, len, flags & WASI_LOOKUP_SYMLINK_FOLLOW,
-                     &l);
+  e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_FILESTAT_SET_TIMES), path, len, flags & WASI_LOOKUP_SYMLINK_FOLLOW,
+                 &l);
   if (e) return e;
   if (!l.node) e = WASI_ENOENT;
   else e = wasi_set_times(l.node, (uint64_t)atim, (uint64_t)mtim, (uint32_t)fst);
@@ -201,8 +249,22 @@ int32_t WASI_FN(path_filestat_set_times, iiiiIIi_i)(kiln_instance *ctx, int32_t 
 int32_t WASI_FN(path_link, iiiiiii_i)(kiln_instance *ctx, int32_t ofd, int32_t oflags, int32_t opath, int32_t olen,
                                        int32_t nfd, int32_t npath, int32_t nlen) {
   struct wasi_state *st = WASI_STATE(ctx);
+  struct wasi_fd *vo = NULL, *vn = NULL;
+  const char *po, *pn;
+  int e, eo = 0, en = 0;
+  int ov = vfs_at(ctx, ofd, WASI_RIGHT(WASI_R_PATH_LINK_SOURCE), opath, olen, &vo, &po, &eo);
+  int nv = vfs_at(ctx, nfd, WASI_RIGHT(WASI_R_PATH_LINK_TARGET), npath, nlen, &vn, &pn, &en);
+  if (ov || nv) {
+    if (eo || en) return eo ? eo : en;
+    if (!ov || !nv) /* a link cannot cross file systems */
+      return cross(ctx, ov, ofd, WASI_RIGHT(WASI_R_PATH_LINK_SOURCE), opath, olen, nfd,
+                   WASI_RIGHT(WASI_R_PATH_LINK_TARGET), npath, nlen);
+    if (VFS(vo) != VFS(vn)) return WASI_EXDEV;
+    return VOPS(vo)->link(VFS(vo), vo->vf, po, (uint32_t)olen, oflags & WASI_LOOKUP_SYMLINK_FOLLOW, vn->vf, pn,
+                          (uint32_t)nlen);
+  }
   struct wasi_lookup o, n;
-  int e = resolve_at(ctx, ofd, WASI_RIGHT(WASI_R_PATH_LINK_SOURCE), opath, olen, oflags & WASI_LOOKUP_SYMLINK_FOLLOW, &o);
+  e = resolve_at(ctx, ofd, WASI_RIGHT(WASI_R_PATH_LINK_SOURCE), opath, olen, oflags & WASI_LOOKUP_SYMLINK_FOLLOW, &o);
   if (e) return e;
   if ((e = resolve_at(ctx, nfd, WASI_RIGHT(WASI_R_PATH_LINK_TARGET), npath, nlen, 0, &n))) {
     wasi_lookup_done(&o);
@@ -233,6 +295,17 @@ int32_t WASI_FN(path_open, iiiiiIIii_i)(kiln_instance *ctx, int32_t fd, int32_t 
   if ((uint32_t)oflags & ~0xfu || (uint32_t)fdflags & ~0x1fu) return WASI_EINVAL;
   /* A new fd can hold only rights the directory passes on. */
   if (((uint64_t)base | (uint64_t)inh) & ~dir_inh) return WASI_ENOTCAPABLE;
+  if (df->vfs) {
+    const char *p = df->kind == WASI_FD_DIR ? wasi_guest_ptr(ctx, (uint32_t)path, (uint32_t)len) : NULL;
+    uint32_t nfd;
+    if (df->kind != WASI_FD_DIR) return WASI_ENOTDIR;
+    if (!p) return WASI_EFAULT;
+    if ((e = vfs_open(st, df, p, (uint32_t)len, dirflags & WASI_LOOKUP_SYMLINK_FOLLOW, (uint16_t)oflags, (uint64_t)base,
+                      (uint64_t)inh, (uint16_t)fdflags, &nfd)))
+      return e;
+    wasi_st32(out, nfd);
+    return 0;
+  }
   struct wasi_lookup l;
   if ((e = resolve_at(ctx, fd, need, path, len, dirflags & WASI_LOOKUP_SYMLINK_FOLLOW, &l))) return e;
   struct wasi_node *node = l.node;
@@ -268,8 +341,18 @@ int32_t WASI_FN(path_open, iiiiiIIii_i)(kiln_instance *ctx, int32_t fd, int32_t 
 int32_t WASI_FN(path_readlink, iiiiii_i)(kiln_instance *ctx, int32_t fd, int32_t path, int32_t len, int32_t buf,
                                           int32_t buflen, int32_t pused) {
   uint8_t *b = wasi_guest_ptr(ctx, (uint32_t)buf, (uint32_t)buflen), *u = wasi_guest_ptr(ctx, (uint32_t)pused, 4);
+  struct wasi_fd *vf;
+  const char *vp;
+  int e;
+  if (vfs_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_READLINK), path, len, &vf, &vp, &e)) {
+    size_t n = 0;
+    if (!e && (!b || !u)) e = WASI_EFAULT;
+    if (!e && !(e = VOPS(vf)->readlink(VFS(vf), vf->vf, vp, (uint32_t)len, (char *)b, (uint32_t)buflen, &n)))
+      wasi_st32(u, (uint32_t)n);
+    return e;
+  }
   struct wasi_lookup l;
-  int e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_READLINK), path, len, 0, &l);
+  e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_READLINK), path, len, 0, &l);
   if (e) return e;
   if (!b || !u) e = WASI_EFAULT;
   else if (!l.node) e = WASI_ENOENT;
@@ -286,8 +369,13 @@ int32_t WASI_FN(path_readlink, iiiiii_i)(kiln_instance *ctx, int32_t fd, int32_t
 
 int32_t WASI_FN(path_remove_directory, iii_i)(kiln_instance *ctx, int32_t fd, int32_t path, int32_t len) {
   struct wasi_state *st = WASI_STATE(ctx);
+  struct wasi_fd *vf;
+  const char *vp;
+  int e;
+  if (vfs_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_REMOVE_DIRECTORY), path, len, &vf, &vp, &e))
+    return e ? e : VOPS(vf)->rmdir(VFS(vf), vf->vf, vp, (uint32_t)len);
   struct wasi_lookup l;
-  int e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_REMOVE_DIRECTORY), path, len, 0, &l);
+  e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_REMOVE_DIRECTORY), path, len, 0, &l);
   if (e) return e;
   if (!l.dir) e = WASI_EINVAL; /* "." or ".." */
   else if (!l.node) e = WASI_ENOENT;
@@ -301,8 +389,21 @@ int32_t WASI_FN(path_remove_directory, iii_i)(kiln_instance *ctx, int32_t fd, in
 int32_t WASI_FN(path_rename, iiiiii_i)(kiln_instance *ctx, int32_t fd, int32_t opath, int32_t olen, int32_t nfd,
                                         int32_t npath, int32_t nlen) {
   struct wasi_state *st = WASI_STATE(ctx);
+  struct wasi_fd *vo = NULL, *vn = NULL;
+  const char *po, *pn;
+  int e, eo = 0, en = 0;
+  int ov = vfs_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_RENAME_SOURCE), opath, olen, &vo, &po, &eo);
+  int nv = vfs_at(ctx, nfd, WASI_RIGHT(WASI_R_PATH_RENAME_TARGET), npath, nlen, &vn, &pn, &en);
+  if (ov || nv) {
+    if (eo || en) return eo ? eo : en;
+    if (!ov || !nv)
+      return cross(ctx, ov, fd, WASI_RIGHT(WASI_R_PATH_RENAME_SOURCE), opath, olen, nfd,
+                   WASI_RIGHT(WASI_R_PATH_RENAME_TARGET), npath, nlen);
+    if (VFS(vo) != VFS(vn)) return WASI_EXDEV;
+    return VOPS(vo)->rename(VFS(vo), vo->vf, po, (uint32_t)olen, vn->vf, pn, (uint32_t)nlen);
+  }
   struct wasi_lookup o, n;
-  int e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_RENAME_SOURCE), opath, olen, 0, &o);
+  e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_RENAME_SOURCE), opath, olen, 0, &o);
   if (e) return e;
   if ((e = resolve_at(ctx, nfd, WASI_RIGHT(WASI_R_PATH_RENAME_TARGET), npath, nlen, 0, &n))) {
     wasi_lookup_done(&o);
@@ -336,9 +437,22 @@ int32_t WASI_FN(path_symlink, iiiii_i)(kiln_instance *ctx, int32_t opath, int32_
   struct wasi_state *st = WASI_STATE(ctx);
   const char *target = wasi_guest_ptr(ctx, (uint32_t)opath, (uint32_t)olen);
   if (!target) return WASI_EFAULT;
+  /* An absolute target could never resolve inside the preopen (wasmtime refuses it too). */
+  int abs = olen > 0 && target[0] == '/';
+  for (int32_t i = 0; i < olen; i++)
+    if (target[i] == 0) return WASI_EINVAL;
+  struct wasi_fd *vf;
+  const char *vp;
+  int e;
+  if (vfs_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_SYMLINK), npath, nlen, &vf, &vp, &e))
+    return e ? e : abs ? WASI_ENOTCAPABLE : VOPS(vf)->symlink(VFS(vf), target, (uint32_t)olen, vf->vf, vp, (uint32_t)nlen);
   struct wasi_lookup l;
-  int e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_SYMLINK), npath, nlen, 0, &l);
+  e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_SYMLINK), npath, nlen, 0, &l);
   if (e) return e;
+  if (abs) {
+    wasi_lookup_done(&l);
+    return WASI_ENOTCAPABLE;
+  }
   struct wasi_node *s;
   if (l.node || !l.dir) e = WASI_EEXIST;
   else if (l.trailing_slash) e = WASI_ENOENT;
@@ -351,8 +465,13 @@ int32_t WASI_FN(path_symlink, iiiii_i)(kiln_instance *ctx, int32_t opath, int32_
 
 int32_t WASI_FN(path_unlink_file, iii_i)(kiln_instance *ctx, int32_t fd, int32_t path, int32_t len) {
   struct wasi_state *st = WASI_STATE(ctx);
+  struct wasi_fd *vf;
+  const char *vp;
+  int e;
+  if (vfs_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_UNLINK_FILE), path, len, &vf, &vp, &e))
+    return e ? e : VOPS(vf)->unlink(VFS(vf), vf->vf, vp, (uint32_t)len);
   struct wasi_lookup l;
-  int e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_UNLINK_FILE), path, len, 0, &l);
+  e = resolve_at(ctx, fd, WASI_RIGHT(WASI_R_PATH_UNLINK_FILE), path, len, 0, &l);
   if (e) return e;
   if (!l.dir) e = WASI_EISDIR;
   else if (!l.node) e = WASI_ENOENT;

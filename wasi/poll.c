@@ -26,7 +26,10 @@ static int check(struct wasi_state *st, const uint8_t *s, uint8_t *ev, uint64_t 
     return 1;
   }
   if (f->kind == WASI_FD_FILE) {
-    uint64_t avail = tag == WASI_EVENTTYPE_FD_READ && f->node->size > f->offset ? f->node->size - f->offset : 0;
+    uint64_t size = 0;
+    if (f->node) size = f->node->size;
+    else if (f->vfs) vfs_size(f, &size); /* a file is always ready; the count is a hint */
+    uint64_t avail = tag == WASI_EVENTTYPE_FD_READ && size > f->offset ? size - f->offset : 0;
     wasi_st64(ev + 16, avail);
     return 1;
   }

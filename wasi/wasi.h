@@ -11,7 +11,7 @@
  *     st = wasi_create();                         stdio is fds 0, 1, 2
  *     wasi_add_arg(st, ...) ...; wasi_add_env(st, "K=V", n) ...
  *     kernel:  wasi_load_image(st, module_bytes, module_len)   (the kiln-pack archive, fsimage.h)
- *     hosted:  wasi_preopen_host(st, "HOST", "GUEST")         (--dir HOST[:GUEST])
+ *     hosted:  wasi_preopen_vfs(st, hostfs, root, "GUEST", n)  (--dir HOST[:GUEST], host/hostfs.c)
  *     ctx->host = st; run _start under kiln_plat_call();
  *     if the call returned KILN_TRAP_EXIT: the app called proc_exit, status is st->exit_code;
  *     if it returned KILN_TRAP_NONE: _start returned, status 0.
@@ -46,6 +46,17 @@ int64_t wasi_plat_console_read(void *buf, size_t n);
 /* Nonzero when a console read would not block (for poll_oneoff). */
 int wasi_plat_console_ready(void);
 
+/* The WASI filetype of stdio fd 0, 1 or 2, as the program should see it: CHARACTER_DEVICE
+ * only for a terminal (wasi-libc's isatty() is "CHARACTER_DEVICE without seek/tell rights"),
+ * REGULAR_FILE for a file (fd_seek/fd_tell/fd_filestat_get then go through the two optional
+ * hooks below), anything else (UNKNOWN for a pipe, as wasmtime; SOCKET_STREAM) for the rest. */
+uint8_t wasi_plat_stdio_type(int fd);
+/* Optional (wasi/ has weak defaults that answer ESPIPE / ENOTSUP): lseek on a stdio fd that is
+ * a regular file (whence WASI_WHENCE_*; new offset or -errno), and its attributes. */
+struct wasi_vfs_stat;
+int64_t wasi_plat_stdio_seek(int fd, int64_t off, int whence);
+int wasi_plat_stdio_stat(int fd, struct wasi_vfs_stat *out);
+
 /* Clocks, in nanoseconds. id is a WASI clockid: 0 realtime (since the Unix epoch), 1 monotonic,
  * 2 process CPU time, 3 thread CPU time. Return 0, or WASI_EINVAL for an unknown id.
  * The resolution is the real granularity of the clock source (e.g. 1 ns for a TSC, 1e9/HZ
@@ -79,11 +90,8 @@ int wasi_add_env(struct wasi_state *st, const char *kv, size_t len);
  * lives: file contents are not copied until the guest first writes to them.
  * 0 or a WASI errno (EINVAL for a malformed archive, ENOMEM). */
 int wasi_load_image(struct wasi_state *st, const void *img, size_t len);
-/* Hosted only (wasi/hostdir.c, not built for the kernel): preopen a host directory under
- * guest name `guest` (e.g. "/" or "data"), loading its tree into the in-memory file system
- * (files are mmap'ed, not copied, until written). Writes stay in memory, as on the kernel.
- * 0 or a WASI errno, with the reason for a human in err. */
-int wasi_preopen_host(struct wasi_state *st, const char *host, const char *guest, char *err, size_t errlen);
+/* Directories served outside memfs (the hosted --dir, a 9P volume): wasi_preopen_vfs in
+ * wasi/vfs.h. */
 
 /* ---- the state ---- */
 
@@ -110,7 +118,7 @@ struct wasi_state {
 
 /* ---- the fd table's plug-in point (for wasi/sockets.c) ----
  * Each fd has a kind; stdio and sockets carry an ops table, files and directories are served
- * by memfs directly. sockets.c creates socket fds with wasi_fd_new(st, WASI_FD_SOCKET, ...)
+ * by memfs directly, or by a backend of wasi/vfs.h when `vfs` is set. sockets.c creates socket fds with wasi_fd_new(st, WASI_FD_SOCKET, ...)
  * and its own ops; the preview1 sock_* calls (wasi/sock.c) check the guest pointers and the
  * fd, return WASI_ENOTSOCK for non-sockets and otherwise forward here. fd_read/fd_write/
  * fd_close/fd_fdstat_get/poll_oneoff forward to the ops of any fd that has them. Buffers
@@ -140,13 +148,18 @@ struct wasi_fd_ops {
 };
 
 struct wasi_node;
+struct wasi_vfs;
+struct wasi_vfs_file;
 struct wasi_fd {
   uint8_t kind;     /* WASI_FD_* */
+  uint8_t type;     /* WASI filetype when the fd itself knows it (stdio, vfs), else 0 */
   uint16_t fdflags; /* WASI_FDFLAGS_* */
   uint64_t rights_base, rights_inheriting;
   const struct wasi_fd_ops *ops; /* stdio, sockets; NULL for files and directories */
   void *priv;                    /* the ops' own data (e.g. the lwIP pcb) */
-  struct wasi_node *node;        /* files and directories */
+  struct wasi_node *node;        /* files and directories of memfs */
+  struct wasi_vfs *vfs;          /* files and directories of a backend (wasi/vfs.h) ... */
+  struct wasi_vfs_file *vf;      /* ... and its handle, closed with the fd */
   uint64_t offset;               /* files */
   char *preopen;                 /* guest name of a preopened directory, else NULL */
   uint32_t preopen_len;

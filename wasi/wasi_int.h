@@ -52,6 +52,7 @@ char *wasi_strndup(const char *s, size_t n);       /* NUL-terminated copy */
 void wasi_fd_release(struct wasi_state *st, uint32_t fd); /* close and free the slot */
 int wasi_fd_check(struct wasi_state *st, uint32_t fd, uint64_t rights, struct wasi_fd **out); /* EBADF/ENOTCAPABLE */
 int wasi_stdio_init(struct wasi_state *st);
+uint8_t wasi_fd_filetype(struct wasi_fd *f);
 
 /* memfs.c: the in-memory file system */
 struct wasi_dent {
@@ -115,6 +116,21 @@ void wasi_lookup_done(struct wasi_lookup *l);
 
 /* fd.c */
 void wasi_filestat_put(uint8_t *p, struct wasi_node *n);
+int wasi_fst_check(uint32_t fst); /* 0 or WASI_EINVAL for contradictory fstflags */
 int wasi_set_times(struct wasi_node *n, uint64_t atim, uint64_t mtim, uint32_t fst);
+
+/* vfs.c: the fd and path calls on a backend of wasi/vfs.h (path.c and fd.c dispatch here when
+ * the fd has f->vfs). Each returns a WASI errno. */
+struct wasi_vfs_stat;
+struct wasi_iovs;
+void vfs_stat_put(uint8_t *p, const struct wasi_vfs_stat *s);
+int vfs_path_check(const char *p, uint32_t len); /* empty, NUL, absolute */
+int vfs_rw(struct wasi_fd *f, struct wasi_iovs *v, uint64_t off, int positioned, int write, size_t *done);
+int vfs_size(struct wasi_fd *f, uint64_t *size);
+int vfs_set_size(struct wasi_fd *f, uint64_t size);
+int vfs_allocate(struct wasi_fd *f, uint64_t off, uint64_t len);
+int vfs_readdir(struct wasi_fd *f, uint8_t *buf, uint32_t cap, uint64_t cookie, uint32_t *used);
+int vfs_open(struct wasi_state *st, struct wasi_fd *dir, const char *p, uint32_t len, int follow, uint16_t oflags,
+             uint64_t base, uint64_t inh, uint16_t fdflags, uint32_t *nfd);
 
 #endif

@@ -40,6 +40,11 @@ int64_t wasi_plat_console_read(void *buf, size_t n) {
 
 int wasi_plat_console_ready(void) { return fake_in_len > 0; }
 
+/* What wasi_create gives fds 0..2 (the stdio tests change it before creating a state). */
+uint8_t fake_stdio_type[3] = {WASI_FILETYPE_CHARACTER_DEVICE, WASI_FILETYPE_CHARACTER_DEVICE,
+                              WASI_FILETYPE_CHARACTER_DEVICE};
+uint8_t wasi_plat_stdio_type(int fd) { return fake_stdio_type[fd]; }
+
 static const clockid_t ids[4] = {CLOCK_REALTIME, CLOCK_MONOTONIC, CLOCK_PROCESS_CPUTIME_ID, CLOCK_THREAD_CPUTIME_ID};
 int wasi_plat_clock_get(uint32_t id, uint64_t *ns) {
   struct timespec t;

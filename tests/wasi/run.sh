@@ -56,6 +56,9 @@ if has unit; then
     elif grep -q nonexistent "$work/pack.log"; then pass kiln-pack-bad-dir
     else fail kiln-pack-bad-dir "no message naming the directory"; fi
 
+    # the hostdir case writes into the tree (hosted --dir is the host directory itself):
+    # the sanitizer run gets its own copy
+    cp -a "$d" "$work/tree2"
     build/tests/wasi/unit "$work/fs.img" "$d" >"$work/unit.log" 2>&1
     rc=$?
     grep -E '^(PASS|FAIL|SKIP) ' "$work/unit.log"
@@ -67,8 +70,8 @@ if has unit; then
     # not installed): memory errors in wasi/ show up as failures.
     if gcc -print-file-name=libasan.so 2>/dev/null | grep -q /; then
       if gcc -std=c11 -g -O1 -fsanitize=address,undefined -fno-sanitize-recover=all -D_GNU_SOURCE -I. \
-        $(ls wasi/*.c | grep -v wasi/sockets.c) tests/wasi/*.c -o "$out/unit-asan" >"$work/asan.log" 2>&1; then
-        if "$out/unit-asan" "$work/fs.img" "$d" >"$work/asan.out" 2>&1; then pass unit-asan
+        $(ls wasi/*.c | grep -v wasi/sockets.c) host/hostfs.c tests/wasi/*.c -o "$out/unit-asan" >"$work/asan.log" 2>&1; then
+        if "$out/unit-asan" "$work/fs.img" "$work/tree2" >"$work/asan.out" 2>&1; then pass unit-asan
         else fail unit-asan "$(grep -m3 -E 'ERROR|runtime error|^FAIL' "$work/asan.out" | tr '\n' ' ')"; fi
       else
         fail unit-asan "build failed: $(head -c 300 "$work/asan.log")"

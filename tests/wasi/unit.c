@@ -2,10 +2,14 @@
  * instance (one malloc'd page of guest memory) and a fresh wasi_state. This file: the
  * harness, args/env, stdio, clocks, random, proc_*, poll_oneoff, sockets; fs.c: the rest.
  * Usage: unit [ARCHIVE HOSTDIR]  (a kiln-pack archive of HOSTDIR, for the image tests) */
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "host/host.h"
 #include "tests/wasi/unit.h"
+#include "wasi/vfs.h"
 
 kiln_instance *C;
 struct wasi_state *S;
@@ -55,10 +59,30 @@ int gread(uint32_t fd, char *out, uint32_t max, uint32_t *n) {
   }
   return e;
 }
+/* In the hostfs pass, every preopen is a fresh host directory served by host/hostfs.c, removed
+ * after the case: the same tests then check both backends. */
+int unit_hostfs;
+struct wasi_vfs *unit_vfs;
+char unit_tmp[8][64];
+static int ntmp;
 void add_preopen(const char *name) {
-  struct wasi_node *root = memfs_node_new(S->fs, WASI_FILETYPE_DIRECTORY);
-  memfs_preopen(S, root, name, strlen(name));
+  if (!unit_hostfs) {
+    struct wasi_node *root = memfs_node_new(S->fs, WASI_FILETYPE_DIRECTORY);
+    memfs_preopen(S, root, name, strlen(name));
+    return;
+  }
+  char err[256];
+  struct wasi_vfs_file *root;
+  if (ntmp == 8) abort();
+  snprintf(unit_tmp[ntmp], sizeof unit_tmp[ntmp], "/tmp/kiln-unit.XXXXXX");
+  if (!mkdtemp(unit_tmp[ntmp]) || hostfs_root(unit_vfs, unit_tmp[ntmp], &root, err, sizeof err) ||
+      wasi_preopen_vfs(S, unit_vfs, root, name, strlen(name))) {
+    printf("FAIL %s: cannot preopen a host directory: %s\n", case_name, err);
+    case_failed = 1;
+  }
+  ntmp++;
 }
+static int rm1(const char *p, const struct stat *sb, int flag, struct FTW *ftw) { return remove(p); }
 
 static void run(const char *name, void (*fn)(void)) {
   memset(&inst, 0, sizeof inst);
@@ -73,6 +97,7 @@ static void run(const char *name, void (*fn)(void)) {
   fake_in_len = 0;
   case_failed = 0;
   case_name = name;
+  if (unit_hostfs) unit_vfs = hostfs_create(UINT64_MAX, UINT64_MAX);
   fn();
   if (case_failed) failed++;
   else {
@@ -80,6 +105,9 @@ static void run(const char *name, void (*fn)(void)) {
     printf("PASS %s\n", name);
   }
   wasi_destroy(S);
+  for (; ntmp > 0; ntmp--) nftw(unit_tmp[ntmp - 1], rm1, 16, FTW_DEPTH | FTW_PHYS);
+  free(unit_vfs);
+  unit_vfs = NULL;
   free(M);
 }
 
@@ -390,6 +418,8 @@ int main(int argc, char **argv) {
   run("proc_sched", t_proc);
   run("poll_oneoff", t_poll);
   run("sock_non_socket", t_sock);
+  fs_tests(run);
+  unit_hostfs = 1;
   fs_tests(run);
   printf("%d passed, %d failed\n", passed, failed);
   return failed != 0;

@@ -45,7 +45,10 @@ uint32_t giov(uint32_t at, uint32_t buf, uint32_t len); /* one iovec at `at`; re
 int gopen(int dirfd, const char *path, int oflags, uint64_t rights, int fdflags, uint32_t *fd);
 int gwrite(uint32_t fd, const char *s);
 int gread(uint32_t fd, char *out, uint32_t max, uint32_t *n);
-void add_preopen(const char *name); /* an empty memfs directory preopened as `name` */
+void add_preopen(const char *name); /* an empty directory preopened as `name` */
+extern int unit_hostfs;              /* the second pass: preopens are host directories (hostfs) */
+extern struct wasi_vfs *unit_vfs;
+extern char unit_tmp[8][64];         /* the host directories of the preopens, in order */
 
 /* fs.c */
 void fs_tests(void (*run)(const char *name, void (*fn)(void)));
