@@ -5,6 +5,8 @@
 #      host checks the exact tree, every byte (cmp, sha256) and that nothing appeared outside
 #      the volume. Both boot paths (.elf and .iso).
 #   3. Bad --volume arguments are clear kiln errors.
+#   4. sqlite3 (Debian's source package, built by tools/realprogs.sh) creates a database in a
+#      volume, a second VM adds to it, and the host's sqlite3 reads the rows.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -108,5 +110,42 @@ bad "missing host dir is a kiln error" "does not exist" --volume "$T/nope:/vol"
 bad "host file (not a dir) is a kiln error" "does not exist" --volume "$T/big.expected:/vol"
 bad "no GUEST is a kiln error" "wants HOST:GUEST" --volume "$T"
 bad "long GUEST is a kiln error" "longer than 31 bytes" --volume "$T:/$(printf 'x%.0s' {1..40})"
+
+# ---- 4. sqlite3 in the VM, its database read on the host ----
+# One image for both runs: it runs the script /sql/run.sql (a second volume, read-only use) on
+# /db/test.db. argv starts with "-batch", so the database is argv[1] whether --arg fills argv[0]
+# or appends after the app's name.
+sqlite_vm() { # sqlite_vm NAME SQL
+  printf '%s\n' "$2" >"$T/sql/run.sql"
+  ./kiln run "$T/sqlite3.elf" --volume "$T/db:/db" --volume "$T/sql:/sql" --timeout 120 >"$T/$1.log" 2>&1
+}
+if [ ! -f tools/realprogs.sh ]; then
+  skip "sqlite3 database in a volume" "tools/realprogs.sh (sqlite3.wasm from Debian's source package) is not in this tree"
+elif ! tools/realprogs.sh sqlite3 >"$T/real.log" 2>&1; then
+  fail "sqlite3 build" "tools/realprogs.sh sqlite3: $(tail -n2 "$T/real.log" | tr '\n' '|')"
+elif ! ./kiln build build/real/sqlite3.wasm -o "$T/sqlite3.iso" --arg -batch --arg /db/test.db \
+    --arg ".read /sql/run.sql" >"$T/sqlite3.build" 2>&1; then
+  fail "sqlite3 image" "$(tail -n2 "$T/sqlite3.build" | tr '\n' '|')"
+else
+  mkdir -p "$T/db" "$T/sql"
+  if sqlite_vm create "create table t(a integer primary key, b text); insert into t values (1,'one'),(2,'two');
+      create table big(i integer primary key, s text); create index bs on big(s);
+      with recursive c(x) as (select 1 union all select x+1 from c where x<20000)
+      insert into big select x, printf('row-%08d', x*7919 % 20000) from c;"; then
+    pass "sqlite3 creates a database in the VM"
+  else
+    fail "sqlite3 creates a database in the VM" "$(tail -n2 "$T/create.log" | tr '\n' '|')"
+  fi
+  if sqlite_vm update "insert into t values (3,'three'); update t set b='TWO' where a=2; select count(*) from big;" &&
+      tr -d '\r' <"$T/update.log" | grep -qx 20000; then
+    pass "a second VM reads and changes it"
+  else
+    fail "a second VM reads and changes it" "$(tail -n2 "$T/update.log" | tr '\n' '|')"
+  fi
+  got=$(sqlite3 "$T/db/test.db" "pragma integrity_check; select * from t; select count(*), sum(i), min(s), max(s) from big;" 2>&1)
+  want=$(printf 'ok\n1|one\n2|TWO\n3|three\n20000|200010000|row-00000000|row-00019999')
+  [ "$got" = "$want" ] && pass "the host's sqlite3 reads the rows" || fail "the host's sqlite3 reads the rows" "$(tr '\n' '|' <<<"$got")"
+  [ "$(ls -A "$T/db")" = test.db ] && pass "no journal left behind" || fail "no journal left behind" "$(ls -A "$T/db" | tr '\n' ' ')"
+fi
 
 finish
