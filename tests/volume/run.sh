@@ -7,6 +7,8 @@
 #   3. Bad --volume arguments are clear kiln errors.
 #   4. sqlite3 (Debian's source package, built by tools/realprogs.sh) creates a database in a
 #      volume, a second VM adds to it, and the host's sqlite3 reads the rows.
+#   5. The WASI test suite's tests that need a preopened directory (../shared/testsuite/wasi),
+#      with their root directory as a volume at "/" instead of packed into the image.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -146,6 +148,42 @@ else
   want=$(printf 'ok\n1|one\n2|TWO\n3|three\n20000|200010000|row-00000000|row-00019999')
   [ "$got" = "$want" ] && pass "the host's sqlite3 reads the rows" || fail "the host's sqlite3 reads the rows" "$(tr '\n' '|' <<<"$got")"
   [ "$(ls -A "$T/db")" = test.db ] && pass "no journal left behind" || fail "no journal left behind" "$(ls -A "$T/db" | tr '\n' ' ')"
+fi
+
+# ---- 5. the WASI test suite's file-system tests on a volume ----
+suite=${WASI_SUITE:-../shared/testsuite/wasi}/c/testsuite/wasm32-wasip1
+if [ ! -d "$suite" ]; then
+  skip "WASI test suite on a volume" "no suite at $suite (github.com/WebAssembly/wasi-testsuite, see tests/wasi)"
+else
+  for json in "$suite"/*.json; do
+    name=$(basename "$json" .json) d=$T/wasi.$(basename "$json" .json)
+    mkdir -p "$d"
+    # root, exit code and stdout from the spec (doc/specification.md); tests without a root
+    # directory are tests/wasi's only
+    python3 -c 'import json, sys
+s = json.load(open(sys.argv[1]))
+if not isinstance(s, dict) or not s.get("root"): sys.exit(1)
+d = sys.argv[2]
+open(d + "/root.name", "w").write(s["root"])
+open(d + "/exit", "w").write(str(s.get("exit_code", 0)))
+open(d + "/stdout.want", "w").write(s.get("stdout", ""))' "$json" "$d" 2>/dev/null || continue
+    cp -r "$suite/$(cat "$d/root.name")" "$d/root" && chmod -R u+w "$d/root"
+    find "$d/root" -name '*.cleanup' -exec rm -rf {} + 2>/dev/null
+    if ! ./kiln build "$suite/$name.wasm" -o "$d/app.iso" --arg "$name" >"$d/build.log" 2>&1; then
+      fail "wasi suite on a volume: $name" "kiln build: $(tail -n1 "$d/build.log")"
+      continue
+    fi
+    rc=0
+    ./kiln run "$d/app.elf" --volume "$d/root:/" --append quiet=1 --timeout 120 >"$d/out" 2>&1 || rc=$?
+    sed 's/\r$//' "$d/out" >"$d/stdout"
+    if [ $rc != "$(cat "$d/exit")" ]; then
+      fail "wasi suite on a volume: $name" "exit status $rc, want $(cat "$d/exit"): $(tail -n2 "$d/out" | tr '\n' '|')"
+    elif ! cmp -s "$d/stdout" "$d/stdout.want"; then
+      fail "wasi suite on a volume: $name" "stdout: $(head -c 200 "$d/stdout" | tr '\n' '|')"
+    else
+      pass "wasi suite on a volume: $name"
+    fi
+  done
 fi
 
 finish
