@@ -4,6 +4,7 @@
 #   2. The app tests/volume/volcheck.c changes a volume in the VM; after the VM has exited, the
 #      host checks the exact tree, every byte (cmp, sha256) and that nothing appeared outside
 #      the volume. Both boot paths (.elf and .iso).
+#      The same app hosted (--dir maps the host directory there) leaves the identical tree.
 #   3. Bad --volume arguments are clear kiln errors.
 #   4. sqlite3 (Debian's source package, built by tools/realprogs.sh) creates a database in a
 #      volume, a second VM adds to it, and the host's sqlite3 reads the rows.
@@ -100,6 +101,14 @@ check_volume() {
 
 check_volume elf $W/volcheck.elf
 check_volume iso $W/volcheck.iso
+# The same app hosted, on --dir (the host directory itself there): the same tree, byte for byte.
+mkdir -p "$T/hosted/vol"
+if ./kiln run --hosted $W/volcheck.wasm --dir "$T/hosted/vol:/vol" >"$T/hosted/log" 2>&1 &&
+    diff -r --no-dereference "$T/elf/vol" "$T/hosted/vol" >"$T/hosted/diff" 2>&1; then
+  pass "VM volume and hosted --dir end identical"
+else
+  fail "VM volume and hosted --dir end identical" "$(head -n3 "$T/hosted/diff" "$T/hosted/log" | tr '\n' '|')"
+fi
 
 # ---- 3. bad --volume arguments: clear errors from kiln, before any VM starts
 bad() {
