@@ -110,6 +110,20 @@ else
   fail "VM volume and hosted --dir end identical" "$(head -n3 "$T/hosted/diff" "$T/hosted/log" | tr '\n' '|')"
 fi
 
+# The driver's other paths, with QEMU run directly: the non-transitional device (modern id
+# 0x1049) without MSI-X vectors, so completions come through the INTx line.
+mkdir -p "$T/intx/vol"
+timeout 120 qemu-system-x86_64 -accel tcg -cpu max -m 128M -smp 1 -display none -monitor none -serial stdio \
+  -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel $W/volcheck.elf -nic none \
+  -append "$(tr '\n' ' ' <$W/volcheck.cmdline 2>/dev/null)" -fsdev "local,id=v0,path=$T/intx/vol,security_model=none" \
+  -device virtio-9p-pci-non-transitional,fsdev=v0,mount_tag=/vol,vectors=0 </dev/null >"$T/intx/log" 2>&1
+if grep -q "tag '/vol', INTx" "$T/intx/log" && grep -q '^throughput' "$T/intx/log" && ! grep -q '^FAIL' "$T/intx/log" &&
+    diff -r --no-dereference "$T/elf/vol" "$T/intx/vol" >/dev/null 2>&1; then
+  pass "modern-only device on INTx: same tree"
+else
+  fail "modern-only device on INTx: same tree" "$(grep -m3 -E 'virtio-9p|FAIL|panic' "$T/intx/log" | tr '\n' '|')"
+fi
+
 # ---- 3. bad --volume arguments: clear errors from kiln, before any VM starts
 bad() {
   local name=$1 want=$2 out rc=0
