@@ -489,6 +489,7 @@ static int v_link(struct wasi_vfs *v, struct wasi_vfs_file *odir, const char *op
 
 static int v_allocate(struct wasi_vfs *v, struct wasi_vfs_file *f, uint64_t off, uint64_t len) {
   if (f->type != WASI_FILETYPE_REGULAR_FILE) return WASI_EISDIR;
+  if (off + len < off) return WASI_EFBIG;
   struct p9_attr a;
   int e = p9_getattr(C(v), f->fid, &a);
   if (e || off + len <= a.size) return e;
