@@ -145,6 +145,13 @@ int main(void) {
   CHECK("symlink loop is ELOOP", symlink("loop", "/vol/loop") == 0 && open("/vol/loop", O_RDONLY) == -1 && errno == ELOOP);
   unlink("/vol/loop");
   unlink("/vol/esc");
+  /* symlinks the host put there, leading out: readable as links, never followed, removable */
+  CHECK("host's absolute symlink not followed", open("/vol/hostabs", O_RDONLY) == -1 && errno == ENOTCAPABLE);
+  CHECK("host's ../ symlink not followed",
+        open("/vol/hostrel", O_WRONLY | O_TRUNC) == -1 && errno == ENOTCAPABLE && stat("/vol/hostrel", &st) == -1);
+  CHECK("host's symlinks read as links", (n = readlink("/vol/hostrel", buf, sizeof buf)) == 11 &&
+                                             memcmp(buf, "../sentinel", 11) == 0 && lstat("/vol/hostabs", &st) == 0);
+  CHECK("host's symlinks removed", unlink("/vol/hostabs") == 0 && unlink("/vol/hostrel") == 0);
 
   /* throughput: 16 MiB in 1 MiB writes, read back, removed */
   enum { CHUNK = 1 << 20, TOTAL = 16 };
