@@ -52,7 +52,11 @@ $(B)/spec/hostapp: tests/spec/hostapp.c $(B)/host/libkiln-host.a
 	$(CC) $(HOST_CFLAGS) -c -o $@.o $<
 	$(CC) -o $@ $@.o $(B)/host/libkiln-host.a -lm
 
-# tests/hosted: a Wasm app checking socket semantics (errnos, readiness, timeouts) hosted.
+# tests/hosted: Wasm apps checking socket semantics (errnos, readiness, timeouts) and the
+# hosted --dir (a real, confined host directory; stdio types) hosted.
 $(B)/tests/hosted/sockcheck.wasm: tests/hosted/sockcheck.c $(DEPS)
+	@mkdir -p $(@D)
+	$(WASM_CC) $(WASM_CFLAGS) -o $@ $<
+$(B)/tests/hosted/fscheck.wasm: tests/hosted/fscheck.c $(DEPS)
 	@mkdir -p $(@D)
 	$(WASM_CC) $(WASM_CFLAGS) -o $@ $<

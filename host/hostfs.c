@@ -22,6 +22,10 @@
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 
+/* beneath()'s "the path leaves the root" (openat2 says EXDEV, which renameat/linkat also say for
+ * a real cross-device move: that one must stay EXDEV, so programs fall back to copying). */
+#define ELEAVES 100000
+
 struct wasi_vfs_file {
   int fd;      /* O_RDONLY|O_DIRECTORY for a directory, the open file otherwise */
   uint8_t type;
@@ -64,7 +68,8 @@ int hostfs_errno(int e) {
   case EROFS: return WASI_EROFS;
   case ESPIPE: return WASI_ESPIPE;
   case ETXTBSY: return WASI_ETXTBSY;
-  case EXDEV: return WASI_ENOTCAPABLE; /* openat2 RESOLVE_BENEATH: the path leaves the root */
+  case EXDEV: return WASI_EXDEV;
+  case ELEAVES: return WASI_ENOTCAPABLE;
   default: return WASI_EIO;
   }
 }
@@ -100,14 +105,17 @@ static char *cpath(const char *p, uint32_t len) {
   return s;
 }
 
-/* openat2 beneath dirfd: the fd, or -errno. */
+/* openat2 beneath dirfd: the fd, or -errno (-ELEAVES when the path would leave dirfd). */
 static int beneath(int dirfd, const char *path, uint64_t flags, uint64_t mode) {
   struct open_how how = {.flags = flags | O_CLOEXEC, .mode = mode,
                          .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS};
-  for (;;) {
+  /* EAGAIN: a rename raced with a ".." walk; the kernel asks to retry (bounded, the racer may
+   * be anyone on the host) */
+  for (int tries = 0;; tries++) {
     long r = syscall(SYS_openat2, dirfd, path, &how, sizeof how);
     if (r >= 0) return (int)r;
-    if (errno != EINTR && errno != EAGAIN) return -errno;
+    if (errno == EXDEV) return -ELEAVES;
+    if (errno != EINTR && !(errno == EAGAIN && tries < 100)) return -errno;
   }
 }
 

@@ -237,8 +237,8 @@ static int v_open(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *pat
   else {
     struct p9_attr a;
     if (!(e = p9_getattr(c, r.fid, &a)) && mode_type(a.mode) != WASI_FILETYPE_REGULAR_FILE) e = WASI_ENOTSUP;
-    /* With no access asked (a handle for fstat), the fid stays unopened, like O_PATH. */
-    if (!e && (access || (oflags & WASI_O_TRUNC)))
+    /* Access 0 (a handle for fstat or seek) opens for reading, as O_RDONLY (wasi/vfs.h). */
+    if (!e)
       e = p9_lopen(c, r.fid, rw | P9_O_NOFOLLOW | (oflags & WASI_O_TRUNC ? P9_O_TRUNC : 0), NULL);
     if (!e) fid = r.fid, r.fid = P9_NOFID;
   }

@@ -138,7 +138,7 @@ int32_t WASI_FN(fd_seek, iIii_i)(kiln_instance *ctx, int32_t fd, int64_t off, in
     uint8_t *out = wasi_guest_ptr(ctx, (uint32_t)pnew, 8);
     if (!out) return WASI_EFAULT;
     if ((uint32_t)whence > WASI_WHENCE_END) return WASI_EINVAL;
-    int64_t r = wasi_plat_stdio_seek(fd, off, whence);
+    int64_t r = wasi_plat_stdio_seek(wasi_stdio_index(f), off, whence);
     if (r < 0) return (int)-r;
     wasi_st64(out, (uint64_t)r);
     return 0;
@@ -188,7 +188,7 @@ int32_t WASI_FN(fd_filestat_get, ii_i)(kiln_instance *ctx, int32_t fd, int32_t b
   else if (f->vfs) {
     if ((e = f->vfs->ops->stat(f->vfs, f->vf, &s))) return e;
     vfs_stat_put(p, &s);
-  } else if (f->kind == WASI_FD_STDIO && (e = wasi_plat_stdio_stat(fd, &s)) == 0) {
+  } else if (f->kind == WASI_FD_STDIO && (e = wasi_plat_stdio_stat(wasi_stdio_index(f), &s)) == 0) {
     s.filetype = wasi_fd_filetype(f); /* the type stdio was given, whatever the host says */
     vfs_stat_put(p, &s);
   } else {

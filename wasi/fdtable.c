@@ -63,7 +63,7 @@ static int stdio_read(struct wasi_state *st, struct wasi_fd *f, const struct was
 }
 
 static int stdio_write(struct wasi_state *st, struct wasi_fd *f, const struct wasi_buf *iov, size_t n, size_t *done) {
-  int fd = (int)(f - st->fds);
+  int fd = wasi_stdio_index(f);
   *done = 0;
   for (size_t i = 0; i < n; i++) {
     size_t off = 0;
@@ -100,12 +100,15 @@ int wasi_stdio_init(struct wasi_state *st) {
     uint8_t type = wasi_plat_stdio_type((int)i);
     uint64_t r = WASI_RIGHTS_STDIO & ~WASI_RIGHT(i == 0 ? WASI_R_FD_WRITE : WASI_R_FD_READ);
     if (type == WASI_FILETYPE_REGULAR_FILE) r |= WASI_RIGHT(WASI_R_FD_SEEK) | WASI_RIGHT(WASI_R_FD_TELL);
-    int e = wasi_fd_new(st, WASI_FD_STDIO, &stdio_ops, NULL, r, 0, &fd);
+    /* priv: which platform stream (1 + 0..2), which fd_renumber does not change */
+    int e = wasi_fd_new(st, WASI_FD_STDIO, &stdio_ops, (void *)(uintptr_t)(i + 1), r, 0, &fd);
     if (e) return e;
     st->fds[fd].type = type;
   }
   return 0;
 }
+
+int wasi_stdio_index(struct wasi_fd *f) { return (int)(uintptr_t)f->priv - 1; }
 
 /* Defaults for the optional stdio hooks of wasi.h; a platform whose stdio can be a file
  * defines its own. */
@@ -132,7 +135,7 @@ int32_t WASI_FN(fd_renumber, ii_i)(kiln_instance *ctx, int32_t from, int32_t to)
 }
 
 uint8_t wasi_fd_filetype(struct wasi_fd *f) {
-  if (f->type) return f->type;
+  if (f->type || f->kind == WASI_FD_STDIO) return f->type; /* stdio: UNKNOWN (0) is a real answer */
   if (f->ops) return f->ops->filetype;
   return f->node ? f->node->type : WASI_FILETYPE_UNKNOWN;
 }

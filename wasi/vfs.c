@@ -136,8 +136,9 @@ int vfs_open(struct wasi_state *st, struct wasi_fd *dir, const char *p, uint32_t
   if (base & (WASI_RIGHT(WASI_R_FD_READ) | WASI_RIGHT(WASI_R_FD_READDIR))) access |= WASI_VFS_READ;
   if (base & (WASI_RIGHT(WASI_R_FD_WRITE) | WASI_RIGHT(WASI_R_FD_ALLOCATE) | WASI_RIGHT(WASI_R_FD_FILESTAT_SET_SIZE)))
     access |= WASI_VFS_WRITE;
-  /* A directory is never opened for writing, even when the guest asks for every right (wasi-libc
-   * asks for fd_write on O_RDWR opens of what may be a directory): only fd_write makes it EISDIR. */
+  /* A directory is never opened for writing: when the guest asks for write-ish rights other than
+   * fd_write (allocate, set_size), they are dropped and it opens for reading, as on memfs; only
+   * fd_write or O_TRUNC make it EISDIR. */
   struct wasi_vfs_file *h;
   uint8_t type;
   if ((e = fs->ops->open(fs, dir->vf, p, len, follow, oflags, access, &h, &type))) {

@@ -31,8 +31,15 @@
  * back and closes it exactly once. A handle is either a directory or a regular file (opening a
  * symlink without `follow` is WASI_ELOOP, as O_NOFOLLOW).
  *
+ * What wasi/ does around the backend (so a backend need not): rights and guest pointers;
+ * the fd offset (fd_read/fd_write call pread/pwrite at it); append (stat, then pwrite at the
+ * size); fd_seek SEEK_END (stat); the quota below; path_symlink's absolute-target refusal;
+ * renames/links between different backends or memfs (WASI_EXDEV); packing readdir entries into
+ * the guest's buffer. The backend must do the confinement of paths itself (see Paths).
+ *
  * Stability: this header is shared with the VM's 9P backend (branch volume). Changes are
  * appended and noted here.
+ *   (no changes since it was first committed; comments clarified)
  */
 #ifndef KILN_WASI_VFS_H
 #define KILN_WASI_VFS_H
@@ -66,7 +73,11 @@ struct wasi_vfs_dirent {
 typedef int (*wasi_vfs_emit)(void *ud, const struct wasi_vfs_dirent *e);
 
 /* How an open handle may be used: WASI_VFS_READ and/or WASI_VFS_WRITE (from the rights the
- * guest asked for: fd_read/readdir -> READ; fd_write, allocate, set_size -> WRITE). */
+ * guest asked for: fd_read/readdir -> READ; fd_write, allocate, set_size -> WRITE). 0 (only
+ * stat/seek rights) opens for reading as O_RDONLY would. When opening a directory with WRITE
+ * fails with WASI_EISDIR and the guest did not ask for fd_write itself, wasi/ retries with
+ * READ (rights like allocate or set_size on a directory are dropped, as memfs does; only
+ * fd_write or O_TRUNC make a directory open EISDIR). */
 enum { WASI_VFS_READ = 1, WASI_VFS_WRITE = 2 };
 
 struct wasi_vfs;

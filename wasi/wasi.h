@@ -152,7 +152,7 @@ struct wasi_vfs;
 struct wasi_vfs_file;
 struct wasi_fd {
   uint8_t kind;     /* WASI_FD_* */
-  uint8_t type;     /* WASI filetype when the fd itself knows it (stdio, vfs), else 0 */
+  uint8_t type;     /* WASI filetype of stdio and vfs fds (for stdio, 0 is UNKNOWN) */
   uint16_t fdflags; /* WASI_FDFLAGS_* */
   uint64_t rights_base, rights_inheriting;
   const struct wasi_fd_ops *ops; /* stdio, sockets; NULL for files and directories */

@@ -53,6 +53,7 @@ void wasi_fd_release(struct wasi_state *st, uint32_t fd); /* close and free the 
 int wasi_fd_check(struct wasi_state *st, uint32_t fd, uint64_t rights, struct wasi_fd **out); /* EBADF/ENOTCAPABLE */
 int wasi_stdio_init(struct wasi_state *st);
 uint8_t wasi_fd_filetype(struct wasi_fd *f);
+int wasi_stdio_index(struct wasi_fd *f); /* the platform's stream (0..2) behind a stdio fd */
 
 /* memfs.c: the in-memory file system */
 struct wasi_dent {

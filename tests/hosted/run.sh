@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# tests/hosted/run.sh — network apps in the hosted runtime (host/net_plat.c: net/sock.h over
-# the host's sockets), 127.0.0.1 only: socket semantics seen from Wasm (tests/hosted/
+# tests/hosted/run.sh — the hosted runtime with real apps. First --dir (host/hostfs.c: the host
+# directory itself, read-write, confined) and stdio types, with tests/hosted/fscheck.c: the tree
+# the app builds is compared on the host, escapes are refused and leave the outside untouched,
+# a 2 GiB hole costs no memory, the write quota answers, isatty/lseek follow redirection.
+# Then network apps (host/net_plat.c: net/sock.h over the host's sockets), 127.0.0.1 only: socket semantics seen from Wasm (tests/hosted/
 # sockcheck.c), the http-server example serving build/examples/www byte-exact to curl with
 # its error statuses, echo returning every byte (tests/net/client.py echo), the msg-send ->
 # msg-recv pair, --listen's fd numbering, bind address and bad input, and an idle server
 # using no CPU. Every process and client is bounded in time.
+# Usage: tests/hosted/run.sh [fs]   (fs: only the --dir and stdio part)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -17,7 +21,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-targets=(build/kiln-aot build/host/libkiln-host.a build/examples/www.stamp build/tests/hosted/sockcheck.wasm
+only_fs=0
+[ "${1-}" = fs ] && only_fs=1
+targets=(build/kiln-aot build/host/libkiln-host.a build/tests/hosted/fscheck.wasm)
+[ $only_fs = 1 ] || targets+=(build/examples/www.stamp build/tests/hosted/sockcheck.wasm
   build/examples/http-server.wasm build/examples/echo.wasm build/examples/msg-send.wasm build/examples/msg-recv.wasm)
 if ! make -s -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
   fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
@@ -46,6 +53,98 @@ start() {
 stop() { kill "$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
 # CPU ticks (user + system) a process has used.
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat" 2>/dev/null || echo 0; }
+
+# ---- --dir: the host directory itself ----
+app fscheck build/tests/hosted/fscheck.wasm || fail "build fscheck" "$(tail -n1 "$T/fscheck.build")"
+if [ -x "$T/fscheck.bin" ]; then
+  # fsrun NAME ARGS...: runs fscheck, relays its PASS/FAIL lines, fails on a bad status.
+  fsrun() {
+    local name=$1
+    shift
+    timeout 60 "$T/fscheck.bin" "$@" >"$T/$name.out" 2>&1
+    local rc=$?
+    relay "$name: " <"$T/$name.out"
+    [ $rc = 0 ] || grep -q '^FAIL' "$T/$name.out" || fail "$name" "exit status $rc: $(tail -n2 "$T/$name.out" | tr '\n' ' ')"
+  }
+  # the tree: what the app made must be on the host, byte for byte
+  R=$T/tree
+  mkdir -p "$R" && printf 'from host' >"$R/in.txt"
+  fsrun tree --dir "$R:/work" -- tree /work
+  listing=$(cd "$R" && find . -mindepth 1 -path ./many -prune -o -printf '%y %p\n' | sort | tr '\n' ' ')
+  want='d ./d d ./d/sub f ./c.bin f ./d/sub/b.txt f ./hl f ./in.txt l ./lnk '
+  if [ "$listing" = "$want" ]; then pass "tree: the host sees exactly the tree the app made"
+  else fail "tree: host listing" "$listing"; fi
+  printf 'hello world\n' >"$T/want.b"
+  printf '0123ab67' >"$T/want.c"
+  if cmp -s "$R/d/sub/b.txt" "$T/want.b" && cmp -s "$R/c.bin" "$T/want.c"; then pass "tree: written, appended, renamed bytes reach the host"
+  else fail "tree: file contents" "$(od -c "$R/d/sub/b.txt" "$R/c.bin" | head -n4 | tr '\n' ' ')"; fi
+  if [ "$(readlink "$R/lnk")" = d/sub/b.txt ] && [ "$(stat -c '%i %h' "$R/hl")" = "$(stat -c '%i %h' "$R/c.bin")" ] &&
+    [ "$(stat -c %h "$R/hl")" = 2 ] && [ "$(stat -c %Y "$R/c.bin")" = 1234567890 ]; then
+    pass "tree: symlink, hard link and mtime are real on the host"
+  else fail "tree: links/mtime" "$(readlink "$R/lnk") $(stat -c '%i %h %Y' "$R/hl" "$R/c.bin" | tr '\n' ' ')"; fi
+  n=$(find "$R/many" -type f | wc -l)
+  if [ "$n" = 300 ] && [ ! -e "$R/gone.txt" ] && [ ! -e "$R/tmpdir" ]; then pass "tree: 300 files made, deleted ones gone"
+  else fail "tree: many/gone" "$n files in many, gone.txt $(ls "$R" | tr '\n' ' ')"; fi
+
+  # escapes: "..", absolute paths, outward symlinks by the host and by the guest, loops
+  E=$T/esc
+  mkdir -p "$E/root" "$E/outside"
+  printf secret >"$E/outside/secret.txt"
+  ln -s "$E/outside/secret.txt" "$E/root/abslink"
+  ln -s ../outside "$E/root/uplink"
+  before=$(cd "$E/outside" && find . -printf '%p %s %T@\n' | sort; md5sum secret.txt)
+  fsrun escape --dir "$E/root:/work" -- escape /work
+  after=$(cd "$E/outside" && find . -printf '%p %s %T@\n' | sort; md5sum secret.txt)
+  if [ "$before" = "$after" ] && [ "$(ls "$E")" = "$(printf 'outside\nroot')" ]; then pass "escape: nothing outside the --dir was touched"
+  else fail "escape: outside changed" "$(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"; fi
+
+  # sparse: 1 byte at 2 GiB is a hole on the host and no memory in the process
+  S=$T/sparse
+  mkdir -p "$S"
+  out=$(timeout 60 python3 - "$T/fscheck.bin" "$S" <<'PY'
+import resource, subprocess, sys
+r = subprocess.run([sys.argv[1], "--dir", sys.argv[2] + ":/w", "--", "sparse", "/w"], capture_output=True, text=True)
+sys.stdout.write(r.stdout)
+print("rc %d maxrss_kb %d" % (r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))
+PY
+  )
+  relay "sparse: " <<<"$out"
+  rss=$(sed -n 's/^rc 0 maxrss_kb \([0-9]*\)$/\1/p' <<<"$out")
+  if [ -n "$rss" ] && [ "$rss" -lt 102400 ]; then pass "sparse: process peak RSS $((rss / 1024)) MiB (< 100 MiB)"
+  else fail "sparse: RSS" "$(tail -n1 <<<"$out")"; fi
+  kb=$(du -k "$S/sparse.bin" | cut -f1)
+  if [ "$(stat -c %s "$S/sparse.bin")" = 2147483649 ] && [ "$kb" -lt 1024 ]; then pass "sparse: 2 GiB + 1 file uses $kb KiB of disk"
+  else fail "sparse: host file" "$(stat -c %s "$S/sparse.bin") bytes, $kb KiB"; fi
+
+  # quota: per-file size (EFBIG) and bytes written in all (ENOSPC), and bad values refused
+  Q=$T/quota
+  mkdir -p "$Q"
+  fsrun quota --max-file-size 1M --max-write 3M --dir "$Q:/w" -- quota /w
+  timeout 10 "$T/fscheck.bin" --max-write lots --dir "$Q:/w" -- quota /w >"$T/bad.log" 2>&1
+  if [ $? = 2 ] && grep -q "need a size" "$T/bad.log"; then pass "quota: a bad size is a usage error"
+  else fail "quota: bad size" "$(head -n1 "$T/bad.log")"; fi
+  timeout 10 "$T/fscheck.bin" --dir "$T/nonexistent:/w" -- tree /w >"$T/bad.log" 2>&1
+  if [ $? = 1 ] && grep -q "nonexistent" "$T/bad.log"; then pass "--dir of a missing directory: a clear error"
+  else fail "--dir missing" "$(head -n1 "$T/bad.log")"; fi
+
+  # stdio: what it really is
+  timeout 30 "$T/fscheck.bin" stdio >"$T/so.file" 2>"$T/so.err" </dev/null
+  if grep -qx 'isatty 0 0 0' "$T/so.err"; then pass "stdio: isatty false on /dev/null and files"
+  else fail "stdio: isatty redirected" "$(head -n1 "$T/so.err")"; fi
+  if grep -qx 'lseek 0' "$T/so.err" && [ "$(cat "$T/so.file")" = BAAAAAAA ]; then pass "stdio: lseek on a file stdout rewrites its start"
+  else fail "stdio: lseek on file stdout" "$(cat "$T/so.err" "$T/so.file" | tr '\n' ' ')"; fi
+  timeout 30 "$T/fscheck.bin" stdio 2>&1 </dev/null | cat >"$T/so.pipe"
+  if grep -qx 'isatty 0 0 0' "$T/so.pipe" && grep -q 'lseek -1 errno 70' "$T/so.pipe"; then
+    pass "stdio: a pipe is no terminal and not seekable (ESPIPE)"
+  else fail "stdio: pipe" "$(tr '\n' ' ' <"$T/so.pipe")"; fi
+  timeout 30 script -qec "$T/fscheck.bin stdio" /dev/null </dev/null >"$T/so.pty" 2>&1
+  if grep -q 'isatty 1 1 1' "$T/so.pty"; then pass "stdio: a terminal (pty) is a terminal"
+  else fail "stdio: pty" "$(tr '\r\n' '  ' <"$T/so.pty")"; fi
+fi
+if [ $only_fs = 1 ]; then
+  finish
+  exit
+fi
 
 for a in http-server echo msg-send msg-recv; do
   app "$a" "build/examples/$a.wasm" || fail "build $a" "$(tail -n1 "$T/$a.build")"

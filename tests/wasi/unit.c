@@ -234,6 +234,41 @@ static void t_fdstat(void) {
   CHECK_EQ(W(fd_fdstat_set_rights, iII_i)(C, 77, 0, 0), WASI_EBADF);
 }
 
+/* stdio takes the type the platform reports; rights follow it, so wasi-libc's isatty()
+ * ("CHARACTER_DEVICE without seek/tell") is true only for a terminal. */
+extern uint8_t fake_stdio_type[3];
+static void t_stdio_types(void) {
+  fake_stdio_type[0] = WASI_FILETYPE_UNKNOWN; /* a pipe */
+  fake_stdio_type[1] = WASI_FILETYPE_REGULAR_FILE;
+  fake_stdio_type[2] = WASI_FILETYPE_CHARACTER_DEVICE;
+  struct wasi_state *t = wasi_create();
+  fake_stdio_type[0] = fake_stdio_type[1] = WASI_FILETYPE_CHARACTER_DEVICE;
+  C->host = t;
+  const uint64_t seek = WASI_RIGHT(WASI_R_FD_SEEK) | WASI_RIGHT(WASI_R_FD_TELL);
+  CHECK_EQ(W(fd_fdstat_get, ii_i)(C, 0, 3000), 0);
+  CHECK_EQ(M[3000], WASI_FILETYPE_UNKNOWN);
+  CHECK_EQ(wasi_ld64(M + 3008) & seek, 0);
+  CHECK_EQ(W(fd_fdstat_get, ii_i)(C, 1, 3000), 0);
+  CHECK_EQ(M[3000], WASI_FILETYPE_REGULAR_FILE);
+  CHECK_EQ(wasi_ld64(M + 3008) & seek, seek);
+  CHECK_EQ(W(fd_fdstat_get, ii_i)(C, 2, 3000), 0);
+  CHECK_EQ(M[3000], WASI_FILETYPE_CHARACTER_DEVICE);
+  CHECK_EQ(wasi_ld64(M + 3008) & seek, 0);
+  CHECK_EQ(W(fd_filestat_get, ii_i)(C, 0, 3000), 0);
+  CHECK_EQ(M[3016], WASI_FILETYPE_UNKNOWN);
+  /* a file stdio seeks through the platform's hook (this fake platform has none: ESPIPE) */
+  CHECK_EQ(W(fd_seek, iIii_i)(C, 1, 0, WASI_WHENCE_SET, 3000), WASI_ESPIPE);
+  CHECK_EQ(W(fd_seek, iIii_i)(C, 1, 0, 7, 3000), WASI_EINVAL);
+  CHECK_EQ(W(fd_seek, iIii_i)(C, 0, 0, WASI_WHENCE_SET, 3000), WASI_ESPIPE);
+  C->host = S;
+  wasi_destroy(t);
+  /* a stdio fd keeps its stream when renumbered: stderr moved onto fd 1 still writes stderr */
+  CHECK_EQ(W(fd_renumber, ii_i)(C, 2, 1), 0);
+  CHECK_EQ(gwrite(1, "to stderr"), 0);
+  CHECK_EQ(fake_out_len[1], 9);
+  CHECK_EQ(fake_out_len[0], 0);
+}
+
 static void t_seek_stdio(void) {
   CHECK_EQ(W(fd_seek, iIii_i)(C, 1, 0, WASI_WHENCE_CUR, 3000), WASI_ESPIPE);
   CHECK_EQ(W(fd_seek, iIii_i)(C, 0, 5, WASI_WHENCE_SET, 3000), WASI_ESPIPE);
@@ -413,6 +448,7 @@ int main(int argc, char **argv) {
   run("fd_close", t_fd_close);
   run("fd_fdstat", t_fdstat);
   run("stdio_not_seekable", t_seek_stdio);
+  run("stdio_types", t_stdio_types);
   run("clocks", t_clocks);
   run("random_get", t_random);
   run("proc_sched", t_proc);
