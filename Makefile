@@ -4,7 +4,10 @@
 .DEFAULT_GOAL := all
 SHELL := /bin/bash
 B := build
-DEPS := $(B)/.deps
+# Written once tools/deps.sh has put every package and fetched source in place. Being an included
+# makefile, make builds it first and then starts over, so nothing below (llvm-config, the lwIP
+# sources) is looked at before it exists: a newcomer's first `make` works.
+DEPS := $(B)/deps.mk
 
 CC := clang-19
 LD := ld.lld-19
@@ -27,7 +30,9 @@ WASM_CFLAGS := -O2 -Wall -Wextra
 deps:
 	@tools/deps.sh
 $(DEPS): tools/deps.sh
-	@mkdir -p $(B) && tools/deps.sh && touch $@
+	@mkdir -p $(B) && tools/deps.sh
+	@echo "LLVM_CFLAGS := $$($(LLVM_CONFIG) --cflags)" >$@.tmp && mv $@.tmp $@
+include $(DEPS)
 
 # Generic rules every part uses:
 #   $(B)/k/<path>.o   from <path>.c or <path>.S, built for the freestanding kernel
@@ -74,4 +79,4 @@ bench: all
 
 # Keeps the fetched lwIP sources (no need to fetch them again).
 clean:
-	find $(B) -mindepth 1 -maxdepth 1 ! -name lwip ! -name .deps -exec rm -rf {} + 2>/dev/null || true
+	find $(B) -mindepth 1 -maxdepth 1 ! -name lwip ! -name deps.mk -exec rm -rf {} + 2>/dev/null || true

@@ -125,6 +125,22 @@ typedef struct Reader {
   void *soft; /* jmp_buf *: errors longjmp here instead of failing (custom sections) */
 } Reader;
 
+/* ---- proposals a module uses (features.c) ---- */
+enum {
+  FEAT_MUTABLE_GLOBALS, FEAT_SIGN_EXT, FEAT_SAT_CONV, FEAT_MULTI_VALUE, FEAT_BULK_MEMORY, FEAT_REF_TYPES,
+  FEAT_SIMD, FEAT_RELAXED_SIMD, FEAT_THREADS, FEAT_EH, FEAT_TAIL_CALL, FEAT_MULTI_MEMORY,
+  FEAT_EXTENDED_CONST, FEAT_MEMORY64, FEAT_FUNC_REFS, FEAT_GC, FEAT_COUNT
+};
+typedef struct FeatureUse {
+  bool used;
+  size_t off;       /* first use in the file */
+  const char *what; /* what was found there */
+} FeatureUse;
+typedef struct Features {
+  FeatureUse use[FEAT_COUNT];
+  uint32_t nmems, ntables; /* seen so far: a second memory is multi-memory, a second table reference types */
+} Features;
+
 /* ---- compile options (main.c) ---- */
 typedef struct Options {
   const char *in, *out, *ll, *ll_pre, *name, *cpu;
@@ -202,6 +218,7 @@ void *xrealloc(void *p, size_t n);
 void read_module(Module *m); /* decodes and validates everything but function bodies */
 uint8_t rd_u8(Reader *r);
 uint32_t rd_u32(Reader *r);
+uint64_t rd_u64(Reader *r);
 int32_t rd_s32(Reader *r);
 int64_t rd_s64(Reader *r);
 int64_t rd_s33(Reader *r);
@@ -213,6 +230,12 @@ _Noreturn void rd_fail(const Reader *r, const char *fmt, ...);
 bool is_numtype(uint8_t t);
 bool is_reftype(uint8_t t);
 const char *type_name(uint8_t t);
+
+/* ---- features.c: a tolerant scan of the whole binary, before read_module ---- */
+void scan_features(const Module *m, Features *out); /* needs m->path, buf, size only */
+int first_unsupported(const Features *f);            /* FEAT_* or -1 */
+void refuse_unsupported(const Module *m, const Features *f); /* fail_at the first one used */
+void print_features(const Features *f);              /* --inspect: `feature ID 0xOFF: WHAT [mark]` */
 
 /* ---- validate.c: the operand and control stacks of the spec's validation algorithm ---- */
 void push_val(Lower *L, uint8_t type, LLVMValueRef v);

@@ -1,7 +1,7 @@
 # kiln-aot: the ahead-of-time compiler (host program, LLVM-C).
 AOT_SRCS := $(wildcard aot/*.c)
 AOT_OBJS := $(AOT_SRCS:%.c=$(B)/aot/%.o)
-AOT_CFLAGS := $(HOST_CFLAGS) $(shell $(LLVM_CONFIG) --cflags 2>/dev/null)
+AOT_CFLAGS := $(HOST_CFLAGS) $(LLVM_CFLAGS)
 
 $(B)/aot/%.o: %.c $(DEPS)
 	@mkdir -p $(@D)

@@ -1,6 +1,7 @@
 /* aot/main.c — kiln-aot's command line: compile a module to an object, or --inspect it.
  * Every error, whatever the layer, is `FILE:0xOFFSET: message` and exit status 1, with no
  * output file left behind. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,9 +11,11 @@
 #include "aot/aot.h"
 
 static const char *out_path; /* removed on failure */
+static jmp_buf *fail_jmp;     /* --inspect of a module with unsupported features: errors come back */
 
 _Noreturn void fail_at(const Module *m, size_t off, const char *fmt, ...) {
   va_list ap;
+  if (fail_jmp) longjmp(*fail_jmp, 1);
   fprintf(stderr, "%s:0x%zx: ", m->path, off);
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
@@ -160,12 +163,30 @@ int main(int argc, char **argv) {
       }
   Module m = {.path = o.in};
   m.buf = read_file(o.in, &m.size);
-  if (!do_inspect) out_path = o.out;
-  read_module(&m);
+  Features feat;
+  scan_features(&m, &feat);
   if (do_inspect) {
+    /* A module that needs a feature Kiln lacks may not decode as Wasm 2.0: list its features
+     * anyway, and the rest when it decodes. */
+    jmp_buf jb;
+    if (first_unsupported(&feat) >= 0) {
+      fail_jmp = &jb;
+      if (setjmp(jb)) {
+        print_features(&feat);
+        fprintf(stderr, "%s: imports, exports and memories not listed: decoding the module needs the "
+                        "unsupported features above\n", o.in);
+        return 0;
+      }
+    }
+    read_module(&m);
+    fail_jmp = NULL;
     inspect(&m);
+    print_features(&feat);
     return 0;
   }
+  out_path = o.out;
+  refuse_unsupported(&m, &feat); /* before the 2.0 decoder calls them malformed */
+  read_module(&m);
   compile_module(&m, &o);
   return 0;
 }

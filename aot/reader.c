@@ -60,6 +60,7 @@ static uint64_t leb(Reader *r, unsigned bits, bool sign) {
 }
 
 uint32_t rd_u32(Reader *r) { return (uint32_t)leb(r, 32, false); }
+uint64_t rd_u64(Reader *r) { return leb(r, 64, false); }
 int32_t rd_s32(Reader *r) { return (int32_t)leb(r, 32, true); }
 int64_t rd_s64(Reader *r) { return (int64_t)leb(r, 64, true); }
 int64_t rd_s33(Reader *r) { return (int64_t)leb(r, 33, true); }

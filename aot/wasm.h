@@ -21,6 +21,7 @@ enum {
   SEC_CODE = 10,
   SEC_DATA = 11,
   SEC_DATACOUNT = 12,
+  SEC_TAG = 13, /* exception handling proposal: not supported (features.c) */
 };
 
 /* 5.3 Types */

@@ -11,5 +11,6 @@ if (!file) {
 }
 const wasi = new WASI({ version: 'preview1', args: [file, ...args], env: {}, returnOnExit: true });
 const module = await WebAssembly.compile(await readFile(file));
-const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
+// wasiImport rather than getImportObject(): Debian 12's node 18 has only the former.
+const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
 process.exitCode = wasi.start(instance);

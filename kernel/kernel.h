@@ -97,6 +97,7 @@ struct boot_info {
 };
 /* Copies what the kernel needs out of the loader's structures. 0, or -1 with a reason in err. */
 int multiboot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err, size_t errlen);
+void boot_check_files(const struct boot_info *bi); /* panics naming the --mem needed */
 extern struct boot_info boot_info;
 
 /* ---- kernel/pmem.c: physical pages (a bitmap over RAM; identity-mapped) ---- */

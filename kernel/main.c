@@ -18,6 +18,8 @@ void kmain(uint32_t magic, uint32_t info) {
   /* quiet=1: no kernel notes on the console, only the app's output (and panics, traps). */
   const char *quiet = kernel_cmdline_get("quiet");
   klog_set_quiet(quiet && !strcmp(quiet, "1"));
+  /* The image's files (fs=) were all loaded and leave room to run, or a clear message. */
+  boot_check_files(&boot_info);
   /* GDT's TSS with the interrupt stacks; the IDT; CPU features. */
   cpu_init();
   trap_init();

@@ -118,3 +118,22 @@ int multiboot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char 
   ksnprintf(err, errlen, "not started by a multiboot loader (magic %#x)", magic);
   return -1;
 }
+
+/* fs=BYTES on the command line (kiln build writes it with the image's files): the loader must
+ * have loaded that many bytes of modules and left room to run. Without the check an ISO boots
+ * with its directory silently missing (GRUB could not load it) and -kernel -initrd ends in a
+ * panic about page tables; this names the --mem that would do. */
+/* Kernel, page tables, heap, network buffers, a small app. --mem is asked 2 MiB above it: QEMU's
+ * -m N leaves about N - 1 MiB usable (the low MiB and firmware areas). `kiln` does the same sum. */
+#define KERNEL_MIN_RAM (16ull << 20)
+void boot_check_files(const struct boot_info *bi) {
+  const char *v = kernel_cmdline_get("fs");
+  if (!v) return;
+  uint64_t want = 0, got = 0, ram = 0;
+  for (; *v >= '0' && *v <= '9'; v++) want = want * 10 + (uint64_t)(*v - '0');
+  for (int i = 0; i < bi->nmodules; i++) got += bi->modules[i].end - bi->modules[i].start;
+  for (int i = 0; i < bi->nregions; i++) ram += bi->regions[i].len;
+  if (got >= want && ram >= got + KERNEL_MIN_RAM) return;
+  panic("the image's files (%lu MiB) do not fit in this VM's %lu MiB of RAM: run it with --mem %luM or more",
+        (want + (1 << 20) - 1) >> 20, ram >> 20, ((want + (1 << 20) - 1) >> 20) + 18);
+}

@@ -7,12 +7,13 @@ build="$top/build"
 
 packages=(
   clang-19 lld-19 llvm-19-dev            # compiler, linker, LLVM C API for kiln-aot
+  libclang-rt-19-dev                     # ASan/UBSan and libFuzzer runtimes (unit tests, fuzzers)
   wasi-libc libclang-rt-19-dev-wasm32    # the wasm32-wasi sysroot and compiler runtime
   wabt                                   # wast2json, wat2wasm, wasm-objdump, wasm2c
   qemu-system-x86                        # running images
   grub-pc-bin grub-common xorriso mtools # bootable ISO images
   dpkg-dev                               # apt-get source (lwIP)
-  curl python3 iproute2                  # tests and scripts
+  curl python3 iproute2 xxd              # tests and scripts
   nodejs                                 # node's WASI, a compute benchmark peer
   wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)
   sqlite3                                # tests/volume: the host reads a database the VM wrote

@@ -25,10 +25,20 @@ boot() {
 }
 
 # hello, both boot paths, with argv and environment from the kernel command line
-if ./kiln build build/examples/hello.wasm -o $W/hello.iso --arg hello --arg "two words" --env WHO=kiln >$W/build.log 2>&1; then
+if ./kiln build build/examples/hello.wasm -o $W/hello.iso --arg "two words" --env WHO=kiln >$W/build.log 2>&1; then
   hello_out=("Hello from Kiln!" "argv[0] = hello" "argv[1] = two words" "WHO = kiln" "sum = 1792")
   boot "hello (GRUB ISO, multiboot2)" $W/hello.iso 0 "${hello_out[@]}"
   boot "hello (-kernel, multiboot1)" $W/hello.elf 0 "${hello_out[@]}"
+  # argv means the same in both modes: argv[0] is the app's name, each --arg appends
+  vm=$(./kiln run $W/hello.elf --timeout 60 2>&1 | tr -d '\r' | grep '^argv')
+  hosted=$(./kiln run --hosted build/examples/hello.wasm --arg "two words" 2>&1 | grep '^argv')
+  if [ -n "$vm" ] && [ "$vm" = "$hosted" ]; then pass "argv is the same in the VM and hosted"
+  else fail "argv is the same in the VM and hosted" "VM: $(tr '\n' '|' <<<"$vm") hosted: $(tr '\n' '|' <<<"$hosted")"; fi
+  # --append reaches the kernel from an ISO too (its command line is inside the image)
+  out=$(./kiln run $W/hello.iso --append arg=appended --timeout 60 2>&1)
+  if grep -q '^argv\[2\] = appended' <<<"$out" && grep -q '^argv\[1\] = two words' <<<"$out"; then
+    pass "kiln run IMAGE.iso --append TOKEN"
+  else fail "kiln run IMAGE.iso --append TOKEN" "$(tail -n4 <<<"$out" | tr '\n' '|')"; fi
 else
   fail "build hello" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi
@@ -47,6 +57,24 @@ for t in "exit3 3" "unreachable 134 before-the-trap kiln:-trap:-unreachable" \
     fail "build $name" "$(tail -n3 $W/build.log | tr '\n' '|')"
   fi
 done
+
+# a --dir larger than the guest's RAM: a clear error naming the --mem needed, on both boot paths
+mkdir -p $W/big && head -c $((40 << 20)) /dev/zero >$W/big/zeros
+if ./kiln build build/examples/hello.wasm -o $W/big.iso --dir $W/big:/big >$W/build.log 2>&1; then
+  out=$(./kiln run $W/big.elf --mem 32M --timeout 60 2>&1); rc=$?
+  need=$(grep -oE -- '--mem [0-9]+M or more' <<<"$out" | grep -oE '[0-9]+')
+  if [ $rc = 2 ] && [ -n "$need" ]; then pass "--dir larger than --mem: kiln run names the --mem needed (.elf)"
+  else fail "--dir larger than --mem (.elf)" "status $rc: $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+  out=$(./kiln run $W/big.iso --mem 32M --timeout 60 2>&1); rc=$?
+  if [ $rc = 135 ] && grep -q -- "run it with --mem ${need}M or more" <<<"$out"; then pass "--dir larger than --mem: the kernel names the --mem needed (.iso)"
+  else fail "--dir larger than --mem (.iso)" "status $rc: $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+  out=$(./kiln run $W/big.iso --mem "${need:-0}M" --timeout 60 2>&1); rc=$?
+  if [ $rc = 0 ] && grep -q "Hello from Kiln" <<<"$out"; then pass "--dir of 40 MiB runs with the --mem named (${need}M)"
+  else fail "--dir of 40 MiB runs with the --mem named" "status $rc: $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+else
+  fail "build with a 40 MiB --dir" "$(tail -n3 $W/build.log | tr '\n' '|')"
+fi
+rm -rf $W/big $W/big.*
 
 # inspect marks an import the kernel lacks; build refuses it with the same list
 app noimport

@@ -121,7 +121,7 @@ if clang-19 --target=wasm32-wasi -O2 -o "$T/burst.wasm" tests/net/apps/burst.c 2
   for st in 0 7; do
     name="exit with unsent TCP data (status $st): the client gets all 1 MiB, then EOF"
     BP=$(free_port)
-    if ! image "burst$st" "$T/burst.wasm" --listen tcp:80 --arg burst --arg $st; then
+    if ! image "burst$st" "$T/burst.wasm" --listen tcp:80 --arg $st; then
       fail "$name" "image: $(tail -n1 "$T/burst$st.build")"; continue
     fi
     boot "burst$st" --fwd "$BP:80"
@@ -154,7 +154,7 @@ fi
 # ---- the WasmEdge socket API, non-blocking mode, poll_oneoff, errnos (tests/net/apps/sockcheck.c) ----
 if clang-19 --target=wasm32-wasi -O2 -o "$T/sockcheck.wasm" tests/net/apps/sockcheck.c 2>"$T/sockcheck.cc"; then
   CP=$(free_port) UP=$(free_port) XP=$(free_port)
-  if image sockcheck "$T/sockcheck.wasm" --arg sockcheck --arg "$UP" --arg "$XP" --cmdline ip=10.0.2.15 --cmdline gw=10.0.2.2; then
+  if image sockcheck "$T/sockcheck.wasm" --arg "$UP" --arg "$XP" --cmdline ip=10.0.2.15 --cmdline gw=10.0.2.2; then
     boot sockcheck --fwd "$CP:8080"
     python3 tests/net/client.py sockcheck "$CP" "$T/sockcheck.log" "$UP" >"$T/sockcheck.out" 2>&1
     wait "$(cat "$T/sockcheck.pid")"; rc=$?
@@ -172,7 +172,7 @@ fi
 # ---- udp-echo: datagrams from the host through hostfwd=udp (kiln run forwards TCP only, so
 # QEMU is started here as kiln run would) ----
 UP=$(free_port)
-if image udp build/examples/udp-echo.wasm --arg udp-echo --arg 7; then
+if image udp build/examples/udp-echo.wasm --arg 7; then
   setsid timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 16M -smp 1 -display none -monitor none -serial stdio \
     -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$T/udp.elf" -append "$(tr '\n' ' ' <"$T/udp.cmdline")" \
     -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$UP-:7" -device virtio-net-pci,netdev=n0 </dev/null >"$T/udp.log" 2>&1 &
@@ -222,8 +222,8 @@ fi
 # ---- msg-send -> msg-recv, VM to VM through a host forward (10.0.2.2 is the host) ----
 MP=$(free_port)
 N=20000 S=100
-if image recv build/examples/msg-recv.wasm --listen tcp:9000 --arg msg-recv --arg "$S" --arg "$N" &&
-  image send build/examples/msg-send.wasm --arg msg-send --arg 10.0.2.2 --arg "$MP" --arg "$N" --arg "$S"; then
+if image recv build/examples/msg-recv.wasm --listen tcp:9000 --arg "$S" --arg "$N" &&
+  image send build/examples/msg-send.wasm --arg 10.0.2.2 --arg "$MP" --arg "$N" --arg "$S"; then
   boot recv --fwd "$MP:9000"
   if wait_line recv "msg-recv: waiting" 120; then
     boot send --net user

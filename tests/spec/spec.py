@@ -219,6 +219,13 @@ def main():
     ap.add_argument("--simd", action="store_true", help="run the SIMD files too (kiln-aot has no SIMD yet)")
     ap.add_argument("files", nargs="*")
     o = ap.parse_args()
+    if not o.files and not os.path.isdir(SUITE):
+        # A user's clone has no ../shared: the external suite is data we cannot ship (not a failure).
+        print("SKIP spec-suite: no spec test suite at %s; to run it, put the .wast files of "
+              "github.com/WebAssembly/testsuite at commit 3a04b2c (the Wasm 2.0 suite wabt 1.0.32 "
+              "was released against) there" % SUITE)
+        print("0 passed, 0 failed, 1 skipped")
+        return
     files = []
     for f in o.files or sorted(x for x in os.listdir(SUITE) if x.endswith(".wast")):
         if not f.endswith(".wast"):
