@@ -199,7 +199,7 @@ open(d + "/exit", "w").write(str(s.get("exit_code", 0)))
 open(d + "/stdout.want", "w").write(s.get("stdout", ""))' "$json" "$d" 2>/dev/null || continue
     cp -r "$suite/$(cat "$d/root.name")" "$d/root" && chmod -R u+w "$d/root"
     find "$d/root" -name '*.cleanup' -exec rm -rf {} + 2>/dev/null
-    if ! ./kiln build "$suite/$name.wasm" -o "$d/app.iso" --arg "$name" >"$d/build.log" 2>&1; then
+    if ! ./kiln build "$suite/$name.wasm" -o "$d/app.iso" >"$d/build.log" 2>&1; then
       fail "wasi suite on a volume: $name" "kiln build: $(tail -n1 "$d/build.log")"
       continue
     fi
