@@ -16,7 +16,6 @@ packages=(
   curl python3 iproute2 xxd              # tests and scripts
   nodejs                                 # node's WASI, a compute benchmark peer
   wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)
-  sqlite3                                # tests/volume: the host reads a database the VM wrote
 )
 missing=()
 for p in "${packages[@]}"; do
