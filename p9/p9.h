@@ -140,6 +140,23 @@ int p9_statfs(struct p9_client *c, uint32_t fid, struct p9_statfs *s);
 /* Pure: a Linux errno (from Rlerror) as a WASI errno. */
 int p9_errno_to_wasi(uint32_t linux_errno);
 
+/* ---- p9/resolve.c: guest paths beneath a directory fid, confined (see there) ---- */
+#define P9_PATH_MAX 4096 /* bytes of a path, and of one after symlink expansion */
+struct p9_res {
+  uint32_t parent;  /* fid of the directory holding the last component (owned), or P9_NOFID */
+  uint32_t fid;     /* fid of what the path names (owned), P9_NOFID when absent */
+  struct p9_qid qid;
+  char name[256];   /* the last component (in parent) */
+  uint32_t name_len;
+  int trailing;     /* the path ended in '/' */
+};
+/* Resolves path beneath the fid base, following the last component's symlink if `follow`. On
+ * success r->fid names the target (P9_NOFID when only the last component is missing) and
+ * r->parent its directory (P9_NOFID when the path named base itself or an ancestor of it by
+ * "." / ".."); both are owned: release with p9_res_done. 0 or a WASI errno. */
+int p9_resolve(struct p9_client *c, uint32_t base, const char *path, uint32_t len, int follow, struct p9_res *r);
+void p9_res_done(struct p9_client *c, struct p9_res *r);
+
 /* ---- p9/volume.c: --volume preopens, a WASI backend (wasi/vfs.h) over the client ---- */
 struct wasi_state;
 /* Probes the virtio-9p devices and attaches each (panics, with the tag, when one fails). */

@@ -2,21 +2,14 @@
  * directory served by QEMU, preopened at GUEST (its mount tag, see `kiln`) through the WASI
  * backend interface (wasi/vfs.h) implemented here over the 9P2000.L client.
  *
- * Confinement is ours, not the server's: paths are resolved here one component at a time,
- * each a Twalk of a single name, so "..", symlinks and their targets are handled in the guest.
- * ".." never goes above the directory the path is resolved in, and a symlink with an absolute
- * target is refused (WASI_ENOTCAPABLE, as wasmtime); a relative target is spliced into the
- * rest of the path and resolved by the same rules. The server never follows a symlink for us:
- * Twalk does not, and we never open one. */
+ * Confinement is ours, not the server's: every path goes through p9/resolve.c, in the guest,
+ * and a symlink is never opened (O_NOFOLLOW too), so the server never follows one for us. */
 #include "kernel/kernel.h"
 #include "p9/p9.h"
 #include "wasi/vfs.h"
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 
-#define SYMLOOP_MAX 40
-#define PATH_MAX_BYTES 4096
-#define DEPTH_MAX 256
 /* QEMU (security_model=none) sets the mode we give after creating, ignoring its umask: give
  * what 0666/0777 less the usual umask 022 would, as a native program would get. */
 #define NEW_FILE_MODE 0644
@@ -29,7 +22,7 @@ struct volume {
 };
 
 struct wasi_vfs_file {
-  uint32_t fid;     /* walked to the file; for a regular file also opened (unless io is 0) */
+  uint32_t fid;     /* walked to the file; for a regular file also opened */
   uint32_t dirfid;  /* a directory: a second fid opened for Treaddir, P9_NOFID until needed */
   uint8_t type;     /* WASI_FILETYPE_DIRECTORY or _REGULAR_FILE */
 };
@@ -38,143 +31,6 @@ static struct volume vols[P9_MAX_DEVS];
 static int nvols;
 
 static struct p9_client *C(struct wasi_vfs *v) { return ((struct volume *)v)->c; }
-
-/* ---- path resolution ---- */
-
-struct res {
-  uint32_t parent;  /* fid of the directory holding the last component (owned), or P9_NOFID */
-  uint32_t fid;     /* fid of what the path names (owned), P9_NOFID when absent */
-  struct p9_qid qid;
-  char name[256];   /* the last component (in parent) */
-  uint32_t name_len;
-  int trailing;     /* the path ended in '/' */
-};
-
-static void res_done(struct p9_client *c, struct res *r) {
-  if (r->parent != P9_NOFID) p9_clunk(c, r->parent);
-  if (r->fid != P9_NOFID) p9_clunk(c, r->fid);
-  r->parent = r->fid = P9_NOFID;
-}
-
-static int is_dot(const char *s, uint32_t n) { return n == 1 && s[0] == '.'; }
-static int is_dotdot(const char *s, uint32_t n) { return n == 2 && s[0] == '.' && s[1] == '.'; }
-
-/* Resolves path beneath base. On success r->fid names the target (or is P9_NOFID when only
- * the last component is missing), r->parent its directory (P9_NOFID when the path named base
- * or an ancestor-relative "." / ".."). */
-static int resolve(struct p9_client *c, uint32_t base, const char *path, uint32_t len, int follow, struct res *r) {
-  r->parent = r->fid = P9_NOFID;
-  r->name_len = 0;
-  r->trailing = 0;
-  if (len == 0) return WASI_ENOENT;
-  if (path[0] == '/') return WASI_ENOTCAPABLE;
-  if (len > PATH_MAX_BYTES) return WASI_ENAMETOOLONG;
-  /* work: the path still to resolve (a symlink's target replaces what it consumed). */
-  char *work = kalloc(2 * PATH_MAX_BYTES + 2), *tmp = work + PATH_MAX_BYTES + 1;
-  uint32_t *stack = kalloc(DEPTH_MAX * sizeof *stack); /* stack[0] = base (not ours), then ours */
-  if (!work || !stack) {
-    kfree(work), kfree(stack);
-    return WASI_ENOMEM;
-  }
-  memcpy(work, path, len);
-  uint32_t wlen = len, pos = 0, depth = 1, links = 0;
-  stack[0] = base;
-  int e = 0;
-  for (;;) {
-    while (pos < wlen && work[pos] == '/') pos++;
-    uint32_t s = pos;
-    while (pos < wlen && work[pos] != '/') pos++;
-    uint32_t n = pos - s, after = pos;
-    while (after < wlen && work[after] == '/') after++;
-    int last = after == wlen, trailing = last && after > pos;
-    if (n == 0 || is_dot(work + s, n) || is_dotdot(work + s, n)) {
-      if (n && is_dotdot(work + s, n)) {
-        if (depth == 1) {
-          e = WASI_ENOTCAPABLE;
-          break;
-        }
-        p9_clunk(c, stack[--depth]);
-      }
-      if (n == 0 || last) { /* the path names a directory we hold: clone it */
-        const char *none[1];
-        uint32_t nl[1];
-        if (!(e = p9_walk(c, stack[depth - 1], 0, none, nl, &r->fid, &r->qid))) r->qid.type = P9_QTDIR;
-        r->trailing = 1;
-        break;
-      }
-      continue;
-    }
-    if (n > 255) {
-      e = WASI_ENAMETOOLONG;
-      break;
-    }
-    const char *nm = work + s;
-    uint32_t child;
-    struct p9_qid q;
-    e = p9_walk(c, stack[depth - 1], 1, &nm, &n, &child, &q);
-    if (e == WASI_ENOENT && last) { /* absent last component: the caller may create it */
-      e = 0;
-      child = P9_NOFID;
-    } else if (e) {
-      break;
-    }
-    if (child != P9_NOFID && (q.type & P9_QTSYMLINK) && (!last || follow || trailing)) {
-      char *t = tmp;
-      uint32_t tlen;
-      e = p9_readlink(c, child, t, PATH_MAX_BYTES + 1, &tlen);
-      p9_clunk(c, child);
-      if (e) break;
-      if (++links > SYMLOOP_MAX) { e = WASI_ELOOP; break; }
-      if (tlen == 0) { e = WASI_ENOENT; break; }
-      if (t[0] == '/') { e = WASI_ENOTCAPABLE; break; }
-      uint32_t rest = wlen - pos;
-      if ((uint64_t)tlen + 1 + rest > PATH_MAX_BYTES) { e = WASI_ENAMETOOLONG; break; }
-      /* target + "/" + rest (the rest keeps its slashes: "link/" must name a directory) */
-      memmove(work + tlen + (rest ? 1 : 0), work + pos, rest);
-      memcpy(work, t, tlen);
-      if (rest) work[tlen] = '/';
-      wlen = tlen + (rest ? 1 : 0) + rest;
-      pos = 0;
-      continue;
-    }
-    if (last) {
-      if (trailing && child != P9_NOFID && !(q.type & P9_QTDIR)) {
-        p9_clunk(c, child);
-        e = WASI_ENOTDIR;
-        break;
-      }
-      /* the parent: a clone of the directory we are in, for entry operations */
-      const char *none[1];
-      uint32_t nl[1];
-      if ((e = p9_walk(c, stack[depth - 1], 0, none, nl, &r->parent, NULL))) {
-        if (child != P9_NOFID) p9_clunk(c, child);
-        break;
-      }
-      r->fid = child;
-      r->qid = q;
-      memcpy(r->name, nm, n);
-      r->name_len = n;
-      r->trailing = trailing;
-      break;
-    }
-    if (!(q.type & P9_QTDIR)) {
-      p9_clunk(c, child);
-      e = WASI_ENOTDIR;
-      break;
-    }
-    if (depth == DEPTH_MAX) {
-      p9_clunk(c, child);
-      e = WASI_ENAMETOOLONG;
-      break;
-    }
-    stack[depth++] = child;
-  }
-  while (depth > 1) p9_clunk(c, stack[--depth]);
-  kfree(work);
-  kfree(stack);
-  if (e) res_done(c, r);
-  return e;
-}
 
 static uint8_t mode_type(uint32_t mode) {
   switch (mode & P9_S_IFMT) {
@@ -212,8 +68,8 @@ static struct wasi_vfs_file *handle_new(uint32_t fid, uint8_t type) {
 static int v_open(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *path, uint32_t len, int follow,
                   uint16_t oflags, int access, struct wasi_vfs_file **out, uint8_t *type) {
   struct p9_client *c = C(v);
-  struct res r;
-  int e = resolve(c, dir->fid, path, len, follow, &r);
+  struct p9_res r;
+  int e = p9_resolve(c, dir->fid, path, len, follow, &r);
   if (e) return e;
   uint32_t rw = (access & WASI_VFS_WRITE) ? ((access & WASI_VFS_READ) ? P9_O_RDWR : P9_O_WRONLY) : P9_O_RDONLY;
   uint32_t fid = P9_NOFID;
@@ -242,7 +98,7 @@ static int v_open(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *pat
       e = p9_lopen(c, r.fid, rw | P9_O_NOFOLLOW | (oflags & WASI_O_TRUNC ? P9_O_TRUNC : 0), NULL);
     if (!e) fid = r.fid, r.fid = P9_NOFID;
   }
-  res_done(c, &r);
+  p9_res_done(c, &r);
   if (e) return e;
   if (!(*out = handle_new(fid, t))) {
     p9_clunk(c, fid);
@@ -296,11 +152,11 @@ static int v_stat(struct wasi_vfs *v, struct wasi_vfs_file *f, struct wasi_vfs_s
 
 static int v_stat_at(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *path, uint32_t len, int follow,
                      struct wasi_vfs_stat *out) {
-  struct res r;
-  int e = resolve(C(v), dir->fid, path, len, follow, &r);
+  struct p9_res r;
+  int e = p9_resolve(C(v), dir->fid, path, len, follow, &r);
   if (e) return e;
   e = r.fid == P9_NOFID ? WASI_ENOENT : getstat(v, r.fid, out);
-  res_done(C(v), &r);
+  p9_res_done(C(v), &r);
   return e;
 }
 
@@ -325,14 +181,14 @@ static int v_set_times(struct wasi_vfs *v, struct wasi_vfs_file *f, uint64_t ati
 
 static int v_set_times_at(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *path, uint32_t len, int follow,
                           uint64_t atim, uint64_t mtim, uint32_t fst) {
-  struct res r;
-  int e = resolve(C(v), dir->fid, path, len, follow, &r);
+  struct p9_res r;
+  int e = p9_resolve(C(v), dir->fid, path, len, follow, &r);
   if (e) return e;
   /* A symlink itself: QEMU's setattr would follow it (utimensat without NOFOLLOW on its path). */
   if (r.fid == P9_NOFID) e = WASI_ENOENT;
   else if (r.qid.type & P9_QTSYMLINK) e = WASI_ENOTSUP;
   else e = times(v, r.fid, atim, mtim, fst);
-  res_done(C(v), &r);
+  p9_res_done(C(v), &r);
   return e;
 }
 
@@ -383,26 +239,26 @@ static int v_readdir(struct wasi_vfs *v, struct wasi_vfs_file *dir, uint64_t coo
 }
 
 /* Entry operations: the last component in its parent, never followed. */
-static int entry(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *path, uint32_t len, struct res *r) {
-  int e = resolve(C(v), dir->fid, path, len, 0, r);
+static int entry(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *path, uint32_t len, struct p9_res *r) {
+  int e = p9_resolve(C(v), dir->fid, path, len, 0, r);
   if (!e && r->parent == P9_NOFID) { /* ".", ".." or the base itself */
-    res_done(C(v), r);
+    p9_res_done(C(v), r);
     return WASI_EBUSY;
   }
   return e;
 }
 
 static int v_mkdir(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *path, uint32_t len) {
-  struct res r;
+  struct p9_res r;
   int e = entry(v, dir, path, len, &r);
   if (e) return e == WASI_EBUSY ? WASI_EEXIST : e;
   e = r.fid != P9_NOFID ? WASI_EEXIST : p9_mkdir(C(v), r.parent, r.name, r.name_len, NEW_DIR_MODE);
-  res_done(C(v), &r);
+  p9_res_done(C(v), &r);
   return e;
 }
 
 static int unlinkat(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *path, uint32_t len, int isdir) {
-  struct res r;
+  struct p9_res r;
   int e = entry(v, dir, path, len, &r);
   if (e) return e == WASI_EBUSY ? (isdir ? WASI_EINVAL : WASI_EISDIR) : e;
   if (r.fid == P9_NOFID) e = WASI_ENOENT;
@@ -410,7 +266,7 @@ static int unlinkat(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *p
   else if (!isdir && (r.qid.type & P9_QTDIR)) e = WASI_EISDIR;
   else if (!isdir && r.trailing) e = WASI_ENOTDIR;
   else e = p9_unlinkat(C(v), r.parent, r.name, r.name_len, isdir ? P9_AT_REMOVEDIR : 0);
-  res_done(C(v), &r);
+  p9_res_done(C(v), &r);
   return e;
 }
 static int v_rmdir(struct wasi_vfs *v, struct wasi_vfs_file *d, const char *p, uint32_t n) { return unlinkat(v, d, p, n, 1); }
@@ -418,63 +274,63 @@ static int v_unlink(struct wasi_vfs *v, struct wasi_vfs_file *d, const char *p, 
 
 static int v_rename(struct wasi_vfs *v, struct wasi_vfs_file *odir, const char *opath, uint32_t olen,
                     struct wasi_vfs_file *ndir, const char *npath, uint32_t nlen) {
-  struct res o, n;
+  struct p9_res o, n;
   int e = entry(v, odir, opath, olen, &o);
   if (e) return e;
   if ((e = entry(v, ndir, npath, nlen, &n))) {
-    res_done(C(v), &o);
+    p9_res_done(C(v), &o);
     return e;
   }
   if (o.fid == P9_NOFID) e = WASI_ENOENT;
   else if (n.trailing && !(o.qid.type & P9_QTDIR)) e = WASI_ENOTDIR;
   else e = p9_renameat(C(v), o.parent, o.name, o.name_len, n.parent, n.name, n.name_len);
-  res_done(C(v), &o);
-  res_done(C(v), &n);
+  p9_res_done(C(v), &o);
+  p9_res_done(C(v), &n);
   return e;
 }
 
 static int v_symlink(struct wasi_vfs *v, const char *target, uint32_t tlen, struct wasi_vfs_file *dir,
                      const char *path, uint32_t len) {
-  struct res r;
+  struct p9_res r;
   int e = entry(v, dir, path, len, &r);
   if (e) return e == WASI_EBUSY ? WASI_EEXIST : e;
   if (r.fid != P9_NOFID) e = WASI_EEXIST;
   else if (r.trailing) e = WASI_ENOENT;
   else e = p9_symlink(C(v), r.parent, r.name, r.name_len, target, tlen);
-  res_done(C(v), &r);
+  p9_res_done(C(v), &r);
   return e;
 }
 
 static int v_readlink(struct wasi_vfs *v, struct wasi_vfs_file *dir, const char *path, uint32_t len, char *buf,
                       size_t cap, size_t *n) {
-  struct res r;
-  int e = resolve(C(v), dir->fid, path, len, 0, &r);
+  struct p9_res r;
+  int e = p9_resolve(C(v), dir->fid, path, len, 0, &r);
   if (e) return e;
   if (r.fid == P9_NOFID) e = WASI_ENOENT;
   else if (!(r.qid.type & P9_QTSYMLINK)) e = WASI_EINVAL;
   else {
-    char *t = kalloc(PATH_MAX_BYTES + 1);
+    char *t = kalloc(P9_PATH_MAX + 1);
     uint32_t tl;
     if (!t) e = WASI_ENOMEM;
-    else if (!(e = p9_readlink(C(v), r.fid, t, PATH_MAX_BYTES + 1, &tl))) {
+    else if (!(e = p9_readlink(C(v), r.fid, t, P9_PATH_MAX + 1, &tl))) {
       size_t k = tl < cap ? tl : cap;
-      if (k > PATH_MAX_BYTES) k = PATH_MAX_BYTES;
+      if (k > P9_PATH_MAX) k = P9_PATH_MAX;
       memcpy(buf, t, k);
       *n = k;
     }
     kfree(t);
   }
-  res_done(C(v), &r);
+  p9_res_done(C(v), &r);
   return e;
 }
 
 static int v_link(struct wasi_vfs *v, struct wasi_vfs_file *odir, const char *opath, uint32_t olen, int follow,
                   struct wasi_vfs_file *ndir, const char *npath, uint32_t nlen) {
-  struct res o, n;
-  int e = resolve(C(v), odir->fid, opath, olen, follow, &o);
+  struct p9_res o, n;
+  int e = p9_resolve(C(v), odir->fid, opath, olen, follow, &o);
   if (e) return e;
   if ((e = entry(v, ndir, npath, nlen, &n))) {
-    res_done(C(v), &o);
+    p9_res_done(C(v), &o);
     return e == WASI_EBUSY ? WASI_EEXIST : e;
   }
   if (o.fid == P9_NOFID) e = WASI_ENOENT;
@@ -482,8 +338,8 @@ static int v_link(struct wasi_vfs *v, struct wasi_vfs_file *odir, const char *op
   else if (n.fid != P9_NOFID) e = WASI_EEXIST;
   else if (n.trailing) e = WASI_ENOENT;
   else e = p9_link(C(v), n.parent, o.fid, n.name, n.name_len);
-  res_done(C(v), &o);
-  res_done(C(v), &n);
+  p9_res_done(C(v), &o);
+  p9_res_done(C(v), &n);
   return e;
 }
 
