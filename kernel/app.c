@@ -3,6 +3,7 @@
  * report through the exit protocol (kernel/exit.c). */
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
+#include "p9/p9.h"
 #include "wasi/sockets.h"
 #include "wasi/wasi.h"
 
@@ -53,6 +54,8 @@ static struct wasi_state *wasi_from_boot(void) {
     int rc = wasi_load_image(st, (const void *)(uintptr_t)mod->start, mod->end - mod->start);
     if (rc) panic("boot module '%s' is not a valid file-system image (WASI errno %d)", mod->name, rc);
   }
+  /* Volumes (virtio-9p host directories), after the packed directories. */
+  volume_preopen(st);
   /* Listening sockets (listen=tcp:PORT), fds after stdio and the preopened directories. */
   const char *spec;
   uint32_t fd;

@@ -2,6 +2,7 @@
  * boot stack, with the loader's magic and boot-information address. */
 #include "kernel/kernel.h"
 #include "net/net.h"
+#include "p9/p9.h"
 
 void kmain(uint32_t magic, uint32_t info) {
   char err[160];
@@ -43,6 +44,9 @@ void kmain(uint32_t magic, uint32_t info) {
        pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
   /* The network: virtio-net, lwIP, address from ip=/gw=/mask= or DHCP (off without a NIC). */
   net_init();
+  /* Volumes (kiln run --volume): each virtio-9p device attached over 9P2000.L now, so a
+   * broken one stops the boot with its name; preopened when the app starts. */
+  volume_init();
   /* Deliberate faults when the command line asks (selftest=...), to test the protections. */
   selftest_run(kernel_cmdline_get("selftest"));
   /* Instantiate the app, run its _start, report how it ended. Does not return. */
