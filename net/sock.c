@@ -4,6 +4,13 @@
  *
  * Invariants: a socket never loses or reorders data: received pbufs are queued in arrival
  * order and the TCP window is reopened (tcp_recved) only for bytes the application consumed.
+ *
+ * What one connection may hold is bounded, so a peer that sends and never sees its data read
+ * cannot starve the others: small segments (and everything once the app falls behind) are
+ * copied out of the driver's receive buffers into shared heap pbufs, so those buffers go
+ * back to the ring at once; past RX_SOCK_MAX unread bytes, or when copying would eat the
+ * heap's reserve for sending, the data is refused (lwIP keeps that one segment and drops
+ * the peer's further data until the app reads, when it is taken again).
  * A socket's pcb pointer is cleared the moment lwIP frees the pcb (error callback), or when
  * we detach from a pcb lwIP may free without telling (both directions closed: TIME_WAIT). */
 #include "net/sock.h"
@@ -12,6 +19,7 @@
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 #include "net/net.h"
@@ -25,6 +33,11 @@ enum { S_NEW, S_BOUND, S_LISTEN, S_CONNECTING, S_CONNECTED };
  * pcb is gone, so the socket stays dead: reads and writes say ENOTCONN, poll says hung up. */
 #define ERR_REPORTED_CONNECT 1001
 #define UDP_QUEUE_MAX 128
+#define RX_SOCK_MAX (64 * 1024)    /* unread bytes one TCP socket holds before refusing more */
+#define RX_COPY_BELOW 1024         /* segments shorter than this are copied out of the driver's buffer */
+#define RX_COPY_AFTER (16 * 1024)  /* and every segment once this much is unread */
+#define RX_COPY_CAP 2048           /* size of the heap pbufs that collect copied segments */
+#define RX_HEAP_RESERVE (512 * 1024) /* copies leave this much of lwIP's heap for sending */
 
 struct dgram {
   struct dgram *next;
@@ -45,6 +58,7 @@ struct ksock {
    * not hold a 128 KiB window); rx_off bytes of the head are already consumed. */
   struct pbuf *rx_head, *rx_tail;
   uint32_t rx_off, rx_bytes;
+  uint32_t rx_room; /* free bytes at the end of rx_tail when it is one of our copies, else 0 */
   /* listener: accepted connections not yet taken by accept() */
   struct ksock *acc_head, *acc_tail, *acc_next;
   uint32_t acc_n;
@@ -123,6 +137,35 @@ static void maybe_detach(struct ksock *s) {
   if (s->tcp && s->rx_eof && s->shut_wr) tcp_detach(s);
 }
 
+/* Appends p's bytes to s's queue in heap pbufs that consecutive segments share; 0 (nothing
+ * copied) when the heap cannot spare the room. */
+static int rx_copy_in(struct ksock *s, const struct pbuf *p) {
+  uint32_t total = p->tot_len, first = total < s->rx_room ? total : s->rx_room;
+  uint32_t rest = total - first, cap = rest > RX_COPY_CAP ? rest : RX_COPY_CAP;
+  struct pbuf *q = NULL;
+  if (rest) { /* one new pbuf takes what the tail's room cannot */
+    if (lwip_stats.mem.used + cap + RX_HEAP_RESERVE > MEM_SIZE) return 0;
+    q = pbuf_alloc(PBUF_RAW, (u16_t)cap, PBUF_RAM);
+    if (!q) return 0;
+    q->len = q->tot_len = 0; /* grows as bytes come; pbuf_free frees all cap bytes */
+  }
+  if (first) {
+    struct pbuf *t = s->rx_tail;
+    pbuf_copy_partial(p, (uint8_t *)t->payload + t->len, (u16_t)first, 0);
+    t->len = t->tot_len = (u16_t)(t->len + first);
+    s->rx_room -= first;
+  }
+  if (q) {
+    pbuf_copy_partial(p, q->payload, (u16_t)rest, (u16_t)first);
+    q->len = q->tot_len = (u16_t)rest;
+    s->rx_room = cap - rest;
+    if (s->rx_tail) s->rx_tail->next = q;
+    else s->rx_head = q;
+    s->rx_tail = q;
+  }
+  return 1;
+}
+
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
   struct ksock *s = arg;
   if (!s) { /* closed socket: lwIP's default behaviour */
@@ -139,13 +182,21 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
     pbuf_free(p);
     return ERR_OK;
   }
-  s->rx_bytes += p->tot_len;
-  counts.rx_queued_bytes += p->tot_len;
-  if (s->rx_tail) s->rx_tail->next = p;
-  else s->rx_head = p;
-  struct pbuf *t = p;
-  while (t->next) t = t->next;
-  s->rx_tail = t;
+  uint32_t len = p->tot_len;
+  if (s->rx_bytes + len > RX_SOCK_MAX) return ERR_MEM; /* refused: lwIP keeps it for later */
+  if (len < RX_COPY_BELOW || s->rx_bytes >= RX_COPY_AFTER) {
+    if (!rx_copy_in(s, p)) return ERR_MEM;
+    pbuf_free(p);
+  } else {
+    if (s->rx_tail) s->rx_tail->next = p;
+    else s->rx_head = p;
+    struct pbuf *t = p;
+    while (t->next) t = t->next;
+    s->rx_tail = t;
+    s->rx_room = 0;
+  }
+  s->rx_bytes += len;
+  counts.rx_queued_bytes += len;
   return ERR_OK;
 }
 
@@ -390,7 +441,7 @@ static size_t tcp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, si
           p->next = NULL;
           pbuf_free(p);
           s->rx_head = next;
-          if (!next) s->rx_tail = NULL;
+          if (!next) s->rx_tail = NULL, s->rx_room = 0;
         }
         p = next;
         off = 0;
@@ -407,6 +458,9 @@ static size_t tcp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, si
       tcp_recved(s->tcp, k);
       left -= k;
     }
+    /* Data refused while the queue was full is taken now, not at lwIP's next timer tick. A
+     * FIN in it may end the stream (on_recv) or, after our own FIN, free the pcb (on_err). */
+    if (done && s->tcp && s->tcp->refused_data) tcp_process_refused_data(s->tcp);
   }
   return done;
 }
@@ -590,7 +644,7 @@ int ksock_shutdown(struct ksock *s, int how) {
         p->next = NULL;
         pbuf_free(p);
       }
-      s->rx_tail = NULL, s->rx_off = 0, s->rx_bytes = 0;
+      s->rx_tail = NULL, s->rx_off = 0, s->rx_bytes = 0, s->rx_room = 0;
       counts.rx_queued_bytes -= n;
       for (; s->tcp && n > 0;) {
         u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
