@@ -9,8 +9,9 @@
  * cannot starve the others: small segments (and everything once the app falls behind) are
  * copied out of the driver's receive buffers into shared heap pbufs, so those buffers go
  * back to the ring at once; past RX_SOCK_MAX unread bytes, or when copying would eat the
- * heap's reserve for sending, the data is refused (lwIP keeps that one segment and drops
- * the peer's further data until the app reads, when it is taken again).
+ * heap's reserve for sending (and the socket already holds data), the data is refused (lwIP
+ * keeps that one segment and drops the peer's further data until the app reads, when it is
+ * taken again).
  * A socket's pcb pointer is cleared the moment lwIP frees the pcb (error callback), or when
  * we detach from a pcb lwIP may free without telling (both directions closed: TIME_WAIT). */
 #include "net/sock.h"
@@ -35,7 +36,7 @@ enum { S_NEW, S_BOUND, S_LISTEN, S_CONNECTING, S_CONNECTED };
 #define UDP_QUEUE_MAX 128
 #define RX_SOCK_MAX (64 * 1024)    /* unread bytes one TCP socket holds before refusing more */
 #define RX_COPY_BELOW 1024         /* segments shorter than this are copied out of the driver's buffer */
-#define RX_COPY_AFTER (16 * 1024)  /* and every segment once this much is unread */
+#define RX_COPY_AFTER (4 * 1024)   /* and every segment once this much is unread */
 #define RX_COPY_CAP 2048           /* size of the heap pbufs that collect copied segments */
 #define RX_HEAP_RESERVE (512 * 1024) /* copies leave this much of lwIP's heap for sending */
 
@@ -184,8 +185,12 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
   }
   uint32_t len = p->tot_len;
   if (s->rx_bytes + len > RX_SOCK_MAX) return ERR_MEM; /* refused: lwIP keeps it for later */
-  if (len < RX_COPY_BELOW || s->rx_bytes >= RX_COPY_AFTER) {
-    if (!rx_copy_in(s, p)) return ERR_MEM;
+  int copied = (len < RX_COPY_BELOW || s->rx_bytes >= RX_COPY_AFTER) && rx_copy_in(s, p);
+  /* No heap for a copy: refused, unless the queue is empty (a new request must still get
+   * through while others fill the heap; one held driver buffer per socket at most then). */
+  if (!copied && s->rx_bytes >= RX_COPY_AFTER) return ERR_MEM;
+  if (!copied && len < RX_COPY_BELOW && s->rx_bytes) return ERR_MEM;
+  if (copied) {
     pbuf_free(p);
   } else {
     if (s->rx_tail) s->rx_tail->next = p;
