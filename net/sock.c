@@ -5,13 +5,18 @@
  * Invariants: a socket never loses or reorders data: received pbufs are queued in arrival
  * order and the TCP window is reopened (tcp_recved) only for bytes the application consumed.
  *
- * What one connection may hold is bounded, so a peer that sends and never sees its data read
- * cannot starve the others: small segments (and everything once the app falls behind) are
- * copied out of the driver's receive buffers into shared heap pbufs, so those buffers go
- * back to the ring at once; past RX_SOCK_MAX unread bytes, or when copying would eat the
- * heap's reserve for sending (and the socket already holds data), the data is refused (lwIP
- * keeps that one segment and drops the peer's further data until the app reads, when it is
- * taken again).
+ * What one connection may hold is bounded, so a peer that sends and never sees its data read,
+ * or never reads what it asked for, cannot starve the others:
+ *   - receiving: small segments, and every segment that arrives while unread data waits, are
+ *     copied out of the driver's receive buffers into shared heap pbufs, so those buffers go
+ *     back to the ring at once (a connection whose app keeps up stays zero-copy). Past
+ *     RX_SOCK_MAX unread bytes, past RX_SOCK_SHARE when all sockets together hold
+ *     RX_TOTAL_SOFT, or when a copy would eat the heap's reserve for sending, the data is
+ *     refused: lwIP keeps that one segment and drops the peer's further data until the app
+ *     reads, when it is taken again.
+ *   - sending: a connection queues at most TX_SHARE bytes beyond its peer's window (a peer
+ *     that does not read closes it), TX_SHARE_MIN once the heap is three quarters used; poll
+ *     says it is not writable past that.
  * A socket's pcb pointer is cleared the moment lwIP frees the pcb (error callback), or when
  * we detach from a pcb lwIP may free without telling (both directions closed: TIME_WAIT). */
 #include "net/sock.h"
@@ -35,8 +40,11 @@ enum { S_NEW, S_BOUND, S_LISTEN, S_CONNECTING, S_CONNECTED };
 #define ERR_REPORTED_CONNECT 1001
 #define UDP_QUEUE_MAX 128
 #define RX_SOCK_MAX (64 * 1024)    /* unread bytes one TCP socket holds before refusing more */
+#define RX_SOCK_SHARE (4 * 1024)   /* ... when all sockets together hold RX_TOTAL_SOFT */
+#define RX_TOTAL_SOFT (256 * 1024)
 #define RX_COPY_BELOW 1024         /* segments shorter than this are copied out of the driver's buffer */
-#define RX_COPY_AFTER (4 * 1024)   /* and every segment once this much is unread */
+#define TX_SHARE (16 * 1024)       /* bytes queued per connection beyond the peer's window */
+#define TX_SHARE_MIN (4 * 1024)    /* bytes queued per connection when the heap is 3/4 used */
 #define RX_COPY_CAP 2048           /* size of the heap pbufs that collect copied segments */
 #define RX_HEAP_RESERVE (512 * 1024) /* copies leave this much of lwIP's heap for sending */
 
@@ -184,12 +192,13 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
     return ERR_OK;
   }
   uint32_t len = p->tot_len;
-  if (s->rx_bytes + len > RX_SOCK_MAX) return ERR_MEM; /* refused: lwIP keeps it for later */
-  int copied = (len < RX_COPY_BELOW || s->rx_bytes >= RX_COPY_AFTER) && rx_copy_in(s, p);
-  /* No heap for a copy: refused, unless the queue is empty (a new request must still get
-   * through while others fill the heap; one held driver buffer per socket at most then). */
-  if (!copied && s->rx_bytes >= RX_COPY_AFTER) return ERR_MEM;
-  if (!copied && len < RX_COPY_BELOW && s->rx_bytes) return ERR_MEM;
+  /* Refused: lwIP keeps it for later. */
+  if (s->rx_bytes + len > RX_SOCK_MAX) return ERR_MEM;
+  if (s->rx_bytes >= RX_SOCK_SHARE && counts.rx_queued_bytes >= RX_TOTAL_SOFT) return ERR_MEM;
+  int copied = (len < RX_COPY_BELOW || s->rx_bytes > 0) && rx_copy_in(s, p);
+  /* No heap for a copy: refused too, unless the queue is empty (a new request must still
+   * get through while others fill the heap; one held driver buffer per socket then). */
+  if (!copied && s->rx_bytes > 0) return ERR_MEM;
   if (copied) {
     pbuf_free(p);
   } else {
@@ -543,6 +552,21 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
   return r;
 }
 
+/* Bytes the connection may queue now: its send buffer's room, cut to a fair share when lwIP's
+ * heap runs short (connections whose peers do not read would otherwise take all of it). */
+static size_t tx_allowance(struct tcp_pcb *pcb) {
+  size_t room = tcp_sndbuf(pcb);
+  if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 2) return 0;
+  size_t used = lwip_stats.mem.used, queued = TCP_SND_BUF - room;
+  /* Not much more than the peer's window: a peer that does not read (window 0) holds at
+   * most TX_SHARE of the heap, one that reads gets its whole window's worth. */
+  size_t limit = (size_t)pcb->snd_wnd + TX_SHARE;
+  if (used > MEM_SIZE / 4 * 3) limit = TX_SHARE_MIN;
+  if (limit > TCP_SND_BUF) limit = TCP_SND_BUF;
+  if (queued >= limit) return 0;
+  return room < limit - queued ? room : limit - queued;
+}
+
 static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t skip, size_t *sent) {
   *sent = 0;
   if (s->err == ERR_REPORTED_RESET) return WASI_EPIPE;
@@ -559,8 +583,8 @@ static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, s
     if (skip > pos) off = skip - pos;
     pos += len;
     while (off < len) {
-      size_t room = tcp_sndbuf(s->tcp);
-      if (room == 0 || tcp_sndqueuelen(s->tcp) >= TCP_SND_QUEUELEN - 2) goto out;
+      size_t room = tx_allowance(s->tcp);
+      if (room == 0) goto out;
       size_t k = len - off;
       if (k > room) k = room;
       if (k > 0xffff) k = 0xffff;
@@ -747,7 +771,7 @@ int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup) {
       ready = s->rx_bytes > 0 || s->rx_eof || s->shut_rd || dead;
       *nbytes = s->rx_bytes;
     } else if (s->state == S_CONNECTED) {
-      size_t room = s->tcp ? tcp_sndbuf(s->tcp) : 0;
+      size_t room = s->tcp ? tx_allowance(s->tcp) : 0;
       ready = room > 0 || dead || s->shut_wr;
       *nbytes = room;
     } else {
