@@ -246,11 +246,18 @@ def main():
                     worst = s
                 time.sleep(0.5)
             th.join()
-            late = stats(sport)  # after the send timeout: the server gave up on them
+            # The server gives up on each once it has made no progress for its send timeout
+            # (the host's socket buffers take several MiB before a non-reader stalls).
+            t2 = time.time()
+            late = stats(sport)
+            while int(late["sockets"]) > int(base["sockets"]) and time.time() - t2 < tmo + 10:
+                time.sleep(0.5)
+                late = stats(sport)
             close_all(socks)
             print(f"  {n} non-readers sent {sent[0] >> 10} KiB; during: rx_bufs_held={worst['rx_bufs_held']} "
                   f"rx_queued={worst['rx_queued']} heap_used={worst['heap_used']} pbuf_pool={worst['pbuf_pool']}; "
-                  f"big.bin for another client in {dt:.1f} s; after {tmo + 6:.0f} s: sockets={late['sockets']}", flush=True)
+                  f"big.bin for another client in {dt:.1f} s; all dropped by the server {time.time() - stop:.1f} s after the flood: "
+                  f"sockets={late['sockets']}", flush=True)
             if st != 200 or body != big:
                 return f"big.bin during the attack: status {st}, {len(body)} bytes"
             if dt > 30:
@@ -260,7 +267,7 @@ def main():
             if int(worst["rx_queued"]) > n * 64 * 1024:
                 return f"{worst['rx_queued']} bytes queued for {n} connections"
             if int(late["sockets"]) > int(base["sockets"]):
-                return f"the server still held {int(late['sockets']) - int(base['sockets'])} sockets after its send timeout"
+                return f"the server still held {int(late['sockets']) - int(base['sockets'])} sockets {tmo + 10:.0f} s after the flood"
         return run
 
     if "nonreaders" in cases:
