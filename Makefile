@@ -23,7 +23,10 @@ KERNEL_CFLAGS := -std=c11 -O2 -g --target=x86_64-unknown-none-elf -ffreestanding
   -fno-omit-frame-pointer -Wall -Wextra -Wno-unused-parameter -I. -MMD -MP
 # Apps: C compiled to wasm32-wasi with Debian's wasi-libc.
 WASM_CC := clang-19 --target=wasm32-wasi
-WASM_CFLAGS := -O2 -Wall -Wextra
+# The shadow stack goes first in linear memory (--stack-first), so an overflow runs below
+# address 0 and traps instead of silently overwriting data; its size is explicit.
+WASM_STACK := 65536
+WASM_CFLAGS := -O2 -Wall -Wextra -Wl,--stack-first -Wl,-z,stack-size=$(WASM_STACK)
 
 # deps: install what is missing (does nothing when all is there). Every target needs it.
 .PHONY: deps

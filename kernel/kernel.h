@@ -124,7 +124,8 @@ uint64_t virt_to_phys(const void *va); /* identity for RAM; walks the tables els
 void *kmap_mmio(uint64_t phys, size_t len);
 /* The Wasm stack: [wasm_stack_lo, wasm_stack_hi), with an unmapped guard region below lo. */
 extern uintptr_t wasm_stack_lo, wasm_stack_hi;
-/* Page-fault triage: 1 when the fault was a demand page of the Wasm stack (now mapped). */
+/* Page-fault triage: 1 when the fault was a demand page of the Wasm stack (now mapped), -1 when
+ * it was one but no page is left (the trap "call stack exhausted"), 0 when not ours. */
 int vm_handle_demand_fault(uint64_t addr);
 /* Which region a fault address is in: */
 enum { VM_REGION_OTHER = 0, VM_REGION_LINEAR_MEMORY, VM_REGION_STACK_GUARD };

@@ -5,7 +5,8 @@
  *   - a page fault in the Wasm stack's guard region: "call stack exhausted"
  *   - a general-protection fault in app code (not kernel text): "out of bounds memory access"
  * kiln_plat_unwind then returns to the kiln_plat_call and the kernel reports the trap. A page
- * fault on a not-yet-mapped page of the Wasm stack maps it and resumes. Anything else is a
+ * fault on a not-yet-mapped page of the Wasm stack maps it and resumes, or is "call stack
+ * exhausted" when no RAM is left for it. Anything else is a
  * kernel fault: registers on the console and the "panic" status.
  *
  * Every vector runs on an IST stack (kernel/cpu.c), so the interrupted stack is never
@@ -102,7 +103,12 @@ static void exception(struct trapframe *tf) {
   kiln_instance *wasm = call_current();
   if (tf->vector == 14) {
     __asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-    if (!(tf->error & 1) && vm_handle_demand_fault(cr2)) return;
+    int demand = (tf->error & 1) ? 0 : vm_handle_demand_fault(cr2);
+    if (demand > 0) return;
+    /* No page left for the Wasm stack: the app used up the RAM, so its call stack is
+     * exhausted (the VM stops after the trap, so unwinding out of a WASI call is safe). */
+    if (demand < 0 && wasm) call_unwind_fault(KILN_TRAP_STACK_EXHAUSTED, (void *)tf->rip);
+    if (demand < 0) panic("vm: out of memory growing the Wasm stack outside a call");
     if (wasm) {
       int region = vm_classify(cr2);
       if (region == VM_REGION_LINEAR_MEMORY) call_unwind_fault(KILN_TRAP_MEMORY_OOB, (void *)tf->rip);

@@ -5,7 +5,9 @@
  *                             RW+NX; page 0 and the kernel stack's guard page unmapped
  *   device registers          kmap_mmio(): identity, uncached, NX
  *   STACK_BASE ..             the Wasm stack: a 1 MiB unmapped guard, then 8 MiB mapped on
- *                             demand (page faults) so an idle stack costs no RAM
+ *                             demand (page faults) so an idle stack costs no RAM; when no
+ *                             page is left for it, the fault is the trap "call stack
+ *                             exhausted" (the guest's doing: it took the RAM), never a panic
  *   MEM_BASE + i * SLOT       linear memory i: KILN_MEM_RESERVE bytes reserved, pages mapped
  *                             zeroed RW+NX by kiln_plat_mem_commit, the rest unmapped so a
  *                             stray access faults and becomes the trap "out of bounds memory
@@ -27,6 +29,10 @@
 #define STACK_GUARD (1ull << 20)
 #define STACK_SIZE (8ull << 20)
 #define STACK_PREMAP (64ull << 10)
+/* memory.grow leaves this much RAM free, so the stack (and the kernel working for the app)
+ * can still get pages after the app took everything it could. Not the whole 8 MiB: a VM
+ * in 16 MiB of RAM must still have room for its app. */
+#define GROW_HEADROOM (256ull << 10)
 #define MEM_BASE 0x0000010000000000ull /* 1 TiB */
 #define SLOT (16ull << 30)             /* >= KILN_MEM_RESERVE, 1 GiB aligned */
 #define NSLOTS 256
@@ -158,8 +164,9 @@ int vm_handle_demand_fault(uint64_t addr) {
   uint64_t *e = walk(va, 0, NULL);
   if (e && (*e & PTE_P)) return 0; /* mapped already: a protection fault, not ours */
   void *pg = kalloc_page();
-  if (!pg || map_page(va, (uintptr_t)pg, PTE_W | nx)) panic("vm: out of memory growing the Wasm stack");
-  return 1;
+  if (pg && map_page(va, (uintptr_t)pg, PTE_W | nx) == 0) return 1;
+  if (pg) kfree_page(pg);
+  return -1;
 }
 
 int vm_classify(uint64_t addr) {
@@ -206,7 +213,7 @@ int kiln_plat_mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
   uint64_t base = (uintptr_t)m->base, a = PAGE_ROUND_DOWN(from), b = PAGE_ROUND_UP(to);
   /* Hopeless requests fail at once instead of mapping all of RAM and undoing it. */
   uint64_t fresh = b > slots[s].mapped ? b - (a > slots[s].mapped ? a : slots[s].mapped) : 0;
-  if (fresh > pmem_free_bytes()) return -1;
+  if (fresh + GROW_HEADROOM > pmem_free_bytes()) return -1;
   for (uint64_t off = a; off < b; off += PAGE_SIZE) {
     uint64_t *e = walk(base + off, 1, NULL);
     if (e && (*e & PTE_P)) { /* already there: just zero the requested bytes */

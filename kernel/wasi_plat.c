@@ -80,11 +80,17 @@ void wasi_plat_random(void *buf, size_t n) { random_bytes(buf, n); }
 /* The caller (poll_oneoff) found nothing ready. If the hooks find work, it looks again at
  * once; otherwise it halts until an interrupt or its deadline (a one-shot timer interrupt,
  * however near the deadline is: no spinning). */
+/* The interrupt count when the last wait returned. poll_oneoff checks its subscriptions, then
+ * waits; an interrupt during the checks may make one it already passed ready (the network
+ * runs from interrupts between two sockets' checks), and must end the wait at once rather
+ * than be slept through until the next interrupt or deadline. */
+static uint64_t wait_seen;
+
 void wasi_plat_wait(uint64_t deadline_ns) {
-  uint64_t seen = kernel_events();
-  if (run_polls()) return;
-  kernel_idle_until(deadline_ns, seen);
+  uint64_t seen = wait_seen;
+  if (!run_polls()) kernel_idle_until(deadline_ns, seen);
   run_polls();
+  wait_seen = kernel_events();
 }
 
 void wasi_plat_yield(void) { run_polls(); }

@@ -4,6 +4,19 @@
  *
  * Invariants: a socket never loses or reorders data: received pbufs are queued in arrival
  * order and the TCP window is reopened (tcp_recved) only for bytes the application consumed.
+ *
+ * What one connection may hold is bounded, so a peer that sends and never sees its data read,
+ * or never reads what it asked for, cannot starve the others:
+ *   - receiving: small segments, and every segment that arrives while unread data waits, are
+ *     copied out of the driver's receive buffers into shared heap pbufs, so those buffers go
+ *     back to the ring at once (a connection whose app keeps up stays zero-copy). Past
+ *     RX_SOCK_MAX unread bytes, past RX_SOCK_SHARE when all sockets together hold
+ *     RX_TOTAL_SOFT, or when a copy would eat the heap's reserve for sending, the data is
+ *     refused: lwIP keeps that one segment and drops the peer's further data until the app
+ *     reads, when it is taken again.
+ *   - sending: a connection queues at most TX_SHARE bytes beyond its peer's window (a peer
+ *     that does not read closes it), TX_SHARE_MIN once the heap is three quarters used; poll
+ *     says it is not writable past that.
  * A socket's pcb pointer is cleared the moment lwIP frees the pcb (error callback), or when
  * we detach from a pcb lwIP may free without telling (both directions closed: TIME_WAIT). */
 #include "net/sock.h"
@@ -12,6 +25,7 @@
 #include "lwip/ip4_addr.h"
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 #include "net/net.h"
@@ -25,6 +39,14 @@ enum { S_NEW, S_BOUND, S_LISTEN, S_CONNECTING, S_CONNECTED };
  * pcb is gone, so the socket stays dead: reads and writes say ENOTCONN, poll says hung up. */
 #define ERR_REPORTED_CONNECT 1001
 #define UDP_QUEUE_MAX 128
+#define RX_SOCK_MAX (64 * 1024)    /* unread bytes one TCP socket holds before refusing more */
+#define RX_SOCK_SHARE (4 * 1024)   /* ... when all sockets together hold RX_TOTAL_SOFT */
+#define RX_TOTAL_SOFT (256 * 1024)
+#define RX_COPY_BELOW 1024         /* segments shorter than this are copied out of the driver's buffer */
+#define TX_SHARE (16 * 1024)       /* bytes queued per connection beyond the peer's window */
+#define TX_SHARE_MIN (4 * 1024)    /* bytes queued per connection when the heap is 3/4 used */
+#define RX_COPY_CAP 2048           /* size of the heap pbufs that collect copied segments */
+#define RX_HEAP_RESERVE (512 * 1024) /* copies leave this much of lwIP's heap for sending */
 
 struct dgram {
   struct dgram *next;
@@ -45,6 +67,7 @@ struct ksock {
    * not hold a 128 KiB window); rx_off bytes of the head are already consumed. */
   struct pbuf *rx_head, *rx_tail;
   uint32_t rx_off, rx_bytes;
+  uint32_t rx_room; /* free bytes at the end of rx_tail when it is one of our copies, else 0 */
   /* listener: accepted connections not yet taken by accept() */
   struct ksock *acc_head, *acc_tail, *acc_next;
   uint32_t acc_n;
@@ -123,6 +146,35 @@ static void maybe_detach(struct ksock *s) {
   if (s->tcp && s->rx_eof && s->shut_wr) tcp_detach(s);
 }
 
+/* Appends p's bytes to s's queue in heap pbufs that consecutive segments share; 0 (nothing
+ * copied) when the heap cannot spare the room. */
+static int rx_copy_in(struct ksock *s, const struct pbuf *p) {
+  uint32_t total = p->tot_len, first = total < s->rx_room ? total : s->rx_room;
+  uint32_t rest = total - first, cap = rest > RX_COPY_CAP ? rest : RX_COPY_CAP;
+  struct pbuf *q = NULL;
+  if (rest) { /* one new pbuf takes what the tail's room cannot */
+    if (lwip_stats.mem.used + cap + RX_HEAP_RESERVE > MEM_SIZE) return 0;
+    q = pbuf_alloc(PBUF_RAW, (u16_t)cap, PBUF_RAM);
+    if (!q) return 0;
+    q->len = q->tot_len = 0; /* grows as bytes come; pbuf_free frees all cap bytes */
+  }
+  if (first) {
+    struct pbuf *t = s->rx_tail;
+    pbuf_copy_partial(p, (uint8_t *)t->payload + t->len, (u16_t)first, 0);
+    t->len = t->tot_len = (u16_t)(t->len + first);
+    s->rx_room -= first;
+  }
+  if (q) {
+    pbuf_copy_partial(p, q->payload, (u16_t)rest, (u16_t)first);
+    q->len = q->tot_len = (u16_t)rest;
+    s->rx_room = cap - rest;
+    if (s->rx_tail) s->rx_tail->next = q;
+    else s->rx_head = q;
+    s->rx_tail = q;
+  }
+  return 1;
+}
+
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
   struct ksock *s = arg;
   if (!s) { /* closed socket: lwIP's default behaviour */
@@ -139,13 +191,26 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
     pbuf_free(p);
     return ERR_OK;
   }
-  s->rx_bytes += p->tot_len;
-  counts.rx_queued_bytes += p->tot_len;
-  if (s->rx_tail) s->rx_tail->next = p;
-  else s->rx_head = p;
-  struct pbuf *t = p;
-  while (t->next) t = t->next;
-  s->rx_tail = t;
+  uint32_t len = p->tot_len;
+  /* Refused: lwIP keeps it for later. */
+  if (s->rx_bytes + len > RX_SOCK_MAX) return ERR_MEM;
+  if (s->rx_bytes >= RX_SOCK_SHARE && counts.rx_queued_bytes >= RX_TOTAL_SOFT) return ERR_MEM;
+  int copied = (len < RX_COPY_BELOW || s->rx_bytes > 0) && rx_copy_in(s, p);
+  /* No heap for a copy: refused too, unless the queue is empty (a new request must still
+   * get through while others fill the heap; one held driver buffer per socket then). */
+  if (!copied && s->rx_bytes > 0) return ERR_MEM;
+  if (copied) {
+    pbuf_free(p);
+  } else {
+    if (s->rx_tail) s->rx_tail->next = p;
+    else s->rx_head = p;
+    struct pbuf *t = p;
+    while (t->next) t = t->next;
+    s->rx_tail = t;
+    s->rx_room = 0;
+  }
+  s->rx_bytes += len;
+  counts.rx_queued_bytes += len;
   return ERR_OK;
 }
 
@@ -390,7 +455,7 @@ static size_t tcp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, si
           p->next = NULL;
           pbuf_free(p);
           s->rx_head = next;
-          if (!next) s->rx_tail = NULL;
+          if (!next) s->rx_tail = NULL, s->rx_room = 0;
         }
         p = next;
         off = 0;
@@ -407,6 +472,9 @@ static size_t tcp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, si
       tcp_recved(s->tcp, k);
       left -= k;
     }
+    /* Data refused while the queue was full is taken now, not at lwIP's next timer tick. A
+     * FIN in it may end the stream (on_recv) or, after our own FIN, free the pcb (on_err). */
+    if (done && s->tcp && s->tcp->refused_data) tcp_process_refused_data(s->tcp);
   }
   return done;
 }
@@ -484,6 +552,21 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
   return r;
 }
 
+/* Bytes the connection may queue now: its send buffer's room, cut to a fair share when lwIP's
+ * heap runs short (connections whose peers do not read would otherwise take all of it). */
+static size_t tx_allowance(struct tcp_pcb *pcb) {
+  size_t room = tcp_sndbuf(pcb);
+  if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 2) return 0;
+  size_t used = lwip_stats.mem.used, queued = TCP_SND_BUF - room;
+  /* Not much more than the peer's window: a peer that does not read (window 0) holds at
+   * most TX_SHARE of the heap, one that reads gets its whole window's worth. */
+  size_t limit = (size_t)pcb->snd_wnd + TX_SHARE;
+  if (used > MEM_SIZE / 4 * 3) limit = TX_SHARE_MIN;
+  if (limit > TCP_SND_BUF) limit = TCP_SND_BUF;
+  if (queued >= limit) return 0;
+  return room < limit - queued ? room : limit - queued;
+}
+
 static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t skip, size_t *sent) {
   *sent = 0;
   if (s->err == ERR_REPORTED_RESET) return WASI_EPIPE;
@@ -500,8 +583,8 @@ static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, s
     if (skip > pos) off = skip - pos;
     pos += len;
     while (off < len) {
-      size_t room = tcp_sndbuf(s->tcp);
-      if (room == 0 || tcp_sndqueuelen(s->tcp) >= TCP_SND_QUEUELEN - 2) goto out;
+      size_t room = tx_allowance(s->tcp);
+      if (room == 0) goto out;
       size_t k = len - off;
       if (k > room) k = room;
       if (k > 0xffff) k = 0xffff;
@@ -590,7 +673,7 @@ int ksock_shutdown(struct ksock *s, int how) {
         p->next = NULL;
         pbuf_free(p);
       }
-      s->rx_tail = NULL, s->rx_off = 0, s->rx_bytes = 0;
+      s->rx_tail = NULL, s->rx_off = 0, s->rx_bytes = 0, s->rx_room = 0;
       counts.rx_queued_bytes -= n;
       for (; s->tcp && n > 0;) {
         u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
@@ -688,7 +771,7 @@ int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup) {
       ready = s->rx_bytes > 0 || s->rx_eof || s->shut_rd || dead;
       *nbytes = s->rx_bytes;
     } else if (s->state == S_CONNECTED) {
-      size_t room = s->tcp ? tcp_sndbuf(s->tcp) : 0;
+      size_t room = s->tcp ? tx_allowance(s->tcp) : 0;
       ready = room > 0 || dead || s->shut_wr;
       *nbytes = room;
     } else {

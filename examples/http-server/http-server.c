@@ -1,16 +1,28 @@
 /* examples/http-server — a static file server over HTTP/1.1: GET and HEAD, keep-alive and
  * pipelining, Content-Length, Content-Type by extension, index.html for directories, files of
  * any size streamed (one shared buffer, pread at each connection's offset), 400/404/405/414
- * for bad requests. One poll() loop over non-blocking sockets serves every client at once.
+ * for bad requests. One poll loop over non-blocking sockets serves every client at once.
+ *
+ * Built to face hostile clients with bounded memory and a small, fixed stack:
+ *   - at most MAXC connections; past that a new one evicts the connection that has waited
+ *     longest for a request, or, when every one is busy sending, gets 503 and is closed;
+ *   - a request head must arrive whole within 30 s of the previous response (or of the
+ *     accept), however slowly it trickles (slowloris); a response that makes no progress for
+ *     30 s is abandoned (clients that never read); the environment variable HTTP_TIMEOUT_MS
+ *     sets both;
+ *   - the request buffer grows to REQ_MAX bytes at most, and a connection is not read while
+ *     its response is being sent, so pipelined bytes stay in the kernel's bounded window;
+ *   - the poll set lives on the heap (wasi-libc's poll() puts 128 bytes per fd on the shadow
+ *     stack), and no function has a large frame.
  *
  * usage: http-server [DOCROOT] [LISTEN_FD]
  *   DOCROOT    preopened directory to serve (default "/")
  *   LISTEN_FD  the listening socket (default: the first socket fd from 3 on, i.e. the one
  *              `kiln build --listen tcp:PORT` preopens after stdio and the directories)
- * Uses wasi-libc's accept/recv/send/writev on the preopened socket. */
+ * Uses wasi-libc's accept/recv/send/writev on the preopened socket and WASI poll_oneoff. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,28 +30,39 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
+#include <wasi/api.h>
 
-#define MAXC 1024
-#define REQ_MAX 8192     /* request line + headers; a longer request line gets 414 */
-#define CHUNK (64 * 1024) /* file bytes per send */
+#define MAXC 256                  /* connections served at once (the kernel has 512 TCP pcbs) */
+#define REQ_MIN 1024              /* first size of a request buffer */
+#define REQ_MAX 8192              /* request line + headers; a longer request line gets 414 */
+#define CHUNK (64 * 1024)         /* file bytes per send */
+#define TIMEOUT_MS 30000          /* default of both timeouts; env HTTP_TIMEOUT_MS changes it */
+#define ACCEPT_BURST 64           /* connections accepted per loop turn */
 
 struct conn {
   int fd;
-  char *req;      /* REQ_MAX bytes while reading, else NULL */
-  size_t rlen;
-  char hdr[512];  /* response header being sent */
+  char *req; /* request bytes while reading (rcap bytes), else NULL */
+  size_t rlen, rcap;
+  char hdr[256]; /* response header being sent */
   size_t hlen, hoff;
-  int file;       /* file being streamed, or -1 */
+  int file; /* file being streamed, or -1 */
   off_t foff, fend;
-  int keep;       /* keep the connection after this response */
-  int sending;
+  int keep; /* keep the connection after this response */
+  int sending, ready;
+  int64_t deadline; /* ms: the request head or the next bit of progress is due by then */
 };
 
 static struct conn *conns[MAXC];
+static int64_t head_timeout_ms = TIMEOUT_MS; /* a whole request head, from the accept or previous response */
+static int64_t send_timeout_ms = TIMEOUT_MS; /* a response with no progress for this long is abandoned */
 static int nconns;
 static const char *root = "/";
 static char chunk[CHUNK];
+static char path[REQ_MAX + 64]; /* one request is parsed at a time: not on the stack */
+static __wasi_subscription_t subs[MAXC + 2];
+static __wasi_event_t evs[MAXC + 2];
 
 static const struct {
   const char *ext, *type;
@@ -51,8 +74,14 @@ static const struct {
     {"pdf", "application/pdf"}, {"xml", "application/xml"}, {"webp", "image/webp"},
 };
 
-static const char *content_type(const char *path) {
-  const char *dot = strrchr(path, '.'), *slash = strrchr(path, '/');
+static int64_t now_ms(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static const char *content_type(const char *p) {
+  const char *dot = strrchr(p, '.'), *slash = strrchr(p, '/');
   if (dot && (!slash || dot > slash))
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
       if (!strcasecmp(dot + 1, types[i].ext)) return types[i].type;
@@ -69,7 +98,7 @@ static void conn_close(int i) {
 }
 
 static void respond_error(struct conn *c, int code, const char *reason, const char *extra) {
-  char body[128];
+  char body[64];
   int blen = snprintf(body, sizeof body, "%d %s\n", code, reason);
   c->hlen = (size_t)snprintf(c->hdr, sizeof c->hdr,
                              "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n%s"
@@ -135,7 +164,6 @@ static void handle_request(struct conn *c, size_t end) {
   if (target[0] != '/' || url_decode(target) || strstr(target, "/../") ||
       (strlen(target) >= 3 && !strcmp(target + strlen(target) - 3, "/..")))
     return respond_error(c, 400, "Bad Request", NULL);
-  char path[REQ_MAX + 64];
   snprintf(path, sizeof path, "%s%s%s", root, root[strlen(root) - 1] == '/' ? "" : "/", target + 1);
   struct stat stt;
   int fd = open(path, O_RDONLY);
@@ -166,6 +194,7 @@ static int try_parse(struct conn *c) {
   char *end = strstr(c->req, "\r\n\r\n");
   if (!end) {
     if (c->rlen >= REQ_MAX - 1) {
+      c->deadline = now_ms() + send_timeout_ms;
       if (!strstr(c->req, "\r\n")) respond_error(c, 414, "URI Too Long", NULL);
       else respond_error(c, 400, "Bad Request", NULL);
       return 1;
@@ -173,6 +202,7 @@ static int try_parse(struct conn *c) {
     return 0;
   }
   size_t used = (size_t)(end - c->req) + 4;
+  c->deadline = now_ms() + send_timeout_ms; /* the response's first bytes are due */
   char saved = c->req[used];
   handle_request(c, used);
   /* Keep pipelined bytes after this request for the next one. */
@@ -182,7 +212,8 @@ static int try_parse(struct conn *c) {
   return 1;
 }
 
-/* Sends what it can; returns -1 when the connection must be closed. */
+/* Sends what it can; returns -1 when the connection must be closed, 0 when the socket is
+ * full, 1 when the response is complete and the connection stays. */
 static int pump(struct conn *c) {
   for (;;) {
     struct iovec iov[2];
@@ -199,15 +230,81 @@ static int pump(struct conn *c) {
     if (n == 0) break;
     ssize_t k = writev(c->fd, iov, n);
     if (k < 0) return errno == EAGAIN ? 0 : -1;
+    c->deadline = now_ms() + send_timeout_ms; /* progress */
     size_t h = c->hlen - c->hoff < (size_t)k ? c->hlen - c->hoff : (size_t)k;
     c->hoff += h;
     c->foff += (off_t)((size_t)k - h);
-    if ((size_t)k < h + want) return 0; /* the socket is full: wait for POLLOUT */
+    if ((size_t)k < h + want) return 0; /* the socket is full: wait until it is writable */
   }
-  /* Response complete. */
+  /* Response complete: the next request head is due within head_timeout_ms. */
   if (c->file >= 0) close(c->file), c->file = -1;
   c->sending = 0;
+  c->deadline = now_ms() + head_timeout_ms;
   return c->keep ? 1 : -1;
+}
+
+/* Reads what the client sent into its bounded buffer; -1 when the connection must close. */
+static int fill(struct conn *c) {
+  if (c->rlen + 1 >= c->rcap) { /* grow by doubling up to REQ_MAX */
+    size_t cap = c->rcap ? c->rcap * 2 : REQ_MIN;
+    if (cap > REQ_MAX) cap = REQ_MAX;
+    char *n = cap > c->rcap ? realloc(c->req, cap) : NULL;
+    if (n) c->req = n, c->rcap = cap;
+    if (!c->req) return -1;
+  }
+  if (c->rlen + 1 >= c->rcap) return 0; /* full (REQ_MAX): try_parse answers 414/400 */
+  ssize_t k = recv(c->fd, c->req + c->rlen, c->rcap - 1 - c->rlen, 0);
+  if (k == 0 || (k < 0 && errno != EAGAIN)) return -1;
+  if (k > 0) c->rlen += (size_t)k;
+  return 0;
+}
+
+/* Serves connection i after poll said it is ready; closes it when it is done or broken. */
+static void serve(int i) {
+  struct conn *c = conns[i];
+  if (!c->sending && fill(c) < 0) return conn_close(i);
+  /* Answer every complete request we hold, as far as the socket takes it. */
+  int r = 1;
+  while (r == 1) {
+    if (!c->sending && !(c->req && c->rlen && try_parse(c))) break;
+    r = pump(c);
+  }
+  if (r < 0) return conn_close(i);
+  if (!c->sending && c->rlen == 0) free(c->req), c->req = NULL, c->rcap = 0;
+}
+
+/* A new connection when all MAXC are taken: the one waiting longest for a request head goes
+ * (HTTP lets a server close an idle connection at any time); if every one is sending, the
+ * newcomer is told 503 and closed. Returns 1 when there is room now. */
+static int make_room(int fd) {
+  int victim = -1;
+  for (int i = 0; i < nconns; i++)
+    if (!conns[i]->sending && (victim < 0 || conns[i]->deadline < conns[victim]->deadline)) victim = i;
+  if (victim >= 0) {
+    conn_close(victim);
+    return 1;
+  }
+  static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+                             "Content-Length: 20\r\nConnection: close\r\n\r\n503 Service Unavailable\n";
+  send(fd, busy, sizeof busy - 1, 0);
+  return 0;
+}
+
+static void accept_new(int lfd) {
+  for (int n = 0; n < ACCEPT_BURST; n++) {
+    int fd = accept(lfd, NULL, NULL);
+    if (fd < 0) return;
+    fcntl(fd, F_SETFL, O_NONBLOCK);
+    struct conn *c = NULL;
+    if ((nconns < MAXC || make_room(fd)) && (c = calloc(1, sizeof *c))) {
+      c->fd = fd;
+      c->file = -1;
+      c->deadline = now_ms() + head_timeout_ms;
+      conns[nconns++] = c;
+    } else {
+      close(fd);
+    }
+  }
 }
 
 static int find_listener(void) {
@@ -220,6 +317,8 @@ static int find_listener(void) {
 
 int main(int argc, char **argv) {
   if (argc > 1) root = argv[1];
+  const char *t = getenv("HTTP_TIMEOUT_MS");
+  if (t && atoi(t) > 0) head_timeout_ms = send_timeout_ms = atoi(t);
   int lfd = argc > 2 ? atoi(argv[2]) : find_listener();
   if (lfd < 0 || fcntl(lfd, F_SETFL, O_NONBLOCK) != 0) {
     fprintf(stderr, "http-server: no listening socket (build the image with --listen tcp:PORT)\n");
@@ -227,50 +326,44 @@ int main(int argc, char **argv) {
   }
   printf("http-server: serving %s on fd %d\n", root, lfd);
   fflush(stdout);
-  static struct pollfd pfd[MAXC + 1];
   for (;;) {
-    pfd[0].fd = lfd;
-    pfd[0].events = nconns < MAXC ? POLLIN : 0;
+    /* userdata: 0 the listener, i + 1 connection i, MAXC + 1 the clock. */
+    int64_t now = now_ms(), first = INT64_MAX;
+    size_t n = 0;
+    subs[n++] = (__wasi_subscription_t){.userdata = 0, .u.tag = __WASI_EVENTTYPE_FD_READ,
+                                        .u.u.fd_read.file_descriptor = (__wasi_fd_t)lfd};
     for (int i = 0; i < nconns; i++) {
-      pfd[i + 1].fd = conns[i]->fd;
-      pfd[i + 1].events = conns[i]->sending ? POLLOUT : POLLIN;
-      pfd[i + 1].revents = 0;
+      struct conn *c = conns[i];
+      c->ready = 0;
+      subs[n++] = (__wasi_subscription_t){.userdata = (uint64_t)i + 1,
+                                          .u.tag = c->sending ? __WASI_EVENTTYPE_FD_WRITE : __WASI_EVENTTYPE_FD_READ,
+                                          .u.u.fd_read.file_descriptor = (__wasi_fd_t)c->fd};
+      if (c->deadline < first) first = c->deadline;
     }
-    if (poll(pfd, (nfds_t)nconns + 1, -1) < 0) {
-      perror("http-server: poll");
+    if (first != INT64_MAX) {
+      int64_t wait = first > now ? first - now : 0;
+      subs[n++] = (__wasi_subscription_t){.userdata = MAXC + 1, .u.tag = __WASI_EVENTTYPE_CLOCK,
+                                          .u.u.clock = {.id = __WASI_CLOCKID_MONOTONIC,
+                                                        .timeout = (uint64_t)wait * 1000000u + 1000000u}};
+    }
+    __wasi_size_t got = 0;
+    __wasi_errno_t e = __wasi_poll_oneoff(subs, evs, n, &got);
+    if (e) {
+      fprintf(stderr, "http-server: poll_oneoff: %s\n", strerror(e));
       return 1;
     }
-    for (int i = nconns - 1; i >= 0; i--) {
-      struct conn *c = conns[i];
-      if (!pfd[i + 1].revents) continue;
-      if (!c->sending) {
-        if (!c->req && !(c->req = malloc(REQ_MAX))) { conn_close(i); continue; }
-        ssize_t k = recv(c->fd, c->req + c->rlen, REQ_MAX - 1 - c->rlen, 0);
-        if (k == 0 || (k < 0 && errno != EAGAIN)) { conn_close(i); continue; }
-        if (k < 0) continue;
-        c->rlen += (size_t)k;
-      }
-      /* Answer every complete request we hold, as far as the socket takes it. */
-      int r = 1;
-      while (r == 1) {
-        if (!c->sending && !(c->req && try_parse(c))) break;
-        r = pump(c);
-        if (r == 0) break; /* socket full: continue on POLLOUT */
-      }
-      if (r < 0) { conn_close(i); continue; }
-      if (!c->sending && c->rlen == 0) free(c->req), c->req = NULL;
+    int listener = 0;
+    for (__wasi_size_t k = 0; k < got; k++) {
+      uint64_t u = evs[k].userdata;
+      if (u == 0) listener = 1;
+      else if (u <= (uint64_t)nconns) conns[u - 1]->ready = 1;
     }
-    if (pfd[0].revents & POLLIN) {
-      for (;;) {
-        int fd = accept(lfd, NULL, NULL);
-        if (fd < 0) break;
-        struct conn *c = calloc(1, sizeof *c);
-        if (!c || nconns == MAXC) { close(fd); free(c); break; }
-        fcntl(fd, F_SETFL, O_NONBLOCK);
-        c->fd = fd;
-        c->file = -1;
-        conns[nconns++] = c;
-      }
-    }
+    /* Downwards: conn_close moves the last connection (already seen) into slot i. */
+    for (int i = nconns - 1; i >= 0; i--)
+      if (conns[i]->ready) serve(i);
+    now = now_ms();
+    for (int i = nconns - 1; i >= 0; i--)
+      if (now >= conns[i]->deadline) conn_close(i);
+    if (listener) accept_new(lfd);
   }
 }

@@ -143,6 +143,26 @@ if [ -f "$W/unreachable.elf" ]; then
   if [ $rc = 134 ] && grep -q '^kiln: trap: unreachable' "$W/trap.err" && ! grep -q 'kiln:' "$W/trap.out" &&
     grep -q 'before the trap' "$W/trap.out"; then pass "trap report on stderr, stdout untouched, status 134"
   else fail "trap report on stderr, stdout untouched, status 134" "status $rc; stdout: $(tr '\n' '|' <"$W/trap.out"); stderr: $(tail -n2 "$W/trap.err" | tr '\n' '|')"; fi
+
+# a shadow-stack overflow traps instead of overwriting data, with the flags make gives apps
+# (WASM_CFLAGS: --stack-first), in the VM and hosted; without the flag the same app finds its
+# data overwritten (exit 3), which shows the check can fail
+wasm_cflags=$(make -s -f Makefile -f <(echo 'print-%: ; @echo $($*)') print-WASM_CFLAGS)
+if clang-19 --target=wasm32-wasi $wasm_cflags -o $W/bigstack.wasm tests/boot/apps/bigstack.c &&
+  clang-19 --target=wasm32-wasi -O2 -o $W/bigstack-nofirst.wasm tests/boot/apps/bigstack.c &&
+  ./kiln build $W/bigstack.wasm -o $W/bigstack.iso >$W/build.log 2>&1; then
+  boot "shadow-stack overflow (WASM_CFLAGS) traps in the VM, exits 134" $W/bigstack.elf 134 \
+    "recursing with big frames" "kiln: trap: out of bounds memory access"
+  out=$(timeout 60 ./kiln run --hosted $W/bigstack.wasm 2>&1); rc=$?
+  if [ $rc = 134 ] && grep -q "trap: out of bounds memory access" <<<"$out" && ! grep -q overwritten <<<"$out"; then
+    pass "shadow-stack overflow (WASM_CFLAGS) traps hosted, exits 134"
+  else fail "shadow-stack overflow (WASM_CFLAGS) traps hosted, exits 134" "status $rc: $(tr '\n' '|' <<<"$out")"; fi
+  out=$(timeout 60 ./kiln run --hosted $W/bigstack-nofirst.wasm 2>&1); rc=$?
+  if [ $rc = 3 ] && grep -q "data overwritten by the stack" <<<"$out"; then
+    pass "control: without --stack-first the same overflow overwrites data (exit 3)"
+  else fail "control: without --stack-first the same overflow overwrites data (exit 3)" "status $rc: $(tr '\n' '|' <<<"$out")"; fi
+else
+  fail "build bigstack" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi
 
 # inspect marks an import the kernel lacks; build refuses it with the same list

@@ -5,7 +5,8 @@
 #   2. The image layout the Multiboot1 AOUT_KLUDGE header relies on.
 #   3. Boots under QEMU (TCG) of small apps (tests/kernel/apps) linked with the kernel: exit
 #      status through the exit protocol, Wasm traps from faults (linear memory, stack guard),
-#      memory.grow, clocks/sleep/random, a missing import (panic status); -kernel (multiboot1)
+#      memory.grow, recursion after memory.grow took all RAM (a trap, not a panic),
+#      clocks/sleep/random, a missing import (panic status); -kernel (multiboot1)
 #      for each, GRUB ISO (multiboot2) for one.
 #   5. quiet=1: the console carries the app's output only; panics and traps still show.
 #   4. Precise sleeping: 1 ms and 100 us sleeps end on time through a one-shot timer interrupt
@@ -122,6 +123,7 @@ for t in "oob|trap out of bounds memory access in *|kiln: trap: out of bounds me
          "grow|trap out of bounds memory access in *|grown ok" \
          "missing|panic the app imports functions the kernel does not provide|kiln: import env.frobnicate" \
          "oom|exit 0" \
+         "growstack|trap call stack exhausted in *|grown|kiln: trap: call stack exhausted" \
          "clock|exit 0|clocks ok"; do
   IFS='|' read -r name want pats <<<"$t"
   IFS='|' read -r -a pats <<<"$pats"

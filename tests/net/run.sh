@@ -156,7 +156,7 @@ fi
 if clang-19 --target=wasm32-wasi -O2 -o "$T/sockcheck.wasm" tests/net/apps/sockcheck.c 2>"$T/sockcheck.cc"; then
   CP=$(free_port) UP=$(free_port) XP=$(free_port)
   if image sockcheck "$T/sockcheck.wasm" --arg "$UP" --arg "$XP" --cmdline ip=10.0.2.15 --cmdline gw=10.0.2.2; then
-    boot sockcheck --fwd "$CP:8080"
+    boot sockcheck --fwd "$CP:8080" --outbound # it connects to a closed port of the host
     python3 tests/net/client.py sockcheck "$CP" "$T/sockcheck.log" "$UP" >"$T/sockcheck.out" 2>&1
     wait "$(cat "$T/sockcheck.pid")"; rc=$?
     count < <(tr -d '\r' <"$T/sockcheck.log" | grep -a -e '^PASS ' -e '^FAIL ')
@@ -227,7 +227,7 @@ if image recv build/examples/msg-recv.wasm --listen tcp:9000 --arg "$S" --arg "$
   image send build/examples/msg-send.wasm --arg 10.0.2.2 --arg "$MP" --arg "$N" --arg "$S"; then
   boot recv --fwd "$MP:9000"
   if wait_line recv "msg-recv: waiting" 120; then
-    boot send --net user
+    boot send --outbound
     wait "$(cat "$T/send.pid")"; src=$?
     wait "$(cat "$T/recv.pid")"; rrc=$?
     if [ $src = 0 ] && [ $rrc = 0 ]; then
