@@ -105,7 +105,7 @@ while time.time() - t0 < 120:
 EOF
 svc=$!
 
-if ./kiln build build/examples/msg-send.wasm -o "$T/send.iso" --arg msg-send --arg 10.0.2.2 --arg "$LP" \
+if ./kiln build build/examples/msg-send.wasm -o "$T/send.iso" --arg 10.0.2.2 --arg "$LP" \
   --arg 3 --arg 100 >"$T/send.build" 2>&1; then
   ./kiln run "$T/send.elf" --mem 16M --net user --timeout 20 >"$T/iso.log" 2>&1; rc=$?
   if ! grep -q connection "$T/svc.log"; then

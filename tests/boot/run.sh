@@ -143,6 +143,7 @@ if [ -f "$W/unreachable.elf" ]; then
   if [ $rc = 134 ] && grep -q '^kiln: trap: unreachable' "$W/trap.err" && ! grep -q 'kiln:' "$W/trap.out" &&
     grep -q 'before the trap' "$W/trap.out"; then pass "trap report on stderr, stdout untouched, status 134"
   else fail "trap report on stderr, stdout untouched, status 134" "status $rc; stdout: $(tr '\n' '|' <"$W/trap.out"); stderr: $(tail -n2 "$W/trap.err" | tr '\n' '|')"; fi
+fi
 
 # a shadow-stack overflow traps instead of overwriting data, with the flags make gives apps
 # (WASM_CFLAGS: --stack-first), in the VM and hosted; without the flag the same app finds its
