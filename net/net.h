@@ -30,6 +30,7 @@ void net_wait(uint64_t deadline_ns);
 /* Called by the NIC's interrupt handler. */
 void net_irq(void);
 extern uint64_t net_tw_recycled;
+extern uint64_t net_orphans_reaped; /* FIN_WAIT_2 orphans ended early (net/netif.c) */
 
 /* ---- drivers/virtio_net.c: the virtio-net device behind the netif ---- */
 int virtio_net_probe(void);                 /* 0 when a device is found and initialized */

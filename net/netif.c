@@ -53,11 +53,14 @@ void net_leave(void) {
   depth--;
 }
 
+static void reap_orphans(void);
+
 int net_poll(void) {
   if (!running) return 0;
   work = 0;
   int n = virtio_net_poll(&nif);
   sys_check_timeouts();
+  if (tcp_active_pcbs) reap_orphans();
   virtio_net_flush();
   return n;
 }
@@ -136,6 +139,27 @@ static void recycle_time_wait(struct pbuf *p) {
     }
     return;
   }
+}
+
+/* An orphan in FIN_WAIT_2 (the app closed, our FIN was acknowledged, the peer keeps its half
+ * open) holds its pcb for lwIP's fixed 20 s. A burst of idle clients that the server evicts
+ * (slowloris, hundreds handed over at once by kiln-fwd) then fills the pcbs, and new
+ * connections wait those 20 s. As Linux does with tcp_fin_timeout, orphans end sooner: nothing
+ * is lost, since the app will never read what the peer might still send. */
+#define ORPHAN_FIN_WAIT_MS 2000
+uint64_t net_orphans_reaped;
+static void reap_orphans(void) {
+  static u32_t last;
+  if (tcp_ticks == last) return; /* once per slow-timer tick */
+  last = tcp_ticks;
+again:
+  for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+    if (pcb->state == FIN_WAIT_2 && (pcb->flags & TF_RXCLOSED) && !pcb->callback_arg &&
+        (u32_t)(tcp_ticks - pcb->tmr) > ORPHAN_FIN_WAIT_MS / TCP_SLOW_INTERVAL) {
+      tcp_abort(pcb); /* unlinks it: walk again */
+      net_orphans_reaped++;
+      goto again;
+    }
 }
 
 static err_t input(struct pbuf *p, struct netif *n) {

@@ -28,14 +28,14 @@ int net_stats_format(char *buf, size_t n) {
   return ksnprintf(buf, n,
                    "sockets=%u tcp=%u udp=%u listening=%u pending_accept=%u accepted=%llu sends=%llu polls=%llu rx_queued=%llu "
                    "tcp_active=%d tcp_time_wait=%d pbuf_ref=%u pbuf_pool=%u rx_bufs_held=%u heap_used=%llu "
-                   "tcp_seg=%u tw_recycled=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
+                   "tcp_seg=%u tw_recycled=%llu orphans_reaped=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
                    "uptime_us=%llu idle_us=%llu\n",
                    c.open, c.tcp_open, c.udp_open, c.listening, c.pending_accept, (unsigned long long)c.accepted,
                    (unsigned long long)c.sends, (unsigned long long)c.polls,
                    (unsigned long long)c.rx_queued_bytes, count_list(tcp_active_pcbs), count_list(tcp_tw_pcbs),
                    (unsigned)lwip_stats.memp[MEMP_PBUF]->used, (unsigned)lwip_stats.memp[MEMP_PBUF_POOL]->used, held,
                    (unsigned long long)lwip_stats.mem.used, (unsigned)lwip_stats.memp[MEMP_TCP_SEG]->used,
-                   (unsigned long long)net_tw_recycled,
+                   (unsigned long long)net_tw_recycled, (unsigned long long)net_orphans_reaped,
                    (unsigned long long)v.rx_frames, (unsigned long long)v.tx_frames,
                    (unsigned long long)v.rx_copied, (unsigned long long)v.rx_dropped,
                    (unsigned long long)v.tx_dropped, (unsigned long long)v.tx_full, (unsigned long long)v.irqs,
