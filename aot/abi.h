@@ -12,6 +12,20 @@
  *    results returns an LLVM first-class struct {R1, R2, ...} (only compiled code and
  *    trampolines ever see that form; C runtimes call such functions through a trampoline).
  *
+ *    Tail calls. In a module that uses return_call or return_call_indirect, every defined
+ *    function is compiled with LLVM's `tailcc` convention (callee pops its stack arguments),
+ *    and each return_call* is a `musttail` call, so unbounded mutual tail recursion, also
+ *    between different signatures, runs in constant stack. Such a function with two or more
+ *    results takes, after ctx, a pointer where it stores them as the struct {R1, R2, ...}
+ *    (a struct that large cannot be returned in registers by a tail call) and returns void.
+ *    That entry is kiln_func.tail_fn. kiln_func.fn (and so kiln_funcref.fn, ctx->funcs[],
+ *    tables, trampolines, exports, start, imports from other instances) stays the C entry
+ *    above: a small wrapper that calls tail_fn. Host calls therefore see no change. In a
+ *    module without tail calls, functions are C functions as before and tail_fn is NULL.
+ *    A return_call* whose callee has no tail_fn (a host function, a function of a module
+ *    without tail calls) is an ordinary call followed by return: such a callee never tail
+ *    calls back, so the stack stays bounded.
+ *
  * 2. Imports
  *    Calls to imported functions go through ctx->funcs[i] ({fn, ctx}), filled by the runtime at
  *    instantiation. For a host function, .ctx is the *importing* instance (so WASI sees the
@@ -167,6 +181,7 @@ typedef struct kiln_func {
   kiln_tramp_fn tramp; /* trampoline for this function's type */
   const kiln_functype *type;
   kiln_name name; /* from the name section; s == NULL when absent */
+  void *tail_fn;  /* the tailcc entry (§1 Tail calls), or NULL */
 } kiln_func;
 
 /* A function reference: what ref.func yields, tables hold and call_indirect calls. */

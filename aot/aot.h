@@ -11,6 +11,9 @@
 
 #include "aot/wasm.h"
 
+/* LLVM's `tailcc` (CallingConv::Tail in llvm/IR/CallingConv.h), which llvm-c/Core.h does not name. */
+#define KILN_TAILCC 18u
+
 /* ---- the decoded module (reader.c) ---- */
 
 typedef struct Name {
@@ -146,6 +149,7 @@ typedef struct Options {
   const char *in, *out, *ll, *ll_pre, *name, *cpu;
   int opt;
   bool bounds_checks;
+  bool tail_calls; /* the module uses return_call*: every function is tailcc (descriptor.c) */
 } Options;
 
 /* ---- lowering state (lower_*.c) ---- */
@@ -177,7 +181,9 @@ typedef struct Compiler {
   LLVMModuleRef mod;
   LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, v128, voidt;
   LLVMValueRef *fns;          /* one LLVM function per defined function (imports: NULL) */
-  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first) */
+  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first): the C entry points */
+  bool tail;                  /* opt->tail_calls: fns[] are tailcc with tailtypes[] (abi.h §1) */
+  LLVMTypeRef *tailtypes;     /* tailcc type of each module type (results via a pointer when 2+) */
   LLVMValueRef trap_fn;       /* kiln_trap */
   LLVMValueRef rt[16];        /* kiln_rt_* declarations, lazily (rt_fn in lower_call.c) */
   unsigned md_invariant;      /* kind id of !invariant.load */
@@ -196,6 +202,7 @@ typedef struct Lower {
   Reader r;
   LLVMBuilderRef b;
   LLVMValueRef fn, ctx;
+  LLVMValueRef out; /* tailcc with 2+ results: where `return` stores them (NULL otherwise) */
   LLVMBasicBlockRef entry; /* allocas and invariant ctx loads go here */
   LLVMValueRef mem0, funcs, globals, tables, memories; /* cached invariant ctx loads */
   LLVMValueRef *locals;
@@ -260,6 +267,7 @@ uint32_t check_global(Lower *L, uint32_t idx);
 /* ---- lower_control.c: function bodies, the dispatch loop, blocks and branches ---- */
 void lower_function(Compiler *c, uint32_t fidx);
 bool is_dead(Lower *L);
+void go_dead(Lower *L); /* after a terminator: continue in a fresh unreachable block */
 void trap_if(Lower *L, LLVMValueRef cond, uint32_t code);
 void trap_now(Lower *L, uint32_t code);
 
@@ -296,6 +304,8 @@ void declare_functions(Compiler *c);
 void emit_descriptor(Compiler *c);
 LLVMTypeRef llvm_type(Compiler *c, uint8_t t);
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft);
+bool results_via_ptr(const Compiler *c, const FuncType *ft); /* tailcc and 2+ results */
+LLVMTypeRef results_struct(Compiler *c, const FuncType *ft);  /* {R1, R2, ...} */
 char *mangle_import(const Module *m, const Import *imp);
 
 /* ---- opt_address.c ---- */

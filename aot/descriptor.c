@@ -35,6 +35,23 @@ LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft) {
   return LLVMFunctionType(ret, params, ft->np + 1, 0);
 }
 
+bool results_via_ptr(const Compiler *c, const FuncType *ft) { return c->tail && ft->nr > 1; }
+
+LLVMTypeRef results_struct(Compiler *c, const FuncType *ft) {
+  LLVMTypeRef rs[ft->nr + 1];
+  for (uint32_t i = 0; i < ft->nr; i++) rs[i] = llvm_type(c, ft->t[ft->np + i]);
+  return LLVMStructTypeInContext(c->llc, rs, ft->nr, 0);
+}
+
+/* The tailcc entry of abi.h §1: (ctx, [results pointer,] params...). */
+static LLVMTypeRef tail_functype(Compiler *c, const FuncType *ft) {
+  if (!results_via_ptr(c, ft)) return llvm_functype(c, ft);
+  LLVMTypeRef params[ft->np + 2];
+  params[0] = params[1] = c->ptr;
+  for (uint32_t i = 0; i < ft->np; i++) params[i + 2] = llvm_type(c, ft->t[i]);
+  return LLVMFunctionType(c->voidt, params, ft->np + 2, 0);
+}
+
 static char type_letter(uint8_t t) {
   switch (t) {
   case T_I32: return 'i';
@@ -76,7 +93,11 @@ char *mangle_import(const Module *m, const Import *imp) {
 void declare_functions(Compiler *c) {
   const Module *m = c->m;
   c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1));
-  for (uint32_t t = 0; t < m->ntypes; t++) c->fntypes[t] = llvm_functype(c, &m->types[t]);
+  c->tailtypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1));
+  for (uint32_t t = 0; t < m->ntypes; t++) {
+    c->fntypes[t] = llvm_functype(c, &m->types[t]);
+    c->tailtypes[t] = tail_functype(c, &m->types[t]);
+  }
   c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
   unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
   for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
@@ -91,11 +112,13 @@ void declare_functions(Compiler *c) {
       }
       name[k] = 0;
     }
-    c->fns[f] = LLVMAddFunction(c->mod, name, c->fntypes[fn->type]);
+    c->fns[f] = LLVMAddFunction(c->mod, name, c->tailtypes[fn->type]);
+    if (c->tail) LLVMSetFunctionCallConv(c->fns[f], KILN_TAILCC);
     LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
-    /* Wasm has no tail calls: recursion must exhaust the stack (spec: assert_exhaustion),
-     * so neither tail-recursion elimination nor sibling calls may turn it into a loop. */
+    /* A Wasm `call` is no tail call: recursion must exhaust the stack (spec: assert_exhaustion),
+     * so neither tail-recursion elimination nor sibling calls may turn it into a loop.
+     * (return_call is `musttail`, which this attribute does not affect.) */
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(c->llc, "disable-tail-calls", 18, "true", 4));
   }
@@ -142,7 +165,7 @@ static DescTypes desc_types(Compiler *c) {
   LLVMTypeRef p = c->ptr, i8 = c->i8, i32 = c->i32, i64 = c->i64;
   d.name = st(c, (LLVMTypeRef[]){p, i32}, 2);
   d.functype = st(c, (LLVMTypeRef[]){i32, i32, p, i64}, 4);
-  d.func = st(c, (LLVMTypeRef[]){p, p, p, d.name}, 4);
+  d.func = st(c, (LLVMTypeRef[]){p, p, p, d.name, p}, 5);
   d.limits = st(c, (LLVMTypeRef[]){i64, i64, i8}, 3);
   d.cexpr = st(c, (LLVMTypeRef[]){i8, i8, i32, LLVMArrayType2(i64, 2)}, 4);
   d.import = st(c, (LLVMTypeRef[]){d.name, d.name, i8, i32, p, p}, 6);
@@ -202,6 +225,32 @@ static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
   return f;
 }
 
+/* The C entry of a tailcc function (abi.h §1): what runtimes, tables and other modules call. */
+static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
+  const FuncType *ft = &c->m->types[c->m->funcs[f].type];
+  char name[32];
+  snprintf(name, sizeof name, "c%u", f);
+  LLVMValueRef w = LLVMAddFunction(c->mod, name, c->fntypes[c->m->funcs[f].type]);
+  LLVMSetLinkage(w, LLVMInternalLinkage);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, w, "entry"));
+  bool via = results_via_ptr(c, ft);
+  LLVMTypeRef rs = via ? results_struct(c, ft) : NULL;
+  LLVMValueRef out = via ? LLVMBuildAlloca(b, rs, "") : NULL;
+  LLVMValueRef args[ft->np + 2];
+  unsigned n = 0;
+  args[n++] = LLVMGetParam(w, 0);
+  if (via) args[n++] = out;
+  for (uint32_t i = 0; i < ft->np; i++) args[n++] = LLVMGetParam(w, i + 1);
+  LLVMValueRef r = LLVMBuildCall2(b, c->tailtypes[c->m->funcs[f].type], c->fns[f], args, n, "");
+  LLVMSetInstructionCallConv(r, KILN_TAILCC);
+  if (via) LLVMBuildRet(b, LLVMBuildLoad2(b, rs, out, ""));
+  else if (ft->nr) LLVMBuildRet(b, r);
+  else LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  return w;
+}
+
 void emit_descriptor(Compiler *c) {
   const Module *m = c->m;
   DescTypes d = desc_types(c);
@@ -248,9 +297,10 @@ void emit_descriptor(Compiler *c) {
     uint32_t canon = m->types[fn->type].canon;
     if (!tramps[canon]) tramps[canon] = trampoline(c, canon);
     LLVMValueRef tp = m->ntypes ? LLVMConstGEP2(d.functype, types, (LLVMValueRef[]){ci64(c, fn->type)}, 1) : nullp;
-    fv[f] = cstruct(d.func,
-                    (LLVMValueRef[]){fn->import >= 0 ? nullp : c->fns[f], tramps[canon], tp, name_const(c, &d, &fn->name)},
-                    4);
+    LLVMValueRef entry = nullp, tail = nullp;
+    if (fn->import < 0) entry = c->tail ? c_wrapper(c, f) : c->fns[f];
+    if (fn->import < 0 && c->tail) tail = c->fns[f];
+    fv[f] = cstruct(d.func, (LLVMValueRef[]){entry, tramps[canon], tp, name_const(c, &d, &fn->name), tail}, 5);
   }
   LLVMValueRef funcs = array_global(c, d.func, fv, m->nfuncs, "funcs");
 

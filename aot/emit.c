@@ -40,7 +40,7 @@ static LLVMTargetMachineRef target_machine(const Module *m, const Options *o) {
 
 void compile_module(const Module *m, const Options *o) {
   LLVMTargetMachineRef tm = target_machine(m, o);
-  Compiler c = {.m = m, .opt = o};
+  Compiler c = {.m = m, .opt = o, .tail = o->tail_calls};
   c.llc = LLVMContextCreate();
   c.mod = LLVMModuleCreateWithNameInContext(m->path, c.llc);
   LLVMSetTarget(c.mod, "x86_64-unknown-linux-gnu");

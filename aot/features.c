@@ -24,7 +24,7 @@ static const struct {
     [FEAT_RELAXED_SIMD] = {"relaxed-simd", "relaxed SIMD", false},
     [FEAT_THREADS] = {"threads", "threads (shared memory, atomics)", false},
     [FEAT_EH] = {"exception-handling", "exception handling", false},
-    [FEAT_TAIL_CALL] = {"tail-call", "tail calls", false},
+    [FEAT_TAIL_CALL] = {"tail-call", "tail calls", true},
     [FEAT_MULTI_MEMORY] = {"multi-memory", "multi-memory", false},
     [FEAT_EXTENDED_CONST] = {"extended-const", "extended constant expressions", false},
     [FEAT_MEMORY64] = {"memory64", "memory64", false},

@@ -46,7 +46,7 @@ static void load_slots(Lower *L, uint32_t n, const uint8_t *types, LLVMValueRef 
 }
 
 /* After a terminator: the rest of the block is unreachable (validated, emitted nowhere useful). */
-static void go_dead(Lower *L) {
+void go_dead(Lower *L) {
   LLVMPositionBuilderAtEnd(L->b, new_block(L, "dead"));
   mark_unreachable(L);
 }
@@ -203,7 +203,11 @@ static void lower_end(Lower *L) {
   if (fr.is_func) {
     LLVMValueRef vals[fr.nr ? fr.nr : 1];
     for (uint32_t i = 0; i < fr.nr; i++) vals[i] = LLVMBuildLoad2(L->b, llvm_type(L->c, fr.results[i]), fr.slots[i], "");
-    if (fr.nr == 0) LLVMBuildRetVoid(L->b);
+    if (L->out) { /* tailcc with 2+ results: store them where the caller said (abi.h §1) */
+      LLVMTypeRef rs = results_struct(L->c, L->ft);
+      for (uint32_t i = 0; i < fr.nr; i++) LLVMBuildStore(L->b, vals[i], LLVMBuildStructGEP2(L->b, rs, L->out, i, ""));
+      LLVMBuildRetVoid(L->b);
+    } else if (fr.nr == 0) LLVMBuildRetVoid(L->b);
     else if (fr.nr == 1) LLVMBuildRet(L->b, vals[0]);
     else LLVMBuildAggregateRet(L->b, vals, fr.nr);
   } else {
@@ -299,7 +303,7 @@ static void stack_check(Lower *L) {
 /* Bodies that call nothing use a bounded frame, which the guard below stack_limit covers. */
 static bool calls_anything(const Func *f) {
   for (const uint8_t *p = f->body; p < f->body_end; p++)
-    if (*p == OP_CALL || *p == OP_CALL_INDIRECT) return true; /* conservative: any such byte */
+    if (*p >= OP_CALL && *p <= OP_RETURN_CALL_INDIRECT) return true; /* conservative: any such byte */
   return false;
 }
 
@@ -328,7 +332,7 @@ static void read_locals(Lower *L) {
   for (uint32_t i = 0; i < L->nlocals; i++) {
     LLVMTypeRef t = llvm_type(L->c, L->local_types[i]);
     L->locals[i] = entry_alloca(L, t);
-    LLVMValueRef init = i < ft->np ? LLVMGetParam(L->fn, i + 1) : LLVMConstNull(t);
+    LLVMValueRef init = i < ft->np ? LLVMGetParam(L->fn, i + (L->out ? 2 : 1)) : LLVMConstNull(t);
     LLVMBuildStore(L->b, init, L->locals[i]);
   }
 }
@@ -340,6 +344,7 @@ void lower_function(Compiler *c, uint32_t fidx) {
   L.r = (Reader){m, fn->body, fn->body_end, NULL};
   L.fn = c->fns[fidx];
   L.ctx = LLVMGetParam(L.fn, 0);
+  if (results_via_ptr(c, L.ft)) L.out = LLVMGetParam(L.fn, 1);
   L.b = LLVMCreateBuilderInContext(c->llc);
   L.entry = new_block(&L, "entry");
   LLVMBasicBlockRef body = new_block(&L, "body");

@@ -344,8 +344,10 @@ void kiln_describe_pc(const kiln_instance *inst, const void *pc, char *buf, size
   int64_t best = -1;
   uintptr_t at = (uintptr_t)pc, best_fn = 0;
   for (uint32_t i = m ? m->nimported_funcs : 0; m && i < m->nfuncs; i++) {
-    uintptr_t fn = (uintptr_t)m->funcs[i].fn;
+    /* the C entry, and the body itself when it is a separate tailcc function (abi.h §1) */
+    uintptr_t fn = (uintptr_t)m->funcs[i].fn, tail = (uintptr_t)m->funcs[i].tail_fn;
     if (fn && fn <= at && fn >= best_fn) best = i, best_fn = fn;
+    if (tail && tail <= at && tail >= best_fn) best = i, best_fn = tail;
   }
   char tmp[24];
   const char *parts[3] = {"unknown function", 0, 0};
