@@ -197,13 +197,29 @@ typedef struct kiln_limits {
   uint8_t has_max;
 } kiln_limits;
 
-/* A constant expression (globals, segment offsets, element items). */
-enum { KILN_CONST_VALUE = 0, KILN_CONST_GLOBAL_GET = 1, KILN_CONST_REF_FUNC = 2, KILN_CONST_REF_NULL = 3 };
+/* A constant expression (globals, segment offsets, element items). A Wasm 2.0 expression is
+ * one instruction, one kiln_const_expr. With extended-const (i32/i64 add, sub, mul) it is
+ * KILN_CONST_EXPR: index = the number of items, value.ref = the items (const kiln_const_expr *)
+ * in postfix order. VALUE and GLOBAL_GET items push their value; ADD, SUB and MUL pop two
+ * values of their `type` (KILN_I32 or KILN_I64) and push the wrapped result. kiln-aot
+ * validates the items: the stack never underflows, ends with one value of the expression's
+ * type and is never deeper than KILN_CONST_STACK. */
+enum {
+  KILN_CONST_VALUE = 0,
+  KILN_CONST_GLOBAL_GET = 1,
+  KILN_CONST_REF_FUNC = 2,
+  KILN_CONST_REF_NULL = 3,
+  KILN_CONST_EXPR = 4,
+  KILN_CONST_ADD = 5,
+  KILN_CONST_SUB = 6,
+  KILN_CONST_MUL = 7,
+};
+#define KILN_CONST_STACK 64
 typedef struct kiln_const_expr {
   uint8_t kind;   /* KILN_CONST_* */
   uint8_t type;   /* value type of the result */
-  uint32_t index; /* global index (GLOBAL_GET) or function index (REF_FUNC) */
-  kiln_val value; /* KILN_CONST_VALUE */
+  uint32_t index; /* global index (GLOBAL_GET), function index (REF_FUNC), item count (EXPR) */
+  kiln_val value; /* KILN_CONST_VALUE; items (EXPR) */
 } kiln_const_expr;
 
 typedef struct kiln_import {

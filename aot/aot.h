@@ -32,12 +32,14 @@ typedef struct Limits {
   bool has_max;
 } Limits;
 
-/* Wasm 2.0 constant expressions are one instruction then `end`. */
+/* Wasm 2.0 constant expressions are one instruction then `end`; extended-const ones are
+ * KILN_CONST_EXPR with their items in postfix order (abi.h). */
 typedef struct ConstExpr {
   uint8_t kind; /* KILN_CONST_* of abi.h */
   uint8_t type;
-  uint32_t index;
+  uint32_t index; /* EXPR: the number of items */
   uint64_t bits; /* value bits (i32/f32 in the low 32) */
+  struct ConstExpr *items; /* EXPR */
 } ConstExpr;
 
 typedef struct Import {

@@ -193,7 +193,14 @@ static LLVMValueRef limits_const(Compiler *c, DescTypes *d, const Limits *l) {
 }
 
 static LLVMValueRef cexpr_const(Compiler *c, DescTypes *d, const ConstExpr *e) {
-  LLVMValueRef val = LLVMConstArray2(c->i64, (LLVMValueRef[]){ci64(c, e->bits), ci64(c, 0)}, 2);
+  LLVMValueRef v0 = ci64(c, e->bits);
+  if (e->kind == KILN_CONST_EXPR) { /* value.ref: the items, in postfix order */
+    LLVMValueRef *items = xmalloc(sizeof(LLVMValueRef) * e->index);
+    for (uint32_t k = 0; k < e->index; k++) items[k] = cexpr_const(c, d, &e->items[k]);
+    v0 = LLVMConstPtrToInt(array_global(c, d->cexpr, items, e->index, "const_items"), c->i64);
+    free(items);
+  }
+  LLVMValueRef val = LLVMConstArray2(c->i64, (LLVMValueRef[]){v0, ci64(c, 0)}, 2);
   return cstruct(d->cexpr, (LLVMValueRef[]){ci8(c, e->kind), ci8(c, e->type), ci32(c, e->index), val}, 4);
 }
 

@@ -26,7 +26,7 @@ static const struct {
     [FEAT_EH] = {"exception-handling", "exception handling", false},
     [FEAT_TAIL_CALL] = {"tail-call", "tail calls", true},
     [FEAT_MULTI_MEMORY] = {"multi-memory", "multi-memory", false},
-    [FEAT_EXTENDED_CONST] = {"extended-const", "extended constant expressions", false},
+    [FEAT_EXTENDED_CONST] = {"extended-const", "extended constant expressions", true},
     [FEAT_MEMORY64] = {"memory64", "memory64", false},
     [FEAT_FUNC_REFS] = {"function-references", "typed function references", false},
     [FEAT_GC] = {"gc", "garbage collection (GC types)", false},

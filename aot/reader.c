@@ -173,42 +173,71 @@ static void check_limits(Reader *r, Limits l, uint64_t range, const char *what) 
   if (l.has_max && l.min > l.max) rd_fail(r, "size minimum must not be greater than maximum");
 }
 
-/* Wasm 2.0 constant expressions: one constant instruction, then end. `nglobals` is how
- * many globals are visible (only imported ones inside global initializers). */
-static ConstExpr rd_const(Module *m, Reader *r, uint8_t want, uint32_t nglobals) {
-  ConstExpr e = {0};
-  size_t start = rd_off(r);
-  uint8_t op = rd_u8(r);
+/* One constant instruction. `nglobals` is how many globals are visible (only imported ones
+ * inside global initializers). Returns false at an instruction that is not constant. */
+static bool rd_const_instr(Module *m, Reader *r, uint8_t op, uint32_t nglobals, ConstExpr *e) {
+  *e = (ConstExpr){0};
   switch (op) {
-  case OP_I32_CONST: e.kind = KILN_CONST_VALUE, e.type = T_I32, e.bits = (uint32_t)rd_s32(r); break;
-  case OP_I64_CONST: e.kind = KILN_CONST_VALUE, e.type = T_I64, e.bits = (uint64_t)rd_s64(r); break;
-  case OP_F32_CONST: e.kind = KILN_CONST_VALUE, e.type = T_F32, e.bits = rd_fixed32(r); break;
-  case OP_F64_CONST: e.kind = KILN_CONST_VALUE, e.type = T_F64, e.bits = rd_fixed64(r); break;
-  case OP_REF_NULL: e.kind = KILN_CONST_REF_NULL, e.type = rd_reftype(r); break;
+  case OP_I32_CONST: e->kind = KILN_CONST_VALUE, e->type = T_I32, e->bits = (uint32_t)rd_s32(r); break;
+  case OP_I64_CONST: e->kind = KILN_CONST_VALUE, e->type = T_I64, e->bits = (uint64_t)rd_s64(r); break;
+  case OP_F32_CONST: e->kind = KILN_CONST_VALUE, e->type = T_F32, e->bits = rd_fixed32(r); break;
+  case OP_F64_CONST: e->kind = KILN_CONST_VALUE, e->type = T_F64, e->bits = rd_fixed64(r); break;
+  case OP_REF_NULL: e->kind = KILN_CONST_REF_NULL, e->type = rd_reftype(r); break;
   case OP_REF_FUNC:
-    e.kind = KILN_CONST_REF_FUNC, e.type = T_FUNCREF, e.index = rd_u32(r);
-    if (e.index >= m->nfuncs) rd_fail(r, "unknown function %u", e.index);
-    m->funcs[e.index].declared = true;
+    e->kind = KILN_CONST_REF_FUNC, e->type = T_FUNCREF, e->index = rd_u32(r);
+    if (e->index >= m->nfuncs) rd_fail(r, "unknown function %u", e->index);
+    m->funcs[e->index].declared = true;
     break;
   case OP_GLOBAL_GET:
-    e.kind = KILN_CONST_GLOBAL_GET, e.index = rd_u32(r);
-    if (e.index >= nglobals) rd_fail(r, "unknown global %u", e.index);
-    if (m->globals[e.index].mut) rd_fail(r, "constant expression required");
-    e.type = m->globals[e.index].type;
+    e->kind = KILN_CONST_GLOBAL_GET, e->index = rd_u32(r);
+    if (e->index >= nglobals) rd_fail(r, "unknown global %u", e->index);
+    if (m->globals[e->index].mut) rd_fail(r, "constant expression required");
+    e->type = m->globals[e->index].type;
     break;
-  case OP_END: r->p--; rd_fail(r, "type mismatch");
-  default: r->p--; rd_fail(r, "constant expression required");
+  /* extended-const: i32/i64 add, sub, mul */
+  case 0x6a: e->kind = KILN_CONST_ADD, e->type = T_I32; break;
+  case 0x6b: e->kind = KILN_CONST_SUB, e->type = T_I32; break;
+  case 0x6c: e->kind = KILN_CONST_MUL, e->type = T_I32; break;
+  case 0x7c: e->kind = KILN_CONST_ADD, e->type = T_I64; break;
+  case 0x7d: e->kind = KILN_CONST_SUB, e->type = T_I64; break;
+  case 0x7e: e->kind = KILN_CONST_MUL, e->type = T_I64; break;
+  default: return false;
   }
-  uint8_t end = rd_u8(r);
-  if (end != OP_END) {
-    r->p--;
-    if (end == OP_I32_CONST || end == OP_I64_CONST || end == OP_F32_CONST || end == OP_F64_CONST ||
-        end == OP_REF_NULL || end == OP_REF_FUNC || end == OP_GLOBAL_GET)
-      rd_fail(r, "type mismatch");
-    rd_fail(r, "constant expression required");
+  return true;
+}
+
+/* A constant expression up to its `end`, validated like a function body with a stack of
+ * types. One instruction stays a plain ConstExpr; more become KILN_CONST_EXPR (abi.h). */
+static ConstExpr rd_const(Module *m, Reader *r, uint8_t want, uint32_t nglobals) {
+  size_t start = rd_off(r);
+  ConstExpr *items = NULL;
+  uint32_t n = 0, cap = 0, depth = 0;
+  uint8_t stack[KILN_CONST_STACK];
+  for (;;) {
+    uint8_t op = rd_u8(r);
+    if (op == OP_END) break;
+    if (n == cap) items = xrealloc(items, sizeof(ConstExpr) * (cap = cap ? 2 * cap : 4));
+    ConstExpr *e = &items[n];
+    if (!rd_const_instr(m, r, op, nglobals, e)) {
+      r->p--;
+      rd_fail(r, "constant expression required");
+    }
+    n++;
+    if (e->kind >= KILN_CONST_ADD) {
+      if (depth < 2 || stack[depth - 1] != e->type || stack[depth - 2] != e->type) rd_fail(r, "type mismatch");
+      depth--;
+    } else {
+      if (depth == KILN_CONST_STACK) rd_fail(r, "constant expression nested too deeply (at most %u values)", KILN_CONST_STACK);
+      stack[depth++] = e->type;
+    }
   }
-  if (e.type != want) fail_at(m, start, "type mismatch");
-  return e;
+  if (depth != 1 || stack[0] != want) fail_at(m, start, "type mismatch");
+  if (n == 1) {
+    ConstExpr e = items[0];
+    free(items);
+    return e;
+  }
+  return (ConstExpr){.kind = KILN_CONST_EXPR, .type = want, .index = n, .items = items};
 }
 
 static void sec_type(Module *m, Reader *r) {

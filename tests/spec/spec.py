@@ -24,7 +24,7 @@ PROPOSAL_DIR = os.path.abspath(os.path.join(TOP, "..", "shared", "testsuite", "p
 # why they are skipped. Adding a proposal is one line here.
 PROPOSALS = [
     ("tail-call", None),
-    ("extended-const", "extended constant expressions not yet supported by kiln-aot"),
+    ("extended-const", None),
     ("multi-memory", "multi-memory not yet supported by kiln-aot"),
     ("exception-handling-legacy", "exception handling not yet supported by kiln-aot"),
     ("threads", "threads not yet supported by kiln-aot"),
@@ -258,7 +258,7 @@ def main():
         if not f.endswith(".wast"):
             f += ".wast"
         p = f if os.path.exists(f) else os.path.join(SUITE, os.path.basename(f))
-        if not os.path.exists(p) and "/" in f:  # FOLDER/NAME of a proposal
+        if not os.path.exists(f) and os.path.dirname(f) in [x for x, _ in PROPOSALS]:  # FOLDER/NAME
             p = os.path.join(PROPOSAL_DIR, f)
         if not os.path.exists(p):
             print("spec: no such file %s" % f, file=sys.stderr)
