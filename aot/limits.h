@@ -27,9 +27,11 @@
 #define LEAF_LOCAL_BYTES 1024u       /* a leaf with more bytes of locals is checked */
 #define LEAF_BODY_SIZE 4096u         /* a leaf with a longer body is checked (-O0 spills) */
 
-/* Functions larger than these get LLVM's O1 pipeline instead of -O2/-O3 (superlinear passes);
- * kiln-aot prints a note naming them. */
-#define OPT_MAX_INSTRUCTIONS 60000u  /* LLVM instructions of one function */
-#define OPT_MAX_BLOCKS 6000u         /* basic blocks of one function */
+/* At -O1 and above, a function past one of these (counted after SROA) is compiled without
+ * optimisation, since LLVM's passes are superlinear in them (aot/emit.c); kiln-aot prints a
+ * note naming it. */
+#define OPT_MAX_INSTRUCTIONS 100000u      /* LLVM instructions of one function */
+#define OPT_MAX_BLOCKS 20000u             /* basic blocks of one function */
+#define OPT_MAX_BLOCK_INSTRUCTIONS 8000u  /* instructions of its largest basic block */
 
 #endif
