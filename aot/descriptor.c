@@ -21,18 +21,23 @@ LLVMTypeRef llvm_type(Compiler *c, uint8_t t) {
   }
 }
 
+/* Heap arrays: the counts come from the module (bounded by aot/limits.h, but a type with a
+ * million params once overflowed stack arrays here). */
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft) {
-  LLVMTypeRef params[ft->np + 1];
+  LLVMTypeRef *params = xmalloc(sizeof(LLVMTypeRef) * (ft->np + 1));
   params[0] = c->ptr;
   for (uint32_t i = 0; i < ft->np; i++) params[i + 1] = llvm_type(c, ft->t[i]);
   LLVMTypeRef ret = c->voidt;
   if (ft->nr == 1) ret = llvm_type(c, ft->t[ft->np]);
   if (ft->nr > 1) {
-    LLVMTypeRef rs[ft->nr];
+    LLVMTypeRef *rs = xmalloc(sizeof(LLVMTypeRef) * ft->nr);
     for (uint32_t i = 0; i < ft->nr; i++) rs[i] = llvm_type(c, ft->t[ft->np + i]);
     ret = LLVMStructTypeInContext(c->llc, rs, ft->nr, 0);
+    free(rs);
   }
-  return LLVMFunctionType(ret, params, ft->np + 1, 0);
+  LLVMTypeRef fty = LLVMFunctionType(ret, params, ft->np + 1, 0);
+  free(params);
+  return fty;
 }
 
 bool results_via_ptr(const Compiler *c, const FuncType *ft) { return c->tail && ft->nr > 1; }
@@ -121,6 +126,11 @@ void declare_functions(Compiler *c) {
      * (return_call is `musttail`, which this attribute does not affect.) */
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(c->llc, "disable-tail-calls", 18, "true", 4));
+    /* A frame larger than a page is touched page by page from the top in the prologue, so a
+     * huge frame meets the guard page below the stack (a "call stack exhausted" fault) before
+     * anything is stored further down, at every -O level. */
+    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(c->llc, "probe-stack", 11, "inline-asm", 10));
   }
   LLVMTypeRef tt = LLVMFunctionType(c->voidt, (LLVMTypeRef[]){c->ptr, c->i32}, 2, 0);
   c->trap_fn = LLVMAddFunction(c->mod, "kiln_trap", tt);

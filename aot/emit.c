@@ -13,6 +13,7 @@
 
 #include "aot/abi.h"
 #include "aot/aot.h"
+#include "aot/limits.h"
 
 static _Noreturn void internal(const Module *m, const char *what, char *msg) {
   fprintf(stderr, "%s: internal error: %s: %s\n", m->path, what, msg ? msg : "");
@@ -36,6 +37,39 @@ static LLVMTargetMachineRef target_machine(const Module *m, const Options *o) {
   LLVMTargetMachineRef tm = LLVMCreateTargetMachine(t, triple, o->cpu, "", lv, LLVMRelocPIC, LLVMCodeModelSmall);
   if (!tm) internal(m, "target machine", NULL);
   return tm;
+}
+
+/* LLVM's -O2 passes and instruction selection are superlinear in the size of a function or of
+ * its largest block (the SLP vectorizer's scheduling, SelectionDAG on one huge block): a chain of
+ * 20,000 `if`s took 54 s and 8,000 live loads 4 minutes. Functions past OPT_MAX_* of
+ * aot/limits.h are marked optnone (the pipeline skips them, code generation uses the fast,
+ * linear paths), so each function's cost is bounded and the module's is linear in its size.
+ * Returns how many were marked; each gets a note on stderr. */
+static unsigned bound_big_functions(Compiler *c) {
+  const Module *m = c->m;
+  unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  unsigned n = 0;
+  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
+    uint64_t insts = 0, blocks = 0, biggest = 0;
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(c->fns[f]); bb; bb = LLVMGetNextBasicBlock(bb)) {
+      uint64_t k = 0;
+      for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) k++;
+      insts += k, blocks++;
+      if (k > biggest) biggest = k;
+    }
+    if (insts <= OPT_MAX_INSTRUCTIONS && blocks <= OPT_MAX_BLOCKS && biggest <= OPT_MAX_BLOCK_INSTRUCTIONS) continue;
+    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, optnone, 0));
+    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, noinline, 0));
+    const Name *nm = &m->funcs[f].name;
+    fprintf(stderr, "%s: note: function %u%s%.*s%s (%llu instructions, %llu blocks, the largest %llu) is too big for "
+                    "the -O%d pipeline: compiled without optimisation\n",
+            m->path, f, nm->s ? " (" : "", nm->s ? (int)(nm->len > 60 ? 60 : nm->len) : 0, nm->s ? nm->s : "",
+            nm->s ? ")" : "", (unsigned long long)insts, (unsigned long long)blocks, (unsigned long long)biggest,
+            c->opt->opt);
+    n++;
+  }
+  return n;
 }
 
 void compile_module(const Module *m, const Options *o) {
@@ -79,6 +113,7 @@ void compile_module(const Module *m, const Options *o) {
     if ((e = LLVMRunPasses(c.mod, "function(sroa)", tm, po))) internal(m, "optimizer", LLVMGetErrorMessage(e));
     keep_dead_loads(&c);
     optimize_addresses(&c);
+    bound_big_functions(&c);
   }
   if (o->ll_pre && LLVMPrintModuleToFile(c.mod, o->ll_pre, &msg)) internal(m, "writing IR", msg);
   char pipeline[32];

@@ -10,9 +10,9 @@
 
 #include "aot/abi.h"
 #include "aot/aot.h"
+#include "aot/limits.h"
 
 /* Locals beyond this are an implementation limit ("too many locals"), like every engine. */
-#define MAX_LOCALS 50000u
 
 bool is_dead(Lower *L) { return L->ctrl[L->nctrl - 1].unreachable; }
 
@@ -300,8 +300,14 @@ static void stack_check(Lower *L) {
   trap_if(L, LLVMBuildICmp(L->b, LLVMIntULT, sp, lim, ""), KILN_TRAP_STACK_EXHAUSTED);
 }
 
-/* Bodies that call nothing use a bounded frame, which the guard below stack_limit covers. */
-static bool calls_anything(const Func *f) {
+/* Bodies that call nothing skip the check when their frame is known small: few bytes of
+ * locals and a short body (at -O0 every operand may get a spill slot). The margin below
+ * stack_limit then holds the frame. */
+static bool needs_stack_check(const Func *f, const Lower *L) {
+  if (f->body_end - f->body > (ptrdiff_t)LEAF_BODY_SIZE) return true;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < L->nlocals; i++) bytes += L->local_types[i] == T_V128 ? 16 : 8;
+  if (bytes > LEAF_LOCAL_BYTES) return true;
   for (const uint8_t *p = f->body; p < f->body_end; p++)
     if (*p >= OP_CALL && *p <= OP_RETURN_CALL_INDIRECT) return true; /* conservative: any such byte */
   return false;
@@ -314,9 +320,14 @@ static void read_locals(Lower *L) {
   uint64_t total = ft->np;
   const uint8_t *save = r->p;
   for (uint32_t g = 0; g < groups; g++) {
+    const uint8_t *at = r->p;
     total += rd_u32(r);
     rd_valtype(r);
-    if (total > MAX_LOCALS) rd_fail(r, "too many locals");
+    if (total > LIMIT_LOCALS) {
+      r->p = at;
+      rd_fail(r, "too many locals: %llu (params included) exceeds the limit of %u", (unsigned long long)total,
+              LIMIT_LOCALS);
+    }
   }
   L->nlocals = (uint32_t)total;
   L->local_types = xmalloc(total + 1);
@@ -329,6 +340,8 @@ static void read_locals(Lower *L) {
     uint8_t t = rd_valtype(r);
     for (uint32_t i = 0; i < n; i++) L->local_types[k++] = t;
   }
+  /* The check comes before the first store into the frame (the locals' initial values). */
+  if (needs_stack_check(&L->m->funcs[L->fidx], L)) stack_check(L);
   for (uint32_t i = 0; i < L->nlocals; i++) {
     LLVMTypeRef t = llvm_type(L->c, L->local_types[i]);
     L->locals[i] = entry_alloca(L, t);
@@ -351,7 +364,6 @@ void lower_function(Compiler *c, uint32_t fidx) {
   LLVMPositionBuilderAtEnd(L.b, body);
   L.op_off = rd_off(&L.r);
   read_locals(&L);
-  if (calls_anything(fn) || L.nlocals > 64) stack_check(&L);
 
   Frame *f = push_ctrl(&L, OP_BLOCK, 0, NULL, L.ft->nr, L.ft->t + L.ft->np);
   f->is_func = true;
