@@ -308,8 +308,9 @@ static bool needs_stack_check(const Func *f, const Lower *L) {
   uint64_t bytes = 0;
   for (uint32_t i = 0; i < L->nlocals; i++) bytes += L->local_types[i] == T_V128 ? 16 : 8;
   if (bytes > LEAF_LOCAL_BYTES) return true;
+  uint8_t last = L->c->tail ? OP_RETURN_CALL_INDIRECT : OP_CALL_INDIRECT; /* return_call* only exist then */
   for (const uint8_t *p = f->body; p < f->body_end; p++)
-    if (*p >= OP_CALL && *p <= OP_RETURN_CALL_INDIRECT) return true; /* conservative: any such byte */
+    if (*p >= OP_CALL && *p <= last) return true; /* conservative: any such byte */
   return false;
 }
 
