@@ -233,6 +233,13 @@ if clang-19 --target=wasm32-wasi -mtail-call -O2 tests/aot/tailcall.c -o $W/tail
     want=$($W/tailcall.native); out=$(timeout 60 $W/tailcall.bin 2>&1); rc=$?
     if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass tailcall-c
     else fail tailcall-c "exit $rc, output '$out', native '$want'"; fi
+    # musttail survives -O0 (no optimizer) too
+    if $AOT -O0 $W/tailcall.wasm -o $W/tailcall0.o 2>$W/tc.err &&
+       clang-19 $W/tailcall0.o build/host/libkiln-host.a -lm -o $W/tailcall0.bin 2>>$W/tc.err; then
+      out=$(timeout 60 $W/tailcall0.bin 2>&1); rc=$?
+      if [ $rc = 0 ] && [ "$out" = "$want" ]; then pass tailcall-c-O0
+      else fail tailcall-c-O0 "exit $rc, output '$out', native '$want'"; fi
+    else fail tailcall-c-O0 "$(tail -n1 $W/tc.err)"; fi
   fi
 else fail tailcall-c "clang: $(head -n1 $W/cc.err)"; fi
 
