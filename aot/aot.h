@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
 
 #include "aot/wasm.h"
 
@@ -317,6 +318,9 @@ void optimize_addresses(Compiler *c); /* after SROA, before the -O pipeline */
 void keep_dead_loads(Compiler *c); /* after SROA */
 
 /* ---- emit.c ---- */
+LLVMTargetMachineRef aot_target_machine(const Module *m, const Options *o);
+void build_ir(Compiler *c, LLVMTargetDataRef dl);        /* lowering and verification into c->llc */
+void pre_optimize(Compiler *c, LLVMTargetMachineRef tm); /* SROA, our passes, the size bound */
 void compile_module(const Module *m, const Options *o);
 
 #endif
