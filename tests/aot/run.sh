@@ -215,7 +215,7 @@ then pass emit-llvm; else fail emit-llvm "no IR written"; fi
 
 # --- tail calls: constant stack across signatures, tables, instances (spec harness) ---
 out=$(python3 tests/spec/spec.py -v tests/aot/tailcall.wast 2>&1)
-if grep -qx "11 passed, 0 failed, 0 skipped" <<<"$out"; then pass tailcall-wast
+if grep -qx "18 passed, 0 failed, 0 skipped" <<<"$out"; then pass tailcall-wast
 else fail tailcall-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';')"; fi
 ins=$($AOT --inspect build/spec/tailcall/tailcall.0.wasm 2>&1)
 if grep -q "^feature tail-call 0x[0-9a-f]*: return_call" <<<"$ins" && ! grep -q "NOT SUPPORTED" <<<"$ins"

@@ -1,7 +1,8 @@
 ;; tests/aot/tailcall.wast — constant-stack tail calls between functions of different
 ;; signatures (stack arguments beyond the registers, two results through the result
 ;; pointer), directly, through return_call_indirect and into another module's function.
-;; 10,000,000 hops each: without real tail calls every one of these exhausts the stack.
+;; 10,000,000 hops each: without real tail calls every one of these exhausts the stack. Also
+;; tail calls into host functions and into a module compiled without tail calls.
 (module $a
   (type $wide (func (param i64 i32 f64 i32 i32 i32 i32 i32 i64) (result i64)))
   (type $narrow (func (param i32 i64) (result i64)))
@@ -50,6 +51,26 @@
 (assert_return (invoke "hop" (i32.const 10000001) (i64.const 0)) (i64.const 130000001))
 (assert_return (invoke "pair2" (i32.const 10000000)) (i64.const 10000005) (i32.const 42))
 (assert_return (invoke "host" (i32.const 7)))
+
+;; into a module compiled without tail calls (no tail_fn): an ordinary call, then return,
+;; also with two results and through a table
+(module $plain
+  (func (export "inc") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func (export "two") (param i32) (result i32 i64) (local.get 0) (i64.const -1)))
+(register "plain" $plain)
+(module
+  (import "plain" "inc" (func $inc (param i32) (result i32)))
+  (import "plain" "two" (func $two (param i32) (result i32 i64)))
+  (table funcref (elem $inc $two))
+  (type $t2 (func (param i32) (result i32 i64)))
+  (func (export "inc") (param i32) (result i32) (return_call $inc (local.get 0)))
+  (func (export "inc-ind") (param i32) (result i32) (return_call_indirect (param i32) (result i32) (local.get 0) (i32.const 0)))
+  (func (export "two") (param i32) (result i32 i64) (return_call $two (local.get 0)))
+  (func (export "two-ind") (param i32) (result i32 i64) (return_call_indirect (type $t2) (local.get 0) (i32.const 1))))
+(assert_return (invoke "inc" (i32.const 41)) (i32.const 42))
+(assert_return (invoke "inc-ind" (i32.const 1)) (i32.const 2))
+(assert_return (invoke "two" (i32.const 3)) (i32.const 3) (i64.const -1))
+(assert_return (invoke "two-ind" (i32.const 4)) (i32.const 4) (i64.const -1))
 
 (assert_invalid
   (module (func $f (result i64) (i64.const 0)) (func (result i32) (return_call $f)))
