@@ -178,7 +178,7 @@ typedef struct Compiler {
   LLVMModuleRef mod;
   LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, v128, voidt;
   LLVMValueRef *fns;          /* one LLVM function per defined function (imports: NULL) */
-  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first) */
+  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first), by fntype() */
   LLVMValueRef trap_fn;       /* kiln_trap */
   LLVMValueRef rt[16];        /* kiln_rt_* declarations, lazily (rt_fn in lower_call.c) */
   unsigned md_invariant;      /* kind id of !invariant.load */
@@ -297,6 +297,7 @@ void declare_functions(Compiler *c);
 void emit_descriptor(Compiler *c);
 LLVMTypeRef llvm_type(Compiler *c, uint8_t t);
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft);
+LLVMTypeRef fntype(Compiler *c, uint32_t t); /* llvm_functype of module type t, cached */
 char *mangle_import(const Module *m, const Import *imp);
 
 /* ---- opt_address.c ---- */

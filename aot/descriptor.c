@@ -40,6 +40,13 @@ LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft) {
   return fty;
 }
 
+/* LLVM function types are made on first use: a module may declare a million types it never
+ * uses, and each costs memory in the context. */
+LLVMTypeRef fntype(Compiler *c, uint32_t t) {
+  if (!c->fntypes[t]) c->fntypes[t] = llvm_functype(c, &c->m->types[t]);
+  return c->fntypes[t];
+}
+
 static char type_letter(uint8_t t) {
   switch (t) {
   case T_I32: return 'i';
@@ -80,8 +87,7 @@ char *mangle_import(const Module *m, const Import *imp) {
 
 void declare_functions(Compiler *c) {
   const Module *m = c->m;
-  c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1));
-  for (uint32_t t = 0; t < m->ntypes; t++) c->fntypes[t] = llvm_functype(c, &m->types[t]);
+  c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* filled by fntype() on first use */
   c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
   unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
   for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
@@ -96,7 +102,7 @@ void declare_functions(Compiler *c) {
       }
       name[k] = 0;
     }
-    c->fns[f] = LLVMAddFunction(c->mod, name, c->fntypes[fn->type]);
+    c->fns[f] = LLVMAddFunction(c->mod, name, fntype(c, fn->type));
     LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
     /* Wasm has no tail calls: recursion must exhaust the stack (spec: assert_exhaustion),
@@ -201,7 +207,7 @@ static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
     LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
     args[i + 1] = LLVMBuildLoad2(b, llvm_type(c, ft->t[i]), p, "");
   }
-  LLVMValueRef r = LLVMBuildCall2(b, c->fntypes[t], LLVMGetParam(f, 0), args, ft->np + 1, "");
+  LLVMValueRef r = LLVMBuildCall2(b, fntype(c, t), LLVMGetParam(f, 0), args, ft->np + 1, "");
   for (uint32_t i = 0; i < ft->nr; i++) {
     LLVMValueRef v = ft->nr == 1 ? r : LLVMBuildExtractValue(b, r, i, "");
     LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
@@ -218,10 +224,24 @@ void emit_descriptor(Compiler *c) {
   LLVMValueRef nullp = LLVMConstNull(c->ptr);
 
   /* types */
+  /* All signatures in one array, each type pointing into it: one global per type cost
+   * about a kilobyte each in LLVM (a million types took 1.5 GB). */
+  size_t nsig = 0;
+  for (uint32_t i = 0; i < m->ntypes; i++) nsig += m->types[i].np + m->types[i].nr;
+  uint8_t *sigs = xmalloc(nsig + 1);
+  nsig = 0;
+  for (uint32_t i = 0; i < m->ntypes; i++) {
+    memcpy(sigs + nsig, m->types[i].t, m->types[i].np + m->types[i].nr);
+    nsig += m->types[i].np + m->types[i].nr;
+  }
+  LLVMValueRef sig = bytes_global(c, sigs, (uint32_t)nsig, "sigs");
+  free(sigs);
   LLVMValueRef *tv = xmalloc(sizeof(LLVMValueRef) * (m->ntypes + 1));
+  nsig = 0;
   for (uint32_t i = 0; i < m->ntypes; i++) {
     const FuncType *ft = &m->types[i];
-    LLVMValueRef bytes = ft->np + ft->nr ? bytes_global(c, ft->t, ft->np + ft->nr, "sig") : nullp;
+    LLVMValueRef bytes = ft->np + ft->nr ? LLVMConstGEP2(c->i8, sig, (LLVMValueRef[]){ci64(c, nsig)}, 1) : nullp;
+    nsig += ft->np + ft->nr;
     uint64_t h = kiln_functype_hash(ft->np, ft->t, ft->nr, ft->t + ft->np);
     tv[i] = cstruct(d.functype, (LLVMValueRef[]){ci32(c, ft->np), ci32(c, ft->nr), bytes, ci64(c, h)}, 4);
   }
@@ -236,7 +256,7 @@ void emit_descriptor(Compiler *c) {
       char *mn = mangle_import(m, im);
       sym = LLVMGetNamedFunction(c->mod, mn);
       if (!sym) {
-        sym = LLVMAddFunction(c->mod, mn, c->fntypes[m->funcs[im->index].type]);
+        sym = LLVMAddFunction(c->mod, mn, fntype(c, m->funcs[im->index].type));
         LLVMSetLinkage(sym, LLVMExternalWeakLinkage);
       }
       symname = bytes_global(c, mn, (uint32_t)strlen(mn), "symname");

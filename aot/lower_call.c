@@ -85,14 +85,14 @@ static void call_direct(Lower *L, uint32_t f) {
   uint32_t t = check_func(L, f);
   const FuncType *ft = &m->types[t];
   if (m->funcs[f].import < 0) {
-    emit_call(L, c->fntypes[t], c->fns[f], L->ctx, ft);
+    emit_call(L, fntype(c, t), c->fns[f], L->ctx, ft);
     return;
   }
   /* Imports go through ctx->funcs[f] = {fn, ctx}, fixed at instantiation. */
   LLVMValueRef ref = funcref_ptr(L, f);
   LLVMValueRef fn = load_invariant(L, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, fn), 0)));
   LLVMValueRef fc = load_invariant(L, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, ctx), 0)));
-  emit_call(L, c->fntypes[t], fn, fc, ft);
+  emit_call(L, fntype(c, t), fn, fc, ft);
 }
 
 static LLVMValueRef table_ptr(Lower *L, uint32_t t) {
@@ -120,7 +120,7 @@ static void call_indirect(Lower *L) {
   trap_if(L, LLVMBuildICmp(L->b, LLVMIntNE, hash, LLVMConstInt(c->i64, want, 0), ""), KILN_TRAP_INDIRECT_MISMATCH);
   LLVMValueRef fn = set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, fn), 0)), ""), TBAA_RUNTIME);
   LLVMValueRef fc = set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, ctx), 0)), ""), TBAA_RUNTIME);
-  emit_call(L, c->fntypes[t], fn, fc, ft);
+  emit_call(L, fntype(c, t), fn, fc, ft);
 }
 
 bool lower_call(Lower *L, uint8_t op) {

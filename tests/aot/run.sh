@@ -218,4 +218,7 @@ fi
 if $AOT $W/s32-ok.wasm -o $W/ll.o -O3 --cpu x86-64-v3 --emit-llvm $W/ll.ll && grep -q "^define internal" $W/ll.ll
 then pass emit-llvm; else fail emit-llvm "no IR written"; fi
 
+# --- implementation limits, bounded cost, huge frames (tests/aot/limits.sh) ---
+. tests/aot/limits.sh
+
 finish
