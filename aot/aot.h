@@ -184,9 +184,9 @@ typedef struct Compiler {
   LLVMModuleRef mod;
   LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, v128, voidt;
   LLVMValueRef *fns;          /* one LLVM function per defined function (imports: NULL) */
-  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first): the C entry points */
-  bool tail;                  /* opt->tail_calls: fns[] are tailcc with tailtypes[] (abi.h §1) */
-  LLVMTypeRef *tailtypes;     /* tailcc type of each module type (results via a pointer when 2+) */
+  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first), by fntype(): the C entry points */
+  bool tail;                  /* opt->tail_calls: fns[] are tailcc with tailtype() types (abi.h §1) */
+  LLVMTypeRef *tailtypes;     /* tailcc type of each module type, by tailtype() */
   LLVMValueRef trap_fn;       /* kiln_trap */
   LLVMValueRef rt[16];        /* kiln_rt_* declarations, lazily (rt_fn in lower_call.c) */
   unsigned md_invariant;      /* kind id of !invariant.load */
@@ -307,8 +307,10 @@ void declare_functions(Compiler *c);
 void emit_descriptor(Compiler *c);
 LLVMTypeRef llvm_type(Compiler *c, uint8_t t);
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft);
+LLVMTypeRef fntype(Compiler *c, uint32_t t); /* llvm_functype of module type t, cached */
 bool results_via_ptr(const Compiler *c, const FuncType *ft); /* tailcc and 2+ results */
 LLVMTypeRef results_struct(Compiler *c, const FuncType *ft);  /* {R1, R2, ...} */
+LLVMTypeRef tailtype(Compiler *c, uint32_t t); /* the tailcc type of module type t, cached */
 char *mangle_import(const Module *m, const Import *imp);
 
 /* ---- opt_address.c ---- */

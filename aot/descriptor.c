@@ -57,6 +57,20 @@ static LLVMTypeRef tail_functype(Compiler *c, const FuncType *ft) {
   return LLVMFunctionType(c->voidt, params, ft->np + 2, 0);
 }
 
+/* The type of fns[] of module type t: tailcc entries when the module has tail calls. */
+LLVMTypeRef tailtype(Compiler *c, uint32_t t) {
+  if (!c->tail) return fntype(c, t);
+  if (!c->tailtypes[t]) c->tailtypes[t] = tail_functype(c, &c->m->types[t]);
+  return c->tailtypes[t];
+}
+
+/* LLVM function types are made on first use: a module may declare a million types it never
+ * uses, and each costs memory in the context. */
+LLVMTypeRef fntype(Compiler *c, uint32_t t) {
+  if (!c->fntypes[t]) c->fntypes[t] = llvm_functype(c, &c->m->types[t]);
+  return c->fntypes[t];
+}
+
 static char type_letter(uint8_t t) {
   switch (t) {
   case T_I32: return 'i';
@@ -97,12 +111,8 @@ char *mangle_import(const Module *m, const Import *imp) {
 
 void declare_functions(Compiler *c) {
   const Module *m = c->m;
-  c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1));
-  c->tailtypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1));
-  for (uint32_t t = 0; t < m->ntypes; t++) {
-    c->fntypes[t] = llvm_functype(c, &m->types[t]);
-    c->tailtypes[t] = tail_functype(c, &m->types[t]);
-  }
+  c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* filled by fntype() on first use */
+  c->tailtypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* by tailtype() */
   c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
   unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
   for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
@@ -117,7 +127,7 @@ void declare_functions(Compiler *c) {
       }
       name[k] = 0;
     }
-    c->fns[f] = LLVMAddFunction(c->mod, name, c->tailtypes[fn->type]);
+    c->fns[f] = LLVMAddFunction(c->mod, name, tailtype(c, fn->type));
     if (c->tail) LLVMSetFunctionCallConv(c->fns[f], KILN_TAILCC);
     LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
@@ -231,7 +241,7 @@ static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
     LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
     args[i + 1] = LLVMBuildLoad2(b, llvm_type(c, ft->t[i]), p, "");
   }
-  LLVMValueRef r = LLVMBuildCall2(b, c->fntypes[t], LLVMGetParam(f, 0), args, ft->np + 1, "");
+  LLVMValueRef r = LLVMBuildCall2(b, fntype(c, t), LLVMGetParam(f, 0), args, ft->np + 1, "");
   for (uint32_t i = 0; i < ft->nr; i++) {
     LLVMValueRef v = ft->nr == 1 ? r : LLVMBuildExtractValue(b, r, i, "");
     LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
@@ -247,7 +257,7 @@ static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
   const FuncType *ft = &c->m->types[c->m->funcs[f].type];
   char name[32];
   snprintf(name, sizeof name, "c%u", f);
-  LLVMValueRef w = LLVMAddFunction(c->mod, name, c->fntypes[c->m->funcs[f].type]);
+  LLVMValueRef w = LLVMAddFunction(c->mod, name, fntype(c, c->m->funcs[f].type));
   LLVMSetLinkage(w, LLVMInternalLinkage);
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, w, "entry"));
@@ -259,7 +269,7 @@ static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
   args[n++] = LLVMGetParam(w, 0);
   if (via) args[n++] = out;
   for (uint32_t i = 0; i < ft->np; i++) args[n++] = LLVMGetParam(w, i + 1);
-  LLVMValueRef r = LLVMBuildCall2(b, c->tailtypes[c->m->funcs[f].type], c->fns[f], args, n, "");
+  LLVMValueRef r = LLVMBuildCall2(b, tailtype(c, c->m->funcs[f].type), c->fns[f], args, n, "");
   LLVMSetInstructionCallConv(r, KILN_TAILCC);
   if (via) LLVMBuildRet(b, LLVMBuildLoad2(b, rs, out, ""));
   else if (ft->nr) LLVMBuildRet(b, r);
@@ -274,10 +284,24 @@ void emit_descriptor(Compiler *c) {
   LLVMValueRef nullp = LLVMConstNull(c->ptr);
 
   /* types */
+  /* All signatures in one array, each type pointing into it: one global per type cost
+   * about a kilobyte each in LLVM (a million types took 1.5 GB). */
+  size_t nsig = 0;
+  for (uint32_t i = 0; i < m->ntypes; i++) nsig += m->types[i].np + m->types[i].nr;
+  uint8_t *sigs = xmalloc(nsig + 1);
+  nsig = 0;
+  for (uint32_t i = 0; i < m->ntypes; i++) {
+    memcpy(sigs + nsig, m->types[i].t, m->types[i].np + m->types[i].nr);
+    nsig += m->types[i].np + m->types[i].nr;
+  }
+  LLVMValueRef sig = bytes_global(c, sigs, (uint32_t)nsig, "sigs");
+  free(sigs);
   LLVMValueRef *tv = xmalloc(sizeof(LLVMValueRef) * (m->ntypes + 1));
+  nsig = 0;
   for (uint32_t i = 0; i < m->ntypes; i++) {
     const FuncType *ft = &m->types[i];
-    LLVMValueRef bytes = ft->np + ft->nr ? bytes_global(c, ft->t, ft->np + ft->nr, "sig") : nullp;
+    LLVMValueRef bytes = ft->np + ft->nr ? LLVMConstGEP2(c->i8, sig, (LLVMValueRef[]){ci64(c, nsig)}, 1) : nullp;
+    nsig += ft->np + ft->nr;
     uint64_t h = kiln_functype_hash(ft->np, ft->t, ft->nr, ft->t + ft->np);
     tv[i] = cstruct(d.functype, (LLVMValueRef[]){ci32(c, ft->np), ci32(c, ft->nr), bytes, ci64(c, h)}, 4);
   }
@@ -292,7 +316,7 @@ void emit_descriptor(Compiler *c) {
       char *mn = mangle_import(m, im);
       sym = LLVMGetNamedFunction(c->mod, mn);
       if (!sym) {
-        sym = LLVMAddFunction(c->mod, mn, c->fntypes[m->funcs[im->index].type]);
+        sym = LLVMAddFunction(c->mod, mn, fntype(c, m->funcs[im->index].type));
         LLVMSetLinkage(sym, LLVMExternalWeakLinkage);
       }
       symname = bytes_global(c, mn, (uint32_t)strlen(mn), "symname");

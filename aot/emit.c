@@ -124,6 +124,7 @@ void compile_module(const Module *m, const Options *o) {
   LLVMTargetMachineRef tm = aot_target_machine(m, o);
   Compiler c = {.m = m, .opt = o};
   c.llc = LLVMContextCreate();
+  if (!o->ll && !o->ll_pre) LLVMContextSetDiscardValueNames(c.llc, 1); /* names of locals cost memory, per value */
   LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
   build_ir(&c, dl);
   char *msg = NULL;

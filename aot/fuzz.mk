@@ -1,6 +1,7 @@
 # libFuzzer targets for kiln-aot (tests/fuzz/target.c): the compiler's sources without main.c,
 # built again with ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS from the committed
-# seed corpus; tests/fuzz/run.sh (part of `make test`) runs each briefly.
+# seed corpus, and 200 differential -O0/-O2 modules; tests/fuzz/run.sh (part of `make test`)
+# runs each briefly.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_AOT_SRCS := $(filter-out aot/main.c,$(AOT_SRCS))
 FUZZ_AOT_OBJS := $(FUZZ_AOT_SRCS:%.c=$(B)/fuzz/%.o)
@@ -21,5 +22,5 @@ $(B)/fuzz/fuzz-compile: tests/fuzz/target.c $(FUZZ_AOT_OBJS)
 .PHONY: fuzz fuzz-build
 fuzz-build: $(B)/fuzz/fuzz-read $(B)/fuzz/fuzz-compile
 fuzz: $(DEPS) fuzz-build
-	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) DIFF_SEEDS=$${DIFF_SEEDS:-200} DIFF_SEED=$${DIFF_SEED:-$$RANDOM} tests/fuzz/run.sh
 -include $(wildcard $(B)/fuzz/aot/*.d)

@@ -99,7 +99,7 @@ static void call_tailcc(Lower *L, uint32_t f) {
   pop_vals(L, ft->np, ft->t, args + base);
   args[0] = L->ctx;
   if (via) args[1] = out;
-  LLVMValueRef r = LLVMBuildCall2(L->b, c->tailtypes[t], c->fns[f], args, ft->np + base, "");
+  LLVMValueRef r = LLVMBuildCall2(L->b, tailtype(c, t), c->fns[f], args, ft->np + base, "");
   LLVMSetInstructionCallConv(r, KILN_TAILCC);
   const uint8_t *res = ft->t + ft->np;
   if (via)
@@ -116,14 +116,14 @@ static void call_direct(Lower *L, uint32_t f) {
   const FuncType *ft = &m->types[t];
   if (m->funcs[f].import < 0) {
     if (c->tail) call_tailcc(L, f);
-    else emit_call(L, c->fntypes[t], c->fns[f], L->ctx, ft);
+    else emit_call(L, fntype(c, t), c->fns[f], L->ctx, ft);
     return;
   }
   /* Imports go through ctx->funcs[f] = {fn, ctx}, fixed at instantiation. */
   LLVMValueRef ref = funcref_ptr(L, f);
   LLVMValueRef fn = load_invariant(L, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, fn), 0)));
   LLVMValueRef fc = load_invariant(L, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, ctx), 0)));
-  emit_call(L, c->fntypes[t], fn, fc, ft);
+  emit_call(L, fntype(c, t), fn, fc, ft);
 }
 
 static LLVMValueRef table_ptr(Lower *L, uint32_t t) {
@@ -165,7 +165,7 @@ static void call_indirect(Lower *L) {
   LLVMValueRef ref = indirect_ref(L, &t);
   LLVMValueRef fn = ref_field(L, ref, offsetof(kiln_funcref, fn));
   LLVMValueRef fc = ref_field(L, ref, offsetof(kiln_funcref, ctx));
-  emit_call(L, L->c->fntypes[t], fn, fc, &L->m->types[t]);
+  emit_call(L, fntype(L->c, t), fn, fc, &L->m->types[t]);
 }
 
 /* ---- tail calls (abi.h §1): musttail from a tailcc function, then return ---- */
@@ -186,7 +186,7 @@ static void musttail(Lower *L, uint32_t t, LLVMValueRef callee, LLVMValueRef *ar
   a[n++] = args[0];
   if (L->out) a[n++] = L->out; /* same results: the callee stores them where our caller said */
   for (uint32_t i = 0; i < ft->np; i++) a[n++] = args[i + 1];
-  LLVMValueRef r = LLVMBuildCall2(L->b, c->tailtypes[t], callee, a, n, "");
+  LLVMValueRef r = LLVMBuildCall2(L->b, tailtype(c, t), callee, a, n, "");
   LLVMSetInstructionCallConv(r, KILN_TAILCC);
   LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
   if (ft->nr == 1 && !L->out) LLVMBuildRet(L->b, r);
@@ -197,7 +197,7 @@ static void musttail(Lower *L, uint32_t t, LLVMValueRef callee, LLVMValueRef *ar
 static void call_then_return(Lower *L, uint32_t t, LLVMValueRef callee, LLVMValueRef *args) {
   Compiler *c = L->c;
   const FuncType *ft = &L->m->types[t];
-  LLVMValueRef r = LLVMBuildCall2(L->b, c->fntypes[t], callee, args, ft->np + 1, "");
+  LLVMValueRef r = LLVMBuildCall2(L->b, fntype(c, t), callee, args, ft->np + 1, "");
   if (L->out) {
     LLVMTypeRef rs = results_struct(c, ft);
     for (uint32_t i = 0; i < ft->nr; i++)

@@ -254,4 +254,7 @@ if wat2wasm --enable-extended-const $W/deep-const.wat -o $W/deep-const.wasm; the
   expect_err deep-const "constant expression nested too deeply"
 else fail deep-const "wat2wasm failed"; fi
 
+# --- implementation limits, bounded cost, huge frames (tests/aot/limits.sh) ---
+. tests/aot/limits.sh
+
 finish

@@ -36,4 +36,27 @@ for t in read compile; do
     fail "fuzz-$t" "exit $rc, reproducer ${art:+$W/artifacts-$t/$art}: $(grep -m1 -E 'ERROR|runtime error|SUMMARY' $W/fuzz-$t.log) (log $W/fuzz-$t.log)"
   fi
 done
+# Differential: random valid modules (tests/fuzz/gen_valid.py) compiled at -O0 and -O2 and run
+# hosted must print the same bytes and exit alike. DIFF_SEEDS modules from DIFF_SEED (fixed in
+# `make test`, so a failure reproduces; `make fuzz` starts at a random one and runs more).
+NSEEDS=${DIFF_SEEDS:-15} SEED0=${DIFF_SEED:-1}
+D=$W/diff && mkdir -p $D
+if make -s -j2 build/kiln-aot build/host/libkiln-host.a >$D.log 2>&1; then
+  bad=0 deadline=$((SECONDS + 10 * NSEEDS + 60))
+  for ((s = SEED0; s < SEED0 + NSEEDS && SECONDS < deadline; s++)); do
+    python3 tests/fuzz/gen_valid.py $s $D/g.wasm
+    for O in 0 2; do
+      if build/kiln-aot -O$O $D/g.wasm -o $D/g$O.o 2>$D/err$O && clang-19 $D/g$O.o build/host/libkiln-host.a -lm -o $D/g$O.bin 2>>$D/err$O; then
+        timeout 20 $D/g$O.bin >$D/out$O 2>>$D/err$O; echo "exit $?" >>$D/out$O
+      else echo "compile failed: $(tail -n1 $D/err$O)" >$D/out$O; fi
+    done
+    if ! cmp -s $D/out0 $D/out2 || grep -q "compile failed\|exit 124" $D/out0; then
+      fail "differential seed $s" "-O0 and -O2 differ or fail (python3 tests/fuzz/gen_valid.py $s x.wasm): $(tail -n1 $D/out0) / $(tail -n1 $D/out2)"
+      bad=$((bad + 1))
+    fi
+  done
+  ran=$((s - SEED0))
+  if [ $bad = 0 ] && [ $ran = $NSEEDS ]; then pass "differential -O0/-O2 (seeds $SEED0..$((s - 1)))"
+  elif [ $bad = 0 ]; then fail differential "only $ran of $NSEEDS seeds within the time bound"; fi
+else fail differential "build: $(tail -n1 $D.log)"; fi
 finish
