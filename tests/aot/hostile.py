@@ -19,6 +19,8 @@ limit of kiln-aot (aot/limits.h) and one past it:
   ifs N       a chain of N `if`s updating a local
   loads N     N i64 loads, all live, then summed
   memops N    N load/store pairs
+  nest N      N nested blocks, each with an i32 result and a br_if out of all of them
+  brtable N   a br_table with N targets over N nested blocks
   deep N      `_start` recursing through a function with N i64 blocks and min(N, 49999) i64
               locals (a frame of about 16N bytes at -O0: stack exhaustion)
   deepleaf N  `_start` recursing, calling at each level a leaf with N i64 locals
@@ -150,6 +152,13 @@ def gen(kind, n):
                         for i in range(n))
         return module(types=[functype([], [])], funcs=[0], mems=[b"\x00\x01"], exports=[export_func("f", 0)],
                       codes=[body([], code)])
+    if kind == "nest":
+        code = b"\x02\x7f" * n + b"\x41\x01\x20\x00\x0d" + leb(n - 1) + b"\x0b" * n
+        return module(types=[functype([I32], [I32])], funcs=[0], exports=[export_func("f", 0)], codes=[body([], code)])
+    if kind == "brtable":
+        code = b"\x02\x40" * n + b"\x20\x00\x0e" + leb(n - 1) + b"".join(leb(i) for i in range(n)) + b"\x0b"
+        code += b"\x20\x00\x41\x01\x6a\x21\x00\x0b" * (n - 1) + b"\x20\x00"
+        return module(types=[functype([I32], [I32])], funcs=[0], exports=[export_func("f", 0)], codes=[body([], code)])
     if kind in ("deep", "deepleaf"):
         # func 0: (param i32) recursing while the param is non-zero; func 1: _start; func 2: leaf
         if kind == "deep":

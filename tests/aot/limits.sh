@@ -65,6 +65,8 @@ linear ifs 10000 -O2 # past OPT_MAX_BLOCKS: compiled without optimisation
 linear loads 5000 -O2
 linear memops 20000 -O2
 linear funcs 5000 -O2
+linear nest 20000 -O2
+linear brtable 20000 -O2
 
 # A frame far larger than the margin below stack_limit and the guard region under it, in a
 # function called again and again until the stack runs out: its prologue must trap before
