@@ -12,6 +12,20 @@
  *    results returns an LLVM first-class struct {R1, R2, ...} (only compiled code and
  *    trampolines ever see that form; C runtimes call such functions through a trampoline).
  *
+ *    Tail calls. In a module that uses return_call or return_call_indirect, every defined
+ *    function is compiled with LLVM's `tailcc` convention (callee pops its stack arguments),
+ *    and each return_call* is a `musttail` call, so unbounded mutual tail recursion, also
+ *    between different signatures, runs in constant stack. Such a function with two or more
+ *    results takes, after ctx, a pointer where it stores them as the struct {R1, R2, ...}
+ *    (a struct that large cannot be returned in registers by a tail call) and returns void.
+ *    That entry is kiln_func.tail_fn. kiln_func.fn (and so kiln_funcref.fn, ctx->funcs[],
+ *    tables, trampolines, exports, start, imports from other instances) stays the C entry
+ *    above: a small wrapper that calls tail_fn. Host calls therefore see no change. In a
+ *    module without tail calls, functions are C functions as before and tail_fn is NULL.
+ *    A return_call* whose callee has no tail_fn (a host function, a function of a module
+ *    without tail calls) is an ordinary call followed by return: such a callee never tail
+ *    calls back, so the stack stays bounded.
+ *
  * 2. Imports
  *    Calls to imported functions go through ctx->funcs[i] ({fn, ctx}), filled by the runtime at
  *    instantiation. For a host function, .ctx is the *importing* instance (so WASI sees the
@@ -63,7 +77,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KILN_ABI_VERSION 1
+#define KILN_ABI_VERSION 2 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const) */
 #define KILN_PAGE_SIZE 65536ull
 #define KILN_MAX_PAGES 65536ull
 /* 4 GiB of addressable memory + 4 GiB of guard for any u32 offset + one page for the access size. */
@@ -167,6 +181,7 @@ typedef struct kiln_func {
   kiln_tramp_fn tramp; /* trampoline for this function's type */
   const kiln_functype *type;
   kiln_name name; /* from the name section; s == NULL when absent */
+  void *tail_fn;  /* the tailcc entry (§1 Tail calls), or NULL */
 } kiln_func;
 
 /* A function reference: what ref.func yields, tables hold and call_indirect calls. */
@@ -182,13 +197,29 @@ typedef struct kiln_limits {
   uint8_t has_max;
 } kiln_limits;
 
-/* A constant expression (globals, segment offsets, element items). */
-enum { KILN_CONST_VALUE = 0, KILN_CONST_GLOBAL_GET = 1, KILN_CONST_REF_FUNC = 2, KILN_CONST_REF_NULL = 3 };
+/* A constant expression (globals, segment offsets, element items). A Wasm 2.0 expression is
+ * one instruction, one kiln_const_expr. With extended-const (i32/i64 add, sub, mul) it is
+ * KILN_CONST_EXPR: index = the number of items, value.ref = the items (const kiln_const_expr *)
+ * in postfix order. VALUE and GLOBAL_GET items push their value; ADD, SUB and MUL pop two
+ * values of their `type` (KILN_I32 or KILN_I64) and push the wrapped result. kiln-aot
+ * validates the items: the stack never underflows, ends with one value of the expression's
+ * type and is never deeper than KILN_CONST_STACK. */
+enum {
+  KILN_CONST_VALUE = 0,
+  KILN_CONST_GLOBAL_GET = 1,
+  KILN_CONST_REF_FUNC = 2,
+  KILN_CONST_REF_NULL = 3,
+  KILN_CONST_EXPR = 4,
+  KILN_CONST_ADD = 5,
+  KILN_CONST_SUB = 6,
+  KILN_CONST_MUL = 7,
+};
+#define KILN_CONST_STACK 64
 typedef struct kiln_const_expr {
   uint8_t kind;   /* KILN_CONST_* */
   uint8_t type;   /* value type of the result */
-  uint32_t index; /* global index (GLOBAL_GET) or function index (REF_FUNC) */
-  kiln_val value; /* KILN_CONST_VALUE */
+  uint32_t index; /* global index (GLOBAL_GET), function index (REF_FUNC), item count (EXPR) */
+  kiln_val value; /* KILN_CONST_VALUE; items (EXPR) */
 } kiln_const_expr;
 
 typedef struct kiln_import {

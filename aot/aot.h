@@ -8,8 +8,12 @@
 #include <stdint.h>
 
 #include <llvm-c/Core.h>
+#include <llvm-c/TargetMachine.h>
 
 #include "aot/wasm.h"
+
+/* LLVM's `tailcc` (CallingConv::Tail in llvm/IR/CallingConv.h), which llvm-c/Core.h does not name. */
+#define KILN_TAILCC 18u
 
 /* ---- the decoded module (reader.c) ---- */
 
@@ -29,12 +33,14 @@ typedef struct Limits {
   bool has_max;
 } Limits;
 
-/* Wasm 2.0 constant expressions are one instruction then `end`. */
+/* Wasm 2.0 constant expressions are one instruction then `end`; extended-const ones are
+ * KILN_CONST_EXPR with their items in postfix order (abi.h). */
 typedef struct ConstExpr {
   uint8_t kind; /* KILN_CONST_* of abi.h */
   uint8_t type;
-  uint32_t index;
+  uint32_t index; /* EXPR: the number of items */
   uint64_t bits; /* value bits (i32/f32 in the low 32) */
+  struct ConstExpr *items; /* EXPR */
 } ConstExpr;
 
 typedef struct Import {
@@ -146,6 +152,7 @@ typedef struct Options {
   const char *in, *out, *ll, *ll_pre, *name, *cpu;
   int opt;
   bool bounds_checks;
+  bool tail_calls; /* the module uses return_call*: every function is tailcc (descriptor.c) */
 } Options;
 
 /* ---- lowering state (lower_*.c) ---- */
@@ -177,7 +184,9 @@ typedef struct Compiler {
   LLVMModuleRef mod;
   LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, v128, voidt;
   LLVMValueRef *fns;          /* one LLVM function per defined function (imports: NULL) */
-  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first) */
+  LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first), by fntype(): the C entry points */
+  bool tail;                  /* opt->tail_calls: fns[] are tailcc with tailtype() types (abi.h §1) */
+  LLVMTypeRef *tailtypes;     /* tailcc type of each module type, by tailtype() */
   LLVMValueRef trap_fn;       /* kiln_trap */
   LLVMValueRef rt[16];        /* kiln_rt_* declarations, lazily (rt_fn in lower_call.c) */
   unsigned md_invariant;      /* kind id of !invariant.load */
@@ -196,6 +205,7 @@ typedef struct Lower {
   Reader r;
   LLVMBuilderRef b;
   LLVMValueRef fn, ctx;
+  LLVMValueRef out; /* tailcc with 2+ results: where `return` stores them (NULL otherwise) */
   LLVMBasicBlockRef entry; /* allocas and invariant ctx loads go here */
   LLVMValueRef mem0, funcs, globals, tables, memories; /* cached invariant ctx loads */
   LLVMValueRef *locals;
@@ -260,6 +270,7 @@ uint32_t check_global(Lower *L, uint32_t idx);
 /* ---- lower_control.c: function bodies, the dispatch loop, blocks and branches ---- */
 void lower_function(Compiler *c, uint32_t fidx);
 bool is_dead(Lower *L);
+void go_dead(Lower *L); /* after a terminator: continue in a fresh unreachable block */
 void trap_if(Lower *L, LLVMValueRef cond, uint32_t code);
 void trap_now(Lower *L, uint32_t code);
 
@@ -296,6 +307,10 @@ void declare_functions(Compiler *c);
 void emit_descriptor(Compiler *c);
 LLVMTypeRef llvm_type(Compiler *c, uint8_t t);
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft);
+LLVMTypeRef fntype(Compiler *c, uint32_t t); /* llvm_functype of module type t, cached */
+bool results_via_ptr(const Compiler *c, const FuncType *ft); /* tailcc and 2+ results */
+LLVMTypeRef results_struct(Compiler *c, const FuncType *ft);  /* {R1, R2, ...} */
+LLVMTypeRef tailtype(Compiler *c, uint32_t t); /* the tailcc type of module type t, cached */
 char *mangle_import(const Module *m, const Import *imp);
 
 /* ---- opt_address.c ---- */
@@ -305,6 +320,9 @@ void optimize_addresses(Compiler *c); /* after SROA, before the -O pipeline */
 void keep_dead_loads(Compiler *c); /* after SROA */
 
 /* ---- emit.c ---- */
+LLVMTargetMachineRef aot_target_machine(const Module *m, const Options *o);
+void build_ir(Compiler *c, LLVMTargetDataRef dl);        /* lowering and verification into c->llc */
+void pre_optimize(Compiler *c, LLVMTargetMachineRef tm); /* SROA, our passes, the size bound */
 void compile_module(const Module *m, const Options *o);
 
 #endif

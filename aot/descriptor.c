@@ -21,18 +21,54 @@ LLVMTypeRef llvm_type(Compiler *c, uint8_t t) {
   }
 }
 
+/* Heap arrays: the counts come from the module (bounded by aot/limits.h, but a type with a
+ * million params once overflowed stack arrays here). */
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft) {
-  LLVMTypeRef params[ft->np + 1];
+  LLVMTypeRef *params = xmalloc(sizeof(LLVMTypeRef) * (ft->np + 1));
   params[0] = c->ptr;
   for (uint32_t i = 0; i < ft->np; i++) params[i + 1] = llvm_type(c, ft->t[i]);
   LLVMTypeRef ret = c->voidt;
   if (ft->nr == 1) ret = llvm_type(c, ft->t[ft->np]);
   if (ft->nr > 1) {
-    LLVMTypeRef rs[ft->nr];
+    LLVMTypeRef *rs = xmalloc(sizeof(LLVMTypeRef) * ft->nr);
     for (uint32_t i = 0; i < ft->nr; i++) rs[i] = llvm_type(c, ft->t[ft->np + i]);
     ret = LLVMStructTypeInContext(c->llc, rs, ft->nr, 0);
+    free(rs);
   }
-  return LLVMFunctionType(ret, params, ft->np + 1, 0);
+  LLVMTypeRef fty = LLVMFunctionType(ret, params, ft->np + 1, 0);
+  free(params);
+  return fty;
+}
+
+bool results_via_ptr(const Compiler *c, const FuncType *ft) { return c->tail && ft->nr > 1; }
+
+LLVMTypeRef results_struct(Compiler *c, const FuncType *ft) {
+  LLVMTypeRef rs[ft->nr + 1];
+  for (uint32_t i = 0; i < ft->nr; i++) rs[i] = llvm_type(c, ft->t[ft->np + i]);
+  return LLVMStructTypeInContext(c->llc, rs, ft->nr, 0);
+}
+
+/* The tailcc entry of abi.h §1: (ctx, [results pointer,] params...). */
+static LLVMTypeRef tail_functype(Compiler *c, const FuncType *ft) {
+  if (!results_via_ptr(c, ft)) return llvm_functype(c, ft);
+  LLVMTypeRef params[ft->np + 2];
+  params[0] = params[1] = c->ptr;
+  for (uint32_t i = 0; i < ft->np; i++) params[i + 2] = llvm_type(c, ft->t[i]);
+  return LLVMFunctionType(c->voidt, params, ft->np + 2, 0);
+}
+
+/* The type of fns[] of module type t: tailcc entries when the module has tail calls. */
+LLVMTypeRef tailtype(Compiler *c, uint32_t t) {
+  if (!c->tail) return fntype(c, t);
+  if (!c->tailtypes[t]) c->tailtypes[t] = tail_functype(c, &c->m->types[t]);
+  return c->tailtypes[t];
+}
+
+/* LLVM function types are made on first use: a module may declare a million types it never
+ * uses, and each costs memory in the context. */
+LLVMTypeRef fntype(Compiler *c, uint32_t t) {
+  if (!c->fntypes[t]) c->fntypes[t] = llvm_functype(c, &c->m->types[t]);
+  return c->fntypes[t];
 }
 
 static char type_letter(uint8_t t) {
@@ -75,8 +111,8 @@ char *mangle_import(const Module *m, const Import *imp) {
 
 void declare_functions(Compiler *c) {
   const Module *m = c->m;
-  c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1));
-  for (uint32_t t = 0; t < m->ntypes; t++) c->fntypes[t] = llvm_functype(c, &m->types[t]);
+  c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* filled by fntype() on first use */
+  c->tailtypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* by tailtype() */
   c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
   unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
   for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
@@ -91,13 +127,20 @@ void declare_functions(Compiler *c) {
       }
       name[k] = 0;
     }
-    c->fns[f] = LLVMAddFunction(c->mod, name, c->fntypes[fn->type]);
+    c->fns[f] = LLVMAddFunction(c->mod, name, tailtype(c, fn->type));
+    if (c->tail) LLVMSetFunctionCallConv(c->fns[f], KILN_TAILCC);
     LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
-    /* Wasm has no tail calls: recursion must exhaust the stack (spec: assert_exhaustion),
-     * so neither tail-recursion elimination nor sibling calls may turn it into a loop. */
+    /* A Wasm `call` is no tail call: recursion must exhaust the stack (spec: assert_exhaustion),
+     * so neither tail-recursion elimination nor sibling calls may turn it into a loop.
+     * (return_call is `musttail`, which this attribute does not affect.) */
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(c->llc, "disable-tail-calls", 18, "true", 4));
+    /* A frame larger than a page is touched page by page from the top in the prologue, so a
+     * huge frame meets the guard page below the stack (a "call stack exhausted" fault) before
+     * anything is stored further down, at every -O level. */
+    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex,
+                            LLVMCreateStringAttribute(c->llc, "probe-stack", 11, "inline-asm", 10));
   }
   LLVMTypeRef tt = LLVMFunctionType(c->voidt, (LLVMTypeRef[]){c->ptr, c->i32}, 2, 0);
   c->trap_fn = LLVMAddFunction(c->mod, "kiln_trap", tt);
@@ -142,7 +185,7 @@ static DescTypes desc_types(Compiler *c) {
   LLVMTypeRef p = c->ptr, i8 = c->i8, i32 = c->i32, i64 = c->i64;
   d.name = st(c, (LLVMTypeRef[]){p, i32}, 2);
   d.functype = st(c, (LLVMTypeRef[]){i32, i32, p, i64}, 4);
-  d.func = st(c, (LLVMTypeRef[]){p, p, p, d.name}, 4);
+  d.func = st(c, (LLVMTypeRef[]){p, p, p, d.name, p}, 5);
   d.limits = st(c, (LLVMTypeRef[]){i64, i64, i8}, 3);
   d.cexpr = st(c, (LLVMTypeRef[]){i8, i8, i32, LLVMArrayType2(i64, 2)}, 4);
   d.import = st(c, (LLVMTypeRef[]){d.name, d.name, i8, i32, p, p}, 6);
@@ -170,7 +213,14 @@ static LLVMValueRef limits_const(Compiler *c, DescTypes *d, const Limits *l) {
 }
 
 static LLVMValueRef cexpr_const(Compiler *c, DescTypes *d, const ConstExpr *e) {
-  LLVMValueRef val = LLVMConstArray2(c->i64, (LLVMValueRef[]){ci64(c, e->bits), ci64(c, 0)}, 2);
+  LLVMValueRef v0 = ci64(c, e->bits);
+  if (e->kind == KILN_CONST_EXPR) { /* value.ref: the items, in postfix order */
+    LLVMValueRef *items = xmalloc(sizeof(LLVMValueRef) * e->index);
+    for (uint32_t k = 0; k < e->index; k++) items[k] = cexpr_const(c, d, &e->items[k]);
+    v0 = LLVMConstPtrToInt(array_global(c, d->cexpr, items, e->index, "const_items"), c->i64);
+    free(items);
+  }
+  LLVMValueRef val = LLVMConstArray2(c->i64, (LLVMValueRef[]){v0, ci64(c, 0)}, 2);
   return cstruct(d->cexpr, (LLVMValueRef[]){ci8(c, e->kind), ci8(c, e->type), ci32(c, e->index), val}, 4);
 }
 
@@ -191,7 +241,7 @@ static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
     LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
     args[i + 1] = LLVMBuildLoad2(b, llvm_type(c, ft->t[i]), p, "");
   }
-  LLVMValueRef r = LLVMBuildCall2(b, c->fntypes[t], LLVMGetParam(f, 0), args, ft->np + 1, "");
+  LLVMValueRef r = LLVMBuildCall2(b, fntype(c, t), LLVMGetParam(f, 0), args, ft->np + 1, "");
   for (uint32_t i = 0; i < ft->nr; i++) {
     LLVMValueRef v = ft->nr == 1 ? r : LLVMBuildExtractValue(b, r, i, "");
     LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
@@ -202,16 +252,56 @@ static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
   return f;
 }
 
+/* The C entry of a tailcc function (abi.h §1): what runtimes, tables and other modules call. */
+static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
+  const FuncType *ft = &c->m->types[c->m->funcs[f].type];
+  char name[32];
+  snprintf(name, sizeof name, "c%u", f);
+  LLVMValueRef w = LLVMAddFunction(c->mod, name, fntype(c, c->m->funcs[f].type));
+  LLVMSetLinkage(w, LLVMInternalLinkage);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
+  LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, w, "entry"));
+  bool via = results_via_ptr(c, ft);
+  LLVMTypeRef rs = via ? results_struct(c, ft) : NULL;
+  LLVMValueRef out = via ? LLVMBuildAlloca(b, rs, "") : NULL;
+  LLVMValueRef args[ft->np + 2];
+  unsigned n = 0;
+  args[n++] = LLVMGetParam(w, 0);
+  if (via) args[n++] = out;
+  for (uint32_t i = 0; i < ft->np; i++) args[n++] = LLVMGetParam(w, i + 1);
+  LLVMValueRef r = LLVMBuildCall2(b, tailtype(c, c->m->funcs[f].type), c->fns[f], args, n, "");
+  LLVMSetInstructionCallConv(r, KILN_TAILCC);
+  if (via) LLVMBuildRet(b, LLVMBuildLoad2(b, rs, out, ""));
+  else if (ft->nr) LLVMBuildRet(b, r);
+  else LLVMBuildRetVoid(b);
+  LLVMDisposeBuilder(b);
+  return w;
+}
+
 void emit_descriptor(Compiler *c) {
   const Module *m = c->m;
   DescTypes d = desc_types(c);
   LLVMValueRef nullp = LLVMConstNull(c->ptr);
 
   /* types */
+  /* All signatures in one array, each type pointing into it: one global per type cost
+   * about a kilobyte each in LLVM (a million types took 1.5 GB). */
+  size_t nsig = 0;
+  for (uint32_t i = 0; i < m->ntypes; i++) nsig += m->types[i].np + m->types[i].nr;
+  uint8_t *sigs = xmalloc(nsig + 1);
+  nsig = 0;
+  for (uint32_t i = 0; i < m->ntypes; i++) {
+    memcpy(sigs + nsig, m->types[i].t, m->types[i].np + m->types[i].nr);
+    nsig += m->types[i].np + m->types[i].nr;
+  }
+  LLVMValueRef sig = bytes_global(c, sigs, (uint32_t)nsig, "sigs");
+  free(sigs);
   LLVMValueRef *tv = xmalloc(sizeof(LLVMValueRef) * (m->ntypes + 1));
+  nsig = 0;
   for (uint32_t i = 0; i < m->ntypes; i++) {
     const FuncType *ft = &m->types[i];
-    LLVMValueRef bytes = ft->np + ft->nr ? bytes_global(c, ft->t, ft->np + ft->nr, "sig") : nullp;
+    LLVMValueRef bytes = ft->np + ft->nr ? LLVMConstGEP2(c->i8, sig, (LLVMValueRef[]){ci64(c, nsig)}, 1) : nullp;
+    nsig += ft->np + ft->nr;
     uint64_t h = kiln_functype_hash(ft->np, ft->t, ft->nr, ft->t + ft->np);
     tv[i] = cstruct(d.functype, (LLVMValueRef[]){ci32(c, ft->np), ci32(c, ft->nr), bytes, ci64(c, h)}, 4);
   }
@@ -226,7 +316,7 @@ void emit_descriptor(Compiler *c) {
       char *mn = mangle_import(m, im);
       sym = LLVMGetNamedFunction(c->mod, mn);
       if (!sym) {
-        sym = LLVMAddFunction(c->mod, mn, c->fntypes[m->funcs[im->index].type]);
+        sym = LLVMAddFunction(c->mod, mn, fntype(c, m->funcs[im->index].type));
         LLVMSetLinkage(sym, LLVMExternalWeakLinkage);
       }
       symname = bytes_global(c, mn, (uint32_t)strlen(mn), "symname");
@@ -248,9 +338,10 @@ void emit_descriptor(Compiler *c) {
     uint32_t canon = m->types[fn->type].canon;
     if (!tramps[canon]) tramps[canon] = trampoline(c, canon);
     LLVMValueRef tp = m->ntypes ? LLVMConstGEP2(d.functype, types, (LLVMValueRef[]){ci64(c, fn->type)}, 1) : nullp;
-    fv[f] = cstruct(d.func,
-                    (LLVMValueRef[]){fn->import >= 0 ? nullp : c->fns[f], tramps[canon], tp, name_const(c, &d, &fn->name)},
-                    4);
+    LLVMValueRef entry = nullp, tail = nullp;
+    if (fn->import < 0) entry = c->tail ? c_wrapper(c, f) : c->fns[f];
+    if (fn->import < 0 && c->tail) tail = c->fns[f];
+    fv[f] = cstruct(d.func, (LLVMValueRef[]){entry, tramps[canon], tp, name_const(c, &d, &fn->name), tail}, 5);
   }
   LLVMValueRef funcs = array_global(c, d.func, fv, m->nfuncs, "funcs");
 

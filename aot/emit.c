@@ -13,6 +13,7 @@
 
 #include "aot/abi.h"
 #include "aot/aot.h"
+#include "aot/limits.h"
 
 static _Noreturn void internal(const Module *m, const char *what, char *msg) {
   fprintf(stderr, "%s: internal error: %s: %s\n", m->path, what, msg ? msg : "");
@@ -20,7 +21,7 @@ static _Noreturn void internal(const Module *m, const char *what, char *msg) {
   exit(1);
 }
 
-static LLVMTargetMachineRef target_machine(const Module *m, const Options *o) {
+LLVMTargetMachineRef aot_target_machine(const Module *m, const Options *o) {
   LLVMInitializeX86TargetInfo();
   LLVMInitializeX86Target();
   LLVMInitializeX86TargetMC();
@@ -38,48 +39,98 @@ static LLVMTargetMachineRef target_machine(const Module *m, const Options *o) {
   return tm;
 }
 
-void compile_module(const Module *m, const Options *o) {
-  LLVMTargetMachineRef tm = target_machine(m, o);
-  Compiler c = {.m = m, .opt = o};
-  c.llc = LLVMContextCreate();
-  c.mod = LLVMModuleCreateWithNameInContext(m->path, c.llc);
-  LLVMSetTarget(c.mod, "x86_64-unknown-linux-gnu");
-  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
-  LLVMSetModuleDataLayout(c.mod, dl);
-  c.i1 = LLVMInt1TypeInContext(c.llc);
-  c.i8 = LLVMInt8TypeInContext(c.llc);
-  c.i16 = LLVMInt16TypeInContext(c.llc);
-  c.i32 = LLVMInt32TypeInContext(c.llc);
-  c.i64 = LLVMInt64TypeInContext(c.llc);
-  c.f32 = LLVMFloatTypeInContext(c.llc);
-  c.f64 = LLVMDoubleTypeInContext(c.llc);
-  c.ptr = LLVMPointerTypeInContext(c.llc, 0);
-  c.v128 = LLVMVectorType(c.i64, 2);
-  c.voidt = LLVMVoidTypeInContext(c.llc);
-  c.md_invariant = LLVMGetMDKindIDInContext(c.llc, "invariant.load", 14);
-  c.md_addr = LLVMGetMDKindIDInContext(c.llc, "kiln.addr", 9);
-  c.md_tbaa = LLVMGetMDKindIDInContext(c.llc, "tbaa", 4);
-  /* An imported memory may have been grown to 65536 pages elsewhere: see opt_address.c. */
-  c.widen = o->opt >= 1 && m->nmems > 0 && m->mems[0].import < 0 && m->mems[0].lim.min < KILN_MAX_PAGES;
+/* LLVM's -O2 passes and instruction selection are superlinear in the size of a function or of
+ * its largest block (the SLP vectorizer's scheduling, SelectionDAG on one huge block): a chain of
+ * 20,000 `if`s took 54 s and 8,000 live loads 4 minutes. Functions past OPT_MAX_* of
+ * aot/limits.h are marked optnone (the pipeline skips them, code generation uses the fast,
+ * linear paths), so each function's cost is bounded and the module's is linear in its size.
+ * Returns how many were marked; each gets a note on stderr. */
+static unsigned bound_big_functions(Compiler *c) {
+  const Module *m = c->m;
+  unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
+  unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
+  unsigned n = 0;
+  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
+    uint64_t insts = 0, blocks = 0, biggest = 0;
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(c->fns[f]); bb; bb = LLVMGetNextBasicBlock(bb)) {
+      uint64_t k = 0;
+      for (LLVMValueRef i = LLVMGetFirstInstruction(bb); i; i = LLVMGetNextInstruction(i)) k++;
+      insts += k, blocks++;
+      if (k > biggest) biggest = k;
+    }
+    if (insts <= OPT_MAX_INSTRUCTIONS && blocks <= OPT_MAX_BLOCKS && biggest <= OPT_MAX_BLOCK_INSTRUCTIONS) continue;
+    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, optnone, 0));
+    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, noinline, 0));
+    const Name *nm = &m->funcs[f].name;
+    fprintf(stderr, "%s: note: function %u%s%.*s%s (%llu instructions, %llu blocks, the largest %llu) is too big for "
+                    "the -O%d pipeline: compiled without optimisation\n",
+            m->path, f, nm->s ? " (" : "", nm->s ? (int)(nm->len > 60 ? 60 : nm->len) : 0, nm->s ? nm->s : "",
+            nm->s ? ")" : "", (unsigned long long)insts, (unsigned long long)blocks, (unsigned long long)biggest,
+            c->opt->opt);
+    n++;
+  }
+  return n;
+}
 
-  declare_functions(&c);
-  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) lower_function(&c, f);
-  emit_descriptor(&c);
+/* Lowers the whole module into c->mod, created in c->llc (which the caller owns, so a fuzzer
+ * can dispose of it after an error), and verifies it. */
+void build_ir(Compiler *c, LLVMTargetDataRef dl) {
+  const Module *m = c->m;
+  const Options *o = c->opt;
+  c->tail = o->tail_calls;
+  c->mod = LLVMModuleCreateWithNameInContext(m->path, c->llc);
+  LLVMSetTarget(c->mod, "x86_64-unknown-linux-gnu");
+  LLVMSetModuleDataLayout(c->mod, dl);
+  c->i1 = LLVMInt1TypeInContext(c->llc);
+  c->i8 = LLVMInt8TypeInContext(c->llc);
+  c->i16 = LLVMInt16TypeInContext(c->llc);
+  c->i32 = LLVMInt32TypeInContext(c->llc);
+  c->i64 = LLVMInt64TypeInContext(c->llc);
+  c->f32 = LLVMFloatTypeInContext(c->llc);
+  c->f64 = LLVMDoubleTypeInContext(c->llc);
+  c->ptr = LLVMPointerTypeInContext(c->llc, 0);
+  c->v128 = LLVMVectorType(c->i64, 2);
+  c->voidt = LLVMVoidTypeInContext(c->llc);
+  c->md_invariant = LLVMGetMDKindIDInContext(c->llc, "invariant.load", 14);
+  c->md_addr = LLVMGetMDKindIDInContext(c->llc, "kiln.addr", 9);
+  c->md_tbaa = LLVMGetMDKindIDInContext(c->llc, "tbaa", 4);
+  /* An imported memory may have been grown to 65536 pages elsewhere: see opt_address.c. */
+  c->widen = o->opt >= 1 && m->nmems > 0 && m->mems[0].import < 0 && m->mems[0].lim.min < KILN_MAX_PAGES;
+
+  declare_functions(c);
+  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) lower_function(c, f);
+  emit_descriptor(c);
 
   char *msg = NULL;
-  if (LLVMVerifyModule(c.mod, LLVMReturnStatusAction, &msg)) {
-    if (o->ll) LLVMPrintModuleToFile(c.mod, o->ll, NULL);
+  if (LLVMVerifyModule(c->mod, LLVMReturnStatusAction, &msg)) {
+    if (o->ll) LLVMPrintModuleToFile(c->mod, o->ll, NULL);
     internal(m, "generated IR does not verify", msg);
   }
   LLVMDisposeMessage(msg);
+}
 
+/* The passes of our own before the -O pipeline (-O1 and above), and the size bound. */
+void pre_optimize(Compiler *c, LLVMTargetMachineRef tm) {
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMErrorRef e;
-  if (o->opt >= 1) { /* on SSA values: locals promoted first */
-    if ((e = LLVMRunPasses(c.mod, "function(sroa)", tm, po))) internal(m, "optimizer", LLVMGetErrorMessage(e));
-    keep_dead_loads(&c);
-    optimize_addresses(&c);
-  }
+  if ((e = LLVMRunPasses(c->mod, "function(sroa)", tm, po))) internal(c->m, "optimizer", LLVMGetErrorMessage(e));
+  LLVMDisposePassBuilderOptions(po);
+  keep_dead_loads(c);
+  optimize_addresses(c);
+  bound_big_functions(c);
+}
+
+void compile_module(const Module *m, const Options *o) {
+  LLVMTargetMachineRef tm = aot_target_machine(m, o);
+  Compiler c = {.m = m, .opt = o};
+  c.llc = LLVMContextCreate();
+  if (!o->ll && !o->ll_pre) LLVMContextSetDiscardValueNames(c.llc, 1); /* names of locals cost memory, per value */
+  LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+  build_ir(&c, dl);
+  char *msg = NULL;
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  LLVMErrorRef e;
+  if (o->opt >= 1) pre_optimize(&c, tm); /* on SSA values: locals promoted first */
   if (o->ll_pre && LLVMPrintModuleToFile(c.mod, o->ll_pre, &msg)) internal(m, "writing IR", msg);
   char pipeline[32];
   snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt);

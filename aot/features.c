@@ -24,9 +24,9 @@ static const struct {
     [FEAT_RELAXED_SIMD] = {"relaxed-simd", "relaxed SIMD", false},
     [FEAT_THREADS] = {"threads", "threads (shared memory, atomics)", false},
     [FEAT_EH] = {"exception-handling", "exception handling", false},
-    [FEAT_TAIL_CALL] = {"tail-call", "tail calls", false},
+    [FEAT_TAIL_CALL] = {"tail-call", "tail calls", true},
     [FEAT_MULTI_MEMORY] = {"multi-memory", "multi-memory", false},
-    [FEAT_EXTENDED_CONST] = {"extended-const", "extended constant expressions", false},
+    [FEAT_EXTENDED_CONST] = {"extended-const", "extended constant expressions", true},
     [FEAT_MEMORY64] = {"memory64", "memory64", false},
     [FEAT_FUNC_REFS] = {"function-references", "typed function references", false},
     [FEAT_GC] = {"gc", "garbage collection (GC types)", false},
@@ -376,6 +376,11 @@ static void instr(Scan *s) {
 
 static void sec_code(Scan *s) {
   Reader sec = s->r;
+  /* A bad body size ends the scan: with s->jb, reading it again would fail again for each of
+   * up to 2^32 bodies (a 63-byte module hung kiln-aot; found by tests/fuzz). */
+  jmp_buf sec_jb;
+  sec.soft = &sec_jb;
+  if (setjmp(sec_jb)) return;
   uint32_t n = rd_u32(&sec);
   for (uint32_t i = 0; i < n; i++) {
     uint32_t size = rd_u32(&sec);

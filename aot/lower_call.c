@@ -79,20 +79,51 @@ static LLVMValueRef funcref_ptr(Lower *L, uint32_t f) {
   return gep(L, L->funcs, LLVMConstInt(L->c->i64, (uint64_t)f * sizeof(kiln_funcref), 0));
 }
 
+/* A call to a tailcc function of this module (abi.h §1). */
+static void call_tailcc(Lower *L, uint32_t f) {
+  Compiler *c = L->c;
+  uint32_t t = L->m->funcs[f].type;
+  const FuncType *ft = &L->m->types[t];
+  bool via = results_via_ptr(c, ft);
+  LLVMTypeRef rs = NULL;
+  LLVMValueRef out = NULL;
+  if (via) { /* the callee stores its results here */
+    rs = results_struct(c, ft);
+    LLVMBuilderRef eb = LLVMCreateBuilderInContext(c->llc);
+    LLVMPositionBuilderAtEnd(eb, L->entry);
+    out = LLVMBuildAlloca(eb, rs, "");
+    LLVMDisposeBuilder(eb);
+  }
+  LLVMValueRef args[ft->np + 2];
+  unsigned base = via ? 2 : 1;
+  pop_vals(L, ft->np, ft->t, args + base);
+  args[0] = L->ctx;
+  if (via) args[1] = out;
+  LLVMValueRef r = LLVMBuildCall2(L->b, tailtype(c, t), c->fns[f], args, ft->np + base, "");
+  LLVMSetInstructionCallConv(r, KILN_TAILCC);
+  const uint8_t *res = ft->t + ft->np;
+  if (via)
+    for (uint32_t i = 0; i < ft->nr; i++)
+      push_val(L, res[i], LLVMBuildLoad2(L->b, llvm_type(c, res[i]), LLVMBuildStructGEP2(L->b, rs, out, i, ""), ""));
+  else if (ft->nr == 1)
+    push_val(L, res[0], r);
+}
+
 static void call_direct(Lower *L, uint32_t f) {
   Compiler *c = L->c;
   const Module *m = L->m;
   uint32_t t = check_func(L, f);
   const FuncType *ft = &m->types[t];
   if (m->funcs[f].import < 0) {
-    emit_call(L, c->fntypes[t], c->fns[f], L->ctx, ft);
+    if (c->tail) call_tailcc(L, f);
+    else emit_call(L, fntype(c, t), c->fns[f], L->ctx, ft);
     return;
   }
   /* Imports go through ctx->funcs[f] = {fn, ctx}, fixed at instantiation. */
   LLVMValueRef ref = funcref_ptr(L, f);
   LLVMValueRef fn = load_invariant(L, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, fn), 0)));
   LLVMValueRef fc = load_invariant(L, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, ctx), 0)));
-  emit_call(L, c->fntypes[t], fn, fc, ft);
+  emit_call(L, fntype(c, t), fn, fc, ft);
 }
 
 static LLVMValueRef table_ptr(Lower *L, uint32_t t) {
@@ -100,7 +131,9 @@ static LLVMValueRef table_ptr(Lower *L, uint32_t t) {
   return load_invariant(L, L->c->ptr, gep(L, L->tables, LLVMConstInt(L->c->i64, 8ull * t, 0)));
 }
 
-static void call_indirect(Lower *L) {
+/* The checks of call_indirect (index, null, type); returns the kiln_funcref * to call and
+ * its type in *type. */
+static LLVMValueRef indirect_ref(Lower *L, uint32_t *type) {
   Compiler *c = L->c;
   const Module *m = L->m;
   uint32_t t = check_type(L, rd_u32(&L->r));
@@ -118,15 +151,118 @@ static void call_indirect(Lower *L) {
   LLVMValueRef hash = set_tbaa(c, LLVMBuildLoad2(L->b, c->i64, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, type_hash), 0)), ""), TBAA_RUNTIME);
   uint64_t want = kiln_functype_hash(ft->np, ft->t, ft->nr, ft->t + ft->np);
   trap_if(L, LLVMBuildICmp(L->b, LLVMIntNE, hash, LLVMConstInt(c->i64, want, 0), ""), KILN_TRAP_INDIRECT_MISMATCH);
-  LLVMValueRef fn = set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, fn), 0)), ""), TBAA_RUNTIME);
-  LLVMValueRef fc = set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, offsetof(kiln_funcref, ctx), 0)), ""), TBAA_RUNTIME);
-  emit_call(L, c->fntypes[t], fn, fc, ft);
+  *type = t;
+  return ref;
+}
+
+static LLVMValueRef ref_field(Lower *L, LLVMValueRef ref, size_t off) {
+  Compiler *c = L->c;
+  return set_tbaa(c, LLVMBuildLoad2(L->b, c->ptr, gep(L, ref, LLVMConstInt(c->i64, off, 0)), ""), TBAA_RUNTIME);
+}
+
+static void call_indirect(Lower *L) {
+  uint32_t t;
+  LLVMValueRef ref = indirect_ref(L, &t);
+  LLVMValueRef fn = ref_field(L, ref, offsetof(kiln_funcref, fn));
+  LLVMValueRef fc = ref_field(L, ref, offsetof(kiln_funcref, ctx));
+  emit_call(L, fntype(L->c, t), fn, fc, &L->m->types[t]);
+}
+
+/* ---- tail calls (abi.h §1): musttail from a tailcc function, then return ---- */
+
+/* return_call*: the callee's results must be the caller's (spec: validation of return_call). */
+static void check_tail_results(Lower *L, const FuncType *callee) {
+  const FuncType *me = L->ft;
+  if (callee->nr != me->nr || memcmp(callee->t + callee->np, me->t + me->np, me->nr))
+    fail_at(L->m, L->op_off, "type mismatch");
+}
+
+/* musttail call of a tailcc entry with the arguments in args[1..] (args[0] = callee ctx). */
+static void musttail(Lower *L, uint32_t t, LLVMValueRef callee, LLVMValueRef *args) {
+  Compiler *c = L->c;
+  const FuncType *ft = &L->m->types[t];
+  LLVMValueRef a[ft->np + 2];
+  unsigned n = 0;
+  a[n++] = args[0];
+  if (L->out) a[n++] = L->out; /* same results: the callee stores them where our caller said */
+  for (uint32_t i = 0; i < ft->np; i++) a[n++] = args[i + 1];
+  LLVMValueRef r = LLVMBuildCall2(L->b, tailtype(c, t), callee, a, n, "");
+  LLVMSetInstructionCallConv(r, KILN_TAILCC);
+  LLVMSetTailCallKind(r, LLVMTailCallKindMustTail);
+  if (ft->nr == 1 && !L->out) LLVMBuildRet(L->b, r);
+  else LLVMBuildRetVoid(L->b);
+}
+
+/* An ordinary call of a C entry (host function, module without tail calls), then return. */
+static void call_then_return(Lower *L, uint32_t t, LLVMValueRef callee, LLVMValueRef *args) {
+  Compiler *c = L->c;
+  const FuncType *ft = &L->m->types[t];
+  LLVMValueRef r = LLVMBuildCall2(L->b, fntype(c, t), callee, args, ft->np + 1, "");
+  if (L->out) {
+    LLVMTypeRef rs = results_struct(c, ft);
+    for (uint32_t i = 0; i < ft->nr; i++)
+      LLVMBuildStore(L->b, LLVMBuildExtractValue(L->b, r, i, ""), LLVMBuildStructGEP2(L->b, rs, L->out, i, ""));
+    LLVMBuildRetVoid(L->b);
+  } else if (ft->nr == 1) LLVMBuildRet(L->b, r);
+  else LLVMBuildRetVoid(L->b);
+}
+
+/* Through a kiln_funcref: its function's tail_fn when it has one, else its C entry. */
+static void tail_through_ref(Lower *L, uint32_t t, LLVMValueRef ref) {
+  Compiler *c = L->c;
+  const FuncType *ft = &L->m->types[t];
+  LLVMValueRef args[ft->np + 1];
+  pop_vals(L, ft->np, ft->t, args + 1);
+  args[0] = ref_field(L, ref, offsetof(kiln_funcref, ctx));
+  LLVMValueRef func = ref_field(L, ref, offsetof(kiln_funcref, func));
+  LLVMBasicBlockRef has_func = LLVMAppendBasicBlockInContext(c->llc, L->fn, "rc_func");
+  LLVMBasicBlockRef tail = LLVMAppendBasicBlockInContext(c->llc, L->fn, "rc_tail");
+  LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(c->llc, L->fn, "rc_call");
+  LLVMBuildCondBr(L->b, LLVMBuildIsNull(L->b, func, ""), plain, has_func);
+  LLVMPositionBuilderAtEnd(L->b, has_func);
+  LLVMValueRef tfn = ref_field(L, func, offsetof(kiln_func, tail_fn));
+  LLVMBuildCondBr(L->b, LLVMBuildIsNull(L->b, tfn, ""), plain, tail);
+  LLVMPositionBuilderAtEnd(L->b, tail);
+  musttail(L, t, tfn, args);
+  LLVMPositionBuilderAtEnd(L->b, plain);
+  call_then_return(L, t, ref_field(L, ref, offsetof(kiln_funcref, fn)), args);
+  go_dead(L);
+}
+
+static void return_call(Lower *L, uint32_t f) {
+  Compiler *c = L->c;
+  uint32_t t = check_func(L, f);
+  const FuncType *ft = &L->m->types[t];
+  check_tail_results(L, ft);
+  if (L->m->funcs[f].import >= 0) {
+    tail_through_ref(L, t, funcref_ptr(L, f));
+    return;
+  }
+  LLVMValueRef args[ft->np + 1];
+  pop_vals(L, ft->np, ft->t, args + 1);
+  args[0] = L->ctx;
+  musttail(L, t, c->fns[f], args);
+  go_dead(L);
+}
+
+static void return_call_indirect(Lower *L) {
+  uint32_t t;
+  LLVMValueRef ref = indirect_ref(L, &t);
+  check_tail_results(L, &L->m->types[t]);
+  tail_through_ref(L, t, ref);
 }
 
 bool lower_call(Lower *L, uint8_t op) {
   switch (op) {
   case OP_CALL: call_direct(L, rd_u32(&L->r)); return true;
   case OP_CALL_INDIRECT: call_indirect(L); return true;
+  case OP_RETURN_CALL:
+  case OP_RETURN_CALL_INDIRECT:
+    /* main.c sets tail_calls from the feature scan, which sees every return_call* */
+    if (!L->c->tail) fail_at(L->m, L->op_off, "internal error: return_call in a module compiled without tail calls");
+    if (op == OP_RETURN_CALL) return_call(L, rd_u32(&L->r));
+    else return_call_indirect(L);
+    return true;
   default: return false;
   }
 }

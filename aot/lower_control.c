@@ -10,9 +10,9 @@
 
 #include "aot/abi.h"
 #include "aot/aot.h"
+#include "aot/limits.h"
 
 /* Locals beyond this are an implementation limit ("too many locals"), like every engine. */
-#define MAX_LOCALS 50000u
 
 bool is_dead(Lower *L) { return L->ctrl[L->nctrl - 1].unreachable; }
 
@@ -46,7 +46,7 @@ static void load_slots(Lower *L, uint32_t n, const uint8_t *types, LLVMValueRef 
 }
 
 /* After a terminator: the rest of the block is unreachable (validated, emitted nowhere useful). */
-static void go_dead(Lower *L) {
+void go_dead(Lower *L) {
   LLVMPositionBuilderAtEnd(L->b, new_block(L, "dead"));
   mark_unreachable(L);
 }
@@ -203,7 +203,11 @@ static void lower_end(Lower *L) {
   if (fr.is_func) {
     LLVMValueRef vals[fr.nr ? fr.nr : 1];
     for (uint32_t i = 0; i < fr.nr; i++) vals[i] = LLVMBuildLoad2(L->b, llvm_type(L->c, fr.results[i]), fr.slots[i], "");
-    if (fr.nr == 0) LLVMBuildRetVoid(L->b);
+    if (L->out) { /* tailcc with 2+ results: store them where the caller said (abi.h §1) */
+      LLVMTypeRef rs = results_struct(L->c, L->ft);
+      for (uint32_t i = 0; i < fr.nr; i++) LLVMBuildStore(L->b, vals[i], LLVMBuildStructGEP2(L->b, rs, L->out, i, ""));
+      LLVMBuildRetVoid(L->b);
+    } else if (fr.nr == 0) LLVMBuildRetVoid(L->b);
     else if (fr.nr == 1) LLVMBuildRet(L->b, vals[0]);
     else LLVMBuildAggregateRet(L->b, vals, fr.nr);
   } else {
@@ -296,10 +300,17 @@ static void stack_check(Lower *L) {
   trap_if(L, LLVMBuildICmp(L->b, LLVMIntULT, sp, lim, ""), KILN_TRAP_STACK_EXHAUSTED);
 }
 
-/* Bodies that call nothing use a bounded frame, which the guard below stack_limit covers. */
-static bool calls_anything(const Func *f) {
+/* Bodies that call nothing skip the check when their frame is known small: few bytes of
+ * locals and a short body (at -O0 every operand may get a spill slot). The margin below
+ * stack_limit then holds the frame. */
+static bool needs_stack_check(const Func *f, const Lower *L) {
+  if (f->body_end - f->body > (ptrdiff_t)LEAF_BODY_SIZE) return true;
+  uint64_t bytes = 0;
+  for (uint32_t i = 0; i < L->nlocals; i++) bytes += L->local_types[i] == T_V128 ? 16 : 8;
+  if (bytes > LEAF_LOCAL_BYTES) return true;
+  uint8_t last = L->c->tail ? OP_RETURN_CALL_INDIRECT : OP_CALL_INDIRECT; /* return_call* only exist then */
   for (const uint8_t *p = f->body; p < f->body_end; p++)
-    if (*p == OP_CALL || *p == OP_CALL_INDIRECT) return true; /* conservative: any such byte */
+    if (*p >= OP_CALL && *p <= last) return true; /* conservative: any such byte */
   return false;
 }
 
@@ -310,9 +321,14 @@ static void read_locals(Lower *L) {
   uint64_t total = ft->np;
   const uint8_t *save = r->p;
   for (uint32_t g = 0; g < groups; g++) {
+    const uint8_t *at = r->p;
     total += rd_u32(r);
     rd_valtype(r);
-    if (total > MAX_LOCALS) rd_fail(r, "too many locals");
+    if (total > LIMIT_LOCALS) {
+      r->p = at;
+      rd_fail(r, "too many locals: %llu (params included) exceeds the limit of %u", (unsigned long long)total,
+              LIMIT_LOCALS);
+    }
   }
   L->nlocals = (uint32_t)total;
   L->local_types = xmalloc(total + 1);
@@ -325,10 +341,12 @@ static void read_locals(Lower *L) {
     uint8_t t = rd_valtype(r);
     for (uint32_t i = 0; i < n; i++) L->local_types[k++] = t;
   }
+  /* The check comes before the first store into the frame (the locals' initial values). */
+  if (needs_stack_check(&L->m->funcs[L->fidx], L)) stack_check(L);
   for (uint32_t i = 0; i < L->nlocals; i++) {
     LLVMTypeRef t = llvm_type(L->c, L->local_types[i]);
     L->locals[i] = entry_alloca(L, t);
-    LLVMValueRef init = i < ft->np ? LLVMGetParam(L->fn, i + 1) : LLVMConstNull(t);
+    LLVMValueRef init = i < ft->np ? LLVMGetParam(L->fn, i + (L->out ? 2 : 1)) : LLVMConstNull(t);
     LLVMBuildStore(L->b, init, L->locals[i]);
   }
 }
@@ -340,13 +358,13 @@ void lower_function(Compiler *c, uint32_t fidx) {
   L.r = (Reader){m, fn->body, fn->body_end, NULL};
   L.fn = c->fns[fidx];
   L.ctx = LLVMGetParam(L.fn, 0);
+  if (results_via_ptr(c, L.ft)) L.out = LLVMGetParam(L.fn, 1);
   L.b = LLVMCreateBuilderInContext(c->llc);
   L.entry = new_block(&L, "entry");
   LLVMBasicBlockRef body = new_block(&L, "body");
   LLVMPositionBuilderAtEnd(L.b, body);
   L.op_off = rd_off(&L.r);
   read_locals(&L);
-  if (calls_anything(fn) || L.nlocals > 64) stack_check(&L);
 
   Frame *f = push_ctrl(&L, OP_BLOCK, 0, NULL, L.ft->nr, L.ft->t + L.ft->np);
   f->is_func = true;

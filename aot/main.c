@@ -50,7 +50,13 @@ static void usage(void) {
                   "  -O0  no optimisation: fastest compile, every local in memory\n"
                   "  -O1  LLVM's O1 pipeline after SROA, address widening, no vectorizer\n"
                   "  -O2  (default) O2 pipeline: inlining, loop and SLP vectorizers, split bases\n"
-                  "  -O3  O3 pipeline: more aggressive inlining and unrolling\n");
+                  "  -O3  O3 pipeline: more aggressive inlining and unrolling\n"
+                  "  At -O1 and above, a function past 100k LLVM instructions, 20k blocks or a block of 8000\n"
+                  "  is compiled without optimisation (a note names it): compile time stays linear.\n"
+                  "limits (refused with FILE:0xOFF: ... exceeds the limit of N; aot/limits.h):\n"
+                  "  1000 params and 1000 results per type; 50000 locals per function (params included);\n"
+                  "  7654321 bytes per function body; 1000000 types, functions, globals; 100000 imports,\n"
+                  "  exports, data segments, tables; 10000000 element segments and initial table entries\n");
   exit(2);
 }
 
@@ -186,6 +192,7 @@ int main(int argc, char **argv) {
   }
   out_path = o.out;
   refuse_unsupported(&m, &feat); /* before the 2.0 decoder calls them malformed */
+  o.tail_calls = feat.use[FEAT_TAIL_CALL].used;
   read_module(&m);
   compile_module(&m, &o);
   return 0;

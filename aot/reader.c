@@ -9,6 +9,7 @@
 
 #include "aot/abi.h"
 #include "aot/aot.h"
+#include "aot/limits.h"
 
 size_t rd_off(const Reader *r) { return (size_t)(r->p - r->m->buf); }
 
@@ -122,6 +123,37 @@ static uint32_t rd_count(Reader *r, size_t min_item) {
   return n;
 }
 
+/* A count checked against an implementation limit (aot/limits.h) before anything is sized by
+ * it; `have` is how many the module already has (imports, earlier sections). */
+static uint32_t rd_limited(Reader *r, size_t min_item, uint64_t have, uint32_t limit, const char *what) {
+  const uint8_t *at = r->p;
+  uint32_t n = rd_u32(r);
+  if (have + n > limit) {
+    r->p = at;
+    rd_fail(r, "%s: %llu exceeds the limit of %u", what, (unsigned long long)(have + n), limit);
+  }
+  r->p = at;
+  return rd_count(r, min_item);
+}
+
+/* Open-addressing hash set of indices, for the structural type and export-name lookups that
+ * were quadratic in the number of entries. */
+typedef struct IndexSet {
+  uint32_t *slot; /* index + 1; 0 = empty */
+  size_t mask;
+} IndexSet;
+
+static IndexSet set_new(uint32_t n) {
+  size_t cap = 16;
+  while (cap < 2 * (size_t)n) cap *= 2;
+  return (IndexSet){xmalloc(cap * sizeof(uint32_t)), cap - 1};
+}
+
+static uint64_t hash_bytes(uint64_t h, const uint8_t *p, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull; /* FNV-1a */
+  return h;
+}
+
 static bool utf8_ok(const uint8_t *s, uint32_t n) {
   for (uint32_t i = 0; i < n;) {
     uint8_t c = s[i];
@@ -173,72 +205,123 @@ static void check_limits(Reader *r, Limits l, uint64_t range, const char *what) 
   if (l.has_max && l.min > l.max) rd_fail(r, "size minimum must not be greater than maximum");
 }
 
-/* Wasm 2.0 constant expressions: one constant instruction, then end. `nglobals` is how
- * many globals are visible (only imported ones inside global initializers). */
-static ConstExpr rd_const(Module *m, Reader *r, uint8_t want, uint32_t nglobals) {
-  ConstExpr e = {0};
-  size_t start = rd_off(r);
-  uint8_t op = rd_u8(r);
+/* A table's initial size is bounded (its storage is allocated at instantiation); a larger
+ * maximum is accepted as browsers do, since growing past the limit may fail. */
+static Limits rd_table_limits(Reader *r) {
+  const uint8_t *at = r->p;
+  Limits l = rd_limits(r);
+  check_limits(r, l, 0xffffffffull, "table");
+  if (l.min > LIMIT_TABLE_ENTRIES) {
+    r->p = at + 1; /* the initial size, after the flag byte */
+    rd_fail(r, "table entries: %llu exceeds the limit of %u", (unsigned long long)l.min, LIMIT_TABLE_ENTRIES);
+  }
+  return l;
+}
+
+/* One constant instruction. `nglobals` is how many globals are visible (only imported ones
+ * inside global initializers). Returns false at an instruction that is not constant. */
+static bool rd_const_instr(Module *m, Reader *r, uint8_t op, uint32_t nglobals, ConstExpr *e) {
+  *e = (ConstExpr){0};
   switch (op) {
-  case OP_I32_CONST: e.kind = KILN_CONST_VALUE, e.type = T_I32, e.bits = (uint32_t)rd_s32(r); break;
-  case OP_I64_CONST: e.kind = KILN_CONST_VALUE, e.type = T_I64, e.bits = (uint64_t)rd_s64(r); break;
-  case OP_F32_CONST: e.kind = KILN_CONST_VALUE, e.type = T_F32, e.bits = rd_fixed32(r); break;
-  case OP_F64_CONST: e.kind = KILN_CONST_VALUE, e.type = T_F64, e.bits = rd_fixed64(r); break;
-  case OP_REF_NULL: e.kind = KILN_CONST_REF_NULL, e.type = rd_reftype(r); break;
+  case OP_I32_CONST: e->kind = KILN_CONST_VALUE, e->type = T_I32, e->bits = (uint32_t)rd_s32(r); break;
+  case OP_I64_CONST: e->kind = KILN_CONST_VALUE, e->type = T_I64, e->bits = (uint64_t)rd_s64(r); break;
+  case OP_F32_CONST: e->kind = KILN_CONST_VALUE, e->type = T_F32, e->bits = rd_fixed32(r); break;
+  case OP_F64_CONST: e->kind = KILN_CONST_VALUE, e->type = T_F64, e->bits = rd_fixed64(r); break;
+  case OP_REF_NULL: e->kind = KILN_CONST_REF_NULL, e->type = rd_reftype(r); break;
   case OP_REF_FUNC:
-    e.kind = KILN_CONST_REF_FUNC, e.type = T_FUNCREF, e.index = rd_u32(r);
-    if (e.index >= m->nfuncs) rd_fail(r, "unknown function %u", e.index);
-    m->funcs[e.index].declared = true;
+    e->kind = KILN_CONST_REF_FUNC, e->type = T_FUNCREF, e->index = rd_u32(r);
+    if (e->index >= m->nfuncs) rd_fail(r, "unknown function %u", e->index);
+    m->funcs[e->index].declared = true;
     break;
   case OP_GLOBAL_GET:
-    e.kind = KILN_CONST_GLOBAL_GET, e.index = rd_u32(r);
-    if (e.index >= nglobals) rd_fail(r, "unknown global %u", e.index);
-    if (m->globals[e.index].mut) rd_fail(r, "constant expression required");
-    e.type = m->globals[e.index].type;
+    e->kind = KILN_CONST_GLOBAL_GET, e->index = rd_u32(r);
+    if (e->index >= nglobals) rd_fail(r, "unknown global %u", e->index);
+    if (m->globals[e->index].mut) rd_fail(r, "constant expression required");
+    e->type = m->globals[e->index].type;
     break;
-  case OP_END: r->p--; rd_fail(r, "type mismatch");
-  default: r->p--; rd_fail(r, "constant expression required");
+  /* extended-const: i32/i64 add, sub, mul */
+  case 0x6a: e->kind = KILN_CONST_ADD, e->type = T_I32; break;
+  case 0x6b: e->kind = KILN_CONST_SUB, e->type = T_I32; break;
+  case 0x6c: e->kind = KILN_CONST_MUL, e->type = T_I32; break;
+  case 0x7c: e->kind = KILN_CONST_ADD, e->type = T_I64; break;
+  case 0x7d: e->kind = KILN_CONST_SUB, e->type = T_I64; break;
+  case 0x7e: e->kind = KILN_CONST_MUL, e->type = T_I64; break;
+  default: return false;
   }
-  uint8_t end = rd_u8(r);
-  if (end != OP_END) {
-    r->p--;
-    if (end == OP_I32_CONST || end == OP_I64_CONST || end == OP_F32_CONST || end == OP_F64_CONST ||
-        end == OP_REF_NULL || end == OP_REF_FUNC || end == OP_GLOBAL_GET)
-      rd_fail(r, "type mismatch");
-    rd_fail(r, "constant expression required");
+  return true;
+}
+
+/* A constant expression up to its `end`, validated like a function body with a stack of
+ * types. One instruction stays a plain ConstExpr; more become KILN_CONST_EXPR (abi.h). */
+static ConstExpr rd_const(Module *m, Reader *r, uint8_t want, uint32_t nglobals) {
+  size_t start = rd_off(r);
+  ConstExpr *items = NULL;
+  uint32_t n = 0, cap = 0, depth = 0;
+  uint8_t stack[KILN_CONST_STACK];
+  for (;;) {
+    uint8_t op = rd_u8(r);
+    if (op == OP_END) break;
+    if (n == cap) items = xrealloc(items, sizeof(ConstExpr) * (cap = cap ? 2 * cap : 4));
+    ConstExpr *e = &items[n];
+    if (!rd_const_instr(m, r, op, nglobals, e)) {
+      r->p--;
+      rd_fail(r, "constant expression required");
+    }
+    n++;
+    if (e->kind >= KILN_CONST_ADD) {
+      if (depth < 2 || stack[depth - 1] != e->type || stack[depth - 2] != e->type) rd_fail(r, "type mismatch");
+      depth--;
+    } else {
+      if (depth == KILN_CONST_STACK) rd_fail(r, "constant expression nested too deeply (at most %u values)", KILN_CONST_STACK);
+      stack[depth++] = e->type;
+    }
   }
-  if (e.type != want) fail_at(m, start, "type mismatch");
-  return e;
+  if (depth != 1 || stack[0] != want) fail_at(m, start, "type mismatch");
+  if (n == 1) {
+    ConstExpr e = items[0];
+    free(items);
+    return e;
+  }
+  return (ConstExpr){.kind = KILN_CONST_EXPR, .type = want, .index = n, .items = items};
 }
 
 static void sec_type(Module *m, Reader *r) {
-  m->ntypes = rd_count(r, 3);
+  m->ntypes = rd_limited(r, 3, 0, LIMIT_TYPES, "types");
   m->types = xmalloc(sizeof(FuncType) * (m->ntypes + 1));
+  IndexSet seen = set_new(m->ntypes);
   for (uint32_t i = 0; i < m->ntypes; i++) {
     FuncType *t = &m->types[i];
     if (rd_u8(r) != T_FUNC) {
       r->p--;
       rd_fail(r, "malformed function type");
     }
-    uint32_t np = rd_count(r, 1);
+    uint32_t np = rd_limited(r, 1, 0, LIMIT_PARAMS, "params of a function type");
     uint8_t *p = xmalloc(np + 1);
     for (uint32_t k = 0; k < np; k++) p[k] = rd_valtype(r);
-    uint32_t nr = rd_count(r, 1);
+    uint32_t nr = rd_limited(r, 1, 0, LIMIT_RESULTS, "results of a function type");
     t->t = xmalloc(np + nr + 1);
     memcpy(t->t, p, np);
     free(p);
     for (uint32_t k = 0; k < nr; k++) t->t[np + k] = rd_valtype(r);
     t->np = np, t->nr = nr, t->canon = i;
-    for (uint32_t j = 0; j < i; j++)
-      if (m->types[j].np == np && m->types[j].nr == nr && !memcmp(m->types[j].t, t->t, np + nr)) {
-        t->canon = j;
+    uint64_t h = hash_bytes(hash_bytes(0xcbf29ce484222325ull, t->t, np + nr), (const uint8_t *)&np, sizeof np);
+    for (size_t k = h & seen.mask;; k = (k + 1) & seen.mask) {
+      if (!seen.slot[k]) {
+        seen.slot[k] = i + 1;
         break;
       }
+      const FuncType *o = &m->types[seen.slot[k] - 1];
+      if (o->np == np && o->nr == nr && !memcmp(o->t, t->t, np + nr)) {
+        t->canon = seen.slot[k] - 1;
+        break;
+      }
+    }
   }
+  free(seen.slot);
 }
 
 static void sec_import(Module *m, Reader *r) {
-  m->nimports = rd_count(r, 4);
+  m->nimports = rd_limited(r, 4, 0, LIMIT_IMPORTS, "imports");
   m->imports = xmalloc(sizeof(Import) * (m->nimports + 1));
   for (uint32_t i = 0; i < m->nimports; i++) {
     Import *im = &m->imports[i];
@@ -249,6 +332,7 @@ static void sec_import(Module *m, Reader *r) {
     case EXT_FUNC: {
       uint32_t t = rd_u32(r);
       if (t >= m->ntypes) rd_fail(r, "unknown type %u", t);
+      if (m->nfuncs >= LIMIT_FUNCS) rd_fail(r, "functions: %u exceeds the limit of %u", m->nfuncs + 1, LIMIT_FUNCS);
       m->funcs = xrealloc(m->funcs, sizeof(Func) * (m->nfuncs + 1));
       m->funcs[m->nfuncs] = (Func){.type = t, .import = (int32_t)i};
       im->index = m->nfuncs++;
@@ -256,9 +340,9 @@ static void sec_import(Module *m, Reader *r) {
       break;
     }
     case EXT_TABLE: {
+      if (m->ntables >= LIMIT_TABLES) rd_fail(r, "tables: %u exceeds the limit of %u", m->ntables + 1, LIMIT_TABLES);
       Table t = {.elemtype = rd_reftype(r), .import = (int32_t)i};
-      t.lim = rd_limits(r);
-      check_limits(r, t.lim, 0xffffffffull, "table");
+      t.lim = rd_table_limits(r);
       m->tables = xrealloc(m->tables, sizeof(Table) * (m->ntables + 1));
       m->tables[m->ntables] = t;
       im->index = m->ntables++;
@@ -275,6 +359,7 @@ static void sec_import(Module *m, Reader *r) {
       break;
     }
     case EXT_GLOBAL: {
+      if (m->nglobals >= LIMIT_GLOBALS) rd_fail(r, "globals: %u exceeds the limit of %u", m->nglobals + 1, LIMIT_GLOBALS);
       Global g = {.type = rd_valtype(r), .import = (int32_t)i};
       g.mut = rd_u8(r);
       if (g.mut > 1) {
@@ -294,7 +379,7 @@ static void sec_import(Module *m, Reader *r) {
 }
 
 static void sec_function(Module *m, Reader *r) {
-  uint32_t n = rd_count(r, 1);
+  uint32_t n = rd_limited(r, 1, m->nfuncs, LIMIT_FUNCS, "functions");
   m->funcs = xrealloc(m->funcs, sizeof(Func) * (m->nfuncs + n + 1));
   for (uint32_t i = 0; i < n; i++) {
     uint32_t t = rd_u32(r);
@@ -304,12 +389,11 @@ static void sec_function(Module *m, Reader *r) {
 }
 
 static void sec_table(Module *m, Reader *r) {
-  uint32_t n = rd_count(r, 3);
+  uint32_t n = rd_limited(r, 3, m->ntables, LIMIT_TABLES, "tables");
   m->tables = xrealloc(m->tables, sizeof(Table) * (m->ntables + n + 1));
   for (uint32_t i = 0; i < n; i++) {
     Table t = {.elemtype = rd_reftype(r), .import = -1};
-    t.lim = rd_limits(r);
-    check_limits(r, t.lim, 0xffffffffull, "table");
+    t.lim = rd_table_limits(r);
     m->tables[m->ntables++] = t;
   }
 }
@@ -326,7 +410,7 @@ static void sec_memory(Module *m, Reader *r) {
 }
 
 static void sec_global(Module *m, Reader *r) {
-  uint32_t n = rd_count(r, 4);
+  uint32_t n = rd_limited(r, 4, m->nglobals, LIMIT_GLOBALS, "globals");
   m->globals = xrealloc(m->globals, sizeof(Global) * (m->nglobals + n + 1));
   for (uint32_t i = 0; i < n; i++) {
     Global g = {.type = rd_valtype(r), .import = -1};
@@ -341,8 +425,9 @@ static void sec_global(Module *m, Reader *r) {
 }
 
 static void sec_export(Module *m, Reader *r) {
-  m->nexports = rd_count(r, 3);
+  m->nexports = rd_limited(r, 3, 0, LIMIT_EXPORTS, "exports");
   m->exports = xmalloc(sizeof(Export) * (m->nexports + 1));
+  IndexSet names = set_new(m->nexports);
   for (uint32_t i = 0; i < m->nexports; i++) {
     Export *e = &m->exports[i];
     e->name = rd_name(r);
@@ -359,10 +444,17 @@ static void sec_export(Module *m, Reader *r) {
     }
     if (e->index >= lim) rd_fail(r, "unknown %s %u", what, e->index);
     if (e->kind == EXT_FUNC) m->funcs[e->index].declared = true;
-    for (uint32_t j = 0; j < i; j++)
-      if (m->exports[j].name.len == e->name.len && !memcmp(m->exports[j].name.s, e->name.s, e->name.len))
-        rd_fail(r, "duplicate export name");
+    uint64_t h = hash_bytes(0xcbf29ce484222325ull, (const uint8_t *)e->name.s, e->name.len);
+    for (size_t k = h & names.mask;; k = (k + 1) & names.mask) {
+      if (!names.slot[k]) {
+        names.slot[k] = i + 1;
+        break;
+      }
+      const Name *o = &m->exports[names.slot[k] - 1].name;
+      if (o->len == e->name.len && !memcmp(o->s, e->name.s, e->name.len)) rd_fail(r, "duplicate export name");
+    }
   }
+  free(names.slot);
 }
 
 static void sec_start(Module *m, Reader *r) {
@@ -374,7 +466,7 @@ static void sec_start(Module *m, Reader *r) {
 }
 
 static void sec_element(Module *m, Reader *r) {
-  m->nelems = rd_count(r, 1);
+  m->nelems = rd_limited(r, 1, 0, LIMIT_ELEM_SEGMENTS, "element segments");
   m->elems = xmalloc(sizeof(Elem) * (m->nelems + 1));
   for (uint32_t i = 0; i < m->nelems; i++) {
     Elem *e = &m->elems[i];
@@ -415,7 +507,12 @@ static void sec_code(Module *m, Reader *r) {
   uint32_t n = rd_count(r, 2);
   if (n != m->nfuncs - m->nimported_funcs) rd_fail(r, "function and code section have inconsistent lengths");
   for (uint32_t i = 0; i < n; i++) {
+    const uint8_t *at = r->p;
     uint32_t size = rd_u32(r);
+    if (size > LIMIT_BODY_SIZE) {
+      r->p = at;
+      rd_fail(r, "function body size: %u bytes exceeds the limit of %u", size, LIMIT_BODY_SIZE);
+    }
     if (size > (size_t)(r->end - r->p)) rd_fail(r, "unexpected end");
     Func *f = &m->funcs[m->nimported_funcs + i];
     f->body = r->p;
@@ -425,7 +522,7 @@ static void sec_code(Module *m, Reader *r) {
 }
 
 static void sec_data(Module *m, Reader *r) {
-  m->ndata = rd_count(r, 1);
+  m->ndata = rd_limited(r, 1, 0, LIMIT_DATA_SEGMENTS, "data segments");
   if (m->has_datacount && m->ndata != m->datacount)
     rd_fail(r, "data count and data section have inconsistent lengths");
   m->data = xmalloc(sizeof(Data) * (m->ndata + 1));

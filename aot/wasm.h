@@ -53,6 +53,8 @@ enum {
   OP_RETURN = 0x0f,
   OP_CALL = 0x10,
   OP_CALL_INDIRECT = 0x11,
+  OP_RETURN_CALL = 0x12,          /* tail-call proposal */
+  OP_RETURN_CALL_INDIRECT = 0x13, /* tail-call proposal */
   OP_DROP = 0x1a,
   OP_SELECT = 0x1b,
   OP_SELECT_T = 0x1c,

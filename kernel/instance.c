@@ -67,6 +67,34 @@ static uint32_t tab_init(kiln_instance *ctx, uint32_t table, uint32_t seg, uint3
   return KILN_TRAP_NONE;
 }
 
+static kiln_val eval_const(kiln_instance *ctx, const kiln_const_expr *e);
+
+/* extended-const: the postfix items of abi.h, on a bounded stack. kiln-aot validated them;
+ * the checks only keep a damaged descriptor from reading outside the stack. */
+static kiln_val eval_const_items(kiln_instance *ctx, const kiln_const_expr *items, uint32_t n) {
+  kiln_val st[KILN_CONST_STACK];
+  uint32_t depth = 0;
+  __builtin_memset(&st[0], 0, sizeof st[0]);
+  for (uint32_t k = 0; k < n; k++) {
+    const kiln_const_expr *it = &items[k];
+    if (it->kind < KILN_CONST_ADD) {
+      if (depth == KILN_CONST_STACK || it->kind == KILN_CONST_EXPR) break;
+      st[depth++] = eval_const(ctx, it);
+      continue;
+    }
+    if (depth < 2) break;
+    kiln_val b = st[--depth], *a = &st[depth - 1];
+    if (it->type == KILN_I32) { /* unsigned: wrap-around as Wasm does */
+      uint32_t x = (uint32_t)a->i32, y = (uint32_t)b.i32;
+      a->i32 = (int32_t)(it->kind == KILN_CONST_ADD ? x + y : it->kind == KILN_CONST_SUB ? x - y : x * y);
+    } else {
+      uint64_t x = (uint64_t)a->i64, y = (uint64_t)b.i64;
+      a->i64 = (int64_t)(it->kind == KILN_CONST_ADD ? x + y : it->kind == KILN_CONST_SUB ? x - y : x * y);
+    }
+  }
+  return st[depth ? depth - 1 : 0];
+}
+
 static kiln_val eval_const(kiln_instance *ctx, const kiln_const_expr *e) {
   kiln_val v;
   __builtin_memset(&v, 0, sizeof v);
@@ -75,6 +103,7 @@ static kiln_val eval_const(kiln_instance *ctx, const kiln_const_expr *e) {
   case KILN_CONST_GLOBAL_GET: v = *ctx->globals[e->index]; break;
   case KILN_CONST_REF_FUNC: v.ref = &ctx->funcs[e->index]; break;
   case KILN_CONST_REF_NULL: v.ref = 0; break;
+  case KILN_CONST_EXPR: v = eval_const_items(ctx, (const kiln_const_expr *)e->value.ref, e->index); break;
   }
   return v;
 }
@@ -344,8 +373,10 @@ void kiln_describe_pc(const kiln_instance *inst, const void *pc, char *buf, size
   int64_t best = -1;
   uintptr_t at = (uintptr_t)pc, best_fn = 0;
   for (uint32_t i = m ? m->nimported_funcs : 0; m && i < m->nfuncs; i++) {
-    uintptr_t fn = (uintptr_t)m->funcs[i].fn;
+    /* the C entry, and the body itself when it is a separate tailcc function (abi.h §1) */
+    uintptr_t fn = (uintptr_t)m->funcs[i].fn, tail = (uintptr_t)m->funcs[i].tail_fn;
     if (fn && fn <= at && fn >= best_fn) best = i, best_fn = fn;
+    if (tail && tail <= at && tail >= best_fn) best = i, best_fn = tail;
   }
   char tmp[24];
   const char *parts[3] = {"unknown function", 0, 0};

@@ -130,12 +130,7 @@ feature feat-eh-tag --enable-exceptions exception-handling "exception handling" 
   '(module (tag $e) (func (try (do (throw $e)) (catch_all))))'
 feature feat-eh-try --enable-exceptions exception-handling "exception handling" 06 \
   '(module (func (try (do nop) (catch_all))))'
-feature feat-tail-call --enable-tail-call tail-call "tail calls" 12 '(module (func $f (return_call $f)))'
-feature feat-tail-call-indirect --enable-tail-call tail-call "tail calls" 13 \
-  '(module (type $t (func)) (table 1 funcref) (func (return_call_indirect (type $t) (i32.const 0))))'
 feature feat-multi-memory --enable-multi-memory multi-memory multi-memory 00 '(module (memory 1) (memory 2))'
-feature feat-extended-const --enable-extended-const extended-const "extended constant expressions" 6a \
-  '(module (global i32 (i32.add (i32.const 1) (i32.const 2))))'
 feature feat-memory64 --enable-memory64 memory64 memory64 04 '(module (memory i64 1))'
 feature feat-func-refs --enable-function-references function-references "typed function references" 6b \
   '(module (type $t (func)) (func (param (ref $t))))'
@@ -217,5 +212,49 @@ fi
 # --- --emit-llvm and -O levels ---
 if $AOT $W/s32-ok.wasm -o $W/ll.o -O3 --cpu x86-64-v3 --emit-llvm $W/ll.ll && grep -q "^define internal" $W/ll.ll
 then pass emit-llvm; else fail emit-llvm "no IR written"; fi
+
+# --- tail calls: constant stack across signatures, tables, instances (spec harness) ---
+out=$(python3 tests/spec/spec.py -v tests/aot/tailcall.wast 2>&1)
+if grep -qx "18 passed, 0 failed, 0 skipped" <<<"$out"; then pass tailcall-wast
+else fail tailcall-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';')"; fi
+ins=$($AOT --inspect build/spec/tailcall/tailcall.0.wasm 2>&1)
+if grep -q "^feature tail-call 0x[0-9a-f]*: return_call" <<<"$ins" && ! grep -q "NOT SUPPORTED" <<<"$ins"
+then pass tailcall-inspect; else fail tailcall-inspect "$(grep '^feature' <<<"$ins" | tr '\n' ';')"; fi
+# a C program (clang -mtail-call): 10,000,000 musttail hops, direct and through a pointer
+if clang-19 --target=wasm32-wasi -mtail-call -O2 tests/aot/tailcall.c -o $W/tailcall.wasm 2>$W/cc.err &&
+   clang-19 -O2 tests/aot/tailcall.c -o $W/tailcall.native 2>>$W/cc.err; then
+  dis=$(wasm-objdump -d $W/tailcall.wasm)
+  if ! grep -q "return_call_indirect" <<<"$dis" || [ "$(grep -c ' return_call [0-9]' <<<"$dis")" -lt 2 ]; then
+    fail tailcall-c "clang emitted no return_call/return_call_indirect (is -mtail-call honoured?)"
+  elif ! $AOT $W/tailcall.wasm -o $W/tailcall.o 2>$W/tc.err; then fail tailcall-c "kiln-aot: $(head -n1 $W/tc.err)"
+  elif ! clang-19 $W/tailcall.o build/host/libkiln-host.a -lm -o $W/tailcall.bin 2>$W/tc.err; then
+    fail tailcall-c "link: $(tail -n1 $W/tc.err)"
+  else
+    want=$($W/tailcall.native); out=$(timeout 60 $W/tailcall.bin 2>&1); rc=$?
+    if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass tailcall-c
+    else fail tailcall-c "exit $rc, output '$out', native '$want'"; fi
+    # musttail survives -O0 (no optimizer) too
+    if $AOT -O0 $W/tailcall.wasm -o $W/tailcall0.o 2>$W/tc.err &&
+       clang-19 $W/tailcall0.o build/host/libkiln-host.a -lm -o $W/tailcall0.bin 2>>$W/tc.err; then
+      out=$(timeout 60 $W/tailcall0.bin 2>&1); rc=$?
+      if [ $rc = 0 ] && [ "$out" = "$want" ]; then pass tailcall-c-O0
+      else fail tailcall-c-O0 "exit $rc, output '$out', native '$want'"; fi
+    else fail tailcall-c-O0 "$(tail -n1 $W/tc.err)"; fi
+  fi
+else fail tailcall-c "clang: $(head -n1 $W/cc.err)"; fi
+
+# --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
+out=$(python3 tests/spec/spec.py -v tests/aot/extconst.wast 2>&1)
+if grep -qx "15 passed, 0 failed, 0 skipped" <<<"$out"; then pass extconst-wast
+else fail extconst-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';')"; fi
+# deeper than the evaluation stack of abi.h (KILN_CONST_STACK): a clear error, not a crash
+e="(i32.const 1)"; for i in $(seq 70); do e="(i32.add (i32.const $i) $e)"; done
+echo "(module (global i32 $e))" >$W/deep-const.wat
+if wat2wasm --enable-extended-const $W/deep-const.wat -o $W/deep-const.wasm; then
+  expect_err deep-const "constant expression nested too deeply"
+else fail deep-const "wat2wasm failed"; fi
+
+# --- implementation limits, bounded cost, huge frames (tests/aot/limits.sh) ---
+. tests/aot/limits.sh
 
 finish

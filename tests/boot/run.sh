@@ -166,6 +166,20 @@ else
   fail "build bigstack" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi
 
+# tail calls in the VM: 10,000,000 mutually recursive musttail hops (tests/aot/tailcall.c,
+# clang -mtail-call) in constant stack, the same answer as native and hosted
+if clang-19 --target=wasm32-wasi -mtail-call -O2 -o $W/tailcall.wasm tests/aot/tailcall.c &&
+   clang-19 -O2 -o $W/tailcall.native tests/aot/tailcall.c &&
+   ./kiln build $W/tailcall.wasm -o $W/tailcall.iso >$W/build.log 2>&1; then
+  want=$($W/tailcall.native)
+  boot "tail calls 10,000,000 deep (VM)" $W/tailcall.elf 0 "$want"
+  out=$(./kiln run --hosted $W/tailcall.wasm 2>&1); rc=$?
+  if [ $rc = 0 ] && [ "$out" = "$want" ]; then pass "tail calls 10,000,000 deep (hosted)"
+  else fail "tail calls 10,000,000 deep (hosted)" "status $rc: $out (want $want)"; fi
+else
+  fail "build tailcall" "$(tail -n3 $W/build.log | tr '\n' '|')"
+fi
+
 # inspect marks an import the kernel lacks; build refuses it with the same list
 app noimport
 out=$(./kiln inspect $W/noimport.wasm 2>&1)

@@ -33,8 +33,8 @@ __attribute__((constructor)) static void hash_types(void) {
   for (int i = 0; i < 5; i++) ty[i].hash = kiln_functype_hash(ty[i].nparams, ty[i].types, ty[i].nresults, ty[i].types + ty[i].nparams);
 }
 
-static const kiln_func m0_funcs[] = {{(void *)f_add, t_ii_i, &ty[0], {"add", 3}}, {(void *)f_div, t_ii_i, &ty[0], {"div", 3}},
-                                     {(void *)f_nan, t_v_f, &ty[1], {0, 0}}, {(void *)f_ext, t_x_x, &ty[2], {0, 0}}};
+static const kiln_func m0_funcs[] = {{(void *)f_add, t_ii_i, &ty[0], {"add", 3}, 0}, {(void *)f_div, t_ii_i, &ty[0], {"div", 3}, 0},
+                                     {(void *)f_nan, t_v_f, &ty[1], {0, 0}, 0}, {(void *)f_ext, t_x_x, &ty[2], {0, 0}, 0}};
 static const kiln_global_desc m0_globals[] = {{KILN_I32, 0, {KILN_CONST_VALUE, KILN_I32, 0, {.i32 = 7}}, -1}};
 static const kiln_export m0_exports[] = {{{"add", 3}, KILN_EXTERN_FUNC, 0}, {{"div", 3}, KILN_EXTERN_FUNC, 1},
                                          {{"nan", 3}, KILN_EXTERN_FUNC, 2}, {{"ext", 3}, KILN_EXTERN_FUNC, 3},
@@ -44,7 +44,7 @@ static const kiln_module m0 = {.abi_version = KILN_ABI_VERSION, .ntypes = 3, .ty
 
 static const kiln_import m1_imports[] = {{{"M", 1}, {"add", 3}, KILN_EXTERN_FUNC, 0, 0, 0},
                                          {{"spectest", 8}, {"print_i32", 9}, KILN_EXTERN_FUNC, 1, 0, 0}};
-static const kiln_func m1_funcs[] = {{0, t_ii_i, &ty[0], {0, 0}}, {0, t_i_v, &ty[4], {0, 0}}, {(void *)f_add2, t_i_i, &ty[3], {0, 0}}};
+static const kiln_func m1_funcs[] = {{0, t_ii_i, &ty[0], {0, 0}, 0}, {0, t_i_v, &ty[4], {0, 0}, 0}, {(void *)f_add2, t_i_i, &ty[3], {0, 0}, 0}};
 static const kiln_export m1_exports[] = {{{"add2", 4}, KILN_EXTERN_FUNC, 2}, {{"print", 5}, KILN_EXTERN_FUNC, 1}};
 static const kiln_module m1 = {.abi_version = KILN_ABI_VERSION, .ntypes = 5, .types = ty, .nimports = 2, .imports = m1_imports,
                                .nfuncs = 3, .nimported_funcs = 2, .funcs = m1_funcs, .nexports = 2, .exports = m1_exports,

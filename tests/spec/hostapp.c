@@ -62,9 +62,9 @@ __attribute__((constructor)) static void hash(void) {
   (void *)KILN_IMPORT(wasi_snapshot_preview1, f, sig), "wasi_snapshot_preview1__" #f "__" #sig}
 static const kiln_import imports[] = {IMP(fd_write, iiii_i, 0), IMP(args_sizes_get, ii_i, 1), IMP(args_get, ii_i, 2),
                                       IMP(environ_sizes_get, ii_i, 3), IMP(environ_get, ii_i, 4), IMP(proc_exit, i_, 5)};
-static const kiln_func funcs[] = {{0, t_any, &ty[0], {0, 0}}, {0, t_any, &ty[1], {0, 0}}, {0, t_any, &ty[1], {0, 0}},
-                                  {0, t_any, &ty[1], {0, 0}}, {0, t_any, &ty[1], {0, 0}}, {0, t_any, &ty[2], {0, 0}},
-                                  {(void *)start, t_v_v, &ty[3], {"_start", 6}}, {(void *)boom, t_v_v, &ty[3], {"boom", 4}}};
+static const kiln_func funcs[] = {{0, t_any, &ty[0], {0, 0}, 0}, {0, t_any, &ty[1], {0, 0}, 0}, {0, t_any, &ty[1], {0, 0}, 0},
+                                  {0, t_any, &ty[1], {0, 0}, 0}, {0, t_any, &ty[1], {0, 0}, 0}, {0, t_any, &ty[2], {0, 0}, 0},
+                                  {(void *)start, t_v_v, &ty[3], {"_start", 6}, 0}, {(void *)boom, t_v_v, &ty[3], {"boom", 4}, 0}};
 static const kiln_memory_desc mems[] = {{{1, 0, 0}, -1}};
 static const kiln_export exports[] = {{{"_start", 6}, KILN_EXTERN_FUNC, 6}, {{"memory", 6}, KILN_EXTERN_MEMORY, 0}};
 const struct kiln_module app __asm__("kiln_module") = {

@@ -55,9 +55,9 @@ static kiln_functype types[2] = {{2, 1, ty_ii_i, 0}, {1, 1, ty_i_i, 0}};
 /* Module A: memory 1..2, table 4 funcref, global (mut i32) 42, data "hello" at 8, a passive
  * data segment, elem [add] at 1. */
 static const kiln_func a_funcs[] = {
-    {(void *)f_add, t_ii_i, &types[0], {"add", 3}},   {(void *)f_load, t_i_i, &types[1], {"load", 4}},
-    {(void *)f_fill, t_ii_i, &types[0], {0, 0}},      {(void *)f_recurse, t_i_i, &types[1], {"recurse", 7}},
-    {(void *)f_unreachable, t_i_i, &types[1], {0, 0}}, {(void *)f_nested, t_i_i, &types[1], {"nested", 6}},
+    {(void *)f_add, t_ii_i, &types[0], {"add", 3}, 0},   {(void *)f_load, t_i_i, &types[1], {"load", 4}, 0},
+    {(void *)f_fill, t_ii_i, &types[0], {0, 0}, 0},      {(void *)f_recurse, t_i_i, &types[1], {"recurse", 7}, 0},
+    {(void *)f_unreachable, t_i_i, &types[1], {0, 0}, 0}, {(void *)f_nested, t_i_i, &types[1], {"nested", 6}, 0},
 };
 static const kiln_memory_desc a_mems[] = {{{1, 2, 1}, -1}};
 static const kiln_table_desc a_tables[] = {{KILN_FUNCREF, {4, 0, 0}, -1}};
@@ -88,7 +88,7 @@ static kiln_import b_imports[] = {
     {{"A", 1}, {"g", 1}, KILN_EXTERN_GLOBAL, 0, 0, 0},
     {{"A", 1}, {"add", 3}, KILN_EXTERN_FUNC, 0, 0, "A__add__ii_i"},
 };
-static kiln_func b_funcs[] = {{0, t_ii_i, &types[0], {0, 0}}, {(void *)f_add, t_ii_i, &types[0], {0, 0}}};
+static kiln_func b_funcs[] = {{0, t_ii_i, &types[0], {0, 0}, 0}, {(void *)f_add, t_ii_i, &types[0], {0, 0}, 0}};
 static kiln_memory_desc b_mems[] = {{{1, 0, 0}, 0}};
 static const kiln_table_desc b_tables[] = {{KILN_FUNCREF, {1, 0, 0}, 1}};
 static kiln_global_desc b_globals[] = {{KILN_I32, 1, {0}, 2}};

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """tests/spec/spec.py — the WebAssembly spec-suite harness (called by tests/spec/run.sh).
 
+Runs ../shared/testsuite/spec and the proposal folders of ../shared/testsuite/proposals that
+kiln-aot implements (PROPOSALS below: one line per folder); the others are reported as skipped
+with the reason. A proposal file is named FOLDER/NAME (its work directory FOLDER.NAME).
+
 For each .wast: wast2json into build/spec/NAME/, compile every module with kiln-aot --name mK,
 link them with tests/spec/driver.c into one program, run all its commands, and count each
 command as one case. assert_invalid and binary assert_malformed modules must be rejected by
 kiln-aot with exit status 1; text-format (.wat) assert_malformed is skipped (kiln-aot reads
 binaries only). SIMD files are skipped as a whole ("not yet supported").
 
-Usage: spec.py [-v] [-a] [-j N] [--simd] [FILE.wast | NAME]...
+Usage: spec.py [-v] [-a] [-j N] [--simd] [FILE.wast | NAME | FOLDER/NAME]...
   -v  print every failing command with expected/actual (default: the first few per file)
   -a  print every command (PASS lines too)
 """
@@ -15,6 +19,16 @@ import argparse, concurrent.futures, json, os, re, shutil, subprocess, sys, time
 
 TOP = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SUITE = os.path.abspath(os.path.join(TOP, "..", "shared", "testsuite", "spec"))
+PROPOSAL_DIR = os.path.abspath(os.path.join(TOP, "..", "shared", "testsuite", "proposals"))
+# The proposal folders: None when kiln-aot implements the proposal (its files run), else
+# why they are skipped. Adding a proposal is one line here.
+PROPOSALS = [
+    ("tail-call", None),
+    ("extended-const", None),
+    ("multi-memory", "multi-memory not yet supported by kiln-aot"),
+    ("exception-handling-legacy", "exception handling not yet supported by kiln-aot"),
+    ("threads", "threads not yet supported by kiln-aot"),
+]
 BUILD = os.path.join(TOP, "build", "spec")
 AOT = os.path.join(TOP, "build", "kiln-aot")
 RTLIB = os.path.join(TOP, "build", "host", "libkiln-rt.a")
@@ -68,12 +82,22 @@ class Case:
         self.line, self.kind, self.status, self.why = line, kind, None, ""
 
 
+def file_name(path):
+    """NAME for a spec file, FOLDER/NAME for a proposal file (their names overlap)."""
+    name = os.path.basename(path)[:-5]
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.dirname(folder) == PROPOSAL_DIR:
+        return os.path.basename(folder) + "/" + name
+    return name
+
+
 def run_file(path):
     """Returns (name, cases, note)."""
-    name = os.path.basename(path)[:-5]
-    out = os.path.join(BUILD, name)
+    name = file_name(path)
+    out = os.path.join(BUILD, name.replace("/", "."))
+    name_in = os.path.basename(path)[:-5]  # files inside out/
     os.makedirs(out, exist_ok=True)
-    js = os.path.join(out, name + ".json")
+    js = os.path.join(out, name_in + ".json")
     if not newer(js, path):
         rc, msg = run(["wast2json", "--enable-all", path, "-o", js], 120)
         if rc != 0:
@@ -170,7 +194,7 @@ def drive(name, out, modules, lines):
     with open(cmdf, "w") as f:
         for _, l in lines:
             f.write(l + "\n")
-    exe = os.path.join(out, name + ".bin")
+    exe = os.path.join(out, os.path.basename(name) + ".bin")
     objs = [o for o in modules if o]
     rc, msg = run([CC, "-I", TOP, "-o", exe, DRIVER_O, modc] + objs + [RTLIB, "-lm"], 300)
     if rc != 0:
@@ -196,11 +220,11 @@ def drive(name, out, modules, lines):
                 stop, ": " + last_line(err) if err.strip() else "")
 
 
-def simd_count(path, name):
-    """Commands in a SIMD file (all skipped), from its JSON conversion."""
-    out = os.path.join(BUILD, name)
+def command_count(path, name):
+    """Commands in a skipped file (SIMD, unsupported proposal), from its JSON conversion."""
+    out = os.path.join(BUILD, name.replace("/", "."))
     os.makedirs(out, exist_ok=True)
-    js = os.path.join(out, name + ".json")
+    js = os.path.join(out, os.path.basename(name) + ".json")
     if not newer(js, path):
         rc, _ = run(["wast2json", "--enable-all", path, "-o", js], 120)
         if rc != 0:
@@ -219,22 +243,38 @@ def main():
     ap.add_argument("--simd", action="store_true", help="run the SIMD files too (kiln-aot has no SIMD yet)")
     ap.add_argument("files", nargs="*")
     o = ap.parse_args()
+    skipped = []  # (file, reason): whole files not run
     if not o.files and not os.path.isdir(SUITE):
         # A user's clone has no ../shared: the external suite is data we cannot ship (not a failure).
         print("SKIP spec-suite: no spec test suite at %s; to run it, put the .wast files of "
               "github.com/WebAssembly/testsuite at commit 3a04b2c (the Wasm 2.0 suite wabt 1.0.32 "
               "was released against) there" % SUITE)
-        print("0 passed, 0 failed, 1 skipped")
+        print("SKIP proposals: no proposal tests at %s; to run them, put the folders %s of the "
+              "same repository's proposals/ there" % (PROPOSAL_DIR, ", ".join(p for p, _ in PROPOSALS)))
+        print("0 passed, 0 failed, 2 skipped")
         return
     files = []
     for f in o.files or sorted(x for x in os.listdir(SUITE) if x.endswith(".wast")):
         if not f.endswith(".wast"):
             f += ".wast"
         p = f if os.path.exists(f) else os.path.join(SUITE, os.path.basename(f))
+        if not os.path.exists(f) and os.path.dirname(f) in [x for x, _ in PROPOSALS]:  # FOLDER/NAME
+            p = os.path.join(PROPOSAL_DIR, f)
         if not os.path.exists(p):
             print("spec: no such file %s" % f, file=sys.stderr)
             sys.exit(2)
         files.append(os.path.abspath(p))
+    if not o.files:
+        for folder, why in PROPOSALS:
+            d = os.path.join(PROPOSAL_DIR, folder)
+            if not os.path.isdir(d):
+                print("SKIP proposals/%s: no such folder %s" % (folder, d))
+                skipped.append((None, "proposals/%s: folder missing" % folder))
+                continue
+            for x in sorted(x for x in os.listdir(d) if x.endswith(".wast")):
+                files.append(os.path.join(d, x))
+                if why:
+                    skipped.append((files[-1], why))
     # Run a private copy of the compiler: its engineer may rebuild build/kiln-aot meanwhile.
     # copy2 keeps the mtime, which decides whether cached objects are still valid.
     global AOT
@@ -252,8 +292,11 @@ def main():
                 key, _, why = l.partition(" ")
                 known[key] = why.strip()
 
-    simd = [f for f in files if os.path.basename(f).startswith("simd_") and not o.simd]
-    rest = [f for f in files if f not in simd]
+    skip_why = {f: why for f, why in skipped if f}
+    for f in files:
+        if os.path.basename(f).startswith("simd_") and not o.simd:
+            skip_why[f] = "SIMD not yet supported"
+    rest = [f for f in files if f not in skip_why]
     start = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, o.j)) as ex:
         results = list(ex.map(run_file, rest))
@@ -262,13 +305,15 @@ def main():
     tot = {"PASS": 0, "FAIL": 0, "SKIP": 0}
     kinds = {}
     rows = []
+    tot["SKIP"] += sum(1 for f, _ in skipped if not f)  # missing proposal folders
     for f in files:
-        name = os.path.basename(f)[:-5]
-        if f in simd:
-            n = simd_count(f, name)
-            print("SKIP %s.wast: SIMD not yet supported (%d commands)" % (name, n))
+        name = file_name(f)
+        if f in skip_why:
+            n = command_count(f, name)
+            print("SKIP %s.wast: %s (%d commands)" % (name, skip_why[f], n))
             tot["SKIP"] += n
-            kinds.setdefault("simd (whole files)", {"PASS": 0, "FAIL": 0, "SKIP": 0})["SKIP"] += n
+            kind = "simd (whole files)" if skip_why[f].startswith("SIMD") else "proposals (whole files)"
+            kinds.setdefault(kind, {"PASS": 0, "FAIL": 0, "SKIP": 0})["SKIP"] += n
             rows.append((name, 0, 0, n))
             continue
         _, cases, _ = results[name]
@@ -293,13 +338,13 @@ def main():
         rows.append((name, cnt["PASS"], cnt["FAIL"], cnt["SKIP"]))
 
     print()
-    print("%-32s %8s %8s %8s" % ("file", "passed", "failed", "skipped"))
+    print("%-44s %8s %8s %8s" % ("file", "passed", "failed", "skipped"))
     for r in rows:
-        print("%-32s %8d %8d %8d" % r)
+        print("%-44s %8d %8d %8d" % r)
     print()
-    print("%-32s %8s %8s %8s" % ("command", "passed", "failed", "skipped"))
+    print("%-44s %8s %8s %8s" % ("command", "passed", "failed", "skipped"))
     for k in sorted(kinds):
-        print("%-32s %8d %8d %8d" % (k, kinds[k]["PASS"], kinds[k]["FAIL"], kinds[k]["SKIP"]))
+        print("%-44s %8d %8d %8d" % (k, kinds[k]["PASS"], kinds[k]["FAIL"], kinds[k]["SKIP"]))
     print("known-failures entries: %d (%s)" % (len(known), KNOWN if known else "none"))
     print("spec: %d files in %.0f s" % (len(files), time.time() - start))
     print("%d passed, %d failed, %d skipped" % (tot["PASS"], tot["FAIL"], tot["SKIP"]))

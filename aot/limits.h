@@ -1,0 +1,37 @@
+/* aot/limits.h — the implementation limits kiln-aot enforces: the ones browsers (V8's
+ * wasm-limits.h, SpiderMonkey) and wasmtime apply, so a module any of them accepts is
+ * accepted here too. A module past one is refused with
+ *     FILE:0xOFFSET: WHAT: N exceeds the limit of LIMIT
+ * before anything is allocated by that count. Below them compile time and memory grow
+ * roughly linearly with the module's size (tests/aot/hostile.py, README "Limits"). */
+#ifndef KILN_AOT_LIMITS_H
+#define KILN_AOT_LIMITS_H
+
+#define LIMIT_TYPES 1000000u         /* entries of the type section */
+#define LIMIT_FUNCS 1000000u         /* functions, imported ones included */
+#define LIMIT_GLOBALS 1000000u       /* globals, imported ones included */
+#define LIMIT_IMPORTS 100000u
+#define LIMIT_EXPORTS 100000u
+#define LIMIT_DATA_SEGMENTS 100000u
+#define LIMIT_ELEM_SEGMENTS 10000000u /* V8's limit on table initializers */
+#define LIMIT_TABLES 100000u         /* tables, imported ones included */
+#define LIMIT_TABLE_ENTRIES 10000000u /* a table's initial size; a larger maximum is only a hint */
+#define LIMIT_PARAMS 1000u           /* per function type */
+#define LIMIT_RESULTS 1000u          /* per function type */
+#define LIMIT_LOCALS 50000u          /* per function, params included */
+#define LIMIT_BODY_SIZE 7654321u     /* bytes of one function body */
+
+/* Leaf functions (no call) skip the stack-limit check in their prologue; that is sound
+ * only while their frame is small against the margin the runtimes keep below
+ * stack_limit (64 KiB in the kernel). Frames are probed page by page in any case. */
+#define LEAF_LOCAL_BYTES 1024u       /* a leaf with more bytes of locals is checked */
+#define LEAF_BODY_SIZE 4096u         /* a leaf with a longer body is checked (-O0 spills) */
+
+/* At -O1 and above, a function past one of these (counted after SROA) is compiled without
+ * optimisation, since LLVM's passes are superlinear in them (aot/emit.c); kiln-aot prints a
+ * note naming it. */
+#define OPT_MAX_INSTRUCTIONS 100000u      /* LLVM instructions of one function */
+#define OPT_MAX_BLOCKS 20000u             /* basic blocks of one function */
+#define OPT_MAX_BLOCK_INSTRUCTIONS 8000u  /* instructions of its largest basic block */
+
+#endif

@@ -1,0 +1,93 @@
+# tests/aot/limits.sh — sourced by tests/aot/run.sh (needs $AOT, $W, pass/fail): hostile but
+# valid modules from tests/aot/hostile.py. Each implementation limit of aot/limits.h is refused
+# one past it with `FILE:0xOFF: ... exceeds the limit of N`, and accepted at it; compile time and
+# memory stay bounded (ulimit -v, timeout) and grow about linearly below the limits; a huge
+# frame at the stack limit traps "call stack exhausted", hosted and in the VM.
+GEN=tests/aot/hostile.py
+MEM_KB=${KILN_AOT_MEM_KB:-2000000} # the budget of README "Limits" is 1 GiB; generous on a shared machine
+
+# aot_run NAME TIMEOUT ARGS...: kiln-aot under ulimit -v and timeout; sets rc, err, secs (CPU
+# seconds, user+system: less noisy than wall time on a shared machine), rss (peak, KB).
+aot_run() {
+  local n=$1 t=$2 stat u s
+  shift 2
+  stat=$W/$n.time
+  err=$( { /usr/bin/time -f "%U %S %M" -o $stat timeout $t bash -c 'ulimit -v '$MEM_KB'; exec "$@"' _ $AOT "$@"; } 2>&1); rc=$?
+  read -r u s rss < <(tail -n1 $stat 2>/dev/null) || true
+  secs=$(awk -v u=${u:-0} -v s=${s:-0} 'BEGIN { printf "%.2f", u + s }') rss=${rss:-0}
+}
+
+# limit KIND LIMIT [OPT [AT]]: KIND at LIMIT+1 is refused at once; at AT (default LIMIT) it
+# compiles at OPT (default -O0).
+limit() {
+  local k=$1 lim=$2 over=$(($2 + 1)) opt=${3:--O0} at=${4:-$2}
+  python3 $GEN $k $over $W/$k-over.wasm
+  aot_run $k-over 60 $W/$k-over.wasm -o $W/$k-over.o
+  if [ $rc != 1 ] || [[ $err != "$W/$k-over.wasm:0x"*": "*": $over"*"exceeds the limit of $lim" ]]; then
+    fail "limit-$k" "$over: exit $rc, '$err'"
+  elif [ -e $W/$k-over.o ]; then fail "limit-$k" "output file left behind"
+  else pass "limit-$k ($over refused in ${secs}s)"; fi
+  python3 $GEN $k $at $W/$k-at.wasm
+  aot_run $k-at 300 $opt $W/$k-at.wasm -o $W/$k-at.o
+  if [ $rc = 0 ]; then pass "accepted-$k ($at$opt: ${secs}s CPU, $((rss / 1024)) MiB)"
+  else fail "accepted-$k" "$at at $opt: exit $rc (124: timeout, memory over ${MEM_KB} KB?) $(tail -c 200 <<<"$err")"; fi
+}
+limit params 1000 -O2
+limit results 1000 -O2
+limit locals 50000
+limit body 7654321
+limit types 1000000
+limit funcs 1000000 -O0 100000 # a million functions needs about 6 GB (README "Limits")
+limit globals 1000000
+limit imports 100000
+limit exports 100000
+limit data 100000
+limit table 10000000
+
+# linear KIND N OPT: compiling KIND at 2N must take < 3x the CPU time and < 3x the memory of N
+# (ratios, since the machine is shared and noisy; times under 0.5 s count as 0.5 s).
+linear() {
+  local k=$1 n=$2 opt=$3 s1 r1
+  python3 $GEN $k $n $W/$k-1.wasm
+  python3 $GEN $k $((2 * n)) $W/$k-2.wasm
+  aot_run $k-1 300 $opt $W/$k-1.wasm -o $W/$k-1.o; [ $rc = 0 ] || { fail "linear-$k$opt" "$n: exit $rc $err"; return; }
+  s1=$secs r1=$rss
+  aot_run $k-2 300 $opt $W/$k-2.wasm -o $W/$k-2.o; [ $rc = 0 ] || { fail "linear-$k$opt" "$((2 * n)): exit $rc $err"; return; }
+  if awk -v a=$s1 -v b=$secs -v ra=$r1 -v rb=$rss 'BEGIN { if (a < 0.5) a = 0.5; if (b < 0.5) b = 0.5;
+                                                          exit !(b < 3 * a && rb < 3 * ra) }'; then
+    pass "linear-$k$opt ($n: ${s1}s $((r1 / 1024)) MiB; $((2 * n)): ${secs}s $((rss / 1024)) MiB)"
+  else fail "linear-$k$opt" "$n: ${s1}s $((r1 / 1024)) MiB; $((2 * n)): ${secs}s $((rss / 1024)) MiB"; fi
+}
+linear params 500 -O2
+linear exports 50000 -O0
+linear types 200000 -O0
+linear ifs 10000 -O2 # past OPT_MAX_BLOCKS: compiled without optimisation
+linear loads 5000 -O2
+linear memops 20000 -O2
+linear funcs 5000 -O2
+linear nest 20000 -O2
+linear brtable 20000 -O2
+
+# A frame far larger than the margin below stack_limit and the guard region under it, in a
+# function called again and again until the stack runs out: its prologue must trap before
+# anything is stored below the guard (-O0 stored into the frame first: SIGSEGV hosted, a kernel
+# panic in the VM). The leaf variant has no call, so only its frame size gets it the check.
+if [ -e build/host/libkiln-host.a ]; then
+  for k in deep deepleaf; do
+    python3 $GEN $k 60000 $W/$k.wasm
+    for opt in -O0 -O2; do
+      if $AOT $opt $W/$k.wasm -o $W/$k$opt.o 2>/dev/null && clang-19 $W/$k$opt.o build/host/libkiln-host.a -lm -o $W/$k$opt.bin; then
+        timeout 60 $W/$k$opt.bin >/dev/null 2>$W/$k.err; rc=$?
+        if [ $rc = 134 ] && grep -q "call stack exhausted" $W/$k.err; then pass "stack-$k$opt"
+        else fail "stack-$k$opt" "exit $rc, $(head -c 200 $W/$k.err)"; fi
+      else fail "stack-$k$opt" "compile or link failed"; fi
+    done
+  done
+else fail stack-deep "build/host/libkiln-host.a missing"; fi
+# In the VM the guard is 1 MiB and the margin 64 KiB: a 4 MiB frame.
+python3 $GEN deep 250000 $W/deepvm.wasm
+if KILN_CACHE=off ./kiln build $W/deepvm.wasm -O0 -o $W/deepvm.iso >$W/deepvm.log 2>&1; then
+  ./kiln run $W/deepvm.elf --timeout 120 >$W/deepvm.out 2>&1; rc=$?
+  if [ $rc = 134 ] && grep -q "call stack exhausted" $W/deepvm.out; then pass stack-deep-vm
+  else fail stack-deep-vm "exit $rc, $(tail -n1 $W/deepvm.out)"; fi
+else fail stack-deep-vm "kiln build: $(tail -n1 $W/deepvm.log)"; fi
