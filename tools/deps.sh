@@ -35,32 +35,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# lwIP from Debian's source package, through a private apt configuration whose deb-src line
-# is derived from the Debian source the machine already uses.
-lwip="$build/lwip"
-if [ ! -f "$lwip/src/core/tcp.c" ]; then
+# lwIP from Debian's source package (tools/apt-source.sh: a private apt configuration derived
+# from the machine's own Debian source).
+if [ ! -f "$build/lwip/src/core/tcp.c" ]; then
   echo "deps: fetching lwIP sources (apt-get source lwip)"
-  apt="$build/apt"
-  rm -rf "$apt" && mkdir -p "$apt/lists/partial" "$apt/src"
-  uri="" suite=""
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    u=$(awk '/^URIs:/{print $2; exit}' "$f"); s=$(awk '/^Suites:/{print $2; exit}' "$f")
-    if [ -n "$u" ] && grep -q '^Components:.*main' "$f" && [[ "$u" == *debian* ]] && [[ "$s" != *security* ]]; then
-      uri=$u suite=$s; break
-    fi
-  done
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    read -r uri suite < <(awk '$1=="deb" && $0 ~ /debian/ && $0 !~ /security/ {print $2, $3; exit}' /etc/apt/sources.list)
-  fi
-  [ -n "$uri" ] || { echo "deps: cannot find the machine's Debian apt source" >&2; exit 1; }
-  echo "deb-src $uri $suite main" > "$apt/sources.list"
-  opts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-        -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o APT::Sandbox::User=root)
-  apt-get "${opts[@]}" update -qq
-  (cd "$apt/src" && apt-get "${opts[@]}" source -qq lwip >/dev/null)
-  d=$(find "$apt/src" -maxdepth 1 -mindepth 1 -type d -name 'lwip-*' | head -1)
-  [ -f "$d/src/core/tcp.c" ] || { echo "deps: lwIP source package has no src/core/tcp.c" >&2; exit 1; }
-  rm -rf "$lwip" && mv "$d" "$lwip"
-  rm -rf "$apt/src"
+  mkdir -p "$build"
+  "$top/tools/apt-source.sh" "$build" lwip
+  [ -f "$build/lwip/src/core/tcp.c" ] || { echo "deps: lwIP source package has no src/core/tcp.c" >&2; exit 1; }
 fi

@@ -41,40 +41,13 @@ pkg_of() {
   case $1 in minigzip) echo zlib ;; *) echo "$1" ;; esac
 }
 
-# fetch PKG...: apt-get source into build/real/src/PKG, through a private apt configuration whose
-# deb-src line is derived from the machine's own Debian source (as in deps.sh), then the patches.
+# fetch PKG...: Debian's sources into build/real/src/PKG, patched (tools/apt-source.sh).
 fetch() {
-  local apt="$R/apt" uri="" suite="" f u s p d
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    u=$(awk '/^URIs:/{print $2; exit}' "$f"); s=$(awk '/^Suites:/{print $2; exit}' "$f")
-    if [ -n "$u" ] && grep -q '^Components:.*main' "$f" && [[ "$u" == *debian* ]] && [[ "$s" != *security* ]]; then
-      uri=$u suite=$s; break
-    fi
-  done
-  if [ -z "$uri" ] && [ -f /etc/apt/sources.list ]; then
-    read -r uri suite < <(awk '$1=="deb" && $0 ~ /debian/ && $0 !~ /security/ {print $2, $3; exit}' /etc/apt/sources.list) || true
-  fi
-  [ -n "$uri" ] || { echo "realprogs: cannot find the machine's Debian apt source" >&2; exit 3; }
-  rm -rf "$apt" && mkdir -p "$apt/lists/partial" "$apt/src"
-  echo "deb-src $uri $suite main" >"$apt/sources.list"
-  local opts=(-o Dir::Etc::SourceList="$apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
-    -o Dir::State::Lists="$apt/lists" -o Dir::Cache="$apt/cache" -o APT::Sandbox::User=root)
-  apt-get "${opts[@]}" update -qq && (cd "$apt/src" && apt-get "${opts[@]}" source -qq "$@" >"$R/log/fetch.log" 2>&1) || {
-    echo "realprogs: apt-get source $* failed (no network, or no deb-src for $uri $suite)" >&2
-    exit 3
-  }
-  for p in "$@"; do
-    d=$(find "$apt/src" -maxdepth 1 -mindepth 1 -type d -name "$p-*" | head -1)
-    [ -n "$d" ] || { echo "realprogs: apt-get source $p gave no $p-* directory" >&2; exit 3; }
-    for f in "$top/tools/patches/$p"/*.patch; do
-      [ -f "$f" ] || continue
-      patch -s -p1 -d "$d" <"$f" || { echo "realprogs: $f does not apply to $d" >&2; exit 1; }
-    done
-    rm -rf "${SRC:?}/$p" && mkdir -p "$SRC" && mv "$d" "$SRC/$p"
-    touch "$SRC/$p/.kiln-ready"
-  done
-  rm -rf "$apt/src"
+  local p rc=0
+  mkdir -p "$SRC" "$R/log"
+  "$top/tools/apt-source.sh" "$SRC" "$@" 2>"$R/log/fetch.log" || rc=$?
+  [ $rc = 0 ] || { cat "$R/log/fetch.log" >&2; exit "$rc"; }
+  for p in "$@"; do touch "$SRC/$p/.kiln-ready"; done
 }
 
 # fresh OUT...: true when every OUT exists and is newer than this script and the package's patches.
