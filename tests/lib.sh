@@ -33,6 +33,27 @@ wait_line() {
   done
   return 1
 }
+# What the kiln driver runs: suites that call ./kiln make these (`make $KILN_DRIVER ...`).
+KILN_DRIVER="build/kiln-aot build/kiln-pack build/kernel/kernel.o build/host/libkiln-host.a build/kiln-fwd build/kiln-stdin"
+
+# ---- VMs in the background, for suites that talk to a guest over the network ----
+# vm_setup: $T, a work directory removed at exit, when every VM vm_start began is killed too.
+vm_setup() {
+  T=$(mktemp -d)
+  VM_PGIDS=()
+  trap 'for g in "${VM_PGIDS[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done; rm -rf "$T"' EXIT
+}
+# vm_start NAME COMMAND...: runs COMMAND in the background in its own process group (so stop
+# ends QEMU too), output in $T/NAME.log, pid in $T/NAME.pid.
+vm_start() {
+  local name=$1
+  shift
+  setsid "$@" </dev/null >"$T/$name.log" 2>&1 &
+  echo $! >"$T/$name.pid"
+  VM_PGIDS+=($!)
+}
+stop() { kill -- "-$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 finish() {
   if [ "$T_SKIP" -gt 0 ]; then echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
   else echo "$T_PASS passed, $T_FAIL failed"; fi

@@ -13,15 +13,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 
-T=$(mktemp -d)
-pgids=()
-cleanup() {
-  for g in "${pgids[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
+vm_setup
 
-targets=(build/kiln-aot build/kiln-pack build/kernel/kernel.o build/examples/http-server.wasm
+targets=($KILN_DRIVER build/examples/http-server.wasm
   build/examples/msg-send.wasm build/examples/www.stamp)
 if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
   fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
@@ -29,16 +23,12 @@ if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
   exit 1
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-# boot NAME MEM_MB [kiln run options]: the VM in the background, in its own process group.
+# boot NAME MEM_MB [kiln run options]: the VM in the background (tests/lib.sh vm_start).
 boot() {
   local name=$1 mem=$2
   shift 2
-  setsid ./kiln run "$T/$name.elf" --mem "${mem}M" "$@" >"$T/$name.log" 2>&1 &
-  echo $! >"$T/$name.pid"
-  pgids+=($!)
+  vm_start "$name" ./kiln run "$T/$name.elf" --mem "${mem}M" "$@"
 }
-stop() { kill -- "-$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
 
 # ---- 1. the http-server under attack (examples/www: a few pages and big.bin, 1 MiB) ----
 # attack NAME TIMEOUT_S CASES [kiln build options]: one VM, the cases of attack.py against it.

@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 W=$PWD/build/tests/cache
 rm -rf "$W"
 mkdir -p "$W"
-if ! make -s -j2 build/kiln-aot build/host/libkiln-host.a build/kernel/kernel.o >/dev/null; then
+if ! make -s -j2 $KILN_DRIVER >/dev/null; then
   fail cache/build "make of kiln-aot, the hosted runtime or the kernel failed"; finish; exit 1
 fi
 export KILN_CACHE_DIR=$W/cache # never the user's own cache

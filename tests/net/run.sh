@@ -9,15 +9,9 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
 
-T=$(mktemp -d)
-pgids=()
-cleanup() {
-  for g in "${pgids[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done
-  rm -rf "$T"
-}
-trap cleanup EXIT
+vm_setup
 
-targets=(build/kiln-aot build/kiln-pack build/kernel/kernel.o
+targets=($KILN_DRIVER
   build/examples/http-server.wasm build/examples/echo.wasm build/examples/msg-send.wasm
   build/examples/msg-recv.wasm build/examples/udp-echo.wasm)
 if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
@@ -26,7 +20,6 @@ if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
   exit 1
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # image NAME APP.wasm [kiln build options]: T/NAME.elf (+ .cmdline, .fs) .
 image() {
@@ -42,13 +35,10 @@ boot() {
   shift
   # what `kiln run` asks for an image with files: their size rounded up to MiB, plus 18
   [ -f "$T/$name.fs" ] && mem=$(((($(stat -c %s "$T/$name.fs") + (1 << 20) - 1) >> 20) + 18))
-  setsid ./kiln run "$T/$name.elf" --mem "${mem}M" --timeout 1200 "$@" >"$T/$name.log" 2>&1 &
-  echo $! >"$T/$name.pid"
-  pgids+=($!)
+  vm_start "$name" ./kiln run "$T/$name.elf" --mem "${mem}M" --timeout 1200 "$@"
 }
 
 
-stop() { kill -- "-$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
 
 # Counts the PASS/FAIL lines of client.py into ours; other lines are shown as they are.
 count() {
@@ -174,11 +164,9 @@ fi
 # QEMU is started here as kiln run would) ----
 UP=$(free_port)
 if image udp build/examples/udp-echo.wasm --arg 7; then
-  setsid timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 16M -smp 1 -display none -monitor none -serial stdio \
+  vm_start udp timeout 300 qemu-system-x86_64 -accel tcg -cpu max -m 16M -smp 1 -display none -monitor none -serial stdio \
     -no-reboot -device isa-debug-exit,iobase=0xf4,iosize=0x04 -kernel "$T/udp.elf" -append "$(tr '\n' ' ' <"$T/udp.cmdline")" \
-    -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$UP-:7" -device virtio-net-pci,netdev=n0 </dev/null >"$T/udp.log" 2>&1 &
-  echo $! >"$T/udp.pid"
-  pgids+=($!)
+    -netdev "user,id=n0,hostfwd=udp:127.0.0.1:$UP-:7" -device virtio-net-pci,netdev=n0
   if wait_line udp "udp-echo: serving" 120; then
     timeout 120 python3 - "$UP" >"$T/udp.out" 2>&1 <<'PY'
 import random, socket, sys, time

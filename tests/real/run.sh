@@ -29,7 +29,7 @@ elif [ $rc != 0 ]; then
   finish
   exit 1
 fi
-if ! make -s -j2 build/kiln-aot build/host/libkiln-host.a build/kernel/kernel.o build/kiln-pack \
+if ! make -s -j2 $KILN_DRIVER \
   build/examples/hello.wasm >"$T/make.log" 2>&1; then
   fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
   finish
