@@ -80,6 +80,7 @@ test: all
 bench: all
 	@bench/run
 
-# Keeps the fetched lwIP sources (no need to fetch them again).
+# Keeps the fetched sources, lwIP and the real programs' (no need to fetch them again).
 clean:
-	find $(B) -mindepth 1 -maxdepth 1 ! -name lwip ! -name deps.mk -exec rm -rf {} + 2>/dev/null || true
+	find $(B) -mindepth 1 -maxdepth 1 ! -name lwip ! -name deps.mk ! -name real -exec rm -rf {} + 2>/dev/null || true
+	find $(B)/real -mindepth 1 -maxdepth 1 ! -name src -exec rm -rf {} + 2>/dev/null || true
