@@ -45,12 +45,13 @@ LLVMTargetMachineRef aot_target_machine(const Module *m, const Options *o) {
  * aot/limits.h are marked optnone (the pipeline skips them, code generation uses the fast,
  * linear paths), so each function's cost is bounded and the module's is linear in its size.
  * Returns how many were marked; each gets a note on stderr. */
-static unsigned bound_big_functions(Compiler *c) {
+static unsigned bound_big_functions(Compiler *c, unsigned scale) {
   const Module *m = c->m;
   unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
   unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
   unsigned n = 0;
   for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
+    if (LLVMGetEnumAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, optnone)) continue;
     uint64_t insts = 0, blocks = 0, biggest = 0;
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(c->fns[f]); bb; bb = LLVMGetNextBasicBlock(bb)) {
       uint64_t k = 0;
@@ -58,7 +59,8 @@ static unsigned bound_big_functions(Compiler *c) {
       insts += k, blocks++;
       if (k > biggest) biggest = k;
     }
-    if (insts <= OPT_MAX_INSTRUCTIONS && blocks <= OPT_MAX_BLOCKS && biggest <= OPT_MAX_BLOCK_INSTRUCTIONS) continue;
+    if (insts <= scale * OPT_MAX_INSTRUCTIONS && blocks <= OPT_MAX_BLOCKS && biggest <= scale * OPT_MAX_BLOCK_INSTRUCTIONS)
+      continue;
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, optnone, 0));
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, noinline, 0));
     const Name *nm = &m->funcs[f].name;
@@ -109,15 +111,18 @@ void build_ir(Compiler *c, LLVMTargetDataRef dl) {
   LLVMDisposeMessage(msg);
 }
 
-/* The passes of our own before the -O pipeline (-O1 and above), and the size bound. */
+/* The passes of our own before the -O pipeline (-O1 and above), and the size bound: checked
+ * before SROA too (which is itself quadratic on a 40,000-way br_table), where each local access
+ * is still a load or store, so with twice the instruction bounds. */
 void pre_optimize(Compiler *c, LLVMTargetMachineRef tm) {
+  bound_big_functions(c, 2);
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMErrorRef e;
   if ((e = LLVMRunPasses(c->mod, "function(sroa)", tm, po))) internal(c->m, "optimizer", LLVMGetErrorMessage(e));
   LLVMDisposePassBuilderOptions(po);
   keep_dead_loads(c);
   optimize_addresses(c);
-  bound_big_functions(c);
+  bound_big_functions(c, 1);
 }
 
 void compile_module(const Module *m, const Options *o) {

@@ -61,7 +61,7 @@ linear() {
 linear params 500 -O2
 linear exports 50000 -O0
 linear types 200000 -O0
-linear ifs 10000 -O2 # past OPT_MAX_BLOCKS: compiled without optimisation
+linear ifs 20000 -O2 # past OPT_MAX_BLOCKS: compiled without optimisation
 linear loads 5000 -O2
 linear memops 20000 -O2
 linear funcs 5000 -O2
