@@ -44,8 +44,9 @@ limit exports 100000
 limit data 100000
 limit table 10000000
 
-# linear KIND N OPT: compiling KIND at 2N must take < 3x the CPU time and < 3x the memory of N
-# (ratios, since the machine is shared and noisy; times under 0.5 s count as 0.5 s).
+# linear KIND N OPT: compiling KIND at 2N must take < 3.5x the CPU time and < 3x the memory of N
+# (ratios, since the machine is shared and noisy: quadratic cost would be 4x; times under 0.5 s
+# count as 0.5 s).
 linear() {
   local k=$1 n=$2 opt=$3 s1 r1
   python3 $GEN $k $n $W/$k-1.wasm
@@ -54,7 +55,7 @@ linear() {
   s1=$secs r1=$rss
   aot_run $k-2 300 $opt $W/$k-2.wasm -o $W/$k-2.o; [ $rc = 0 ] || { fail "linear-$k$opt" "$((2 * n)): exit $rc $err"; return; }
   if awk -v a=$s1 -v b=$secs -v ra=$r1 -v rb=$rss 'BEGIN { if (a < 0.5) a = 0.5; if (b < 0.5) b = 0.5;
-                                                          exit !(b < 3 * a && rb < 3 * ra) }'; then
+                                                          exit !(b < 3.5 * a && rb < 3 * ra) }'; then
     pass "linear-$k$opt ($n: ${s1}s $((r1 / 1024)) MiB; $((2 * n)): ${secs}s $((rss / 1024)) MiB)"
   else fail "linear-$k$opt" "$n: ${s1}s $((r1 / 1024)) MiB; $((2 * n)): ${secs}s $((rss / 1024)) MiB"; fi
 }
