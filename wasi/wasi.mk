@@ -35,3 +35,4 @@ $(B)/fuzz/fuzz-wasi: $(FUZZ_WASI_SRCS) $(DEPS)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	  -o $@ $(FUZZ_WASI_SRCS)
+fuzz-build: $(B)/fuzz/fuzz-wasi

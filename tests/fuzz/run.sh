@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# tests/fuzz/run.sh — the libFuzzer targets of kiln-aot (tests/fuzz/target.c, aot/fuzz.mk):
+# tests/fuzz/run.sh — the libFuzzer targets: kiln-aot's reader and compiler (tests/fuzz/target.c,
+# aot/fuzz.mk) and every WASI call with hostile guest pointers (tests/fuzz/wasi.c, wasi/wasi.mk):
 # first every reproducer in tests/fuzz/regress/ (inputs that once crashed; each must now run
 # clean through both targets), then each fuzzer for FUZZ_SECONDS (default 20; `make fuzz`: 300)
 # from a copy of the committed seed corpus tests/fuzz/corpus/ (plus the spec suite's modules
@@ -37,10 +38,16 @@ if [ -d $SPEC ] && command -v wast2json >/dev/null; then
 fi
 nspec=$(find $W/spec-seeds -name '*.wasm' | wc -l)
 
-for t in read compile; do
+for t in read compile wasi; do
   rm -rf $W/corpus-$t $W/artifacts-$t && mkdir -p $W/corpus-$t $W/artifacts-$t
-  cp tests/fuzz/corpus/*.wasm $W/corpus-$t/
-  find $W/spec-seeds -name '*.wasm' -exec cp {} $W/corpus-$t/ \;
+  if [ $t = wasi ]; then
+    cp tests/fuzz/corpus-wasi/* $W/corpus-$t/
+    seeds="$(ls tests/fuzz/corpus-wasi | wc -l) committed"
+  else
+    cp tests/fuzz/corpus/*.wasm $W/corpus-$t/
+    find $W/spec-seeds -name '*.wasm' -exec cp {} $W/corpus-$t/ \;
+    seeds="$(ls tests/fuzz/corpus | wc -l) committed + $nspec spec"
+  fi
   # Runs of at most 60 s, each a fresh process on the grown corpus: a rejected module's
   # allocations are leaked (see target.c), about 4 MB/s of RSS.
   rc=0 runs=0 left=$SECS
@@ -56,7 +63,7 @@ for t in read compile; do
   cov=$(grep -o 'cov: [0-9]*' $W/fuzz-$t.log | tail -n1 | awk '{print $2}')
   art=$(ls $W/artifacts-$t/ 2>/dev/null | head -n1)
   if [ $rc = 0 ] && [ -z "$art" ] && [ "${runs:-0}" -gt 0 ]; then
-    pass "fuzz-$t (${SECS}s, ${runs} runs, coverage ${cov:-?}, seeds: $(ls tests/fuzz/corpus | wc -l) committed + $nspec spec)"
+    pass "fuzz-$t (${SECS}s, ${runs} runs, coverage ${cov:-?}, seeds: $seeds)"
   else
     fail "fuzz-$t" "exit $rc, reproducer ${art:+$W/artifacts-$t/$art}: $(grep -m1 -E 'ERROR|runtime error|SUMMARY' $W/fuzz-$t.log) (log $W/fuzz-$t.log)"
   fi
