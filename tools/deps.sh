@@ -13,7 +13,7 @@ packages=(
   qemu-system-x86                        # running images
   grub-pc-bin grub-common xorriso mtools # bootable ISO images
   dpkg-dev                               # apt-get source (lwIP)
-  curl python3 iproute2 xxd              # tests and scripts
+  curl python3 iproute2 xxd time         # tests and scripts (time: /usr/bin/time for peak memory)
   tcl sqlite3                            # tools/realprogs.sh: sqlite3's amalgamation (tclsh); tests/real reads databases back
   nodejs                                 # node's WASI, a compute benchmark peer
   wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)

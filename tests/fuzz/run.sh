@@ -15,8 +15,10 @@ if ! make -s -j2 fuzz-build >$W.log 2>&1; then fail fuzz/build "make fuzz-build:
 export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 OPTS=(-timeout=20 -rss_limit_mb=2048 -max_len=16384 -print_final_stats=1)
 
-for t in read compile; do
-  for f in tests/fuzz/regress/*; do
+for t in read compile wasi; do
+  regress=tests/fuzz/regress
+  [ $t = wasi ] && regress=tests/fuzz/regress-wasi # sequences of WASI calls, not modules
+  for f in $regress/*; do
     [ -f "$f" ] || continue
     if timeout 120 $W/fuzz-$t "${OPTS[@]}" "$f" >$W/regress.log 2>&1; then pass "regress-$t $(basename "$f")"
     else fail "regress-$t $(basename "$f")" "$(grep -m1 -E 'ERROR|runtime error|SUMMARY' $W/regress.log)"; fi

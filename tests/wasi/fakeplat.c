@@ -53,7 +53,8 @@ int wasi_plat_clock_get(uint32_t id, uint64_t *ns) {
   struct timespec t;
   if (id > 3) return WASI_EINVAL;
   clock_gettime(ids[id], &t);
-  *ns = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec + (id < 2 ? warp : 0);
+  uint64_t real = (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec, w = id < 2 ? warp : 0;
+  *ns = real + w < real ? UINT64_MAX : real + w; /* a deadline centuries away is reached, not wrapped */
   return 0;
 }
 int wasi_plat_clock_res(uint32_t id, uint64_t *ns) {
@@ -73,7 +74,7 @@ void wasi_plat_wait(uint64_t deadline) {
   if (now >= deadline) return;
   uint64_t d = deadline - now;
   if (fake_time_warp) {
-    warp += d;
+    warp = warp + d < warp ? UINT64_MAX : warp + d;
     return;
   }
   if (d > 10000000) d = 10000000; /* wake early sometimes, as an interrupt would */
