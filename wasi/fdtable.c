@@ -48,6 +48,21 @@ void wasi_fd_release(struct wasi_state *st, uint32_t fd) {
   memset(f, 0, sizeof *f);
 }
 
+int wasi_preopen_new(struct wasi_state *st, const char *guest, size_t len, struct wasi_fd **out) {
+  char *name = wasi_strndup(guest, len);
+  if (!name) return WASI_ENOMEM;
+  uint32_t fd;
+  int e = wasi_fd_new(st, WASI_FD_DIR, NULL, NULL, WASI_RIGHTS_DIR, WASI_RIGHTS_ALL, &fd);
+  if (e) {
+    wasi_free(name);
+    return e;
+  }
+  *out = &st->fds[fd];
+  (*out)->preopen = name;
+  (*out)->preopen_len = (uint32_t)len;
+  return 0;
+}
+
 /* ---- stdio: fd 0 reads the console, fds 1 and 2 write it ---- */
 
 static int stdio_read(struct wasi_state *st, struct wasi_fd *f, const struct wasi_buf *iov, size_t n, size_t *done) {

@@ -178,19 +178,11 @@ int memfs_is_ancestor(struct wasi_node *a, struct wasi_node *b) {
 }
 
 int memfs_preopen(struct wasi_state *st, struct wasi_node *root, const char *guest, size_t len) {
-  char *name = wasi_strndup(guest, len);
-  if (!name) return WASI_ENOMEM;
-  uint32_t fd;
-  int e = wasi_fd_new(st, WASI_FD_DIR, NULL, NULL, WASI_RIGHTS_DIR, WASI_RIGHTS_ALL, &fd);
-  if (e) {
-    wasi_free(name);
-    return e;
-  }
-  struct wasi_fd *f = &st->fds[fd];
+  struct wasi_fd *f;
+  int e = wasi_preopen_new(st, guest, len, &f);
+  if (e) return e;
   f->node = root;
   memfs_ref(root);
   if (root->nlink == 0) root->nlink = 1; /* a root is in no directory; it lives as long as the fs */
-  f->preopen = name;
-  f->preopen_len = (uint32_t)len;
   return 0;
 }

@@ -6,20 +6,12 @@
 
 int wasi_preopen_vfs(struct wasi_state *st, struct wasi_vfs *v, struct wasi_vfs_file *root, const char *guest,
                      size_t len) {
-  char *name = wasi_strndup(guest, len);
-  if (!name) return WASI_ENOMEM;
-  uint32_t fd;
-  int e = wasi_fd_new(st, WASI_FD_DIR, NULL, NULL, WASI_RIGHTS_DIR, WASI_RIGHTS_ALL, &fd);
-  if (e) {
-    wasi_free(name);
-    return e;
-  }
-  struct wasi_fd *f = &st->fds[fd];
+  struct wasi_fd *f;
+  int e = wasi_preopen_new(st, guest, len, &f);
+  if (e) return e;
   f->vfs = v;
   f->vf = root;
   f->type = WASI_FILETYPE_DIRECTORY;
-  f->preopen = name;
-  f->preopen_len = (uint32_t)len;
   return 0;
 }
 

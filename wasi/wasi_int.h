@@ -52,6 +52,8 @@ char *wasi_strndup(const char *s, size_t n);       /* NUL-terminated copy */
 void wasi_fd_release(struct wasi_state *st, uint32_t fd); /* close and free the slot */
 int wasi_fd_check(struct wasi_state *st, uint32_t fd, uint64_t rights, struct wasi_fd **out); /* EBADF/ENOTCAPABLE */
 int wasi_stdio_init(struct wasi_state *st);
+/* A new directory fd preopened as `guest` (the caller says what it is: memfs node or backend). */
+int wasi_preopen_new(struct wasi_state *st, const char *guest, size_t len, struct wasi_fd **out);
 uint8_t wasi_fd_filetype(struct wasi_fd *f);
 int wasi_stdio_index(struct wasi_fd *f); /* the platform's stream (0..2) behind a stdio fd */
 
