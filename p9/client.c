@@ -238,9 +238,11 @@ int p9_lcreate(struct p9_client *c, uint32_t fid, const char *name, uint32_t len
   return qid_iounit(c, &w, qid);
 }
 
-int p9_read(struct p9_client *c, uint32_t fid, uint64_t off, void *buf, uint32_t count, uint32_t *got) {
+/* Tread and Treaddir: the same request (fid, offset, count) and reply (count, then the data). */
+static int read_like(struct p9_client *c, uint8_t type, uint32_t fid, uint64_t off, void *buf, uint32_t count,
+                     uint32_t *got) {
   if (count > p9_iounit(c)) count = p9_iounit(c);
-  struct wbuf w = begin(c, P9_TREAD);
+  struct wbuf w = begin(c, type);
   put32(&w, fid);
   put64(&w, off);
   put32(&w, count);
@@ -252,6 +254,10 @@ int p9_read(struct p9_client *c, uint32_t fid, uint64_t off, void *buf, uint32_t
   memcpy(buf, r.p + r.pos, n);
   *got = n;
   return 0;
+}
+
+int p9_read(struct p9_client *c, uint32_t fid, uint64_t off, void *buf, uint32_t count, uint32_t *got) {
+  return read_like(c, P9_TREAD, fid, off, buf, count, got);
 }
 
 int p9_write(struct p9_client *c, uint32_t fid, uint64_t off, const void *buf, uint32_t count, uint32_t *done_) {
@@ -312,19 +318,7 @@ int p9_setattr(struct p9_client *c, uint32_t fid, uint32_t valid, uint32_t mode,
 }
 
 int p9_readdir(struct p9_client *c, uint32_t fid, uint64_t off, void *buf, uint32_t count, uint32_t *got) {
-  if (count > p9_iounit(c)) count = p9_iounit(c);
-  struct wbuf w = begin(c, P9_TREADDIR);
-  put32(&w, fid);
-  put64(&w, off);
-  put32(&w, count);
-  struct rbuf r;
-  int e = call(c, &w, &r);
-  if (e) return e;
-  uint32_t n = get32(&r);
-  if (r.bad || n > count || n > r.n - r.pos) return WASI_EIO;
-  memcpy(buf, r.p + r.pos, n);
-  *got = n;
-  return 0;
+  return read_like(c, P9_TREADDIR, fid, off, buf, count, got);
 }
 
 int p9_dirent_next(const uint8_t *buf, uint32_t len, uint32_t *pos, struct p9_qid *qid, uint64_t *next_off,
