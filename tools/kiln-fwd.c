@@ -30,7 +30,7 @@
 #define MAX_FWDS 32
 #define MAX_CONNS 4096       /* past this, clients wait in the kernel's backlog */
 #define BUF_SIZE (32 * 1024) /* per direction */
-#define RETRY_MS 5           /* a loopback handshake that takes longer met a full accept queue */
+#define RETRY_MS 20          /* a loopback handshake that takes longer met a full accept queue */
 #define GIVE_UP_MS 30000     /* a client whose forward never answers (no VM) is closed */
 
 struct side { /* what epoll's data points at: one fd of a connection, or a listener (c NULL) */
@@ -50,6 +50,7 @@ struct conn {
   long long deadline, give_up; /* while connecting */
   struct conn *next;           /* in f's queue of clients waiting for a connect, or in `dead` */
   int dead;                    /* closed; freed after the current batch of events */
+  int tries;                   /* connects to QEMU's forward so far */
 };
 struct fwd {
   int lfd, port, target;
@@ -148,10 +149,12 @@ static void start_connect(struct fwd *f) {
     int one = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     /* From the client's own port on 127.0.0.2, so the guest sees the client's port as it would
-     * without us (logs; a client port coming round again while the guest holds TIME_WAIT). */
+     * without us (logs; a client port coming round again while the guest holds TIME_WAIT).
+     * Only the first try: an abandoned try may yet have been half-accepted, and a second SYN
+     * on the same 4-tuple would meet that state and be reset. */
     struct sockaddr_in a;
     socklen_t alen = sizeof a;
-    if (getpeername(c->fd[0], (struct sockaddr *)&a, &alen) == 0) {
+    if (c->tries++ == 0 && getpeername(c->fd[0], (struct sockaddr *)&a, &alen) == 0) {
       a.sin_addr.s_addr = htonl(0x7f000002);
       setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
       bind(s, (struct sockaddr *)&a, sizeof a); /* taken: any port will do */
