@@ -13,10 +13,13 @@ app() { # app NAME: compile tests/boot/apps/NAME.c (or assemble NAME.wat) to $W/
   else clang-19 --target=wasm32-wasi -O2 -o "$W/$1.wasm" "tests/boot/apps/$1.c"; fi
 }
 # boot NAME IMAGE WANT_STATUS PATTERN...: run IMAGE, expect the status and every pattern in the output.
+# stdout and stderr are read apart and then joined: they are separate streams (COM1, and COM2
+# through cat), so in one pipe their bytes may interleave anywhere, even inside a line.
 boot() {
   local name=$1 image=$2 want=$3 out rc=0 p
   shift 3
-  out=$(./kiln run "$image" --timeout 60 2>&1) || rc=$?
+  ./kiln run "$image" --timeout 60 >"$W/boot.out" 2>"$W/boot.err" || rc=$?
+  out=$(cat "$W/boot.out" "$W/boot.err")
   if [ "$rc" != "$want" ]; then fail "$name" "exit status $rc, want $want; output: $(tail -n3 <<<"$out" | tr '\n' '|')"; return; fi
   for p in "$@"; do
     grep -qF -- "$p" <<<"$out" || { fail "$name" "output lacks '$p': $(tail -n3 <<<"$out" | tr '\n' '|')"; return; }
@@ -30,12 +33,12 @@ if ./kiln build build/examples/hello.wasm -o $W/hello.iso --arg "two words" --en
   boot "hello (GRUB ISO, multiboot2)" $W/hello.iso 0 "${hello_out[@]}"
   boot "hello (-kernel, multiboot1)" $W/hello.elf 0 "${hello_out[@]}"
   # argv means the same in both modes: argv[0] is the app's name, each --arg appends
-  vm=$(./kiln run $W/hello.elf --timeout 60 2>&1 | tr -d '\r' | grep '^argv')
+  vm=$(./kiln run $W/hello.elf --timeout 60 2>/dev/null | grep '^argv')
   hosted=$(./kiln run --hosted build/examples/hello.wasm --arg "two words" 2>&1 | grep '^argv')
   if [ -n "$vm" ] && [ "$vm" = "$hosted" ]; then pass "argv is the same in the VM and hosted"
   else fail "argv is the same in the VM and hosted" "VM: $(tr '\n' '|' <<<"$vm") hosted: $(tr '\n' '|' <<<"$hosted")"; fi
   # --append reaches the kernel from an ISO too (its command line is inside the image)
-  out=$(./kiln run $W/hello.iso --append arg=appended --timeout 60 2>&1)
+  out=$(./kiln run $W/hello.iso --append arg=appended --timeout 60 2>"$W/append.err")
   if grep -q '^argv\[2\] = appended' <<<"$out" && grep -q '^argv\[1\] = two words' <<<"$out"; then
     pass "kiln run IMAGE.iso --append TOKEN"
   else fail "kiln run IMAGE.iso --append TOKEN" "$(tail -n4 <<<"$out" | tr '\n' '|')"; fi
@@ -68,7 +71,7 @@ if ./kiln build build/examples/hello.wasm -o $W/big.iso --dir $W/big:/big >$W/bu
   out=$(./kiln run $W/big.iso --mem 32M --timeout 60 2>&1); rc=$?
   if [ $rc = 135 ] && grep -q -- "run it with --mem ${need}M or more" <<<"$out"; then pass "--dir larger than --mem: the kernel names the --mem needed (.iso)"
   else fail "--dir larger than --mem (.iso)" "status $rc: $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
-  out=$(./kiln run $W/big.iso --mem "${need:-0}M" --timeout 60 2>&1); rc=$?
+  out=$(./kiln run $W/big.iso --mem "${need:-0}M" --timeout 60 2>"$W/big.err"); rc=$?
   if [ $rc = 0 ] && grep -q "Hello from Kiln" <<<"$out"; then pass "--dir of 40 MiB runs with the --mem named (${need}M)"
   else fail "--dir of 40 MiB runs with the --mem named" "status $rc: $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
 else
