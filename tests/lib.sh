@@ -52,6 +52,13 @@ vm_start() {
   echo $! >"$T/$name.pid"
   VM_PGIDS+=($!)
 }
+# vm_make TARGET...: builds them into $T/make.log, or fails the suite with make's first error.
+vm_make() {
+  make -j2 "$@" >"$T/make.log" 2>&1 && return 0
+  fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
+  finish
+  exit 1
+}
 stop() { kill -- "-$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 finish() {

@@ -15,13 +15,7 @@ cd "$(dirname "$0")/../.."
 
 vm_setup
 
-targets=($KILN_DRIVER build/examples/http-server.wasm
-  build/examples/msg-send.wasm build/examples/www.stamp)
-if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
-  fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
-  finish
-  exit 1
-fi
+vm_make $KILN_DRIVER build/examples/http-server.wasm build/examples/msg-send.wasm build/examples/www.stamp
 
 # boot NAME MEM_MB [kiln run options]: the VM in the background (tests/lib.sh vm_start).
 boot() {

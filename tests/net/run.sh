@@ -11,14 +11,8 @@ cd "$(dirname "$0")/../.."
 
 vm_setup
 
-targets=($KILN_DRIVER
-  build/examples/http-server.wasm build/examples/echo.wasm build/examples/msg-send.wasm
-  build/examples/msg-recv.wasm build/examples/udp-echo.wasm)
-if ! make -j2 "${targets[@]}" >"$T/make.log" 2>&1; then
-  fail build "$(grep -m1 -E 'error|Error' "$T/make.log")"
-  finish
-  exit 1
-fi
+vm_make $KILN_DRIVER build/examples/http-server.wasm build/examples/echo.wasm build/examples/msg-send.wasm \
+  build/examples/msg-recv.wasm build/examples/udp-echo.wasm
 
 
 # image NAME APP.wasm [kiln build options]: T/NAME.elf (+ .cmdline, .fs) .
