@@ -148,16 +148,23 @@ static void start_connect(struct fwd *f) {
     if (s < 0) die("socket");
     int one = 1;
     setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    /* From the client's own port on 127.0.0.2, so the guest sees the client's port as it would
+    /* Every connect comes from 127.0.0.2 (QEMU shows any 127.x.x.x to the guest as 10.0.2.2, so
+     * the guest's 4-tuple is this socket's port: two host addresses would let two live
+     * connections meet as one in the guest, and their sequence numbers fight in an endless ACK
+     * storm). The first try takes the client's own port, so the guest sees it as it would
      * without us (logs; a client port coming round again while the guest holds TIME_WAIT).
-     * Only the first try: an abandoned try may yet have been half-accepted, and a second SYN
-     * on the same 4-tuple would meet that state and be reset. */
+     * Retries take any free port: an abandoned try may yet have been half-accepted, and a
+     * second SYN on the same 4-tuple would meet that state and be reset. */
     struct sockaddr_in a;
     socklen_t alen = sizeof a;
-    if (c->tries++ == 0 && getpeername(c->fd[0], (struct sockaddr *)&a, &alen) == 0) {
-      a.sin_addr.s_addr = htonl(0x7f000002);
-      setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-      bind(s, (struct sockaddr *)&a, sizeof a); /* taken: any port will do */
+    if (c->tries++ != 0 || getpeername(c->fd[0], (struct sockaddr *)&a, &alen) != 0) a.sin_port = 0;
+    else setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(0x7f000002);
+    setsockopt(s, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one); /* port 0: connect picks */
+    if (bind(s, (struct sockaddr *)&a, sizeof a) < 0 && a.sin_port) { /* taken: any port will do */
+      a.sin_port = 0;
+      bind(s, (struct sockaddr *)&a, sizeof a);
     }
     a = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)f->target),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};

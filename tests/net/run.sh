@@ -2,7 +2,7 @@
 # tests/net/run.sh — network tests under TCG with QEMU user networking (host side only on
 # 127.0.0.1): the http-server example serving files byte-exact (0 B to 10 MiB), bad requests,
 # 100 concurrent keep-alive and 10,000 sequential connections, the kernel's counters back to
-# idle afterwards (netstat= endpoint); the echo example; the msg-send/msg-recv pair between
+# idle afterwards (netstat= endpoint); kiln-fwd alone on the host; the echo example; the msg-send/msg-recv pair between
 # two VMs (through a host forward). Every VM runs in 16 MiB of guest RAM (plus the size of its
 # file-system image, which stays in RAM) with a time limit.
 set -uo pipefail
@@ -54,6 +54,11 @@ if clang-19 -std=c11 -O2 -Wall -fsanitize=undefined -fsanitize-trap=all -o "$T/c
 else
   fail "build checksum test" "$(head -n2 "$T/chksum.cc" | tr '\n' ' ')"
 fi
+
+# ---- tools/kiln-fwd on the host, before any VM: retries under a full backlog, source addresses ----
+timeout 90 python3 tests/net/fwd.py build/kiln-fwd >"$T/fwd.out" 2>&1
+relay <"$T/fwd.out"
+grep -q -e '^PASS ' -e '^FAIL ' "$T/fwd.out" || fail "kiln-fwd test" "$(tail -n3 "$T/fwd.out" | tr '\n' '|')"
 
 # ---- http-server ----
 W=$T/www

@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""tests/net/fwd.py — tools/kiln-fwd on the host alone, in front of a stand-in for QEMU's forward.
+
+  fwd.py KILN-FWD
+
+The stand-in listens as QEMU's user network does, with a backlog of 1, and accepts slowly, so
+kiln-fwd's connects meet a full queue and are retried. QEMU shows every 127.x.x.x peer to the
+guest as 10.0.2.2 with the peer's port: two live connections from one port on two loopback
+addresses would be one connection in the guest (their sequence numbers then fight in an ACK
+storm that never ends). So every connection must come from 127.0.0.2, and no port may be used
+twice at once. Each of 300 clients (all at once) also gets its own bytes back.
+Prints "PASS name" or "FAIL name: why"; bounded by a 60 s budget."""
+import socket, subprocess, sys, threading, time
+
+N, BUDGET = 300, 60
+
+
+def main():
+    pub = socket.socket()
+    pub.bind(("127.0.0.1", 0))
+    port = pub.getsockname()[1]
+    pub.close()
+    fwd = subprocess.Popen([sys.argv[1], str(port)], stdout=subprocess.PIPE, text=True)
+    try:
+        run(port, int(fwd.stdout.readline()))
+    finally:
+        fwd.terminate()
+        fwd.wait()
+
+
+def run(port, target):
+    t0 = time.time()
+    lst = socket.socket()
+    lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    lst.bind(("127.0.0.1", target))
+    lst.listen(1)
+    lst.settimeout(0.5)
+    peers, live, clash, lock = [], {}, [], threading.Lock()
+
+    def serve(c, peer):
+        with c:
+            try:
+                c.settimeout(20)
+                d = c.recv(64)
+                c.sendall(d)
+                c.recv(1)  # until the client closes
+            except OSError:
+                pass
+        with lock:
+            live.pop(peer[1], None)
+
+    def backend():
+        n = 0
+        while n < N and time.time() - t0 < BUDGET:
+            try:
+                c, peer = lst.accept()
+            except socket.timeout:
+                continue
+            n += 1
+            with lock:
+                peers.append(peer)
+                if peer[1] in live:
+                    clash.append((live[peer[1]], peer))
+                live[peer[1]] = peer
+            threading.Thread(target=serve, args=(c, peer), daemon=True).start()
+            if n % 8 == 0:
+                time.sleep(0.05)  # slower than the clients: the backlog of 1 overflows
+
+    echoed = [0]
+
+    def client(i):
+        try:
+            s = socket.create_connection(("127.0.0.1", port), timeout=BUDGET)
+            msg = b"client %d" % i
+            s.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                d = s.recv(64)
+                if not d:
+                    break
+                got += d
+            if got == msg:
+                with lock:
+                    echoed[0] += 1
+            time.sleep(0.2)  # held a little, so connections overlap
+            s.close()
+        except OSError:
+            pass
+
+    b = threading.Thread(target=backend)
+    b.start()
+    cs = [threading.Thread(target=client, args=(i,)) for i in range(N)]
+    for c in cs:
+        c.start()
+    for c in cs:
+        c.join(BUDGET)
+    b.join(BUDGET)
+    lst.close()
+    other = [p for p in peers if p[0] != "127.0.0.2"]
+    name = f"kiln-fwd: {N} clients at once through a backlog of 1, each gets its bytes back"
+    print(f"PASS {name}" if echoed[0] == N else f"FAIL {name}: {echoed[0]} of {N} ({len(peers)} accepted)")
+    name = "kiln-fwd: every forwarded connection comes from 127.0.0.2, no port twice at once"
+    if other or clash:
+        print(f"FAIL {name}: {len(other)} from elsewhere (e.g. {other[:2]}), clashes {clash[:2]}")
+    else:
+        print(f"PASS {name} ({len(peers)} connections)")
+
+
+main()
