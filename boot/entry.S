@@ -1,15 +1,23 @@
-/* boot/entry.S — the kernel's first instructions. Both loaders enter here in 32-bit protected
- * mode with paging off: GRUB through the Multiboot2 header (ELF loading), QEMU -kernel through
- * the Multiboot1 header, whose AOUT_KLUDGE address fields let QEMU load this ELF64 file (it
- * refuses 64-bit ELF otherwise). The trampoline identity-maps the first 4 GiB with 2 MiB
+/* boot/entry.S — the kernel's first instructions. Both loaders enter in 32-bit protected mode
+ * with paging off: GRUB at _start through the Multiboot2 header (ELF loading, from the ISO),
+ * QEMU -kernel at pvh_start through the PVH note (it loads the ELF's segments itself, no
+ * firmware boot loader in between). The trampoline identity-maps the first 4 GiB with 2 MiB
  * pages, enters long mode and calls kmain(magic, info); kernel/vm.c replaces these tables.
  */
-#include "boot/multiboot.h"
+#include "boot/loaders.h"
 
-#define MB1_FLAGS (MB1_FLAG_PAGE_ALIGN | MB1_FLAG_MEMORY_INFO | MB1_FLAG_AOUT_KLUDGE)
 #define KSTACK_SIZE 65536
 
-/* Both headers come first in .text (the linker script keeps this section at the start). */
+/* The PVH entry point, as QEMU reads it: a note "Xen" of type PHYS32_ENTRY in a PT_NOTE
+ * segment (boot/linker.ld), its descriptor the 32-bit entry address (8 bytes in ELF64). */
+  .section .note.Xen, "a", @note
+  .balign 4
+  .long 4, 8, XEN_ELFNOTE_PHYS32_ENTRY
+  .asciz "Xen"
+  .balign 4
+  .quad pvh_start
+
+/* The Multiboot2 header comes first in .text (the linker script keeps it at the start). */
   .section .multiboot, "a"
   .balign 8
 mb2_header:
@@ -23,14 +31,13 @@ mb2_header:
   .long 8
 mb2_header_end:
 
-  .balign 4
-mb1_header:
-  .long MB1_HEADER_MAGIC, MB1_FLAGS, 0x100000000 - (MB1_HEADER_MAGIC + MB1_FLAGS)
-  /* header_addr, load_addr, load_end_addr (end of file-backed bytes), bss_end_addr, entry */
-  .long mb1_header, __kernel_start, __data_end, __kernel_end, _start
-
   .text
   .code32
+  /* PVH: EBX holds the start_info; its magic in EAX tells kmain which loader this was. */
+  .globl pvh_start
+pvh_start:
+  movl $PVH_START_MAGIC, %eax
+  /* fall through */
   .globl _start
 _start:
   cli

@@ -1,5 +1,7 @@
 /* drivers/pci.c — PCI configuration access through the legacy I/O ports (every x86 PC and
- * QEMU machine has them), a one-time scan of all buses, BAR decoding. */
+ * QEMU machine has them), a one-time scan of all buses, BAR decoding, and addresses for the
+ * memory BARs the firmware left unassigned (qboot, the fast firmware `kiln run` uses with
+ * -kernel, assigns no 64-bit BARs, where virtio's modern registers live). */
 #include "drivers/pci.h"
 
 #include <stddef.h>
@@ -48,6 +50,75 @@ static void probe(uint8_t bus, uint8_t dev, uint8_t fn) {
   d->irq_line = irq & 0xff, d->irq_pin = (irq >> 8) & 0xff;
 }
 
+/* Unassigned memory BARs get addresses from this window, inside the PCI hole below 4 GiB of
+ * QEMU's PC machines (RAM below 4 GiB ends at 0xe0000000 at most; the I/O APIC is at
+ * 0xfec00000). Each BAR is naturally aligned, and skips ranges the firmware assigned. */
+#define BAR_WINDOW_START 0xe0000000ull
+#define BAR_WINDOW_END 0xfec00000ull
+
+static int is_header0(const struct pci_dev *d) { return (pci_read8(d, PCI_HEADER_TYPE) & 0x7f) == 0; }
+
+/* BAR i's size (0: absent or I/O) and whether it is 64-bit; probes by writing all ones, so
+ * only while the device's decoding is off. */
+static uint64_t bar_size(const struct pci_dev *d, int i, int *is64) {
+  uint8_t off = PCI_BAR0 + 4 * i;
+  uint32_t lo = pci_read32(d, off);
+  if (lo & 1) return 0;
+  *is64 = ((lo >> 1) & 3) == 2 && i < 5;
+  pci_write32(d, off, 0xffffffffu);
+  uint64_t mask = pci_read32(d, off) & ~0xfull;
+  pci_write32(d, off, lo);
+  if (*is64) {
+    uint32_t hi = pci_read32(d, off + 4);
+    pci_write32(d, off + 4, 0xffffffffu);
+    mask |= (uint64_t)pci_read32(d, off + 4) << 32;
+    pci_write32(d, off + 4, hi);
+  } else {
+    mask |= 0xffffffff00000000ull;
+  }
+  return mask ? ~mask + 1 : 0;
+}
+
+static int window_taken(uint64_t a, uint64_t size) {
+  for (int k = 0; k < ndevs; k++) {
+    if (!is_header0(&devs[k])) continue;
+    for (int j = 0; j < 6; j++) {
+      uint64_t b = pci_bar_mem(&devs[k], j);
+      if (!b) continue;
+      int is64;
+      uint64_t n = bar_size(&devs[k], j, &is64);
+      if (a < b + n && b < a + size) return 1;
+      j += is64;
+    }
+  }
+  return 0;
+}
+
+static void assign_bars(void) {
+  uint64_t next = BAR_WINDOW_START;
+  for (int k = 0; k < ndevs; k++) {
+    struct pci_dev *d = &devs[k];
+    if (!is_header0(d)) continue;
+    uint16_t cmd = pci_read16(d, PCI_COMMAND);
+    pci_write16(d, PCI_COMMAND, cmd & ~(PCI_CMD_MEM | PCI_CMD_IO));
+    for (int i = 0; i < 6; i++) {
+      int is64 = 0;
+      uint64_t size = bar_size(d, i, &is64);
+      if (size && !pci_bar_mem(d, i)) {
+        uint64_t a = (next + size - 1) & ~(size - 1);
+        while (a + size <= BAR_WINDOW_END && window_taken(a, size)) a += size;
+        if (a + size <= BAR_WINDOW_END) {
+          pci_write32(d, PCI_BAR0 + 4 * i, (uint32_t)a | (pci_read32(d, PCI_BAR0 + 4 * i) & 0xf));
+          if (is64) pci_write32(d, PCI_BAR0 + 4 * (i + 1), 0);
+          next = a + size;
+        }
+      }
+      i += is64;
+    }
+    pci_write16(d, PCI_COMMAND, cmd);
+  }
+}
+
 int pci_scan(void) {
   if (ndevs >= 0) return ndevs;
   ndevs = 0;
@@ -61,6 +132,7 @@ int pci_scan(void) {
       int nfn = (ht & 0x80) ? 8 : 1;
       for (int fn = 0; fn < nfn; fn++) probe(bus, dev, fn);
     }
+  assign_bars();
   return ndevs;
 }
 

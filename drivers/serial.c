@@ -1,10 +1,10 @@
 /* drivers/serial.c — the 16550 UARTs of the console (kernel/console.c gives them their
- * roles): COM1, COM2 and COM3 at 115200 8N1. Bytes go out exactly as given (no "\n" -> "\r\n": the
+ * roles): COM1 to COM4 at 115200 8N1. Bytes go out exactly as given (no "\n" -> "\r\n": the
  * app's streams must stay byte-exact; a host terminal adds its own CR). COM1's receiver is
  * interrupt-driven (IRQ 4) into a ring, so a reader can hlt until input arrives. */
 #include "kernel/kernel.h"
 
-static const uint16_t base[SERIAL_NPORTS] = {0x3f8, 0x2f8, 0x3e8};
+static const uint16_t base[SERIAL_NPORTS] = {0x3f8, 0x2f8, 0x3e8, 0x2e8};
 enum { DATA = 0, IER = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4, LSR = 5, SCR = 7 };
 #define IER_RX 0x01 /* received data available (and the FIFO timeout) */
 #define LSR_DATA_READY 0x01

@@ -63,6 +63,7 @@ static struct wasi_state *wasi_from_boot(void) {
     int rc = wasi_sock_preopen_listen(st, spec, &fd);
     if (rc) panic("listen=%s: cannot listen (WASI errno %d)", spec, rc);
   }
+  console_listening();
   return st;
 }
 

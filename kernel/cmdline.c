@@ -3,8 +3,8 @@
  *   env=NAME=VALUE    one environment entry
  *   KEY=VALUE         anything else (ip=, gw=, mask=, listen=...), for kernel_cmdline_get();
  *                     the kernel itself reads quiet=1 (no kernel notes), timer=pit, stats=1
- * VALUEs are percent-encoded (%20 is a space). Tokens without '=' (Multiboot1 loaders pass
- * the kernel's file name first) are ignored. */
+ * VALUEs are percent-encoded (%20 is a space). Tokens without '=' (some loaders pass the
+ * kernel's file name first) are ignored. */
 #include "kernel/kernel.h"
 
 #define MAX_ITEMS 256

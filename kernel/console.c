@@ -7,12 +7,15 @@
  *             is the data byte 0xff, 0xff 0x01 is end of input, any other byte is itself.
  *   COM3 out  one byte once stdin can be received: kiln-stdin sends nothing before it, as the
  *             UART drops what arrived while its FIFO was being switched on at boot.
+ *   COM4 out  one byte once the listening sockets of listen= are up: kiln-fwd holds the host's
+ *             clients until then (a connection QEMU forwards to a guest whose network is not up
+ *             yet waits a second for its SYN to be sent again).
  * The fw_cfg file opt/kiln/stdio (three characters, '1' where the host's fd 0, 1, 2 is a
  * terminal, '0' where not) says that kiln is on the host side. Without it nothing frames
  * stdin, so stdin is empty (a program reading it never hangs) and stdio are terminals. */
 #include "kernel/kernel.h"
 
-enum { COM1 = 0, COM2 = 1, COM3 = 2 };
+enum { COM1 = 0, COM2 = 1, COM3 = 2, COM4 = 3 };
 #define ESC 0xff
 #define ESC_BYTE 0x00
 #define ESC_EOF 0x01
@@ -38,6 +41,10 @@ void console_host_init(void) {
   /* Input through the virtio console when kiln attached one (fast), else COM1's receiver. */
   if (virtio_console_probe() != 0) serial_rx_enable();
   serial_write(COM3, "r", 1);
+}
+
+void console_listening(void) {
+  if (serial_present(COM4)) serial_write(COM4, "l", 1);
 }
 
 void console_write(int fd, const void *buf, size_t n) { serial_write(fd == 2 ? err_port() : COM1, buf, n); }

@@ -75,7 +75,7 @@ extern char __kernel_text_start[], __kernel_text_end[];
 /* ---- kernel/main.c ---- */
 void kmain(uint32_t magic, uint32_t info);
 
-/* ---- kernel/multiboot.c: boot information from either loader ---- */
+/* ---- kernel/bootinfo.c: boot information from either loader ---- */
 #define BOOT_MAX_REGIONS 64
 #define BOOT_MAX_MODULES 8
 #define BOOT_CMDLINE_MAX 4096
@@ -87,16 +87,15 @@ struct boot_module {
   char name[64];       /* the module's command line (e.g. "fs") */
 };
 struct boot_info {
-  int version; /* 1 or 2 */
+  const char *loader; /* "PVH" or "multiboot2" */
   struct boot_region regions[BOOT_MAX_REGIONS];
   int nregions;
   struct boot_module modules[BOOT_MAX_MODULES];
   int nmodules;
   char cmdline[BOOT_CMDLINE_MAX];
-  uint64_t info_start, info_end; /* the loader's structures (to keep until parsed) */
 };
 /* Copies what the kernel needs out of the loader's structures. 0, or -1 with a reason in err. */
-int multiboot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err, size_t errlen);
+int boot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err, size_t errlen);
 void boot_check_files(const struct boot_info *bi); /* panics naming the --mem needed */
 extern struct boot_info boot_info;
 
@@ -282,7 +281,7 @@ char *strchr(const char *s, int c);
 int atoi(const char *s);
 
 /* ---- drivers/serial.c: the 16550 UARTs (raw bytes; kernel/console.c gives the roles) ---- */
-#define SERIAL_NPORTS 3 /* COM1, COM2, COM3 */
+#define SERIAL_NPORTS 4 /* COM1 to COM4 */
 void serial_init(void);
 bool serial_present(int port);
 void serial_write(int port, const void *buf, size_t n); /* every byte as it is; waits for room */
@@ -308,5 +307,6 @@ void console_note(const char *s, size_t n);            /* kernel notes, traps, p
 int console_isatty(int fd);   /* the host's fd 0..2 is a terminal */
 int64_t console_read(void *buf, size_t n); /* > 0 bytes, 0 nothing yet, -1 end of input */
 int console_read_ready(void);
+void console_listening(void); /* the app's preopened listening sockets are up (COM4) */
 
 #endif

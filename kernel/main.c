@@ -11,7 +11,7 @@ void kmain(uint32_t magic, uint32_t info) {
   /* The console first, so everything after can report (notes go to COM2, else COM1). */
   console_init();
   /* Copy what the loader told us (RAM, modules, command line) before memory is handed out. */
-  if (multiboot_parse(magic, info, &boot_info, err, sizeof err)) panic("%s", err);
+  if (boot_parse(magic, info, &boot_info, err, sizeof err)) panic("%s", err);
   /* argv, environment and options (ip=, timer=, quiet=, ...) from the command line (static
    * storage only), so every later step can read its options. Reported once quiet= is known. */
   int cmdline_bad = cmdline_parse(boot_info.cmdline, err, sizeof err);
@@ -40,7 +40,7 @@ void kmain(uint32_t magic, uint32_t info) {
   if (cmdline_bad) klog("kiln: %s\n", err);
 
   uint64_t tsc_hz = time_tsc_hz();
-  klog("kiln: multiboot%d, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.version,
+  klog("kiln: %s, %lu MiB RAM, %lu MHz TSC, booted in %lu us\n", boot_info.loader,
        pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
   /* The network: virtio-net, lwIP, address from ip=/gw=/mask= or DHCP (off without a NIC). */
   net_init();

@@ -9,9 +9,14 @@
  * instead of waiting for the kernel's retransmission. Data is then copied both ways; a half-close
  * is passed on as a half-close and a reset as a reset.
  *
- *   kiln-fwd HOSTPORT...     listens on 127.0.0.1:HOSTPORT for each, picks one free private port
- *                            per forward, prints them on one line ("P1 P2 ...") and serves; the
- *                            caller gives QEMU hostfwd=tcp:127.0.0.1:Pn-:GUESTPORT.
+ *   kiln-fwd [--ready FIFO] HOSTPORT...
+ *        listens on 127.0.0.1:HOSTPORT for each, picks one free private port per forward, prints
+ *        them on one line ("P1 P2 ...") and serves; the caller gives QEMU
+ *        hostfwd=tcp:127.0.0.1:Pn-:GUESTPORT. With --ready, clients wait in our queue until a
+ *        byte arrives on FIFO (the kernel writes one on COM4 once its listening sockets are up):
+ *        QEMU accepts a forward at once and sends the guest a SYN, and a SYN sent before the
+ *        guest's network is up is only retried a second later. Images whose kernel never
+ *        writes it are served READY_WAIT_MS after we start, as without --ready.
  * It ends with its parent (the kiln script) or on SIGTERM. */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,6 +37,7 @@
 #define BUF_SIZE (32 * 1024) /* per direction */
 #define RETRY_MS 20          /* a loopback handshake that takes longer met a full accept queue */
 #define GIVE_UP_MS 30000     /* a client whose forward never answers (no VM) is closed */
+#define READY_WAIT_MS 3000   /* --ready: how long clients wait for the guest's byte at most */
 
 struct side { /* what epoll's data points at: one fd of a connection, or a listener (c NULL) */
   struct conn *c;
@@ -257,9 +263,27 @@ static int free_port(void) {
   return ntohs(a.sin_port);
 }
 
+/* --ready: the guest's byte (or the FIFO's end: QEMU is gone) lets the queued clients go. */
+static struct side ready_side = {NULL, -1};
+static int ready_fd = -1;
+static void guest_ready(void) {
+  char b[64];
+  ssize_t r = read(ready_fd, b, sizeof b);
+  if (r < 0 && (errno == EAGAIN || errno == EINTR)) return;
+  for (int i = 0; i < nfwds; i++) fwds[i].retry_at = 0;
+  epoll_ctl(ep, EPOLL_CTL_DEL, ready_fd, NULL);
+  close(ready_fd);
+  ready_fd = -1;
+}
+
 int main(int argc, char **argv) {
+  const char *ready = NULL;
+  if (argc > 2 && !strcmp(argv[1], "--ready")) {
+    ready = argv[2];
+    argv += 2, argc -= 2;
+  }
   if (argc < 2 || argc - 1 > MAX_FWDS) {
-    fprintf(stderr, "usage: kiln-fwd HOSTPORT... (at most %d)\n", MAX_FWDS);
+    fprintf(stderr, "usage: kiln-fwd [--ready FIFO] HOSTPORT... (at most %d)\n", MAX_FWDS);
     return 2;
   }
   prctl(PR_SET_PDEATHSIG, SIGTERM);
@@ -279,6 +303,12 @@ int main(int argc, char **argv) {
     f->lfd = listen_on(f->port, SOMAXCONN);
     f->lside = (struct side){NULL, nfwds - 1};
     f->tail = &f->head;
+  }
+  if (ready) { /* O_NONBLOCK: opening a FIFO for reading does not wait for its writer then */
+    ready_fd = open(ready, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (ready_fd < 0) die(ready);
+    watch(ready_fd, &ready_side, EPOLLIN);
+    for (int i = 0; i < nfwds; i++) fwds[i].retry_at = now_ms() + READY_WAIT_MS;
   }
   for (int i = 0; i < nfwds; i++) {
     fwds[i].target = free_port();
@@ -302,7 +332,8 @@ int main(int argc, char **argv) {
     for (int i = 0; i < n; i++) {
       struct side *s = ev[i].data.ptr;
       struct conn *c = s->c;
-      if (!c) accept_all(&fwds[s->idx]);
+      if (!c && s->idx < 0) guest_ready();
+      else if (!c) accept_all(&fwds[s->idx]);
       else if (c->dead) continue;
       else if (c->f->connecting == c) {
         if (s->idx == 1) connect_done(c);

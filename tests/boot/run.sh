@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boot tests under TCG: images built with `kiln build`, booted with `kiln run`, checked by their
-# stdout, stderr and exit status. Both boot paths: GRUB ISO (multiboot2) and -kernel (multiboot1).
+# stdout, stderr and exit status. Both boot paths: GRUB ISO (multiboot2) and -kernel (PVH, qboot).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -31,7 +31,7 @@ boot() {
 if ./kiln build build/examples/hello.wasm -o $W/hello.iso --arg "two words" --env WHO=kiln >$W/build.log 2>&1; then
   hello_out=("Hello from Kiln!" "argv[0] = hello" "argv[1] = two words" "WHO = kiln" "sum = 1792")
   boot "hello (GRUB ISO, multiboot2)" $W/hello.iso 0 "${hello_out[@]}"
-  boot "hello (-kernel, multiboot1)" $W/hello.elf 0 "${hello_out[@]}"
+  boot "hello (-kernel, PVH)" $W/hello.elf 0 "${hello_out[@]}"
   # argv means the same in both modes: argv[0] is the app's name, each --arg appends
   vm=$(./kiln run $W/hello.elf --timeout 60 2>/dev/null | grep '^argv')
   hosted=$(./kiln run --hosted build/examples/hello.wasm --arg "two words" 2>&1 | grep '^argv')
@@ -91,7 +91,7 @@ if app bytes && ./kiln build "$W/bytes.wasm" -o "$W/bytes.iso" >$W/build.log 2>&
     if [ $rc != 0 ]; then fail "$name" "exit status $rc: $(tail -n2 "$W/bytes.err" | tr '\n' '|')"
     elif ! cmp -s "$W/bytes.out" "$W/bytes.expect"; then
       fail "$name" "stdout differs: $(cmp "$W/bytes.out" "$W/bytes.expect" 2>&1 | head -n1), $(stat -c %s "$W/bytes.out") bytes"
-    elif ! grep -q '^bytes: 307200 bytes written$' "$W/bytes.err" || ! grep -q '^kiln: multiboot' "$W/bytes.err"; then
+    elif ! grep -q '^bytes: 307200 bytes written$' "$W/bytes.err" || ! grep -q -e '^kiln: PVH' -e '^kiln: multiboot2' "$W/bytes.err"; then
       fail "$name" "stderr lacks the app's line or the kernel's notes: $(head -c 300 "$W/bytes.err" | tr '\n' '|')"
     else pass "$name"; fi
   done

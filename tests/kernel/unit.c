@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "boot/multiboot.h"
+#include "boot/loaders.h"
 #include "kernel/kernel.h"
 
 /* Stubs for what the pure parts reach outside themselves. */
@@ -121,46 +121,40 @@ static uint8_t *low_buf(size_t n) {
   return p;
 }
 
-static void test_multiboot(void) {
+static void test_bootinfo(void) {
   static struct boot_info bi;
   char err[160];
-  CASE("multiboot1: mmap, cmdline, modules") {
+  CASE("PVH: memory map, cmdline, modules") {
     uint8_t *mem = low_buf(4096);
-    struct mb1_info *mi = (void *)mem;
+    struct pvh_start_info *si = (void *)mem;
     char *cmd = (char *)mem + 512;
-    strcpy(cmd, "kernel.elf arg=x");
-    struct mb1_mmap_entry *e = (void *)(mem + 1024);
-    e[0] = (struct mb1_mmap_entry){20, 0, 0x9fc00, 1};
-    e[1] = (struct mb1_mmap_entry){20, 0x9fc00, 0x400, 2};
-    e[2] = (struct mb1_mmap_entry){20, 0x100000, 0x7ee0000, 1};
-    struct mb1_module *mods = (void *)(mem + 2048);
-    mods[0] = (struct mb1_module){0x200000, 0x201234, (uint32_t)(uintptr_t)(mem + 3000), 0};
-    strcpy((char *)mem + 3000, "fs");
-    mi->flags = MB1_INFO_MEMORY | MB1_INFO_CMDLINE | MB1_INFO_MODS | MB1_INFO_MMAP;
-    mi->cmdline = (uint32_t)(uintptr_t)cmd;
-    mi->mmap_addr = (uint32_t)(uintptr_t)e;
-    mi->mmap_length = 3 * sizeof *e;
-    mi->mods_count = 1;
-    mi->mods_addr = (uint32_t)(uintptr_t)mods;
-    CHECK(multiboot_parse(MB1_BOOT_MAGIC, (uintptr_t)mi, &bi, err, sizeof err) == 0);
-    CHECK(bi.version == 1);
+    strcpy(cmd, "arg=x fs=4660");
+    struct pvh_memmap_entry *e = (void *)(mem + 1024);
+    e[0] = (struct pvh_memmap_entry){0, 0x9fc00, 1, 0};
+    e[1] = (struct pvh_memmap_entry){0x9fc00, 0x400, 2, 0};
+    e[2] = (struct pvh_memmap_entry){0x100000, 0x7ee0000, 1, 0};
+    struct pvh_module *mods = (void *)(mem + 2048);
+    mods[0] = (struct pvh_module){0x200000, 0x1234, 0, 0};
+    *si = (struct pvh_start_info){.magic = PVH_START_MAGIC, .version = 1, .nr_modules = 1,
+                                  .modlist_paddr = (uintptr_t)mods, .cmdline_paddr = (uintptr_t)cmd,
+                                  .memmap_paddr = (uintptr_t)e, .memmap_entries = 3};
+    CHECK(boot_parse(PVH_START_MAGIC, (uintptr_t)si, &bi, err, sizeof err) == 0);
+    CHECK(!strcmp(bi.loader, "PVH"));
     CHECK(bi.nregions == 2 && bi.regions[1].addr == 0x100000 && bi.regions[1].len == 0x7ee0000);
-    CHECK(!strcmp(bi.cmdline, "kernel.elf arg=x"));
+    CHECK(!strcmp(bi.cmdline, "arg=x fs=4660"));
     CHECK(bi.nmodules == 1 && bi.modules[0].start == 0x200000 && bi.modules[0].end == 0x201234);
-    CHECK(!strcmp(bi.modules[0].name, "fs"));
+    CHECK(bi.modules[0].name[0] == 0);
   }
-  CASE("multiboot1: mem_lower/upper when there is no mmap") {
+  CASE("PVH: version 0 (no memory map) is an error") {
     uint8_t *mem = low_buf(4096);
-    struct mb1_info *mi = (void *)mem;
-    mi->flags = MB1_INFO_MEMORY;
-    mi->mem_lower = 639, mi->mem_upper = 130048;
-    CHECK(multiboot_parse(MB1_BOOT_MAGIC, (uintptr_t)mi, &bi, err, sizeof err) == 0);
-    CHECK(bi.nregions == 2 && bi.regions[1].len == 130048ull << 10 && bi.cmdline[0] == 0);
+    *(struct pvh_start_info *)mem = (struct pvh_start_info){.magic = PVH_START_MAGIC, .version = 0};
+    CHECK(boot_parse(PVH_START_MAGIC, (uintptr_t)mem, &bi, err, sizeof err) == -1);
+    CHECK(strstr(err, "no memory map") != NULL);
   }
-  CASE("multiboot1: no memory information is an error") {
+  CASE("PVH: a start_info without its magic is an error") {
     uint8_t *mem = low_buf(4096);
-    CHECK(multiboot_parse(MB1_BOOT_MAGIC, (uintptr_t)mem, &bi, err, sizeof err) == -1);
-    CHECK(strstr(err, "no memory") != NULL);
+    CHECK(boot_parse(PVH_START_MAGIC, (uintptr_t)mem, &bi, err, sizeof err) == -1);
+    CHECK(strstr(err, "magic") != NULL);
   }
   CASE("multiboot2: tags (cmdline, module, mmap with 24-byte entries)") {
     uint8_t *mem = low_buf(4096);
@@ -180,8 +174,8 @@ static void test_multiboot(void) {
     w[o] = MB2_TAG_END, w[o + 1] = 8;
     o += 2;
     w[0] = (uint32_t)(o * 4), w[1] = 0;
-    CHECK(multiboot_parse(MB2_BOOT_MAGIC, (uintptr_t)mem, &bi, err, sizeof err) == 0);
-    CHECK(bi.version == 2 && !strcmp(bi.cmdline, "arg=a ip=1.2"));
+    CHECK(boot_parse(MB2_BOOT_MAGIC, (uintptr_t)mem, &bi, err, sizeof err) == 0);
+    CHECK(!strcmp(bi.loader, "multiboot2") && !strcmp(bi.cmdline, "arg=a ip=1.2"));
     CHECK(bi.nregions == 2 && bi.regions[1].addr == 0x100000 && bi.regions[1].len == 0x3ff00000);
     CHECK(bi.nmodules == 1 && bi.modules[0].start == 0x300000 && !strcmp(bi.modules[0].name, "fs"));
   }
@@ -189,11 +183,11 @@ static void test_multiboot(void) {
     uint8_t *mem = low_buf(4096);
     uint32_t *w = (uint32_t *)mem;
     w[0] = 32, w[1] = 0, w[2] = MB2_TAG_MMAP, w[3] = 4000;
-    CHECK(multiboot_parse(MB2_BOOT_MAGIC, (uintptr_t)mem, &bi, err, sizeof err) == -1);
+    CHECK(boot_parse(MB2_BOOT_MAGIC, (uintptr_t)mem, &bi, err, sizeof err) == -1);
     CHECK(strstr(err, "malformed") != NULL);
   }
-  CASE("multiboot: unknown magic is an error") {
-    CHECK(multiboot_parse(0x12345678, 0, &bi, err, sizeof err) == -1 && strstr(err, "magic") != NULL);
+  CASE("boot: unknown magic is an error") {
+    CHECK(boot_parse(0x12345678, 0, &bi, err, sizeof err) == -1 && strstr(err, "magic") != NULL);
   }
 }
 
@@ -300,7 +294,7 @@ static void test_chacha_and_dates(void) {
 
 int main(void) {
   test_cmdline();
-  test_multiboot();
+  test_bootinfo();
   test_pmem();
   test_printf();
   test_chacha_and_dates();

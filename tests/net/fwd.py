@@ -9,23 +9,83 @@ guest as 10.0.2.2 with the peer's port: two live connections from one port on tw
 addresses would be one connection in the guest (their sequence numbers then fight in an ACK
 storm that never ends). So every connection must come from 127.0.0.2, and no port may be used
 twice at once. Each of 300 clients (all at once) also gets its own bytes back.
+With --ready FIFO, clients wait until a byte arrives there (the guest's listeners are up), or
+for 3 s when none comes (an image whose kernel does not write it).
 Prints "PASS name" or "FAIL name: why"; bounded by a 60 s budget."""
-import socket, subprocess, sys, threading, time
+import os, shutil, socket, subprocess, sys, tempfile, threading, time
 
 N, BUDGET = 300, 60
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def start_fwd(*args):
+    """kiln-fwd ARGS... on a free port: (process, public port, private port)."""
+    port = free_port()
+    fwd = subprocess.Popen([sys.argv[1], *args, str(port)], stdout=subprocess.PIPE, text=True)
+    return fwd, port, int(fwd.stdout.readline())
+
+
 def main():
-    pub = socket.socket()
-    pub.bind(("127.0.0.1", 0))
-    port = pub.getsockname()[1]
-    pub.close()
-    fwd = subprocess.Popen([sys.argv[1], str(port)], stdout=subprocess.PIPE, text=True)
+    fwd, port, target = start_fwd()
     try:
-        run(port, int(fwd.stdout.readline()))
+        run(port, target)
     finally:
         fwd.terminate()
         fwd.wait()
+    ready()
+
+
+def ready():
+    """--ready: nothing reaches the forward before the byte; without it, after 3 s."""
+    d = tempfile.mkdtemp()
+    try:
+        for send_byte in (True, False):
+            fifo = os.path.join(d, "ready%d" % send_byte)
+            os.mkfifo(fifo)
+            fwd, port, target = start_fwd("--ready", fifo)
+            lst = socket.socket()
+            lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            lst.bind(("127.0.0.1", target))
+            lst.listen(8)
+            lst.settimeout(0.5)
+            w = os.open(fifo, os.O_WRONLY)  # as QEMU's COM4 does
+            t0 = time.time()
+            c = socket.create_connection(("127.0.0.1", port), timeout=10)
+            early = None
+            try:
+                early = lst.accept()[0]  # within 0.5 s: too early
+            except socket.timeout:
+                pass
+            if send_byte:
+                os.write(w, b"l")
+            lst.settimeout(5)
+            try:
+                got, dt = lst.accept()[0], time.time() - t0
+            except socket.timeout:
+                got, dt = None, time.time() - t0
+            if send_byte:
+                name = "kiln-fwd --ready: a client waits for the guest's byte, then is forwarded"
+                ok = early is None and got is not None and dt < 2
+            else:
+                name = "kiln-fwd --ready: without the byte, a client is forwarded after 3 s"
+                ok = early is None and got is not None and 2.5 < dt < 5
+            print(f"PASS {name} ({dt:.1f} s)" if ok else
+                  f"FAIL {name}: forwarded {'before the byte' if early else 'after %.1f s' % dt if got else 'never'}")
+            for x in (early, got, c, lst):
+                if x:
+                    x.close()
+            os.close(w)
+            fwd.terminate()
+            fwd.wait()
+    finally:
+        shutil.rmtree(d)
 
 
 def run(port, target):

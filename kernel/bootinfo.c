@@ -1,8 +1,8 @@
-/* kernel/multiboot.c — reads the boot information of either loader (Multiboot1 from QEMU
- * -kernel, Multiboot2 from GRUB) into one struct boot_info: usable RAM, modules, command
- * line. Everything is copied out, because the loader's structures sit in memory the page
- * allocator is about to hand out (QEMU puts them right after the kernel image). */
-#include "boot/multiboot.h"
+/* kernel/bootinfo.c — reads the boot information of either loader (PVH from QEMU -kernel,
+ * Multiboot2 from GRUB) into one struct boot_info: usable RAM, modules, command line.
+ * Everything is copied out, because the loader's structures sit in memory the page allocator
+ * is about to hand out. */
+#include "boot/loaders.h"
 #include "kernel/kernel.h"
 
 struct boot_info boot_info;
@@ -29,27 +29,19 @@ static void add_module(struct boot_info *bi, uint64_t start, uint64_t end, const
   copy_str(m->name, sizeof m->name, name);
 }
 
-static int parse_mb1(const struct mb1_info *mi, struct boot_info *bi, char *err, size_t errlen) {
-  if (mi->flags & MB1_INFO_CMDLINE) copy_str(bi->cmdline, sizeof bi->cmdline, (const char *)(uintptr_t)mi->cmdline);
-  if (mi->flags & MB1_INFO_MMAP) {
-    uintptr_t p = mi->mmap_addr, end = p + mi->mmap_length;
-    while (p + sizeof(struct mb1_mmap_entry) <= end) {
-      const struct mb1_mmap_entry *e = (const void *)p;
-      add_region(bi, e->addr, e->len, e->type);
-      if (e->size < 20) break; /* malformed: would loop or misread */
-      p += e->size + 4;
-    }
-  } else if (mi->flags & MB1_INFO_MEMORY) {
-    add_region(bi, 0, (uint64_t)mi->mem_lower << 10, MB_MEMORY_AVAILABLE);
-    add_region(bi, 1 << 20, (uint64_t)mi->mem_upper << 10, MB_MEMORY_AVAILABLE);
+/* PVH: boot_start (boot/entry.S) passes the start_info's own magic as the loader's. */
+static int parse_pvh(const struct pvh_start_info *si, struct boot_info *bi, char *err, size_t errlen) {
+  if (si->cmdline_paddr) copy_str(bi->cmdline, sizeof bi->cmdline, (const char *)(uintptr_t)si->cmdline_paddr);
+  if (si->version >= 1) {
+    const struct pvh_memmap_entry *e = (const void *)(uintptr_t)si->memmap_paddr;
+    for (uint32_t i = 0; e && i < si->memmap_entries; i++) add_region(bi, e[i].addr, e[i].size, e[i].type);
   }
-  if (mi->flags & MB1_INFO_MODS) {
-    const struct mb1_module *m = (const void *)(uintptr_t)mi->mods_addr;
-    for (uint32_t i = 0; i < mi->mods_count; i++)
-      add_module(bi, m[i].mod_start, m[i].mod_end, (const char *)(uintptr_t)m[i].string);
-  }
+  const struct pvh_module *m = (const void *)(uintptr_t)si->modlist_paddr;
+  for (uint32_t i = 0; m && i < si->nr_modules; i++)
+    add_module(bi, m[i].paddr, m[i].paddr + m[i].size,
+               m[i].cmdline_paddr ? (const char *)(uintptr_t)m[i].cmdline_paddr : "");
   if (!bi->nregions) {
-    ksnprintf(err, errlen, "multiboot1: no memory information (flags %#x)", mi->flags);
+    ksnprintf(err, errlen, "PVH: no memory map (start_info version %u)", si->version);
     return -1;
   }
   return 0;
@@ -105,17 +97,17 @@ static int parse_mb2(uintptr_t info, struct boot_info *bi, char *err, size_t err
   return 0;
 }
 
-int multiboot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err, size_t errlen) {
+int boot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err, size_t errlen) {
   memset(out, 0, sizeof *out);
-  if (magic == MB1_BOOT_MAGIC) {
-    out->version = 1;
-    return parse_mb1((const void *)info, out, err, errlen);
+  if (magic == PVH_START_MAGIC && ((const struct pvh_start_info *)info)->magic == PVH_START_MAGIC) {
+    out->loader = "PVH";
+    return parse_pvh((const void *)info, out, err, errlen);
   }
   if (magic == MB2_BOOT_MAGIC) {
-    out->version = 2;
+    out->loader = "multiboot2";
     return parse_mb2(info, out, err, errlen);
   }
-  ksnprintf(err, errlen, "not started by a multiboot loader (magic %#x)", magic);
+  ksnprintf(err, errlen, "not started by a PVH or Multiboot2 loader (magic %#x)", magic);
   return -1;
 }
 
