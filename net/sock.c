@@ -860,14 +860,21 @@ void ksock_counts(struct ksock_counts *c) { *c = counts; }
 
 /* Data lwIP still holds for some connection: not yet sent, or sent and not acknowledged (a
  * FIN is a segment too). */
-static int tcp_pending(void) {
+static int tcp_pending(uint64_t *bytes) {
   int n = 0;
+  *bytes = 0;
   for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next)
-    if (p->unsent || p->unacked) n++;
+    if (p->unsent || p->unacked) {
+      n++;
+      *bytes += (u32_t)(p->snd_lbb - p->lastack) + 1; /* + 1: a FIN still to go counts */
+    }
   return n;
 }
 
-int ksock_drain_all(uint64_t deadline_ns) {
+/* Sends what every connection has queued (FIN after it), waiting while the peers make progress:
+ * until nothing is left, for stall_ns without an acknowledged byte, or max_ns in all. Returns
+ * the number of connections that still had data. */
+int ksock_drain_all(uint64_t stall_ns, uint64_t max_ns) {
   net_enter();
   for (struct ksock *s = all_socks; s; s = s->all_next) {
     if (s->type != KSOCK_TCP || !s->tcp) continue;
@@ -886,8 +893,15 @@ int ksock_drain_all(uint64_t deadline_ns) {
     }
   }
   net_poll();
+  uint64_t t0 = time_ns(), last = t0, bytes, before = ~0ull;
   int left;
-  while ((left = tcp_pending()) && time_ns() < deadline_ns) net_wait(deadline_ns);
+  while ((left = tcp_pending(&bytes))) {
+    uint64_t now = time_ns();
+    if (bytes < before) before = bytes, last = now;
+    if (now - last >= stall_ns || now - t0 >= max_ns) break;
+    uint64_t until = last + stall_ns < t0 + max_ns ? last + stall_ns : t0 + max_ns;
+    net_wait(until);
+  }
   net_leave();
   return left;
 }

@@ -46,7 +46,7 @@ int ksock_getopt(struct ksock *s, int opt, int *value);
 /* At the app's exit: stops listening, sends FIN on every connection after its queued data,
  * and waits (polling, halting between) until all data and FINs are acknowledged or the
  * monotonic instant deadline_ns. Returns how many connections still had data pending. */
-int ksock_drain_all(uint64_t deadline_ns);
+int ksock_drain_all(uint64_t stall_ns, uint64_t max_ns);
 
 /* Counters for net/stats.c. */
 struct ksock_counts {
