@@ -255,20 +255,22 @@ expect_err bad-simd-align "alignment must not be larger than natural"
 bin bad-simd-op "$HDR 01 04 01 60 00 00 03 02 01 00 0a 07 01 05 00 fd 9a 01 0b" # 0xfd 154: reserved
 expect_err bad-simd-op "0x17: illegal opcode 0xfd 154"
 # a C program built with -msimd128 (loops clang vectorizes, vector types through a function
-# pointer) prints the same checksums as natively, at -O2 and -O0
+# pointer) prints the same checksums as natively, at -O2, at -O0 and with AVX2 (--cpu x86-64-v3)
 if clang-19 --target=wasm32-wasi -O2 -msimd128 -Wl,--stack-first tests/aot/simd.c -o $W/simd.wasm 2>$W/cc.err &&
    clang-19 -O2 -msse4.2 tests/aot/simd.c -o $W/simd.native 2>>$W/cc.err; then
   ops=$(wasm-objdump -d $W/simd.wasm | grep -cE "(i8x16|i16x8|i32x4|i64x2|f32x4|f64x2)\.")
   want=$($W/simd.native)
-  for o in -O2 -O0; do
-    if [ "$ops" -lt 20 ]; then fail simd-c$o "clang emitted only $ops SIMD instructions (is -msimd128 honoured?)"
-    elif ! $AOT $o $W/simd.wasm -o $W/simd$o.o 2>$W/simd.err; then fail simd-c$o "kiln-aot: $(head -n1 $W/simd.err)"
-    elif ! clang-19 $W/simd$o.o build/host/libkiln-host.a -lm -o $W/simd$o.bin 2>$W/simd.err; then
-      fail simd-c$o "link: $(tail -n1 $W/simd.err)"
+  for o in O2 O0 avx2; do
+    flags=-$o; [ $o = avx2 ] && flags="--cpu x86-64-v3"
+    if [ "$ops" -lt 20 ]; then fail simd-c-$o "clang emitted only $ops SIMD instructions (is -msimd128 honoured?)"
+    elif [ $o = avx2 ] && ! grep -qw avx2 /proc/cpuinfo; then skip simd-c-$o "this CPU has no AVX2"
+    elif ! $AOT $flags $W/simd.wasm -o $W/simd-$o.o 2>$W/simd.err; then fail simd-c-$o "kiln-aot: $(head -n1 $W/simd.err)"
+    elif ! clang-19 $W/simd-$o.o build/host/libkiln-host.a -lm -o $W/simd-$o.bin 2>$W/simd.err; then
+      fail simd-c-$o "link: $(tail -n1 $W/simd.err)"
     else
-      out=$(timeout 60 $W/simd$o.bin 2>&1); rc=$?
-      if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass simd-c$o
-      else fail simd-c$o "exit $rc, output '$(head -n2 <<<"$out" | tr '\n' ' ')', native '$(head -n2 <<<"$want" | tr '\n' ' ')'"; fi
+      out=$(timeout 60 $W/simd-$o.bin 2>&1); rc=$?
+      if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass simd-c-$o
+      else fail simd-c-$o "exit $rc, output '$(head -n2 <<<"$out" | tr '\n' ' ')', native '$(head -n2 <<<"$want" | tr '\n' ' ')'"; fi
     fi
   done
 else fail simd-c "clang: $(head -n1 $W/cc.err)"; fi
