@@ -273,6 +273,12 @@ if clang-19 --target=wasm32-wasi -O2 -msimd128 -Wl,--stack-first tests/aot/simd.
       else fail simd-c-$o "exit $rc, output '$(head -n2 <<<"$out" | tr '\n' ' ')', native '$(head -n2 <<<"$want" | tr '\n' ' ')'"; fi
     fi
   done
+  # and inside the VM (the kernel runs the same SSE code; stdout is the app's, byte for byte)
+  if KILN_CACHE=off ./kiln build $W/simd.wasm -o $W/simd.iso >$W/simdvm.log 2>&1; then
+    out=$(./kiln run $W/simd.elf --timeout 120 2>$W/simdvm.err); rc=$?
+    if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass simd-c-vm
+    else fail simd-c-vm "exit $rc, output '$(head -n2 <<<"$out" | tr '\n' ' ')', $(tail -n1 $W/simdvm.err)"; fi
+  else fail simd-c-vm "kiln build: $(tail -n1 $W/simdvm.log)"; fi
 else fail simd-c "clang: $(head -n1 $W/cc.err)"; fi
 
 # --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
