@@ -8,6 +8,11 @@
  *        R f(kiln_instance *ctx, P1, P2, ...)
  *    Value types map to C as: i32 -> int32_t, i64 -> int64_t, f32 -> float, f64 -> double,
  *    funcref -> kiln_funcref *, externref -> void *, v128 -> 16-byte vector (<2 x i64>).
+ *    A v128 crosses to and from C as any 16-byte vector type does in the SysV x86-64 ABI
+ *    (__m128i, or `int32_t __attribute__((vector_size(16)))`): in one XMM register, lane 0 in
+ *    the low bytes (Wasm's little-endian lane order). In a kiln_val (trampolines, global
+ *    cells) it is the 16 bytes in memory order, 8-aligned only: generated code accesses
+ *    those slots with 8-byte alignment.
  *    A function with no result returns void; with one result returns it; with two or more
  *    results returns an LLVM first-class struct {R1, R2, ...} (only compiled code and
  *    trampolines ever see that form; C runtimes call such functions through a trampoline).

@@ -39,7 +39,8 @@ typedef struct ConstExpr {
   uint8_t kind; /* KILN_CONST_* of abi.h */
   uint8_t type;
   uint32_t index; /* EXPR: the number of items */
-  uint64_t bits; /* value bits (i32/f32 in the low 32) */
+  uint64_t bits; /* value bits (i32/f32 in the low 32; v128: bits 0..63) */
+  uint64_t hi;   /* v128: bits 64..127 */
   struct ConstExpr *items; /* EXPR */
 } ConstExpr;
 
@@ -287,6 +288,11 @@ bool lower_trunc_sat(Lower *L, uint32_t sub);
 /* ---- lower_memory.c ---- */
 bool lower_memory(Lower *L, uint8_t op);
 bool lower_memory_fc(Lower *L, uint32_t sub);
+void read_memarg(Lower *L, unsigned size, uint32_t *offset); /* memory 0, alignment <= size */
+LLVMValueRef mem_address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size); /* checked with --bounds-checks */
+
+/* ---- lower_simd.c: the 0xfd prefix (fixed-width SIMD) ---- */
+bool lower_simd(Lower *L, uint32_t sub);
 
 /* ---- lower_call.c: calls, variables, runtime services ---- */
 bool lower_call(Lower *L, uint8_t op);

@@ -220,7 +220,7 @@ static LLVMValueRef cexpr_const(Compiler *c, DescTypes *d, const ConstExpr *e) {
     v0 = LLVMConstPtrToInt(array_global(c, d->cexpr, items, e->index, "const_items"), c->i64);
     free(items);
   }
-  LLVMValueRef val = LLVMConstArray2(c->i64, (LLVMValueRef[]){v0, ci64(c, 0)}, 2);
+  LLVMValueRef val = LLVMConstArray2(c->i64, (LLVMValueRef[]){v0, ci64(c, e->hi)}, 2);
   return cstruct(d->cexpr, (LLVMValueRef[]){ci8(c, e->kind), ci8(c, e->type), ci32(c, e->index), val}, 4);
 }
 
@@ -240,12 +240,13 @@ static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
   for (uint32_t i = 0; i < ft->np; i++) {
     LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
     args[i + 1] = LLVMBuildLoad2(b, llvm_type(c, ft->t[i]), p, "");
+    LLVMSetAlignment(args[i + 1], 8); /* kiln_val: a v128 is only 8-aligned there */
   }
   LLVMValueRef r = LLVMBuildCall2(b, fntype(c, t), LLVMGetParam(f, 0), args, ft->np + 1, "");
   for (uint32_t i = 0; i < ft->nr; i++) {
     LLVMValueRef v = ft->nr == 1 ? r : LLVMBuildExtractValue(b, r, i, "");
     LLVMValueRef p = LLVMBuildGEP2(b, c->i8, vals, (LLVMValueRef[]){ci64(c, 16ull * i)}, 1, "");
-    LLVMBuildStore(b, v, p);
+    LLVMSetAlignment(LLVMBuildStore(b, v, p), 8);
   }
   LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);

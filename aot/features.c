@@ -20,7 +20,7 @@ static const struct {
     [FEAT_MULTI_VALUE] = {"multi-value", "multi-value", true},
     [FEAT_BULK_MEMORY] = {"bulk-memory", "bulk memory operations", true},
     [FEAT_REF_TYPES] = {"reference-types", "reference types", true},
-    [FEAT_SIMD] = {"simd", "SIMD", false},
+    [FEAT_SIMD] = {"simd", "SIMD", true},
     [FEAT_RELAXED_SIMD] = {"relaxed-simd", "relaxed SIMD", false},
     [FEAT_THREADS] = {"threads", "threads (shared memory, atomics)", false},
     [FEAT_EH] = {"exception-handling", "exception handling", false},

@@ -296,6 +296,7 @@ bool lower_variable(Lower *L, uint8_t op) {
     LLVMValueRef cell = global_cell(L, g);
     LLVMTypeRef t = llvm_type(c, gl->type);
     LLVMValueRef v = LLVMBuildLoad2(L->b, t, cell, "");
+    LLVMSetAlignment(v, 8); /* a kiln_val cell: a v128 is only 8-aligned (abi.h) */
     if (!gl->mut) LLVMSetMetadata(v, c->md_invariant, LLVMMDNodeInContext(c->llc, NULL, 0));
     push_val(L, gl->type, set_tbaa(c, v, TBAA_GLOBAL));
     return true;
@@ -305,7 +306,9 @@ bool lower_variable(Lower *L, uint8_t op) {
     const Global *gl = &L->m->globals[g];
     if (!gl->mut) fail_at(L->m, L->op_off, "global is immutable");
     LLVMValueRef v = pop_typed(L, gl->type);
-    set_tbaa(c, LLVMBuildStore(L->b, v, global_cell(L, g)), TBAA_GLOBAL);
+    LLVMValueRef st = LLVMBuildStore(L->b, v, global_cell(L, g));
+    LLVMSetAlignment(st, 8); /* as in global.get */
+    set_tbaa(c, st, TBAA_GLOBAL);
     return true;
   }
   default: return false;

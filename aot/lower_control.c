@@ -383,7 +383,11 @@ void lower_function(Compiler *c, uint32_t fidx) {
       if (lower_trunc_sat(&L, sub) || lower_memory_fc(&L, sub) || lower_table_fc(&L, sub)) continue;
       fail_at(m, L.op_off, "illegal opcode 0xfc %u", sub);
     }
-    if (op == OP_PREFIX_FD) fail_at(m, L.op_off, "unsupported instruction: SIMD (0xfd prefix) not supported");
+    if (op == OP_PREFIX_FD) {
+      uint32_t sub = rd_u32(&L.r);
+      if (lower_simd(&L, sub)) continue;
+      fail_at(m, L.op_off, "illegal opcode 0xfd %u", sub);
+    }
     fail_at(m, L.op_off, "illegal opcode 0x%02x", op);
   }
   if (L.r.p != L.r.end) rd_fail(&L.r, "section size mismatch: operators after the end of the function");

@@ -35,7 +35,7 @@ static LLVMValueRef mem_field(Lower *L, unsigned off) {
   return set_tbaa(L->c, LLVMBuildLoad2(L->b, L->c->i64, p, ""), TBAA_RUNTIME);
 }
 
-static LLVMValueRef address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size) {
+LLVMValueRef mem_address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size) {
   Compiler *c = L->c;
   LLVMValueRef a = LLVMBuildZExt(L->b, addr, c->i64, "");
   if (offset) a = LLVMBuildNUWAdd(L->b, a, LLVMConstInt(c->i64, offset, 0), "");
@@ -51,7 +51,7 @@ static LLVMValueRef address(Lower *L, LLVMValueRef addr, uint32_t offset, unsign
   return g;
 }
 
-static void read_memarg(Lower *L, unsigned size, uint32_t *offset) {
+void read_memarg(Lower *L, unsigned size, uint32_t *offset) {
   uint32_t align = rd_u32(&L->r);
   *offset = rd_u32(&L->r);
   check_memory(L, 0);
@@ -76,7 +76,7 @@ bool lower_memory(Lower *L, uint8_t op) {
     if (mo->type == T_F32 || mo->type == T_F64 || mo->bytes * 8 == LLVMGetIntTypeWidth(vt)) at = vt;
     if (op <= OP_I64_LOAD32_U) {
       LLVMValueRef addr = pop_typed(L, T_I32);
-      LLVMValueRef v = LLVMBuildLoad2(L->b, at, address(L, addr, offset, mo->bytes), "");
+      LLVMValueRef v = LLVMBuildLoad2(L->b, at, mem_address(L, addr, offset, mo->bytes), "");
       LLVMSetAlignment(v, 1);
       set_tbaa(c, v, TBAA_MEMORY);
       /* A load whose value is dropped must still trap: keep it from being deleted. */
@@ -87,7 +87,7 @@ bool lower_memory(Lower *L, uint8_t op) {
       LLVMValueRef v = pop_typed(L, mo->type);
       LLVMValueRef addr = pop_typed(L, T_I32);
       if (at != vt) v = LLVMBuildTrunc(L->b, v, at, "");
-      LLVMValueRef st = LLVMBuildStore(L->b, v, address(L, addr, offset, mo->bytes));
+      LLVMValueRef st = LLVMBuildStore(L->b, v, mem_address(L, addr, offset, mo->bytes));
       LLVMSetAlignment(st, 1);
       set_tbaa(c, st, TBAA_MEMORY);
     }

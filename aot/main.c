@@ -51,6 +51,8 @@ static void usage(void) {
                   "  -O1  LLVM's O1 pipeline after SROA, address widening, no vectorizer\n"
                   "  -O2  (default) O2 pipeline: inlining, loop and SLP vectorizers, split bases\n"
                   "  -O3  O3 pipeline: more aggressive inlining and unrolling\n"
+                  "  --cpu  target CPU (default x86-64-v2: SSE4.2, the baseline of Wasm SIMD; x86-64-v3\n"
+                  "         lets LLVM use AVX2 forms); any LLVM x86-64 CPU name\n"
                   "  At -O1 and above, a function past 100k LLVM instructions, 20k blocks or a block of 8000\n"
                   "  is compiled without optimisation (a note names it): compile time stays linear.\n"
                   "limits (refused with FILE:0xOFF: ... exceeds the limit of N; aot/limits.h):\n"

@@ -228,6 +228,10 @@ static bool rd_const_instr(Module *m, Reader *r, uint8_t op, uint32_t nglobals, 
   case OP_F32_CONST: e->kind = KILN_CONST_VALUE, e->type = T_F32, e->bits = rd_fixed32(r); break;
   case OP_F64_CONST: e->kind = KILN_CONST_VALUE, e->type = T_F64, e->bits = rd_fixed64(r); break;
   case OP_REF_NULL: e->kind = KILN_CONST_REF_NULL, e->type = rd_reftype(r); break;
+  case OP_PREFIX_FD: /* v128.const, the one constant SIMD instruction */
+    if (rd_u32(r) != 12) return false;
+    e->kind = KILN_CONST_VALUE, e->type = T_V128, e->bits = rd_fixed64(r), e->hi = rd_fixed64(r);
+    break;
   case OP_REF_FUNC:
     e->kind = KILN_CONST_REF_FUNC, e->type = T_FUNCREF, e->index = rd_u32(r);
     if (e->index >= m->nfuncs) rd_fail(r, "unknown function %u", e->index);

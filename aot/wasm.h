@@ -83,7 +83,7 @@ enum {
   OP_REF_IS_NULL = 0xd1,
   OP_REF_FUNC = 0xd2,
   OP_PREFIX_FC = 0xfc,
-  OP_PREFIX_FD = 0xfd, /* SIMD: not supported */
+  OP_PREFIX_FD = 0xfd, /* fixed-width SIMD: lower_simd.c */
 };
 
 /* 0xfc-prefixed (u32 immediate sub-opcode) */

@@ -33,7 +33,6 @@ rm -rf $W/spec-seeds && mkdir -p $W/spec-seeds
 if [ -d $SPEC ] && command -v wast2json >/dev/null; then
   for f in $SPEC/*.wast; do
     n=$(basename $f .wast)
-    [[ $n == simd* ]] && continue
     wast2json $f -o $W/spec-seeds/$n.json >/dev/null 2>&1 || true
   done
   find $W/spec-seeds -name '*.wasm' -size +10k -delete

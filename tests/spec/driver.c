@@ -12,7 +12,8 @@
  *       CMD: action | assert_return | assert_trap | assert_exhaustion; ACT: invoke | get
  *   VALUE: i32:BITS i64:BITS f32:BITS f64:BITS (decimal bits), f32:nan:canonical,
  *          f64:nan:arithmetic, externref:null, externref:N, externref:any, funcref:null,
- *          funcref:any, v128:32HEX
+ *          funcref:any, v128:32HEX (the bytes in memory order), v128:f32:L,L,L,L and v128:f64:L,L
+ *          (lanes in order, each the decimal bits, nan:canonical or nan:arithmetic)
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -151,10 +152,13 @@ static int resolve(void *ud, const kiln_module *m, const kiln_import *imp, kiln_
 
 /* ---- values ---- */
 
+typedef enum { EXACT, NAN_CANON, NAN_ARITH, ANY_REF } match_kind;
 typedef struct expect {
   uint8_t type;
-  enum { EXACT, NAN_CANON, NAN_ARITH, ANY_REF } kind;
+  match_kind kind;
   kiln_val v;
+  uint8_t lane_bytes;    /* v128 given per float lane: 4 or 8 (0: the 16 bytes exactly) */
+  match_kind lanes[4];   /* then the kind of each lane */
 } expect;
 
 static uint8_t type_of(const char *s) {
@@ -180,6 +184,21 @@ static int parse_value(char *tok, expect *e) {
   else if (strncmp(val, "nan:arithmetic", 14) == 0) e->kind = NAN_ARITH;
   else if (strcmp(val, "null") == 0) e->v.ref = NULL;
   else if (strcmp(val, "any") == 0) e->kind = ANY_REF;
+  else if (e->type == KILN_V128 && (strncmp(val, "f32:", 4) == 0 || strncmp(val, "f64:", 4) == 0)) {
+    e->lane_bytes = val[1] == '3' ? 4 : 8;
+    const char *p = val + 4;
+    for (int i = 0; i < 16 / e->lane_bytes; i++) {
+      if (strncmp(p, "nan:canonical", 13) == 0) e->lanes[i] = NAN_CANON;
+      else if (strncmp(p, "nan:arithmetic", 14) == 0) e->lanes[i] = NAN_ARITH;
+      else {
+        uint64_t bits = strtoull(p, NULL, 10);
+        memcpy(e->v.v128 + i * e->lane_bytes, &bits, e->lane_bytes); /* little-endian */
+      }
+      p = strchr(p, ',');
+      if (!p && i + 1 < 16 / e->lane_bytes) return -1;
+      if (p) p++;
+    }
+  }
   else switch (e->type) {
     case KILN_I32: case KILN_F32: e->v.i32 = (int32_t)strtoul(val, NULL, 10); break;
     case KILN_I64: case KILN_F64: e->v.i64 = (int64_t)strtoull(val, NULL, 10); break;
@@ -207,7 +226,23 @@ static void show(char *buf, size_t n, uint8_t type, const kiln_val *v) {
     else snprintf(buf, n, "externref:null");
     break;
   case KILN_FUNCREF: snprintf(buf, n, "funcref:%s", v->ref ? "non-null" : "null"); break;
-  default: snprintf(buf, n, "v128/unknown");
+  case KILN_V128: {
+    int k = snprintf(buf, n, "v128:");
+    for (int i = 0; i < 16 && k < (int)n; i++) k += snprintf(buf + k, n - k, "%02x", v->v128[i]);
+    break;
+  }
+  default: snprintf(buf, n, "unknown");
+  }
+}
+
+/* One float (f32 when wide is 0, else f64) of the given bits against a kind. */
+static int float_matches(match_kind kind, int wide, uint64_t bits, uint64_t want) {
+  switch (kind) {
+  case NAN_CANON:
+    return !wide ? (bits & 0x7fffffffu) == 0x7fc00000u : (bits & 0x7fffffffffffffffull) == 0x7ff8000000000000ull;
+  case NAN_ARITH:
+    return !wide ? (bits & 0x7fc00000u) == 0x7fc00000u : (bits & 0x7ff8000000000000ull) == 0x7ff8000000000000ull;
+  default: return bits == want;
   }
 }
 
@@ -216,18 +251,22 @@ static int matches(const expect *e, const kiln_val *v) {
   uint64_t b64 = (uint64_t)v->i64;
   switch (e->kind) {
   case NAN_CANON:
-    return e->type == KILN_F32 ? (b32 & 0x7fffffffu) == 0x7fc00000u
-                               : (b64 & 0x7fffffffffffffffull) == 0x7ff8000000000000ull;
-  case NAN_ARITH:
-    return e->type == KILN_F32 ? (b32 & 0x7fc00000u) == 0x7fc00000u
-                               : (b64 & 0x7ff8000000000000ull) == 0x7ff8000000000000ull;
+  case NAN_ARITH: return float_matches(e->kind, e->type == KILN_F64, e->type == KILN_F64 ? b64 : b32, 0);
   case ANY_REF: return v->ref != NULL;
   case EXACT: break;
   }
   switch (e->type) {
   case KILN_I32: case KILN_F32: return b32 == (uint32_t)e->v.i32;
   case KILN_I64: case KILN_F64: return b64 == (uint64_t)e->v.i64;
-  case KILN_V128: return memcmp(v->v128, e->v.v128, 16) == 0;
+  case KILN_V128:
+    if (!e->lane_bytes) return memcmp(v->v128, e->v.v128, 16) == 0;
+    for (int i = 0; i < 16 / e->lane_bytes; i++) {
+      uint64_t got = 0, want = 0;
+      memcpy(&got, v->v128 + i * e->lane_bytes, e->lane_bytes);
+      memcpy(&want, e->v.v128 + i * e->lane_bytes, e->lane_bytes);
+      if (!float_matches(e->lanes[i], e->lane_bytes == 8, got, want)) return 0;
+    }
+    return 1;
   default: return v->ref == e->v.ref;
   }
 }
@@ -356,9 +395,18 @@ static int cmd_action(char **tok, int n) {
     if (rtypes[i] != exps[i].type) {
       ok = FAILF("result %d has type 0x%02x, expected 0x%02x", i, rtypes[i], exps[i].type);
     } else if (!matches(&exps[i], &vals[i])) {
-      char got[96], want[96];
+      char got[96], want[160];
       show(got, sizeof got, rtypes[i], &vals[i]);
-      if (exps[i].kind == NAN_CANON) snprintf(want, sizeof want, "nan:canonical");
+      if (exps[i].lane_bytes) {
+        int w = snprintf(want, sizeof want, "f%d lanes", exps[i].lane_bytes * 8);
+        for (int l = 0; l < 16 / exps[i].lane_bytes; l++) {
+          uint64_t bits = 0;
+          memcpy(&bits, exps[i].v.v128 + l * exps[i].lane_bytes, exps[i].lane_bytes);
+          w += exps[i].lanes[l] == NAN_CANON ? snprintf(want + w, sizeof want - w, " nan:canonical")
+               : exps[i].lanes[l] == NAN_ARITH ? snprintf(want + w, sizeof want - w, " nan:arithmetic")
+                                               : snprintf(want + w, sizeof want - w, " %" PRIu64, bits);
+        }
+      } else if (exps[i].kind == NAN_CANON) snprintf(want, sizeof want, "nan:canonical");
       else if (exps[i].kind == NAN_ARITH) snprintf(want, sizeof want, "nan:arithmetic");
       else if (exps[i].kind == ANY_REF) snprintf(want, sizeof want, "non-null reference");
       else show(want, sizeof want, exps[i].type, &exps[i].v);

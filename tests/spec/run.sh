@@ -2,8 +2,7 @@
 # tests/spec/run.sh — the WebAssembly spec suite (../shared/testsuite/spec) and the proposal
 # folders kiln-aot implements (../shared/testsuite/proposals, list in spec.py) on the hosted
 # runtime, after the runtime's own self-test. Each command of each .wast is one case.
-#   tests/spec/run.sh [-v] [-a] [-j N] [--simd] [FILE.wast | NAME | FOLDER/NAME]...
-#     --simd runs the SIMD files too (skipped by default: kiln-aot has no SIMD yet);
+#   tests/spec/run.sh [-v] [-a] [-j N] [FILE.wast | NAME | FOLDER/NAME]...
 #     FILE...  only these files (and no self-test); -v every failure with expected/actual;
 #     -a every command. Work files go to build/spec/NAME/. Needs build/kiln-aot (make).
 set -uo pipefail

@@ -9,9 +9,10 @@ For each .wast: wast2json into build/spec/NAME/, compile every module with kiln-
 link them with tests/spec/driver.c into one program, run all its commands, and count each
 command as one case. assert_invalid and binary assert_malformed modules must be rejected by
 kiln-aot with exit status 1; text-format (.wat) assert_malformed is skipped (kiln-aot reads
-binaries only). SIMD files are skipped as a whole ("not yet supported").
+binaries only). v128 results are compared byte for byte, or lane by lane where a float lane is
+a NaN pattern (nan:canonical, nan:arithmetic).
 
-Usage: spec.py [-v] [-a] [-j N] [--simd] [FILE.wast | NAME | FOLDER/NAME]...
+Usage: spec.py [-v] [-a] [-j N] [FILE.wast | NAME | FOLDER/NAME]...
   -v  print every failing command with expected/actual (default: the first few per file)
   -a  print every command (PASS lines too)
 """
@@ -46,10 +47,13 @@ def hexs(s):
 
 def value(v):
     t, val = v["type"], v.get("value")
-    if t == "v128":
+    if t == "v128" and val is not None:
         lanes, lt = val, v["lane_type"]
         if any(not str(x).lstrip("-").isdigit() for x in lanes):
-            return None  # NaN patterns per lane: not supported (SIMD is skipped anyway)
+            if lt not in ("f32", "f64"):
+                return None
+            # NaN patterns per lane: v128:f32:LANE,... with LANE the bits or nan:canonical/arithmetic
+            return "v128:%s:%s" % (lt, ",".join(str(x) for x in lanes))
         width = {"i8": 1, "i16": 2, "i32": 4, "f32": 4, "i64": 8, "f64": 8}[lt]
         b = b"".join((int(x) % (1 << (8 * width))).to_bytes(width, "little") for x in lanes)
         return "v128:" + b.hex()
@@ -221,7 +225,7 @@ def drive(name, out, modules, lines):
 
 
 def command_count(path, name):
-    """Commands in a skipped file (SIMD, unsupported proposal), from its JSON conversion."""
+    """Commands in a skipped file (unsupported proposal), from its JSON conversion."""
     out = os.path.join(BUILD, name.replace("/", "."))
     os.makedirs(out, exist_ok=True)
     js = os.path.join(out, os.path.basename(name) + ".json")
@@ -240,7 +244,6 @@ def main():
     ap.add_argument("-v", action="store_true")
     ap.add_argument("-a", action="store_true")
     ap.add_argument("-j", type=int, default=2)
-    ap.add_argument("--simd", action="store_true", help="run the SIMD files too (kiln-aot has no SIMD yet)")
     ap.add_argument("files", nargs="*")
     o = ap.parse_args()
     skipped = []  # (file, reason): whole files not run
@@ -293,9 +296,6 @@ def main():
                 known[key] = why.strip()
 
     skip_why = {f: why for f, why in skipped if f}
-    for f in files:
-        if os.path.basename(f).startswith("simd_") and not o.simd:
-            skip_why[f] = "SIMD not yet supported"
     rest = [f for f in files if f not in skip_why]
     start = time.time()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, o.j)) as ex:
@@ -312,8 +312,7 @@ def main():
             n = command_count(f, name)
             print("SKIP %s.wast: %s (%d commands)" % (name, skip_why[f], n))
             tot["SKIP"] += n
-            kind = "simd (whole files)" if skip_why[f].startswith("SIMD") else "proposals (whole files)"
-            kinds.setdefault(kind, {"PASS": 0, "FAIL": 0, "SKIP": 0})["SKIP"] += n
+            kinds.setdefault("proposals (whole files)", {"PASS": 0, "FAIL": 0, "SKIP": 0})["SKIP"] += n
             rows.append((name, 0, 0, n))
             continue
         _, cases, _ = results[name]

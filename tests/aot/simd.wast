@@ -1,0 +1,82 @@
+;; tests/aot/simd.wast — v128 where the spec's simd_*.wast files rarely put it: globals
+;; (imported, exported, mutable), params and results across instances and through tables
+;; (call_indirect), several v128 results, block and loop params, select, and tail calls.
+
+(module $A
+  (global $g (export "g") (mut v128) (v128.const i32x4 1 2 3 4))
+  (global $k (export "k") v128 (v128.const i64x2 0x0102030405060708 -1))
+  (func $swap (export "swap") (param v128 v128) (result v128 v128) (local.get 1) (local.get 0))
+  (func $add (export "add") (param v128 v128) (result v128) (i32x4.add (local.get 0) (local.get 1)))
+  (func (export "bump") (param i32) (result v128)
+    (global.set $g (i32x4.add (global.get $g) (i32x4.splat (local.get 0))))
+    (global.get $g))
+  (func (export "get_g") (result v128) (global.get $g))
+)
+(register "A" $A)
+(assert_return (invoke $A "swap" (v128.const i32x4 1 2 3 4) (v128.const f32x4 1 2 3 -0))
+  (v128.const f32x4 1 2 3 -0) (v128.const i32x4 1 2 3 4))
+(assert_return (get $A "k") (v128.const i64x2 0x0102030405060708 -1))
+(assert_return (invoke $A "bump" (i32.const 10)) (v128.const i32x4 11 12 13 14))
+
+(module $B
+  (import "A" "g" (global $g (mut v128)))
+  (import "A" "k" (global $k v128))
+  (import "A" "swap" (func $swap (param v128 v128) (result v128 v128)))
+  (import "A" "add" (func $add (param v128 v128) (result v128)))
+  (global $mine v128 (global.get $k))
+  (type $bin (func (param v128 v128) (result v128)))
+  (table funcref (elem $add $sub $add_imported))
+  (func $sub (param v128 v128) (result v128) (i32x4.sub (local.get 0) (local.get 1)))
+  (func $add_imported (param v128 v128) (result v128) (call $add (local.get 0) (local.get 1)))
+  ;; through the table: 0 add (imported), 1 sub, 2 a local function calling the import
+  (func (export "apply") (param i32 v128 v128) (result v128)
+    (call_indirect (type $bin) (local.get 1) (local.get 2) (local.get 0)))
+  ;; the imported global, changed here and seen by A
+  (func (export "set_g") (param v128) (global.set $g (local.get 0)))
+  (func (export "mine") (result v128) (global.get $mine))
+  ;; two v128 results from another instance, then a block with v128 params
+  (func (export "swap_sub") (param v128 v128) (result v128)
+    (call $swap (local.get 0) (local.get 1))
+    (block (param v128 v128) (result v128) (i32x4.sub)))
+  ;; a loop carrying a v128: sum of splat(i) for i = n..1
+  (func (export "loop") (param i32) (result v128)
+    (v128.const i64x2 0 0)
+    (loop $l (param v128) (result v128)
+      (i32x4.add (i32x4.splat (local.get 0)))
+      (local.tee 0 (i32.sub (local.get 0) (i32.const 1)))
+      (br_if $l)))
+  (func (export "select") (param i32) (result v128)
+    (select (v128.const i32x4 1 1 1 1) (v128.const i32x4 2 2 2 2) (local.get 0)))
+  ;; a v128 in the tail-call ABI: 100000 hops in constant stack
+  (func $count (export "count") (param i32 v128) (result v128)
+    (if (result v128) (i32.eqz (local.get 0))
+      (then (local.get 1))
+      (else (return_call $count (i32.sub (local.get 0) (i32.const 1))
+                                (i64x2.add (local.get 1) (v128.const i64x2 1 2))))))
+)
+(assert_return (invoke "apply" (i32.const 0) (v128.const i32x4 1 2 3 4) (v128.const i32x4 10 20 30 40))
+  (v128.const i32x4 11 22 33 44))
+(assert_return (invoke "apply" (i32.const 1) (v128.const i32x4 1 2 3 4) (v128.const i32x4 10 20 30 40))
+  (v128.const i32x4 -9 -18 -27 -36))
+(assert_return (invoke "apply" (i32.const 2) (v128.const i32x4 1 2 3 4) (v128.const i32x4 10 20 30 40))
+  (v128.const i32x4 11 22 33 44))
+(assert_return (invoke "set_g" (v128.const i16x8 1 2 3 4 5 6 7 8)))
+(assert_return (invoke $A "get_g") (v128.const i16x8 1 2 3 4 5 6 7 8))
+(assert_return (get $A "g") (v128.const i16x8 1 2 3 4 5 6 7 8))
+(assert_return (invoke "mine") (v128.const i64x2 0x0102030405060708 -1))
+(assert_return (invoke "swap_sub" (v128.const i32x4 1 2 3 4) (v128.const i32x4 10 20 30 40))
+  (v128.const i32x4 9 18 27 36))
+(assert_return (invoke "loop" (i32.const 100)) (v128.const i32x4 5050 5050 5050 5050))
+(assert_return (invoke "select" (i32.const 1)) (v128.const i32x4 1 1 1 1))
+(assert_return (invoke "select" (i32.const 0)) (v128.const i32x4 2 2 2 2))
+(assert_return (invoke "count" (i32.const 100000) (v128.const i64x2 0 0)) (v128.const i64x2 100000 200000))
+;; a v128 signature differs from every other: a mismatch through the table traps
+(module
+  (type $i (func (param i32 i32) (result i32)))
+  (table funcref (elem $f))
+  (func $f (param v128 v128) (result v128) (local.get 0))
+  (func (export "bad") (result i32) (call_indirect (type $i) (i32.const 1) (i32.const 2) (i32.const 0))))
+(assert_trap (invoke "bad") "indirect call type mismatch")
+(assert_unlinkable
+  (module (import "A" "g" (global v128)))
+  "incompatible import type")
