@@ -193,6 +193,7 @@ int main(int argc, char **argv) {
   out_path = o.out;
   refuse_unsupported(&m, &feat); /* before the 2.0 decoder calls them malformed */
   o.tail_calls = feat.use[FEAT_TAIL_CALL].used;
+  o.exceptions = feat.use[FEAT_EH].used;
   read_module(&m);
   compile_module(&m, &o);
   return 0;
