@@ -106,6 +106,11 @@ static void lower_try(Lower *L) {
   LLVMBuildStore(L->b, sp, at(L, f->handler, 16));
   LLVMValueRef r = LLVMBuildCall2(L->b, LLVMFunctionType(c->i32, &c->ptr, 1, 0),
                                   intrinsic(c, "llvm.eh.sjlj.setjmp", c->i32, &c->ptr, 1), &f->handler, 1, "");
+  /* The intrinsic is not declared returns_twice; without it the code generator may give a
+   * stack slot still read by the landing code to another value once the body is past its
+   * last straight-line use (a stale ctx->tags pointer failed a tag test). */
+  unsigned rt = LLVMGetEnumAttributeKindForName("returns_twice", 13);
+  LLVMAddCallSiteAttribute(r, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, rt, 0));
   LLVMBasicBlockRef body = new_block(L, "try_body");
   f->land = new_block(L, "landing");
   LLVMBuildCondBr(L->b, LLVMBuildICmp(L->b, LLVMIntEQ, r, LLVMConstInt(c->i32, 0, 0), ""), body, f->land);

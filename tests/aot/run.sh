@@ -64,8 +64,17 @@ bin sec-order "$HDR 03 01 00 01 04 01 60 00 00"
 expect_err sec-order "0xb: unexpected content after last section"
 bin sec-id "$HDR 0e 00"
 expect_err sec-id "0x8: malformed section id"
-bin sec-tag "$HDR 0d 01 00" # section 13 is the exception-handling proposal's tag section
-expect_err sec-tag "0x8: exception handling is not supported by kiln-aot (a tag section)"
+# section 13 is the exception-handling proposal's tag section: after memory, before global
+bin sec-tag "$HDR 01 04 01 60 00 00 0d 03 01 00 00"
+check sec-tag $AOT $W/sec-tag.wasm -o $W/sec-tag.o
+bin tag-attr "$HDR 01 04 01 60 00 00 0d 03 01 01 00"
+expect_err tag-attr "0x11: malformed tag attribute"
+bin tag-results "$HDR 01 05 01 60 00 01 7f 0d 03 01 00 00"
+expect_err tag-results "non-empty tag result type"
+bin tag-type "$HDR 01 04 01 60 00 00 0d 03 01 00 05"
+expect_err tag-type "unknown type 5"
+bin tag-order "$HDR 01 04 01 60 00 00 06 01 00 0d 03 01 00 00"
+expect_err tag-order "unexpected content after last section"
 bin func-no-code "$HDR 01 04 01 60 00 00 03 02 01 00"
 expect_err func-no-code "function and code section have inconsistent lengths"
 bin body-truncated "$HDR 01 04 01 60 00 00 03 02 01 00 0a 04 01 02 00 01"
@@ -126,10 +135,13 @@ else fail feat-relaxed-simd "inspect: $(tr '\n' ';' <<<"${ins-}")"; fi
 feature feat-atomic --enable-threads threads "threads (shared memory, atomics)" fe \
   '(module (memory 1) (func (drop (i32.atomic.load (i32.const 0)))))'
 feature feat-shared --enable-threads threads "threads (shared memory, atomics)" 03 '(module (memory 1 2 shared))'
-feature feat-eh-tag --enable-exceptions exception-handling "exception handling" 0d \
-  '(module (tag $e) (func (try (do (throw $e)) (catch_all))))'
-feature feat-eh-try --enable-exceptions exception-handling "exception handling" 06 \
-  '(module (func (try (do nop) (catch_all))))'
+# the exnref form of exception handling (try_table, throw_ref) is refused; the legacy one is not
+bin feat-eh-exnref "$HDR 01 04 01 60 00 00 03 02 01 00 0a 08 01 06 00 1f 40 00 0b 0b"
+expect_err feat-eh-exnref "0x17: exception handling with exnref (try_table, throw_ref) is not supported by kiln-aot (try_table)"
+echo '(module (tag $e) (func (try (do (throw $e)) (catch_all))))' >$W/eh-legacy.wat
+if wat2wasm --enable-exceptions $W/eh-legacy.wat -o $W/eh-legacy.wasm && ins=$($AOT --inspect $W/eh-legacy.wasm) &&
+   grep -q "^feature exception-handling 0x[0-9a-f]*: a tag section$" <<<"$ins" && ! grep -q "NOT SUPPORTED" <<<"$ins"
+then pass feat-eh-legacy; else fail feat-eh-legacy "inspect: $(tr '\n' ';' <<<"${ins-}")"; fi
 feature feat-multi-memory --enable-multi-memory multi-memory multi-memory 00 '(module (memory 1) (memory 2))'
 feature feat-memory64 --enable-memory64 memory64 memory64 04 '(module (memory i64 1))'
 feature feat-func-refs --enable-function-references function-references "typed function references" 6b \
@@ -242,6 +254,12 @@ if clang-19 --target=wasm32-wasi -mtail-call -O2 tests/aot/tailcall.c -o $W/tail
     else fail tailcall-c-O0 "$(tail -n1 $W/tc.err)"; fi
   fi
 else fail tailcall-c "clang: $(head -n1 $W/cc.err)"; fi
+
+# --- exceptions (legacy encoding): traps are not exceptions, locals reach handlers, the
+# handler chain after br/return/deep throws, payloads, rethrow, delegate, tags per instance ---
+out=$(python3 tests/spec/spec.py -v tests/aot/eh.wast 2>&1)
+if grep -qx "28 passed, 0 failed, 0 skipped" <<<"$out"; then pass eh-wast
+else fail eh-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';')"; fi
 
 # --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
 out=$(python3 tests/spec/spec.py -v tests/aot/extconst.wast 2>&1)
