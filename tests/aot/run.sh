@@ -260,6 +260,17 @@ else fail tailcall-c "clang: $(head -n1 $W/cc.err)"; fi
 out=$(python3 tests/spec/spec.py -v tests/aot/eh.wast 2>&1)
 if grep -qx "28 passed, 0 failed, 0 skipped" <<<"$out"; then pass eh-wast
 else fail eh-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';')"; fi
+ins=$($AOT --inspect build/spec/eh/eh.1.wasm 2>&1)
+if grep -qx "import tag a.e (i32)" <<<"$ins" && grep -qx "export tag own (i32)" <<<"$ins"; then pass eh-inspect-tags
+else fail eh-inspect-tags "$(tr '\n' ';' <<<"$ins")"; fi
+# a throw that would cross a host frame (Wasm -> host -> Wasm) is a trap of the inner call
+if wat2wasm --enable-exceptions tests/aot/eh_host.wat -o $W/eh_host.wasm 2>$W/eh.err &&
+   $AOT --name m $W/eh_host.wasm -o $W/eh_host.o 2>>$W/eh.err && make -s build/host/libkiln-rt.a >/dev/null &&
+   clang-19 -I. -o $W/eh_host.bin tests/aot/eh_host.c $W/eh_host.o build/host/libkiln-rt.a -lm 2>>$W/eh.err; then
+  out=$($W/eh_host.bin 2>&1); rc=$?
+  if [ $rc = 0 ] && [ "$(grep -c '^PASS' <<<"$out")" = 5 ]; then pass eh-host-frames
+  else fail eh-host-frames "exit $rc: $(grep -v '^PASS' <<<"$out" | head -n 3 | tr '\n' ';')"; fi
+else fail eh-host-frames "build: $(tail -n1 $W/eh.err)"; fi
 
 # --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
 out=$(python3 tests/spec/spec.py -v tests/aot/extconst.wast 2>&1)
