@@ -410,6 +410,47 @@ void kiln_describe_pc(const kiln_instance *inst, const void *pc, char *buf, size
   buf[o] = 0;
 }
 
+static const kiln_tag *last_uncaught; /* the tag of the last exception that escaped to the host */
+
+/* The tag by the instance's name for it: an export, an import, else its index. */
+static void name_tag(const kiln_instance *inst, const kiln_tag *tag, const char *parts[3], char *tmp, size_t n) {
+  const kiln_module *m = inst->module;
+  for (uint32_t i = 0; i < m->nexports; i++)
+    if (m->exports[i].kind == KILN_EXTERN_TAG && inst->tags[m->exports[i].index] == tag) {
+      parts[0] = m->exports[i].name.s;
+      return;
+    }
+  for (uint32_t i = 0; i < m->nimports; i++)
+    if (m->imports[i].kind == KILN_EXTERN_TAG && inst->tags[m->imports[i].index] == tag) {
+      parts[0] = m->imports[i].module.s, parts[1] = ".", parts[2] = m->imports[i].field.s;
+      return;
+    }
+  for (uint32_t i = 0; i < m->ntags; i++)
+    if (inst->tags[i] == tag) {
+      size_t k = n - 1;
+      tmp[k] = 0;
+      uint32_t v = i;
+      do tmp[--k] = (char)('0' + v % 10); while ((v /= 10) && k > 0);
+      parts[0] = tmp + k;
+      return;
+    }
+  parts[0] = "of another instance";
+}
+
+void kiln_describe_trap(const kiln_instance *inst, uint32_t code, char *buf, size_t n) {
+  const char *parts[6] = {kiln_trap_message(code), 0, 0, 0, 0, 0};
+  char tmp[16];
+  if (code == KILN_TRAP_UNCAUGHT_EXCEPTION && inst && last_uncaught) {
+    parts[1] = " (tag ";
+    name_tag(inst, last_uncaught, parts + 2, tmp, sizeof tmp);
+    parts[5] = ")";
+  }
+  size_t o = 0;
+  for (int i = 0; i < 6; i++)
+    for (const char *s = parts[i]; s && *s && o + 1 < n; s++) buf[o++] = *s;
+  if (n) buf[o] = 0;
+}
+
 /* ---- services for generated code (aot/abi.h §5) ---- */
 
 __attribute__((noinline)) _Noreturn void kiln_trap(kiln_instance *ctx, uint32_t code) {
@@ -509,7 +550,10 @@ kiln_eh_state *kiln_rt_eh_state(kiln_instance *ctx) {
  * none, the exception escapes to the host: a trap. pc: the throwing code. */
 static _Noreturn void throw_to_head(kiln_instance *ctx, kiln_eh_state *st, void *pc) {
   kiln_eh_handler *h = st->head;
-  if (!h) kiln_plat_unwind(ctx, KILN_TRAP_UNCAUGHT_EXCEPTION, pc);
+  if (!h) {
+    last_uncaught = st->exn.tag;
+    kiln_plat_unwind(ctx, KILN_TRAP_UNCAUGHT_EXCEPTION, pc);
+  }
   st->head = h->prev;
   __builtin_longjmp(h->jb, 1);
 }

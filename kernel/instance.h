@@ -66,5 +66,8 @@ uint32_t kiln_invoke(kiln_funcref *f, kiln_val *vals);
 /* The function (by name-section name when present, else "func[N]") containing code address
  * pc in instance inst; writes at most n bytes to buf. Used to report traps. */
 void kiln_describe_pc(const kiln_instance *inst, const void *pc, char *buf, size_t n);
+/* The trap's message; for "uncaught exception" with the tag as inst names it (export name,
+ * import module.field or index): "uncaught exception (tag NAME)". */
+void kiln_describe_trap(const kiln_instance *inst, uint32_t code, char *buf, size_t n);
 
 #endif

@@ -51,7 +51,7 @@ for t in "exit3 3" "unreachable 134 before-the-trap kiln:-trap:-unreachable" \
          "oob 134 storing-out-of-bounds kiln:-trap:-out-of-bounds-memory-access" \
          "divzero 134 kiln:-trap:-integer-divide-by-zero" \
          "recurse 134 kiln:-trap:-call-stack-exhausted-in-depth" \
-         "uncaught 134 before-the-throw kiln:-trap:-uncaught-exception-in-func[2]"; do
+         "uncaught 134 before-the-throw kiln:-trap:-uncaught-exception-(tag-oops)-in-func[2]"; do
   set -- $t
   name=$1 want=$2; shift 2
   pats=(); for p in "$@"; do pats+=("${p//-/ }"); done
@@ -191,6 +191,10 @@ if app eh && ./kiln build $W/eh.wasm -o $W/eh.iso >$W/build.log 2>&1; then
   out=$(./kiln run --hosted $W/eh.wasm 2>&1); rc=$?
   if [ $rc = 0 ] && [ "$out" = "eh: ok 12345" ]; then pass "exceptions (hosted)"
   else fail "exceptions (hosted)" "status $rc: $out"; fi
+  out=$(./kiln run --hosted $W/uncaught.wasm 2>&1); rc=$?
+  if [ $rc = 134 ] && grep -q '^kiln: trap: uncaught exception (tag oops) in func\[2\]$' <<<"$out"; then
+    pass "uncaught exception (hosted)"
+  else fail "uncaught exception (hosted)" "status $rc: $(tr '\n' '|' <<<"$out")"; fi
 else
   fail "build eh" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi

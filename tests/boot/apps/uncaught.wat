@@ -4,7 +4,7 @@
   (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
   (memory (export "memory") 1)
   (data (i32.const 16) "before the throw\n")
-  (tag $oops (param i32))
+  (tag $oops (export "oops") (param i32))
   (func $thrower (throw $oops (i32.const 1)))
   (func (export "_start")
     (i32.store (i32.const 0) (i32.const 16))
