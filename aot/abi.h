@@ -70,7 +70,8 @@
  *    of handlers installed by try blocks running below it, and the exception in flight.
  *    A function containing try/throw/rethrow/delegate fetches that state once at entry
  *    (kiln_rt_eh_state). Entering a try body fills a kiln_eh_handler in its frame (frame
- *    and stack pointer at [0] and [2], llvm.eh.sjlj.setjmp stores the resume address),
+ *    and stack pointer at [0] and [2]; llvm.eh.sjlj.setjmp, called returns_twice, stores the
+ *    resume address at [1]; such a function is never inlined),
  *    links it (prev = the chain head outside the try) and makes it the head; leaving the
  *    body by any path (end of body, br, return, return_call*) stores that prev back.
  *    kiln_rt_throw copies tag and values into state->exn, unlinks the head handler and

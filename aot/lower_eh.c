@@ -119,7 +119,7 @@ static void lower_try(Lower *L) {
   for (uint32_t i = 0; i < np; i++) push_val(L, params[i], vals[i]);
 }
 
-/* Ends the body or the previous clause of the try on top; true when it was the body. */
+/* Ends the body or the previous clause of the try frame on top, which it returns. */
 static Frame *end_arm(Lower *L, const char *what) {
   Frame *f = &L->ctrl[L->nctrl - 1];
   if (f->op != OP_TRY && f->op != OP_CATCH && f->op != OP_CATCH_ALL) eh_fail(L, what);
@@ -129,7 +129,8 @@ static Frame *end_arm(Lower *L, const char *what) {
   return f;
 }
 
-/* Starts a clause of f at its landing chain, reached through block `from`. */
+/* Starts a clause of f in a block of its own after the current one (where the landing
+ * chain entered it, and where rethrow's copy goes). */
 static void begin_clause(Lower *L, Frame *f, uint8_t op) {
   f->op = op;
   f->unreachable = false;

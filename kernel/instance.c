@@ -1,5 +1,5 @@
 /* kernel/instance.c — instantiation (Wasm 2.0, §4.5.4) and the runtime services generated code
- * calls (aot/abi.h §5). Portable freestanding C: built for the kernel and for the hosted
+ * calls (aot/abi.h §6). Portable freestanding C: built for the kernel and for the hosted
  * runtime, so it uses no libc; every platform dependency goes through kiln_plat_*.
  */
 #include "kernel/instance.h"
@@ -451,7 +451,7 @@ void kiln_describe_trap(const kiln_instance *inst, uint32_t code, char *buf, siz
   if (n) buf[o] = 0;
 }
 
-/* ---- services for generated code (aot/abi.h §5) ---- */
+/* ---- services for generated code (aot/abi.h §6) ---- */
 
 __attribute__((noinline)) _Noreturn void kiln_trap(kiln_instance *ctx, uint32_t code) {
   kiln_plat_unwind(ctx, code, __builtin_return_address(0));
