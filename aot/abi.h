@@ -66,10 +66,46 @@
  *    compares the stack pointer with ctx->stack_limit and traps KILN_TRAP_STACK_EXHAUSTED
  *    below it.
  *
- * 5. Runtime services called by generated code: the kiln_rt_* functions declared below. Each
+ * 5. Exceptions (the legacy exception-handling proposal: try, catch, catch_all, delegate,
+ *    throw, rethrow, tags)
+ *    A tag is a runtime object, kiln_tag, one per tag an instance defines; an imported tag is
+ *    the exporter's object, so identity is pointer equality. ctx->tags[i] (imports first)
+ *    holds them. No native unwinding tables are used: a try is a setjmp, as in wasm2c.
+ *    Each kiln_plat_call (the runtime calling into Wasm) owns one kiln_eh_state: the chain
+ *    of handlers installed by try blocks running below it, and the exception in flight.
+ *    A function containing try/throw/rethrow/delegate fetches that state once at entry
+ *    (kiln_rt_eh_state). Entering a try body fills a kiln_eh_handler in its frame (frame
+ *    and stack pointer at [0] and [2]; llvm.eh.sjlj.setjmp, called returns_twice, stores the
+ *    resume address at [1]; such a function is never inlined),
+ *    links it (prev = the chain head outside the try) and makes it the head; leaving the
+ *    body by any path (end of body, br, return, return_call*) stores that prev back.
+ *    kiln_rt_throw copies tag and values into state->exn, unlinks the head handler and
+ *    __builtin_longjmp()s to it; the landing code compares exn.tag with each catch clause's
+ *    tag, and when none matches throws the same exception to the next handler
+ *    (kiln_rt_rethrow). delegate L sets the head to the handler of label L, or to the one
+ *    outside the function, and rethrows. rethrow copies the exception a catch clause
+ *    caught to a buffer in its frame at the catch, and throws that copy.
+ *    - Locals of such functions are accessed with volatile loads and stores: a value written
+ *      in a try body must be seen by the landing code, which LLVM reaches only from the
+ *      setjmp. Functions without exception instructions compile exactly as before.
+ *    - The chain is per kiln_plat_call, so a throw never crosses a host frame: with no
+ *      handler left below the innermost kiln_plat_call, the throw is the trap
+ *      KILN_TRAP_UNCAUGHT_EXCEPTION ("uncaught exception"), as for an exception escaping
+ *      _start or any export the host calls. A Wasm->host->Wasm call thus turns an
+ *      exception of the inner call into a trap of the inner call, which the host function
+ *      sees as a failed call (as it sees any trap).
+ *    - Traps are not exceptions: they unwind to kiln_plat_call directly (kiln_plat_unwind),
+ *      skipping every handler, and the chain dies with that call.
+ *    - Wasm->Wasm calls between instances are plain calls: exceptions cross them.
+ *    - return_call* discards the caller's frame, handlers included (the proposals' tests
+ *      say an exception from the callee is not caught there): the chain head is restored to
+ *      the one outside the function before the call, also when it is compiled as call+return.
+ *    - A tag has at most KILN_EXN_MAX_VALUES parameters (kiln-aot refuses more).
+ *
+ * 6. Runtime services called by generated code: the kiln_rt_* functions declared below. Each
  *    checks its bounds and traps exactly as the spec says before touching anything.
  *
- * 6. The module descriptor
+ * 7. The module descriptor
  *    The object defines `const kiln_module kiln_module` (or kiln_module_<name> with
  *    `kiln-aot --name <name>`), from which a runtime instantiates the module any number of
  *    times. All other symbols the object defines are local. The symbol shares its name with the
@@ -82,7 +118,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KILN_ABI_VERSION 2 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const) */
+#define KILN_ABI_VERSION 3 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
+                             3: tags and exceptions (§5: kiln_module.tags, kiln_instance.tags) */
 #define KILN_PAGE_SIZE 65536ull
 #define KILN_MAX_PAGES 65536ull
 /* 4 GiB of addressable memory + 4 GiB of guard for any u32 offset + one page for the access size. */
@@ -102,7 +139,7 @@ enum {
 };
 
 /* External kinds: the bytes of the binary format. */
-enum { KILN_EXTERN_FUNC = 0, KILN_EXTERN_TABLE = 1, KILN_EXTERN_MEMORY = 2, KILN_EXTERN_GLOBAL = 3 };
+enum { KILN_EXTERN_FUNC = 0, KILN_EXTERN_TABLE = 1, KILN_EXTERN_MEMORY = 2, KILN_EXTERN_GLOBAL = 3, KILN_EXTERN_TAG = 4 };
 
 /* Trap codes. kiln_trap_message() gives the spec's text for each. */
 enum {
@@ -119,6 +156,7 @@ enum {
   KILN_TRAP_STACK_EXHAUSTED,    /* "call stack exhausted" */
   KILN_TRAP_NULL_REFERENCE,     /* "null reference" (reserved for typed function references) */
   KILN_TRAP_EXIT,               /* not a trap: proc_exit unwinding the instance */
+  KILN_TRAP_UNCAUGHT_EXCEPTION, /* "uncaught exception" (§5) */
   KILN_TRAP_COUNT
 };
 
@@ -137,6 +175,7 @@ static inline const char *kiln_trap_message(unsigned code) {
       "call stack exhausted",
       "null reference",
       "exit",
+      "uncaught exception",
   };
   return code < KILN_TRAP_COUNT ? msg[code] : "unknown trap";
 }
@@ -278,6 +317,12 @@ typedef struct kiln_elem_desc {
   const kiln_const_expr *items; /* REF_FUNC, REF_NULL or GLOBAL_GET each */
 } kiln_elem_desc;
 
+/* A tag (§5): the type of its parameters; results are always none. */
+typedef struct kiln_tag_desc {
+  uint32_t type; /* index into kiln_module.types */
+  int32_t import;
+} kiln_tag_desc;
+
 typedef struct kiln_module {
   uint32_t abi_version; /* KILN_ABI_VERSION */
   kiln_name name;       /* module name from the name section, if any */
@@ -300,6 +345,8 @@ typedef struct kiln_module {
   uint32_t nelems;
   const kiln_elem_desc *elems;
   int32_t start; /* function index, or -1 */
+  uint32_t ntags, nimported_tags;
+  const kiln_tag_desc *tags;
 } kiln_module;
 
 /* Runtime objects. Memories, tables and globals may be shared between instances (imports),
@@ -318,6 +365,27 @@ typedef struct kiln_table {
   uint8_t elemtype;
 } kiln_table;
 
+/* A tag at run time (§5): its address is its identity. */
+typedef struct kiln_tag {
+  const kiln_functype *type;
+} kiln_tag;
+
+/* Exceptions (§5). Generated code reads and writes the fields marked [gen] at these offsets. */
+#define KILN_EXN_MAX_VALUES 64
+typedef struct kiln_exn {
+  const kiln_tag *tag; /*  0 [gen] */
+  uint32_t n;
+  kiln_val vals[KILN_EXN_MAX_VALUES]; /* 16 [gen] the tag's parameters in order */
+} kiln_exn;
+typedef struct kiln_eh_handler {
+  void *jb[5];                  /*  0 [gen] llvm.eh.sjlj.setjmp buffer: fp, resume pc, sp */
+  struct kiln_eh_handler *prev; /* 40 [gen] the chain head outside this try */
+} kiln_eh_handler;
+typedef struct kiln_eh_state {
+  kiln_eh_handler *head; /* 0 [gen] innermost installed handler, NULL: none below this call */
+  kiln_exn exn;          /* 8 [gen] the exception in flight */
+} kiln_eh_state;
+
 /* The instance context. Generated code reads only the fields marked [gen], at these offsets. */
 struct kiln_instance {
   uint8_t *mem0;               /*  0 [gen] base of memory 0, NULL when the module has none */
@@ -328,6 +396,7 @@ struct kiln_instance {
   uintptr_t stack_limit;       /* 40 [gen] trap "call stack exhausted" when rsp is below */
   const kiln_module *module;   /* 48 */
   void *host;                  /* 56 runtime's own state (WASI, trap recovery, ...) */
+  kiln_tag **tags;             /* 64 [gen] one per tag index, imports first */
 };
 
 /* Services generated code calls. Provided once, portably, by kernel/instance.c. */
@@ -346,5 +415,11 @@ void kiln_rt_table_copy(kiln_instance *ctx, uint32_t dst_table, uint32_t src_tab
                         uint32_t n);
 void kiln_rt_table_init(kiln_instance *ctx, uint32_t table, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n);
 void kiln_rt_elem_drop(kiln_instance *ctx, uint32_t seg);
+kiln_eh_state *kiln_rt_eh_state(kiln_instance *ctx); /* of the innermost kiln_plat_call */
+/* Throw tag with its n values to the head handler (copies them first), or trap
+ * KILN_TRAP_UNCAUGHT_EXCEPTION when there is none. */
+_Noreturn void kiln_rt_throw(kiln_instance *ctx, const kiln_tag *tag, const kiln_val *vals, uint32_t n);
+/* Throw a caught exception again (a copy in the frame, or &state->exn). */
+_Noreturn void kiln_rt_rethrow(kiln_instance *ctx, const kiln_exn *exn);
 
 #endif

@@ -75,6 +75,11 @@ typedef struct Global {
   int32_t import;
 } Global;
 
+typedef struct Tag {
+  uint32_t type; /* a function type with no results */
+  int32_t import;
+} Tag;
+
 typedef struct Export {
   Name name;
   uint8_t kind;
@@ -113,6 +118,8 @@ typedef struct Module {
   uint32_t nmems, nimported_mems;
   Global *globals;
   uint32_t nglobals, nimported_globals;
+  Tag *tags;
+  uint32_t ntags, nimported_tags;
   Export *exports;
   uint32_t nexports;
   Data *data;
@@ -135,7 +142,7 @@ typedef struct Reader {
 /* ---- proposals a module uses (features.c) ---- */
 enum {
   FEAT_MUTABLE_GLOBALS, FEAT_SIGN_EXT, FEAT_SAT_CONV, FEAT_MULTI_VALUE, FEAT_BULK_MEMORY, FEAT_REF_TYPES,
-  FEAT_SIMD, FEAT_RELAXED_SIMD, FEAT_THREADS, FEAT_EH, FEAT_TAIL_CALL, FEAT_MULTI_MEMORY,
+  FEAT_SIMD, FEAT_RELAXED_SIMD, FEAT_THREADS, FEAT_EH, FEAT_EH_EXNREF, FEAT_TAIL_CALL, FEAT_MULTI_MEMORY,
   FEAT_EXTENDED_CONST, FEAT_MEMORY64, FEAT_FUNC_REFS, FEAT_GC, FEAT_COUNT
 };
 typedef struct FeatureUse {
@@ -154,6 +161,7 @@ typedef struct Options {
   int opt;
   bool bounds_checks;
   bool tail_calls; /* the module uses return_call*: every function is tailcc (descriptor.c) */
+  bool exceptions; /* the module uses legacy exception handling (lower_eh.c) */
 } Options;
 
 /* ---- lowering state (lower_*.c) ---- */
@@ -164,7 +172,8 @@ typedef struct Val {
 } Val;
 
 typedef struct Frame {
-  uint8_t op; /* OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE; the function body is an OP_BLOCK */
+  uint8_t op; /* OP_BLOCK, OP_LOOP, OP_IF, OP_ELSE; OP_TRY in its body, then OP_CATCH or
+                 OP_CATCH_ALL in its handlers; the function body is an OP_BLOCK */
   uint32_t np, nr;
   const uint8_t *params, *results;
   uint32_t height;
@@ -175,6 +184,11 @@ typedef struct Frame {
   LLVMBasicBlockRef end;  /* block/if: branch target and continuation */
   LLVMValueRef *slots;    /* loop: one alloca per param; others: one per result */
   Val *saved;             /* if: the params, for the else arm */
+  LLVMValueRef handler;   /* try: its kiln_eh_handler (abi.h §5) */
+  LLVMValueRef outer;     /* try: the chain head outside it */
+  LLVMBasicBlockRef land; /* try/catch: where the next catch clause tests the tag; NULL after catch_all */
+  LLVMBasicBlockRef caught; /* catch: its first block, where rethrow's copy goes */
+  LLVMValueRef exn;       /* catch: the copy of the caught exception, once a rethrow needs it */
 } Frame;
 
 /* Everything shared by all functions of one compilation. */
@@ -208,7 +222,9 @@ typedef struct Lower {
   LLVMValueRef fn, ctx;
   LLVMValueRef out; /* tailcc with 2+ results: where `return` stores them (NULL otherwise) */
   LLVMBasicBlockRef entry; /* allocas and invariant ctx loads go here */
-  LLVMValueRef mem0, funcs, globals, tables, memories; /* cached invariant ctx loads */
+  LLVMValueRef mem0, funcs, globals, tables, memories, tags; /* cached invariant ctx loads */
+  LLVMValueRef eh;       /* kiln_eh_state * when the body uses exceptions (lower_eh.c), else NULL */
+  LLVMValueRef eh_entry; /* the chain head when the function was entered */
   LLVMValueRef *locals;
   uint8_t *local_types;
   uint32_t nlocals;
@@ -247,6 +263,7 @@ void scan_features(const Module *m, Features *out); /* needs m->path, buf, size 
 int first_unsupported(const Features *f);            /* FEAT_* or -1 */
 void refuse_unsupported(const Module *m, const Features *f); /* fail_at the first one used */
 void print_features(const Features *f);              /* --inspect: `feature ID 0xOFF: WHAT [mark]` */
+bool body_uses_eh(const Module *m, const uint8_t *body, const uint8_t *end); /* try, throw, ... */
 
 /* ---- validate.c: the operand and control stacks of the spec's validation algorithm ---- */
 void push_val(Lower *L, uint8_t type, LLVMValueRef v);
@@ -270,10 +287,23 @@ uint32_t check_global(Lower *L, uint32_t idx);
 
 /* ---- lower_control.c: function bodies, the dispatch loop, blocks and branches ---- */
 void lower_function(Compiler *c, uint32_t fidx);
+LLVMBasicBlockRef new_block(Lower *L, const char *name);
+LLVMValueRef entry_alloca(Lower *L, LLVMTypeRef t);
+LLVMValueRef *make_slots(Lower *L, uint32_t n, const uint8_t *types);
+void finish_arm(Lower *L, Frame *f); /* store f's results, jump to its end */
 bool is_dead(Lower *L);
 void go_dead(Lower *L); /* after a terminator: continue in a fresh unreachable block */
 void trap_if(Lower *L, LLVMValueRef cond, uint32_t code);
 void trap_now(Lower *L, uint32_t code);
+
+/* ---- lower_eh.c: legacy exception handling (abi.h §5) ---- */
+void eh_begin_function(Lower *L); /* after the locals: fetch the state if the body needs it */
+bool lower_eh(Lower *L, uint8_t op); /* try, catch, catch_all, throw, rethrow */
+void eh_end(Lower *L, Frame *f);      /* `end` of a try frame: instead of finish_arm */
+void eh_delegate(Lower *L);           /* `delegate`: the landing code; lower_end follows */
+bool eh_exits(Lower *L, uint32_t depth);  /* a branch to label depth leaves a try body */
+void eh_leave(Lower *L, uint32_t depth); /* before a branch to label depth: unlink the handlers it exits */
+void eh_leave_function(Lower *L);     /* before return_call*: unlink all of this function's handlers */
 
 /* ---- lower_numeric.c ---- */
 bool lower_numeric(Lower *L, uint8_t op);

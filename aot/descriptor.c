@@ -175,7 +175,7 @@ static LLVMValueRef array_global(Compiler *c, LLVMTypeRef t, LLVMValueRef *vals,
 }
 
 typedef struct DescTypes {
-  LLVMTypeRef name, functype, func, limits, cexpr, import, table, mem, global, export, data, elem, module;
+  LLVMTypeRef name, functype, func, limits, cexpr, import, table, mem, global, export, data, elem, tag, module;
 } DescTypes;
 
 static LLVMTypeRef st(Compiler *c, LLVMTypeRef *f, unsigned n) { return LLVMStructTypeInContext(c->llc, f, n, 0); }
@@ -195,9 +195,10 @@ static DescTypes desc_types(Compiler *c) {
   d.export = st(c, (LLVMTypeRef[]){d.name, i8, i32}, 3);
   d.data = st(c, (LLVMTypeRef[]){i8, i32, d.cexpr, p, i32}, 5);
   d.elem = st(c, (LLVMTypeRef[]){i8, i8, i32, d.cexpr, i32, p}, 6);
+  d.tag = st(c, (LLVMTypeRef[]){i32, i32}, 2);
   d.module = st(c, (LLVMTypeRef[]){i32, d.name, i32, p, i32, p, i32, i32, p, i32, i32, p, i32, i32, p, i32, i32, p, i32,
-                                   p, i32, p, i32, p, i32},
-                25);
+                                   p, i32, p, i32, p, i32, i32, i32, p},
+                28);
   return d;
 }
 
@@ -399,6 +400,11 @@ void emit_descriptor(Compiler *c) {
   }
   LLVMValueRef elems = array_global(c, d.elem, elv, m->nelems, "elems");
 
+  LLVMValueRef *tgv = xmalloc(sizeof(LLVMValueRef) * (m->ntags + 1));
+  for (uint32_t i = 0; i < m->ntags; i++)
+    tgv[i] = cstruct(d.tag, (LLVMValueRef[]){ci32(c, m->tags[i].type), ci32(c, (uint32_t)m->tags[i].import)}, 2);
+  LLVMValueRef tags = array_global(c, d.tag, tgv, m->ntags, "tags");
+
   LLVMValueRef mod = cstruct(d.module,
                              (LLVMValueRef[]){ci32(c, KILN_ABI_VERSION), name_const(c, &d, &m->name), ci32(c, m->ntypes), types,
                                               ci32(c, m->nimports), imports, ci32(c, m->nfuncs),
@@ -406,13 +412,14 @@ void emit_descriptor(Compiler *c) {
                                               ci32(c, m->nimported_tables), tables, ci32(c, m->nmems),
                                               ci32(c, m->nimported_mems), mems, ci32(c, m->nglobals),
                                               ci32(c, m->nimported_globals), globals, ci32(c, m->nexports), exports,
-                                              ci32(c, m->ndata), data, ci32(c, m->nelems), elems, ci32(c, (uint32_t)m->start)},
-                             25);
+                                              ci32(c, m->ndata), data, ci32(c, m->nelems), elems, ci32(c, (uint32_t)m->start),
+                                              ci32(c, m->ntags), ci32(c, m->nimported_tags), tags},
+                             28);
   char sym[256] = "kiln_module";
   if (c->opt->name) snprintf(sym, sizeof sym, "kiln_module_%s", c->opt->name);
   LLVMValueRef g = LLVMAddGlobal(c->mod, d.module, sym);
   LLVMSetInitializer(g, mod);
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMExternalLinkage);
-  free(tv), free(iv), free(tramps), free(fv), free(tb), free(mv), free(gv), free(ev), free(dv), free(elv);
+  free(tv), free(iv), free(tramps), free(fv), free(tb), free(mv), free(gv), free(ev), free(dv), free(elv), free(tgv);
 }

@@ -23,7 +23,8 @@ static const struct {
     [FEAT_SIMD] = {"simd", "SIMD", true},
     [FEAT_RELAXED_SIMD] = {"relaxed-simd", "relaxed SIMD", false},
     [FEAT_THREADS] = {"threads", "threads (shared memory, atomics)", false},
-    [FEAT_EH] = {"exception-handling", "exception handling", false},
+    [FEAT_EH] = {"exception-handling", "exception handling", true},
+    [FEAT_EH_EXNREF] = {"exception-handling-exnref", "exception handling with exnref (try_table, throw_ref)", false},
     [FEAT_TAIL_CALL] = {"tail-call", "tail calls", true},
     [FEAT_MULTI_MEMORY] = {"multi-memory", "multi-memory", false},
     [FEAT_EXTENDED_CONST] = {"extended-const", "extended constant expressions", true},
@@ -59,7 +60,7 @@ static void heaptype(Scan *s) {
   if (h >= 0) { use(s, FEAT_FUNC_REFS, off, "a typed reference to a type index"); return; }
   uint8_t b = (uint8_t)(h & 0x7f);
   if (b == T_FUNCREF || b == T_EXTERNREF) return;
-  if (b == 0x69 || b == 0x74) { use(s, FEAT_EH, off, "the exn heap type"); return; }
+  if (b == 0x69 || b == 0x74) { use(s, FEAT_EH_EXNREF, off, "the exn heap type"); return; }
   if ((b >= 0x6a && b <= 0x6e) || (b >= 0x71 && b <= 0x73)) { use(s, FEAT_GC, off, "a GC heap type"); return; }
   give_up(s);
 }
@@ -76,7 +77,7 @@ static void valtype(Scan *s, uint8_t b, size_t off) {
     use(s, FEAT_FUNC_REFS, off, "a (ref ...) type");
     heaptype(s);
     return;
-  case 0x69: { use(s, FEAT_EH, off, "the exnref type"); return; }
+  case 0x69: { use(s, FEAT_EH_EXNREF, off, "the exnref type"); return; }
   case 0x6a: case 0x6d: case 0x6e: case 0x71: case 0x72: case 0x73:
     { use(s, FEAT_GC, off, "a GC reference type"); return; }
   default: give_up(s);
@@ -312,11 +313,11 @@ static void instr(Scan *s) {
   case 0x07: use(s, FEAT_EH, off, "catch"); rd_u32(r); break;
   case 0x08: use(s, FEAT_EH, off, "throw"); rd_u32(r); break;
   case 0x09: use(s, FEAT_EH, off, "rethrow"); rd_u32(r); break;
-  case 0x0a: use(s, FEAT_EH, off, "throw_ref"); break;
+  case 0x0a: use(s, FEAT_EH_EXNREF, off, "throw_ref"); break;
   case 0x18: use(s, FEAT_EH, off, "delegate"); rd_u32(r); break;
   case 0x19: use(s, FEAT_EH, off, "catch_all"); break;
   case 0x1f: {
-    use(s, FEAT_EH, off, "try_table");
+    use(s, FEAT_EH_EXNREF, off, "try_table");
     blocktype(s);
     uint32_t n = rd_u32(r);
     for (uint32_t i = 0; i < n; i++) {
@@ -392,6 +393,20 @@ static void sec_code(Scan *s) {
     for (uint32_t g = 0; g < groups; g++) rd_u32(&s->r), rd_valtype_scan(s);
     while (s->r.p < s->r.end) instr(s);
   }
+}
+
+/* Whether one function body uses an exception instruction (lower_eh.c then makes its locals
+ * volatile). The body was scanned once already: this cannot fail where that did not. */
+bool body_uses_eh(const Module *m, const uint8_t *body, const uint8_t *end) {
+  Features f;
+  memset(&f, 0, sizeof f);
+  Scan s = {.out = &f};
+  s.r = (Reader){m, body, end, &s.jb};
+  if (setjmp(s.jb)) return true; /* cannot happen; true is the safe answer */
+  uint32_t groups = rd_u32(&s.r);
+  for (uint32_t g = 0; g < groups; g++) rd_u32(&s.r), rd_valtype_scan(&s);
+  while (s.r.p < s.r.end) instr(&s);
+  return f.use[FEAT_EH].used;
 }
 
 void scan_features(const Module *m, Features *out) {

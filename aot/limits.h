@@ -18,6 +18,7 @@
 #define LIMIT_TABLE_ENTRIES 10000000u /* a table's initial size; a larger maximum is only a hint */
 #define LIMIT_PARAMS 1000u           /* per function type */
 #define LIMIT_RESULTS 1000u          /* per function type */
+#define LIMIT_TAGS 1000000u          /* tags, imported ones included */
 #define LIMIT_LOCALS 50000u          /* per function, params included */
 #define LIMIT_BODY_SIZE 7654321u     /* bytes of one function body */
 

@@ -260,6 +260,7 @@ bool lower_call(Lower *L, uint8_t op) {
   case OP_RETURN_CALL_INDIRECT:
     /* main.c sets tail_calls from the feature scan, which sees every return_call* */
     if (!L->c->tail) fail_at(L->m, L->op_off, "internal error: return_call in a module compiled without tail calls");
+    eh_leave_function(L); /* the frame goes, its handlers with it (abi.h §5) */
     if (op == OP_RETURN_CALL) return_call(L, rd_u32(&L->r));
     else return_call_indirect(L);
     return true;
@@ -278,7 +279,9 @@ bool lower_variable(Lower *L, uint8_t op) {
   case OP_LOCAL_GET: {
     uint32_t i = check_local(L, rd_u32(&L->r));
     uint8_t t = L->local_types[i];
-    push_val(L, t, LLVMBuildLoad2(L->b, llvm_type(c, t), L->locals[i], ""));
+    LLVMValueRef v = LLVMBuildLoad2(L->b, llvm_type(c, t), L->locals[i], "");
+    if (L->eh) LLVMSetVolatile(v, 1); /* abi.h §5: landing code must see the try body's writes */
+    push_val(L, t, v);
     return true;
   }
   case OP_LOCAL_SET:
@@ -286,7 +289,8 @@ bool lower_variable(Lower *L, uint8_t op) {
     uint32_t i = check_local(L, rd_u32(&L->r));
     uint8_t t = L->local_types[i];
     LLVMValueRef v = pop_typed(L, t);
-    LLVMBuildStore(L->b, v, L->locals[i]);
+    LLVMValueRef st = LLVMBuildStore(L->b, v, L->locals[i]);
+    if (L->eh) LLVMSetVolatile(st, 1);
     if (op == OP_LOCAL_TEE) push_val(L, t, v);
     return true;
   }

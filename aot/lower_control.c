@@ -16,13 +16,13 @@
 
 bool is_dead(Lower *L) { return L->ctrl[L->nctrl - 1].unreachable; }
 
-static LLVMBasicBlockRef new_block(Lower *L, const char *name) {
+LLVMBasicBlockRef new_block(Lower *L, const char *name) {
   return LLVMAppendBasicBlockInContext(L->c->llc, L->fn, name);
 }
 
 static bool terminated(Lower *L) { return LLVMGetBasicBlockTerminator(LLVMGetInsertBlock(L->b)) != NULL; }
 
-static LLVMValueRef entry_alloca(Lower *L, LLVMTypeRef t) {
+LLVMValueRef entry_alloca(Lower *L, LLVMTypeRef t) {
   LLVMBuilderRef eb = LLVMCreateBuilderInContext(L->c->llc);
   LLVMPositionBuilderAtEnd(eb, L->entry);
   LLVMValueRef a = LLVMBuildAlloca(eb, t, "");
@@ -30,7 +30,7 @@ static LLVMValueRef entry_alloca(Lower *L, LLVMTypeRef t) {
   return a;
 }
 
-static LLVMValueRef *make_slots(Lower *L, uint32_t n, const uint8_t *types) {
+LLVMValueRef *make_slots(Lower *L, uint32_t n, const uint8_t *types) {
   if (!n) return NULL;
   LLVMValueRef *s = xmalloc(sizeof(LLVMValueRef) * n);
   for (uint32_t i = 0; i < n; i++) s[i] = entry_alloca(L, llvm_type(L->c, types[i]));
@@ -92,18 +92,20 @@ static void branch(Lower *L, uint32_t depth, LLVMValueRef cond) {
     for (uint32_t i = 0; i < n; i++) push_val(L, types[i], vals[i]);
   if (!cond) {
     store_slots(L, n, f->slots, vals);
+    eh_leave(L, depth);
     LLVMBuildBr(L->b, branch_target(f));
     go_dead(L);
     return;
   }
   LLVMBasicBlockRef cont = new_block(L, "cont");
-  if (n == 0) {
+  if (n == 0 && !eh_exits(L, depth)) {
     LLVMBuildCondBr(L->b, cond, branch_target(f), cont);
   } else { /* store only on the taken path */
     LLVMBasicBlockRef taken = new_block(L, "br_if");
     LLVMBuildCondBr(L->b, cond, taken, cont);
     LLVMPositionBuilderAtEnd(L->b, taken);
     store_slots(L, n, f->slots, vals);
+    eh_leave(L, depth);
     LLVMBuildBr(L->b, branch_target(f));
   }
   LLVMPositionBuilderAtEnd(L->b, cont);
@@ -143,12 +145,13 @@ static void br_table(Lower *L) {
     uint32_t d = depths[i];
     if (via[d]) continue;
     Frame *f = label(L, d);
-    if (arity == 0) {
+    if (arity == 0 && !eh_exits(L, d)) {
       via[d] = branch_target(f);
     } else {
       via[d] = new_block(L, "br_table");
       LLVMPositionBuilderAtEnd(L->b, via[d]);
       store_slots(L, arity, f->slots, vals);
+      eh_leave(L, d);
       LLVMBuildBr(L->b, branch_target(f));
     }
   }
@@ -162,7 +165,7 @@ static void br_table(Lower *L) {
 }
 
 /* Ends the current arm of frame f: store its results and jump to its end. */
-static void finish_arm(Lower *L, Frame *f) {
+void finish_arm(Lower *L, Frame *f) {
   LLVMValueRef vals[f->nr ? f->nr : 1];
   check_frame_end(L, f, vals);
   if (terminated(L)) return;
@@ -188,7 +191,8 @@ static void lower_end(Lower *L) {
     for (uint32_t i = 0; i < fr.nr; i++) push_val(L, fr.results[i], vals[i]);
     return;
   }
-  finish_arm(L, f);
+  if (f->op == OP_TRY || f->op == OP_CATCH || f->op == OP_CATCH_ALL) eh_end(L, f);
+  else finish_arm(L, f);
   if (f->op == OP_IF) { /* no else: the implicit else passes the params through */
     LLVMPositionBuilderAtEnd(L->b, f->els);
     f->unreachable = false;
@@ -273,6 +277,7 @@ static bool lower_control(Lower *L, uint8_t op) {
     return true;
   }
   case OP_END: lower_end(L); return true;
+  case OP_DELEGATE: eh_delegate(L); lower_end(L); return true;
   case OP_BR: branch(L, rd_u32(&L->r), NULL); return true;
   case OP_BR_IF: {
     uint32_t d = rd_u32(&L->r);
@@ -365,6 +370,7 @@ void lower_function(Compiler *c, uint32_t fidx) {
   LLVMPositionBuilderAtEnd(L.b, body);
   L.op_off = rd_off(&L.r);
   read_locals(&L);
+  eh_begin_function(&L);
 
   Frame *f = push_ctrl(&L, OP_BLOCK, 0, NULL, L.ft->nr, L.ft->t + L.ft->np);
   f->is_func = true;
@@ -376,7 +382,7 @@ void lower_function(Compiler *c, uint32_t fidx) {
     uint8_t op = rd_u8(&L.r);
     if (lower_control(&L, op) || lower_numeric(&L, op) || lower_const(&L, op) || lower_parametric(&L, op) ||
         lower_variable(&L, op) || lower_memory(&L, op) || lower_call(&L, op) || lower_table(&L, op) ||
-        lower_convert(&L, op))
+        lower_convert(&L, op) || lower_eh(&L, op))
       continue;
     if (op == OP_PREFIX_FC) {
       uint32_t sub = rd_u32(&L.r);

@@ -58,7 +58,10 @@ static void usage(void) {
                   "limits (refused with FILE:0xOFF: ... exceeds the limit of N; aot/limits.h):\n"
                   "  1000 params and 1000 results per type; 50000 locals per function (params included);\n"
                   "  7654321 bytes per function body; 1000000 types, functions, globals; 100000 imports,\n"
-                  "  exports, data segments, tables; 10000000 element segments and initial table entries\n");
+                  "  exports, data segments, tables; 10000000 element segments and initial table entries;\n"
+                  "  1000000 tags; 64 parameters per tag (an exception's values)\n"
+                  "proposals beyond 2.0: tail calls, extended-const, exception handling (legacy encoding:\n"
+                  "  try/catch/catch_all/delegate/throw/rethrow; aot/abi.h section 5); others are refused by name\n");
   exit(2);
 }
 
@@ -75,7 +78,7 @@ static void print_limits(const Limits *l) {
 static void inspect(const Module *m) {
   for (uint32_t i = 0; i < m->nimports; i++) {
     const Import *im = &m->imports[i];
-    static const char *kinds[] = {"func", "table", "memory", "global"};
+    static const char *kinds[] = {"func", "table", "memory", "global", "tag"};
     printf("import %s %s.%s ", kinds[im->kind], im->module.s, im->field.s);
     switch (im->kind) {
     case EXT_FUNC: {
@@ -98,11 +101,18 @@ static void inspect(const Module *m) {
     case EXT_GLOBAL:
       printf("%s%s\n", m->globals[im->index].mut ? "mut " : "", type_name(m->globals[im->index].type));
       break;
+    case EXT_TAG: {
+      const FuncType *ft = &m->types[m->tags[im->index].type];
+      putchar('(');
+      if (ft->np) print_types(ft->t, ft->np);
+      puts(")");
+      break;
+    }
     }
   }
   for (uint32_t i = 0; i < m->nexports; i++) {
     const Export *e = &m->exports[i];
-    static const char *kinds[] = {"func", "table", "memory", "global"};
+    static const char *kinds[] = {"func", "table", "memory", "global", "tag"};
     printf("export %s %s", kinds[e->kind], e->name.s);
     if (e->kind == EXT_FUNC) {
       const FuncType *ft = &m->types[m->funcs[e->index].type];
@@ -114,6 +124,11 @@ static void inspect(const Module *m) {
       printf(" %s%s", m->globals[e->index].mut ? "mut " : "", type_name(m->globals[e->index].type));
     } else if (e->kind == EXT_TABLE) {
       printf(" %s", type_name(m->tables[e->index].elemtype));
+    } else if (e->kind == EXT_TAG) {
+      const FuncType *ft = &m->types[m->tags[e->index].type];
+      fputs(" (", stdout);
+      if (ft->np) print_types(ft->t, ft->np);
+      putchar(')');
     }
     putchar('\n');
   }
@@ -195,6 +210,7 @@ int main(int argc, char **argv) {
   out_path = o.out;
   refuse_unsupported(&m, &feat); /* before the 2.0 decoder calls them malformed */
   o.tail_calls = feat.use[FEAT_TAIL_CALL].used;
+  o.exceptions = feat.use[FEAT_EH].used;
   read_module(&m);
   compile_module(&m, &o);
   return 0;

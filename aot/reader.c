@@ -324,6 +324,30 @@ static void sec_type(Module *m, Reader *r) {
   free(seen.slot);
 }
 
+/* A tag type: attribute 0 (an exception), then a function type without results. */
+static Tag rd_tagtype(Module *m, Reader *r, int32_t import) {
+  if (m->ntags >= LIMIT_TAGS) rd_fail(r, "tags: %u exceeds the limit of %u", m->ntags + 1, LIMIT_TAGS);
+  if (rd_u8(r) != 0) {
+    r->p--;
+    rd_fail(r, "malformed tag attribute");
+  }
+  uint32_t t = rd_u32(r);
+  if (t >= m->ntypes) rd_fail(r, "unknown type %u", t);
+  if (m->types[t].nr) rd_fail(r, "non-empty tag result type");
+  if (m->types[t].np > KILN_EXN_MAX_VALUES)
+    rd_fail(r, "tag parameters: %u exceeds the limit of %u", m->types[t].np, KILN_EXN_MAX_VALUES);
+  return (Tag){.type = t, .import = import};
+}
+
+static void sec_tag(Module *m, Reader *r) {
+  uint32_t n = rd_limited(r, 2, m->ntags, LIMIT_TAGS, "tags");
+  m->tags = xrealloc(m->tags, sizeof(Tag) * (m->ntags + n + 1));
+  for (uint32_t i = 0; i < n; i++) {
+    Tag t = rd_tagtype(m, r, -1);
+    m->tags[m->ntags++] = t;
+  }
+}
+
 static void sec_import(Module *m, Reader *r) {
   m->nimports = rd_limited(r, 4, 0, LIMIT_IMPORTS, "imports");
   m->imports = xmalloc(sizeof(Import) * (m->nimports + 1));
@@ -374,6 +398,14 @@ static void sec_import(Module *m, Reader *r) {
       m->globals[m->nglobals] = g;
       im->index = m->nglobals++;
       m->nimported_globals++;
+      break;
+    }
+    case EXT_TAG: {
+      Tag t = rd_tagtype(m, r, (int32_t)i);
+      m->tags = xrealloc(m->tags, sizeof(Tag) * (m->ntags + 1));
+      m->tags[m->ntags] = t;
+      im->index = m->ntags++;
+      m->nimported_tags++;
       break;
     }
     default: r->p--; rd_fail(r, "malformed import kind");
@@ -444,6 +476,7 @@ static void sec_export(Module *m, Reader *r) {
     case EXT_TABLE: lim = m->ntables, what = "table"; break;
     case EXT_MEMORY: lim = m->nmems, what = "memory"; break;
     case EXT_GLOBAL: lim = m->nglobals, what = "global"; break;
+    case EXT_TAG: lim = m->ntags, what = "tag"; break;
     default: rd_fail(r, "malformed export kind");
     }
     if (e->index >= lim) rd_fail(r, "unknown %s %u", what, e->index);
@@ -583,8 +616,9 @@ void read_module(Module *m) {
     r.p -= 4;
     rd_fail(&r, "unknown binary version");
   }
-  /* Position of each section id in the required order (datacount sits before code). */
-  static const uint8_t rank[13] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 10};
+  /* Position of each section id in the required order (datacount sits before code, tag
+   * between memory and global). */
+  static const uint8_t rank[14] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 10, 12, 13, 11, 6};
   unsigned last = 0;
   bool have_code = false;
   while (r.p < r.end) {
@@ -594,7 +628,7 @@ void read_module(Module *m) {
     if (size > (size_t)(r.end - r.p)) rd_fail(&r, "section size mismatch: unexpected end");
     Reader s = {m, r.p, r.p + size, NULL};
     r.p += size;
-    if (id > SEC_DATACOUNT) fail_at(m, id_off, "malformed section id %u", id);
+    if (id > SEC_TAG) fail_at(m, id_off, "malformed section id %u", id);
     if (id == SEC_CUSTOM) {
       Name nm = rd_name(&s);
       if (nm.len == 4 && !memcmp(nm.s, "name", 4)) sec_names(m, &s);
@@ -609,6 +643,7 @@ void read_module(Module *m) {
     case SEC_FUNCTION: sec_function(m, &s); break;
     case SEC_TABLE: sec_table(m, &s); break;
     case SEC_MEMORY: sec_memory(m, &s); break;
+    case SEC_TAG: sec_tag(m, &s); break;
     case SEC_GLOBAL: sec_global(m, &s); break;
     case SEC_EXPORT: sec_export(m, &s); break;
     case SEC_START: sec_start(m, &s); break;

@@ -21,7 +21,7 @@ enum {
   SEC_CODE = 10,
   SEC_DATA = 11,
   SEC_DATACOUNT = 12,
-  SEC_TAG = 13, /* exception handling proposal: not supported (features.c) */
+  SEC_TAG = 13, /* exception handling proposal: between memory and global */
 };
 
 /* 5.3 Types */
@@ -46,6 +46,10 @@ enum {
   OP_LOOP = 0x03,
   OP_IF = 0x04,
   OP_ELSE = 0x05,
+  OP_TRY = 0x06,       /* legacy exception handling: 0x06 0x07 0x08 0x09 0x18 0x19 */
+  OP_CATCH = 0x07,
+  OP_THROW = 0x08,
+  OP_RETHROW = 0x09,
   OP_END = 0x0b,
   OP_BR = 0x0c,
   OP_BR_IF = 0x0d,
@@ -55,6 +59,8 @@ enum {
   OP_CALL_INDIRECT = 0x11,
   OP_RETURN_CALL = 0x12,          /* tail-call proposal */
   OP_RETURN_CALL_INDIRECT = 0x13, /* tail-call proposal */
+  OP_DELEGATE = 0x18,
+  OP_CATCH_ALL = 0x19,
   OP_DROP = 0x1a,
   OP_SELECT = 0x1b,
   OP_SELECT_T = 0x1c,
@@ -103,7 +109,7 @@ enum {
 };
 
 /* 5.5.10 Import/export descriptors */
-enum { EXT_FUNC = 0, EXT_TABLE = 1, EXT_MEMORY = 2, EXT_GLOBAL = 3 };
+enum { EXT_FUNC = 0, EXT_TABLE = 1, EXT_MEMORY = 2, EXT_GLOBAL = 3, EXT_TAG = 4 };
 
 #define WASM_MAX_PAGES 65536u
 

@@ -194,9 +194,11 @@ int main(int argc, char **argv) {
   } else if (code == KILN_TRAP_EXIT) {
     status = st->exit_code;
   } else {
-    char where[256];
+    char where[256], what[256];
     kiln_describe_pc(kiln_host_last_trap.ctx, kiln_host_last_trap.pc, where, sizeof where);
-    fprintf(stderr, "kiln: trap: %s in %s\n", kiln_host_trap_message(code), where);
+    kiln_describe_trap(kiln_host_last_trap.ctx, code, what, sizeof what);
+    fprintf(stderr, "kiln: trap: %s in %s\n", code == KILN_HOST_WILD_FAULT ? kiln_host_trap_message(code) : what,
+            where);
     status = EXIT_TRAP;
   }
   /* No wasi_destroy/kiln_instance_free: the process ends here and the OS reclaims all. */

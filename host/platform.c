@@ -31,6 +31,7 @@ typedef struct frame {
   void *fn;
   kiln_val *vals;
   volatile uint32_t code;
+  kiln_eh_state eh; /* exceptions thrown below this call (aot/abi.h §5); starts with no handler */
 } frame;
 
 static frame *top;
@@ -189,6 +190,14 @@ uint32_t kiln_plat_call(kiln_instance *ctx, kiln_tramp_fn tramp, void *fn, kiln_
   }
   top = f.prev;
   return f.code;
+}
+
+kiln_eh_state *kiln_plat_eh_state(void) {
+  if (!top) {
+    fprintf(stderr, "kiln: exception state asked for outside any Wasm call\n");
+    abort();
+  }
+  return &top->eh;
 }
 
 _Noreturn void kiln_plat_unwind(kiln_instance *ctx, uint32_t code, void *pc) {

@@ -95,7 +95,8 @@ _Noreturn void app_run(void) {
   uint32_t code = kiln_invoke(&start.u.func, vals);
   if (code == KILN_TRAP_NONE) app_exit(0);
   if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
-  char fn[128];
+  char fn[128], what[160];
   kiln_describe_pc(inst, call_last_trap_pc, fn, sizeof fn);
-  kernel_exit_trap(kiln_trap_message(code), fn);
+  kiln_describe_trap(inst, code, what, sizeof what);
+  kernel_exit_trap(what, fn);
 }

@@ -13,6 +13,7 @@ struct call_frame {
   struct kjmp jb;
   kiln_instance *ctx;
   struct call_frame *prev;
+  kiln_eh_state eh; /* exceptions thrown below this call (aot/abi.h §5) */
 };
 
 static struct call_frame *current;
@@ -27,6 +28,7 @@ uint32_t kiln_plat_call(kiln_instance *ctx, kiln_tramp_fn tramp, void *fn, kiln_
   uintptr_t saved_limit = ctx->stack_limit;
   f.ctx = ctx;
   f.prev = current;
+  f.eh.head = NULL; /* no handler: a throw below finds none past this call */
   ctx->stack_limit = wasm_stack_lo + STACK_MARGIN;
   current = &f;
   uint32_t code = (uint32_t)kjmp_set(&f.jb);
@@ -43,6 +45,11 @@ static _Noreturn void unwind(uint32_t code, void *pc) {
   if (!current) panic("trap '%s' outside any Wasm call (pc %p)", kiln_trap_message(code), pc);
   call_last_trap_pc = pc;
   kjmp_long(&current->jb, code ? (int)code : KILN_TRAP_UNREACHABLE);
+}
+
+kiln_eh_state *kiln_plat_eh_state(void) {
+  if (!current) panic("exception state asked for outside any Wasm call");
+  return &current->eh;
 }
 
 /* pc is a return address here (after a call to kiln_trap, which may be the last instruction

@@ -1,5 +1,5 @@
 /* kernel/instance.c — instantiation (Wasm 2.0, §4.5.4) and the runtime services generated code
- * calls (aot/abi.h §5). Portable freestanding C: built for the kernel and for the hosted
+ * calls (aot/abi.h §6). Portable freestanding C: built for the kernel and for the hosted
  * runtime, so it uses no libc; every platform dependency goes through kiln_plat_*.
  */
 #include "kernel/instance.h"
@@ -21,6 +21,7 @@ typedef struct inst_priv {
   kiln_memory *own_mems; /* memories, tables, global cells defined by this module */
   kiln_table *own_tables;
   kiln_val *own_globals;
+  kiln_tag *own_tags;
   uint32_t *data_len; /* per data segment; 0 once dropped */
   elem_inst *elems;
 } inst_priv;
@@ -170,6 +171,10 @@ static int link_import(kiln_instance *inst, const kiln_import *imp, kiln_resolve
     inst->globals[imp->index] = ex.u.global.cell;
     return 0;
   }
+  case KILN_EXTERN_TAG: /* tag types match exactly, like function types */
+    if (!ex.u.tag || ex.u.tag->type->hash != m->types[m->tags[imp->index].type].hash) goto incompatible;
+    inst->tags[imp->index] = ex.u.tag;
+    return 0;
   }
 incompatible:
   set_err(err, errlen, "incompatible import type", imp);
@@ -185,13 +190,15 @@ static int alloc_instance(inst_priv *p, const kiln_module *m) {
   inst->tables = alloc_array(m->ntables, sizeof(kiln_table *));
   inst->memories = alloc_array(m->nmemories, sizeof(kiln_memory *));
   inst->globals = alloc_array(m->nglobals, sizeof(kiln_val *));
+  inst->tags = alloc_array(m->ntags, sizeof(kiln_tag *));
+  p->own_tags = alloc_array(m->ntags - m->nimported_tags, sizeof(kiln_tag));
   p->own_tables = alloc_array(m->ntables - m->nimported_tables, sizeof(kiln_table));
   p->own_mems = alloc_array(m->nmemories - m->nimported_memories, sizeof(kiln_memory));
   p->own_globals = alloc_array(m->nglobals - m->nimported_globals, sizeof(kiln_val));
   p->data_len = alloc_array(m->ndata, sizeof(uint32_t));
   p->elems = alloc_array(m->nelems, sizeof(elem_inst));
-  return inst->funcs && inst->tables && inst->memories && inst->globals && p->own_tables && p->own_mems &&
-                 p->own_globals && p->data_len && p->elems
+  return inst->funcs && inst->tables && inst->memories && inst->globals && inst->tags && p->own_tags &&
+                 p->own_tables && p->own_mems && p->own_globals && p->data_len && p->elems
              ? 0
              : -1;
 }
@@ -206,6 +213,11 @@ static int alloc_defined(inst_priv *p, char *err, size_t errlen) {
     f->ctx = inst;
     f->func = &m->funcs[i];
     f->type_hash = m->funcs[i].type->hash;
+  }
+  for (uint32_t i = m->nimported_tags; i < m->ntags; i++) { /* each instantiation makes new tags */
+    kiln_tag *t = &p->own_tags[i - m->nimported_tags];
+    t->type = &m->types[m->tags[i].type];
+    inst->tags[i] = t;
   }
   for (uint32_t i = m->nimported_tables; i < m->ntables; i++) {
     const kiln_table_desc *d = &m->tables[i];
@@ -328,6 +340,8 @@ void kiln_instance_free(kiln_instance *inst) {
   kiln_plat_free(p->elems);
   kiln_plat_free(p->data_len);
   kiln_plat_free(p->own_globals);
+  kiln_plat_free(p->own_tags);
+  kiln_plat_free(inst->tags);
   kiln_plat_free(p->own_mems);
   kiln_plat_free(p->own_tables);
   kiln_plat_free(inst->globals);
@@ -357,6 +371,7 @@ int kiln_export_get(kiln_instance *inst, const char *name, kiln_extern *out) {
       out->u.global.type = m->globals[e->index].type;
       out->u.global.mut = m->globals[e->index].mut;
       break;
+    case KILN_EXTERN_TAG: out->u.tag = inst->tags[e->index]; break;
     }
     return 0;
   }
@@ -395,7 +410,48 @@ void kiln_describe_pc(const kiln_instance *inst, const void *pc, char *buf, size
   buf[o] = 0;
 }
 
-/* ---- services for generated code (aot/abi.h §5) ---- */
+static const kiln_tag *last_uncaught; /* the tag of the last exception that escaped to the host */
+
+/* The tag by the instance's name for it: an export, an import, else its index. */
+static void name_tag(const kiln_instance *inst, const kiln_tag *tag, const char *parts[3], char *tmp, size_t n) {
+  const kiln_module *m = inst->module;
+  for (uint32_t i = 0; i < m->nexports; i++)
+    if (m->exports[i].kind == KILN_EXTERN_TAG && inst->tags[m->exports[i].index] == tag) {
+      parts[0] = m->exports[i].name.s;
+      return;
+    }
+  for (uint32_t i = 0; i < m->nimports; i++)
+    if (m->imports[i].kind == KILN_EXTERN_TAG && inst->tags[m->imports[i].index] == tag) {
+      parts[0] = m->imports[i].module.s, parts[1] = ".", parts[2] = m->imports[i].field.s;
+      return;
+    }
+  for (uint32_t i = 0; i < m->ntags; i++)
+    if (inst->tags[i] == tag) {
+      size_t k = n - 1;
+      tmp[k] = 0;
+      uint32_t v = i;
+      do tmp[--k] = (char)('0' + v % 10); while ((v /= 10) && k > 0);
+      parts[0] = tmp + k;
+      return;
+    }
+  parts[0] = "of another instance";
+}
+
+void kiln_describe_trap(const kiln_instance *inst, uint32_t code, char *buf, size_t n) {
+  const char *parts[6] = {kiln_trap_message(code), 0, 0, 0, 0, 0};
+  char tmp[16];
+  if (code == KILN_TRAP_UNCAUGHT_EXCEPTION && inst && last_uncaught) {
+    parts[1] = " (tag ";
+    name_tag(inst, last_uncaught, parts + 2, tmp, sizeof tmp);
+    parts[5] = ")";
+  }
+  size_t o = 0;
+  for (int i = 0; i < 6; i++)
+    for (const char *s = parts[i]; s && *s && o + 1 < n; s++) buf[o++] = *s;
+  if (n) buf[o] = 0;
+}
+
+/* ---- services for generated code (aot/abi.h §6) ---- */
 
 __attribute__((noinline)) _Noreturn void kiln_trap(kiln_instance *ctx, uint32_t code) {
   kiln_plat_unwind(ctx, code, __builtin_return_address(0));
@@ -482,3 +538,41 @@ void kiln_rt_table_init(kiln_instance *ctx, uint32_t table, uint32_t seg, uint32
 }
 
 void kiln_rt_elem_drop(kiln_instance *ctx, uint32_t seg) { priv(ctx)->elems[seg].count = 0; }
+
+/* ---- exceptions (aot/abi.h §5) ---- */
+
+kiln_eh_state *kiln_rt_eh_state(kiln_instance *ctx) {
+  (void)ctx;
+  return kiln_plat_eh_state();
+}
+
+/* To the innermost handler below the current kiln_plat_call, which leaves the chain; with
+ * none, the exception escapes to the host: a trap. pc: the throwing code. */
+static _Noreturn void throw_to_head(kiln_instance *ctx, kiln_eh_state *st, void *pc) {
+  kiln_eh_handler *h = st->head;
+  if (!h) {
+    last_uncaught = st->exn.tag;
+    kiln_plat_unwind(ctx, KILN_TRAP_UNCAUGHT_EXCEPTION, pc);
+  }
+  st->head = h->prev;
+  __builtin_longjmp(h->jb, 1);
+}
+
+__attribute__((noinline)) _Noreturn void kiln_rt_throw(kiln_instance *ctx, const kiln_tag *tag, const kiln_val *vals,
+                                                       uint32_t n) {
+  kiln_eh_state *st = kiln_plat_eh_state();
+  st->exn.tag = tag;
+  st->exn.n = n <= KILN_EXN_MAX_VALUES ? n : KILN_EXN_MAX_VALUES; /* kiln-aot refuses more */
+  copy_bytes(st->exn.vals, vals, (uint64_t)st->exn.n * sizeof(kiln_val));
+  throw_to_head(ctx, st, __builtin_return_address(0));
+}
+
+__attribute__((noinline)) _Noreturn void kiln_rt_rethrow(kiln_instance *ctx, const kiln_exn *exn) {
+  kiln_eh_state *st = kiln_plat_eh_state();
+  if (exn != &st->exn) {
+    st->exn.tag = exn->tag;
+    st->exn.n = exn->n <= KILN_EXN_MAX_VALUES ? exn->n : KILN_EXN_MAX_VALUES;
+    copy_bytes(st->exn.vals, exn->vals, (uint64_t)st->exn.n * sizeof(kiln_val));
+  }
+  throw_to_head(ctx, st, __builtin_return_address(0));
+}

@@ -23,6 +23,9 @@ void kiln_plat_mem_release(kiln_memory *m);
 uint32_t kiln_plat_call(kiln_instance *ctx, kiln_tramp_fn tramp, void *fn, kiln_val *vals);
 /* Unwind to the innermost kiln_plat_call; pc is where the trap happened (for reporting). */
 _Noreturn void kiln_plat_unwind(kiln_instance *ctx, uint32_t code, void *pc);
+/* The exception state (aot/abi.h §5) of the innermost kiln_plat_call: each call starts with
+ * no handler, so an exception never unwinds past a host frame. */
+kiln_eh_state *kiln_plat_eh_state(void);
 
 /* ---- provided by kernel/instance.c ---- */
 
@@ -33,6 +36,7 @@ typedef struct kiln_extern {
     kiln_funcref func;  /* fn, ctx (NULL: the importing instance, for host functions), type_hash, func */
     kiln_table *table;
     kiln_memory *memory;
+    kiln_tag *tag;
     struct {
       kiln_val *cell;
       uint8_t type, mut;
@@ -62,5 +66,8 @@ uint32_t kiln_invoke(kiln_funcref *f, kiln_val *vals);
 /* The function (by name-section name when present, else "func[N]") containing code address
  * pc in instance inst; writes at most n bytes to buf. Used to report traps. */
 void kiln_describe_pc(const kiln_instance *inst, const void *pc, char *buf, size_t n);
+/* The trap's message; for "uncaught exception" with the tag as inst names it (export name,
+ * import module.field or index): "uncaught exception (tag NAME)". */
+void kiln_describe_trap(const kiln_instance *inst, uint32_t code, char *buf, size_t n);
 
 #endif

@@ -64,8 +64,17 @@ bin sec-order "$HDR 03 01 00 01 04 01 60 00 00"
 expect_err sec-order "0xb: unexpected content after last section"
 bin sec-id "$HDR 0e 00"
 expect_err sec-id "0x8: malformed section id"
-bin sec-tag "$HDR 0d 01 00" # section 13 is the exception-handling proposal's tag section
-expect_err sec-tag "0x8: exception handling is not supported by kiln-aot (a tag section)"
+# section 13 is the exception-handling proposal's tag section: after memory, before global
+bin sec-tag "$HDR 01 04 01 60 00 00 0d 03 01 00 00"
+check sec-tag $AOT $W/sec-tag.wasm -o $W/sec-tag.o
+bin tag-attr "$HDR 01 04 01 60 00 00 0d 03 01 01 00"
+expect_err tag-attr "0x11: malformed tag attribute"
+bin tag-results "$HDR 01 05 01 60 00 01 7f 0d 03 01 00 00"
+expect_err tag-results "non-empty tag result type"
+bin tag-type "$HDR 01 04 01 60 00 00 0d 03 01 00 05"
+expect_err tag-type "unknown type 5"
+bin tag-order "$HDR 01 04 01 60 00 00 06 01 00 0d 03 01 00 00"
+expect_err tag-order "unexpected content after last section"
 bin func-no-code "$HDR 01 04 01 60 00 00 03 02 01 00"
 expect_err func-no-code "function and code section have inconsistent lengths"
 bin body-truncated "$HDR 01 04 01 60 00 00 03 02 01 00 0a 04 01 02 00 01"
@@ -124,10 +133,13 @@ else fail feat-simd-inspect "inspect: $(grep '^feature' <<<"$ins" | tr '\n' ';')
 feature feat-atomic --enable-threads threads "threads (shared memory, atomics)" fe \
   '(module (memory 1) (func (drop (i32.atomic.load (i32.const 0)))))'
 feature feat-shared --enable-threads threads "threads (shared memory, atomics)" 03 '(module (memory 1 2 shared))'
-feature feat-eh-tag --enable-exceptions exception-handling "exception handling" 0d \
-  '(module (tag $e) (func (try (do (throw $e)) (catch_all))))'
-feature feat-eh-try --enable-exceptions exception-handling "exception handling" 06 \
-  '(module (func (try (do nop) (catch_all))))'
+# the exnref form of exception handling (try_table, throw_ref) is refused; the legacy one is not
+bin feat-eh-exnref "$HDR 01 04 01 60 00 00 03 02 01 00 0a 08 01 06 00 1f 40 00 0b 0b"
+expect_err feat-eh-exnref "0x17: exception handling with exnref (try_table, throw_ref) is not supported by kiln-aot (try_table)"
+echo '(module (tag $e) (func (try (do (throw $e)) (catch_all))))' >$W/eh-legacy.wat
+if wat2wasm --enable-exceptions $W/eh-legacy.wat -o $W/eh-legacy.wasm && ins=$($AOT --inspect $W/eh-legacy.wasm) &&
+   grep -q "^feature exception-handling 0x[0-9a-f]*: a tag section$" <<<"$ins" && ! grep -q "NOT SUPPORTED" <<<"$ins"
+then pass feat-eh-legacy; else fail feat-eh-legacy "inspect: $(tr '\n' ';' <<<"${ins-}")"; fi
 feature feat-multi-memory --enable-multi-memory multi-memory multi-memory 00 '(module (memory 1) (memory 2))'
 feature feat-memory64 --enable-memory64 memory64 memory64 04 '(module (memory i64 1))'
 feature feat-func-refs --enable-function-references function-references "typed function references" 6b \
@@ -280,6 +292,39 @@ if clang-19 --target=wasm32-wasi -O2 -msimd128 -Wl,--stack-first tests/aot/simd.
     else fail simd-c-vm "exit $rc, output '$(head -n2 <<<"$out" | tr '\n' ' ')', $(tail -n1 $W/simdvm.err)"; fi
   else fail simd-c-vm "kiln build: $(tail -n1 $W/simdvm.log)"; fi
 else fail simd-c "clang: $(head -n1 $W/cc.err)"; fi
+# --- exceptions (legacy encoding): traps are not exceptions, locals reach handlers, the
+# handler chain after br/return/deep throws, payloads, rethrow, delegate, tags per instance ---
+out=$(python3 tests/spec/spec.py -v tests/aot/eh.wast 2>&1)
+if grep -qx "28 passed, 0 failed, 0 skipped" <<<"$out"; then pass eh-wast
+else fail eh-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';')"; fi
+ins=$($AOT --inspect build/spec/eh/eh.1.wasm 2>&1)
+if grep -qx "import tag a.e (i32)" <<<"$ins" && grep -qx "export tag own (i32)" <<<"$ins"; then pass eh-inspect-tags
+else fail eh-inspect-tags "$(tr '\n' ';' <<<"$ins")"; fi
+# a throw that would cross a host frame (Wasm -> host -> Wasm) is a trap of the inner call
+if wat2wasm --enable-exceptions tests/aot/eh_host.wat -o $W/eh_host.wasm 2>$W/eh.err &&
+   $AOT --name m $W/eh_host.wasm -o $W/eh_host.o 2>>$W/eh.err && make -s build/host/libkiln-rt.a >/dev/null &&
+   clang-19 -I. -o $W/eh_host.bin tests/aot/eh_host.c $W/eh_host.o build/host/libkiln-rt.a -lm 2>>$W/eh.err; then
+  out=$($W/eh_host.bin 2>&1); rc=$?
+  if [ $rc = 0 ] && [ "$(grep -c '^PASS' <<<"$out")" = 5 ]; then pass eh-host-frames
+  else fail eh-host-frames "exit $rc: $(grep -v '^PASS' <<<"$out" | head -n 3 | tr '\n' ';')"; fi
+else fail eh-host-frames "build: $(tail -n1 $W/eh.err)"; fi
+# clang-19's setjmp/longjmp lowered to exceptions (tests/aot/sjlj/), hosted, against native
+S=tests/aot/sjlj; F="--target=wasm32-wasi -mexception-handling"
+if clang-19 $F -O2 -c $S/rt.c -o $W/sjlj-rt.o 2>$W/sjlj.err && clang-19 $F -c $S/tag.s -o $W/sjlj-tag.o 2>>$W/sjlj.err &&
+   clang-19 $F -O2 -mllvm -wasm-enable-sjlj -c $S/main.c -o $W/sjlj-main.o 2>>$W/sjlj.err &&
+   clang-19 --target=wasm32-wasi -o $W/sjlj.wasm $W/sjlj-main.o $W/sjlj-rt.o $W/sjlj-tag.o 2>>$W/sjlj.err &&
+   clang-19 -O2 -o $W/sjlj.native $S/main.c 2>>$W/sjlj.err; then
+  want=$($W/sjlj.native); dis=$(wasm-objdump -d $W/sjlj.wasm)
+  if ! grep -q ' try' <<<"$dis"; then fail sjlj-clang "clang emitted no try (is -wasm-enable-sjlj honoured?)"
+  elif ! $AOT $W/sjlj.wasm -o $W/sjlj.o 2>$W/sjlj.err; then fail sjlj-clang "kiln-aot: $(head -n1 $W/sjlj.err)"
+  elif ! clang-19 $W/sjlj.o build/host/libkiln-host.a -lm -o $W/sjlj.bin 2>$W/sjlj.err; then
+    fail sjlj-clang "link: $(tail -n1 $W/sjlj.err)"
+  else
+    out=$(timeout 60 $W/sjlj.bin 2>&1); rc=$?
+    if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass sjlj-clang
+    else fail sjlj-clang "exit $rc, output '$out', native '$want'"; fi
+  fi
+else fail sjlj-clang "clang: $(head -n1 $W/sjlj.err)"; fi
 
 # --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
 out=$(python3 tests/spec/spec.py -v tests/aot/extconst.wast 2>&1)

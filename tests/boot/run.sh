@@ -9,7 +9,7 @@ W=build/tests/boot
 mkdir -p "$W"
 
 app() { # app NAME: compile tests/boot/apps/NAME.c (or assemble NAME.wat) to $W/NAME.wasm
-  if [ -f "tests/boot/apps/$1.wat" ]; then wat2wasm --debug-names -o "$W/$1.wasm" "tests/boot/apps/$1.wat"
+  if [ -f "tests/boot/apps/$1.wat" ]; then wat2wasm --enable-exceptions --debug-names -o "$W/$1.wasm" "tests/boot/apps/$1.wat"
   else clang-19 --target=wasm32-wasi -O2 -o "$W/$1.wasm" "tests/boot/apps/$1.c"; fi
 }
 # boot NAME IMAGE WANT_STATUS PATTERN...: run IMAGE, expect the status and every pattern in the output.
@@ -50,7 +50,8 @@ fi
 for t in "exit3 3" "unreachable 134 before-the-trap kiln:-trap:-unreachable" \
          "oob 134 storing-out-of-bounds kiln:-trap:-out-of-bounds-memory-access" \
          "divzero 134 kiln:-trap:-integer-divide-by-zero" \
-         "recurse 134 kiln:-trap:-call-stack-exhausted-in-depth"; do
+         "recurse 134 kiln:-trap:-call-stack-exhausted-in-depth" \
+         "uncaught 134 before-the-throw kiln:-trap:-uncaught-exception-(tag-oops)-in-func[2]"; do
   set -- $t
   name=$1 want=$2; shift 2
   pats=(); for p in "$@"; do pats+=("${p//-/ }"); done
@@ -181,6 +182,32 @@ if clang-19 --target=wasm32-wasi -mtail-call -O2 -o $W/tailcall.wasm tests/aot/t
   else fail "tail calls 10,000,000 deep (hosted)" "status $rc: $out (want $want)"; fi
 else
   fail "build tailcall" "$(tail -n3 $W/build.log | tr '\n' '|')"
+fi
+
+# exceptions in the VM and hosted (tests/boot/apps/eh.wat): deep throws, rethrow, delegate,
+# locals into a handler; an uncaught one is a trap (above)
+if app eh && ./kiln build $W/eh.wasm -o $W/eh.iso >$W/build.log 2>&1; then
+  boot "exceptions (VM)" $W/eh.elf 0 "eh: ok 12345"
+  out=$(./kiln run --hosted $W/eh.wasm 2>&1); rc=$?
+  if [ $rc = 0 ] && [ "$out" = "eh: ok 12345" ]; then pass "exceptions (hosted)"
+  else fail "exceptions (hosted)" "status $rc: $out"; fi
+  out=$(./kiln run --hosted $W/uncaught.wasm 2>&1); rc=$?
+  if [ $rc = 134 ] && grep -q '^kiln: trap: uncaught exception (tag oops) in func\[2\]$' <<<"$out"; then
+    pass "uncaught exception (hosted)"
+  else fail "uncaught exception (hosted)" "status $rc: $(tr '\n' '|' <<<"$out")"; fi
+else
+  fail "build eh" "$(tail -n3 $W/build.log | tr '\n' '|')"
+fi
+# clang's setjmp/longjmp lowered to exceptions (tests/aot/sjlj/) in the VM, against native
+S=tests/aot/sjlj; F="--target=wasm32-wasi -mexception-handling"
+if clang-19 $F -O2 -c $S/rt.c -o $W/sjlj-rt.o && clang-19 $F -c $S/tag.s -o $W/sjlj-tag.o &&
+   clang-19 $F -O2 -mllvm -wasm-enable-sjlj -c $S/main.c -o $W/sjlj-main.o &&
+   clang-19 --target=wasm32-wasi -o $W/sjlj.wasm $W/sjlj-main.o $W/sjlj-rt.o $W/sjlj-tag.o &&
+   clang-19 -O2 -o $W/sjlj.native $S/main.c && ./kiln build $W/sjlj.wasm -o $W/sjlj.iso >$W/build.log 2>&1; then
+  mapfile -t want < <($W/sjlj.native)
+  boot "setjmp/longjmp as exceptions (VM)" $W/sjlj.elf 0 "${want[@]}"
+else
+  fail "build sjlj" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi
 
 # inspect marks an import the kernel lacks; build refuses it with the same list

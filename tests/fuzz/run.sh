@@ -25,15 +25,18 @@ for t in read compile wasi; do
   done
 done
 
-# The committed corpus is our own (hostile.py, gen_valid.py, exact.wast, truncations); the
-# spec suite's modules under 10 KB join it when ../shared/testsuite is there (never copied
-# into the repo).
+# The committed corpus is our own (hostile.py, gen_valid.py, exact.wast, tests/aot/eh.wast,
+# truncations); the spec suite's modules under 10 KB (and those of the exception-handling
+# proposal) join it when ../shared/testsuite is there (never copied into the repo).
 SPEC=../shared/testsuite/spec
 rm -rf $W/spec-seeds && mkdir -p $W/spec-seeds
 if [ -d $SPEC ] && command -v wast2json >/dev/null; then
   for f in $SPEC/*.wast; do
     n=$(basename $f .wast)
     wast2json $f -o $W/spec-seeds/$n.json >/dev/null 2>&1 || true
+  done
+  for f in $SPEC/../proposals/exception-handling-legacy/*.wast; do # try, catch, delegate, tags
+    wast2json --enable-all $f -o $W/spec-seeds/eh-$(basename $f .wast).json >/dev/null 2>&1 || true
   done
   find $W/spec-seeds -name '*.wasm' -size +10k -delete
 fi

@@ -58,6 +58,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   read_module(&m);
 #ifdef FUZZ_COMPILE
   o.tail_calls = feat.use[FEAT_TAIL_CALL].used; /* as aot/main.c: tailcc functions then */
+  o.exceptions = feat.use[FEAT_EH].used;
   if (!tm) {
     tm = aot_target_machine(&m, &o);
     dl = LLVMCreateTargetDataLayout(tm);

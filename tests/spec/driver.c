@@ -9,7 +9,8 @@
  *   assert_uninstantiable IDX TEXTHEX     instantiation must fail: a trap (or segment bounds)
  *   assert_unlinkable IDX TEXTHEX         instantiation must fail: import resolution
  *   CMD ACT MOD FIELDHEX N ARG... M EXP... TEXTHEX
- *       CMD: action | assert_return | assert_trap | assert_exhaustion; ACT: invoke | get
+ *       CMD: action | assert_return | assert_trap | assert_exhaustion | assert_exception
+ *       (an exception escapes the call: the trap "uncaught exception"); ACT: invoke | get
  *   VALUE: i32:BITS i64:BITS f32:BITS f64:BITS (decimal bits), f32:nan:canonical,
  *          f64:nan:arithmetic, externref:null, externref:N, externref:any, funcref:null,
  *          funcref:any, v128:32HEX (the bytes in memory order), v128:f32:L,L,L,L and v128:f64:L,L
@@ -374,6 +375,12 @@ static int cmd_action(char **tok, int n) {
     else if (!msg_matches(kiln_host_trap_message(code), text))
       FAILF("trapped \"%s\"; expected \"%s\"", kiln_host_trap_message(code), text);
     else ok = 1;
+    goto out;
+  }
+  if (strcmp(cmd, "assert_exception") == 0) {
+    if (code == KILN_TRAP_UNCAUGHT_EXCEPTION) ok = 1;
+    else if (code == KILN_TRAP_NONE) FAILF("returned; expected an uncaught exception");
+    else FAILF("trapped \"%s\"; expected an uncaught exception", kiln_host_trap_message(code));
     goto out;
   }
   if (code != KILN_TRAP_NONE) {

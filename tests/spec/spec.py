@@ -27,7 +27,7 @@ PROPOSALS = [
     ("tail-call", None),
     ("extended-const", None),
     ("multi-memory", "multi-memory not yet supported by kiln-aot"),
-    ("exception-handling-legacy", "exception handling not yet supported by kiln-aot"),
+    ("exception-handling-legacy", None),
     ("threads", "threads not yet supported by kiln-aot"),
 ]
 BUILD = os.path.join(TOP, "build", "spec")
@@ -149,7 +149,7 @@ def run_file(path):
             lines.append((case, "%s %d %s" % (t, k, hexs(c["text"]))))
         elif t == "register":
             lines.append((case, "register %s %s" % (hexs(c["as"]), c.get("name", "-"))))
-        elif t in ("action", "assert_return", "assert_trap", "assert_exhaustion"):
+        elif t in ("action", "assert_return", "assert_trap", "assert_exhaustion", "assert_exception"):
             a = c["action"]
             args = [value(v) for v in a.get("args", [])]
             exps = [value(v) for v in c.get("expected", [])]
