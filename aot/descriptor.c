@@ -109,28 +109,43 @@ char *mangle_import(const Module *m, const Import *imp) {
   return s;
 }
 
+/* f<index>[.<name-section name>]: readable symbols for profilers and debuggers, unique by index. */
+static void function_name(const Module *m, uint32_t f, char name[96]) {
+  const Func *fn = &m->funcs[f];
+  int k = snprintf(name, 96, "f%u", f);
+  if (!fn->name.s) return;
+  name[k++] = '.';
+  for (uint32_t i = 0; i < fn->name.len && k < 95; i++) {
+    char ch = fn->name.s[i];
+    name[k++] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ? ch : '_';
+  }
+  name[k] = 0;
+}
+
+/* Defined function f as an LLVM function of this module: a definition of this chunk, or the
+ * declaration of one in another (declared on first use: a chunk names few of a million). Across
+ * chunks the symbol is hidden, and link_chunks in emit.c makes it local in the object. */
+LLVMValueRef fn_ref(Compiler *c, uint32_t f) {
+  if (c->fns[f]) return c->fns[f];
+  const Func *fn = &c->m->funcs[f];
+  char name[96];
+  function_name(c->m, f, name);
+  c->fns[f] = LLVMAddFunction(c->mod, name, tailtype(c, fn->type));
+  if (c->tail) LLVMSetFunctionCallConv(c->fns[f], KILN_TAILCC);
+  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+  LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
+  if (c->split) LLVMSetVisibility(c->fns[f], LLVMHiddenVisibility);
+  else LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
+  return c->fns[f];
+}
+
 void declare_functions(Compiler *c) {
   const Module *m = c->m;
   c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* filled by fntype() on first use */
   c->tailtypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* by tailtype() */
-  c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
-  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
-    const Func *fn = &m->funcs[f];
-    char name[96];
-    int k = snprintf(name, sizeof name, "f%u", f);
-    if (fn->name.s) { /* readable local symbols for profilers and debuggers */
-      name[k++] = '.';
-      for (uint32_t i = 0; i < fn->name.len && k < (int)sizeof name - 1; i++) {
-        char ch = fn->name.s[i];
-        name[k++] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ? ch : '_';
-      }
-      name[k] = 0;
-    }
-    c->fns[f] = LLVMAddFunction(c->mod, name, tailtype(c, fn->type));
-    if (c->tail) LLVMSetFunctionCallConv(c->fns[f], KILN_TAILCC);
-    LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
-    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
+  c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));      /* by fn_ref() */
+  for (uint32_t f = c->lo; f < c->hi; f++) {
+    fn_ref(c, f);
     /* A Wasm `call` is no tail call: recursion must exhaust the stack (spec: assert_exhaustion),
      * so neither tail-recursion elimination nor sibling calls may turn it into a loop.
      * (return_call is `musttail`, which this attribute does not affect.) */
@@ -269,7 +284,7 @@ static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
   args[n++] = LLVMGetParam(w, 0);
   if (via) args[n++] = out;
   for (uint32_t i = 0; i < ft->np; i++) args[n++] = LLVMGetParam(w, i + 1);
-  LLVMValueRef r = LLVMBuildCall2(b, tailtype(c, c->m->funcs[f].type), c->fns[f], args, n, "");
+  LLVMValueRef r = LLVMBuildCall2(b, tailtype(c, c->m->funcs[f].type), fn_ref(c, f), args, n, "");
   LLVMSetInstructionCallConv(r, KILN_TAILCC);
   if (via) LLVMBuildRet(b, LLVMBuildLoad2(b, rs, out, ""));
   else if (ft->nr) LLVMBuildRet(b, r);
@@ -339,8 +354,8 @@ void emit_descriptor(Compiler *c) {
     if (!tramps[canon]) tramps[canon] = trampoline(c, canon);
     LLVMValueRef tp = m->ntypes ? LLVMConstGEP2(d.functype, types, (LLVMValueRef[]){ci64(c, fn->type)}, 1) : nullp;
     LLVMValueRef entry = nullp, tail = nullp;
-    if (fn->import < 0) entry = c->tail ? c_wrapper(c, f) : c->fns[f];
-    if (fn->import < 0 && c->tail) tail = c->fns[f];
+    if (fn->import < 0) entry = c->tail ? c_wrapper(c, f) : fn_ref(c, f);
+    if (fn->import < 0 && c->tail) tail = fn_ref(c, f);
     fv[f] = cstruct(d.func, (LLVMValueRef[]){entry, tramps[canon], tp, name_const(c, &d, &fn->name), tail}, 5);
   }
   LLVMValueRef funcs = array_global(c, d.func, fv, m->nfuncs, "funcs");

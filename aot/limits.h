@@ -34,4 +34,10 @@
 #define OPT_MAX_BLOCKS 20000u             /* basic blocks of one function */
 #define OPT_MAX_BLOCK_INSTRUCTIONS 8000u  /* instructions of its largest basic block */
 
+/* Functions are compiled in chunks of contiguous indices, each in its own LLVM context and
+ * thread, freed before the next (aot/emit.c): compiler memory is bounded by the chunk, not
+ * the module. A module within one chunk stays one LLVM module (cross-function inlining). */
+#define CHUNK_CODE_BYTES (128u * 1024) /* bytes of function bodies per chunk */
+#define CHUNK_FUNCS 20000u             /* functions per chunk (each costs LLVM memory) */
+
 #endif
