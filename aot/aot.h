@@ -193,6 +193,7 @@ typedef struct Compiler {
   LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first), by fntype(): the C entry points */
   bool tail;                  /* opt->tail_calls: fns[] are tailcc with tailtype() types (abi.h §1) */
   LLVMTypeRef *tailtypes;     /* tailcc type of each module type, by tailtype() */
+  LLVMValueRef *tramps;       /* trampoline of each canonical type, by tramp_ref() (descriptor.c) */
   LLVMValueRef trap_fn;       /* kiln_trap */
   LLVMValueRef rt[16];        /* kiln_rt_* declarations, lazily (rt_fn in lower_call.c) */
   unsigned md_invariant;      /* kind id of !invariant.load */
@@ -319,6 +320,7 @@ bool lower_table_fc(Lower *L, uint32_t sub);
 void declare_functions(Compiler *c); /* the definitions of [lo, hi), kiln_trap */
 LLVMValueRef fn_ref(Compiler *c, uint32_t f); /* defined function f: declared on first use */
 void emit_descriptor(Compiler *c);
+void emit_func_entries(Compiler *c); /* a split module: a chunk's part of the descriptor */
 LLVMTypeRef llvm_type(Compiler *c, uint8_t t);
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft);
 LLVMTypeRef fntype(Compiler *c, uint32_t t); /* llvm_functype of module type t, cached */

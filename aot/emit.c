@@ -111,6 +111,7 @@ void build_ir(Compiler *c, LLVMTargetDataRef dl) {
   declare_functions(c);
   for (uint32_t f = c->lo; f < c->hi; f++) lower_function(c, f);
   if (c->descriptor) emit_descriptor(c);
+  else emit_func_entries(c);
 
   char *msg = NULL;
   if (LLVMVerifyModule(c->mod, LLVMReturnStatusAction, &msg)) {
@@ -137,11 +138,11 @@ void pre_optimize(Compiler *c, LLVMTargetMachineRef tm) {
 /* ---- chunks ---- */
 
 /* One unit of work: the functions [lo, hi), or the descriptor (lo == hi), compiled into an
- * object in memory; or the error that stopped it. */
+ * object file; or the error that stopped it. */
 typedef struct Chunk {
   uint32_t lo, hi;
   bool descriptor;
-  LLVMMemoryBufferRef obj;
+  char *path;  /* the object: o->out for a module of one chunk */
   char *error; /* FILE:0xOFF: message of the first invalid body */
 } Chunk;
 
@@ -218,12 +219,15 @@ static void compile_chunk(Work *w, Chunk *ch) {
   LLVMDisposePassBuilderOptions(po);
 
   if (o->ll && LLVMPrintModuleToFile(c.mod, o->ll, &msg)) internal(m, "writing IR", msg);
-  if (LLVMTargetMachineEmitToMemoryBuffer(tm, c.mod, LLVMObjectFile, &msg, &ch->obj)) internal(m, "emitting object", msg);
+  if (LLVMTargetMachineEmitToFile(tm, c.mod, ch->path, LLVMObjectFile, &msg)) {
+    unlink(ch->path);
+    internal(m, "emitting object", msg);
+  }
   LLVMDisposeTargetData(dl);
   LLVMDisposeModule(c.mod);
   LLVMDisposeTargetMachine(tm);
   LLVMContextDispose(c.llc);
-  free(c.fns), free(c.fntypes), free(c.tailtypes);
+  free(c.fns), free(c.fntypes), free(c.tailtypes), free(c.tramps);
 }
 
 /* Chunks are taken in index order; after an error none past it is started, and those before
@@ -241,14 +245,6 @@ static void *compile_worker(void *arg) {
   }
 }
 
-static void write_file(const Module *m, const char *path, const void *p, size_t n) {
-  FILE *f = fopen(path, "wb");
-  if (!f || fwrite(p, 1, n, f) != n || fclose(f)) {
-    perror(path);
-    exit(1);
-  }
-}
-
 /* Runs argv[0] (found in PATH) and waits; failure is an internal error. */
 static void run_tool(const Module *m, char **argv) {
   extern char **environ;
@@ -261,35 +257,21 @@ static void run_tool(const Module *m, char **argv) {
 /* The chunk objects, in chunk order, become o->out: `ld.lld -r` joins them, then every
  * symbol shared between chunks (hidden, abi.h) is made local again, so the object exports
  * only the descriptor and needs only the imports and kiln_* services, as with one chunk. */
-static void link_chunks(const Module *m, const Options *o, Chunk *ch, unsigned n) {
-  char dir[] = "/tmp/kiln-aot.XXXXXX";
-  if (!mkdtemp(dir)) {
-    perror("kiln-aot: mkdtemp");
-    exit(1);
-  }
-  size_t len = strlen(dir) + 32;
-  char **argv = xmalloc(sizeof(char *) * (n + 8));
+static void link_chunks(const Module *m, const Options *o, const char *dir, Chunk *ch, unsigned n) {
+  char *joined = xmalloc(strlen(dir) + 16);
+  sprintf(joined, "%s/joined.o", dir);
+  char **argv = xmalloc(sizeof(char *) * (n + 5));
   unsigned k = 0;
   argv[k++] = "ld.lld-19";
   argv[k++] = "-r";
   argv[k++] = "-o";
-  char *joined = xmalloc(len);
-  snprintf(joined, len, "%s/joined.o", dir);
   argv[k++] = joined;
-  for (unsigned i = 0; i < n; i++) {
-    char *p = xmalloc(len);
-    snprintf(p, len, "%s/%u.o", dir, i);
-    write_file(m, p, LLVMGetBufferStart(ch[i].obj), LLVMGetBufferSize(ch[i].obj));
-    LLVMDisposeMemoryBuffer(ch[i].obj);
-    argv[k++] = p;
-  }
+  for (unsigned i = 0; i < n; i++) argv[k++] = ch[i].path;
   argv[k] = NULL;
   run_tool(m, argv);
   char *objcopy[] = {"llvm-objcopy-19", "--localize-hidden", joined, (char *)o->out, NULL};
   run_tool(m, objcopy);
-  for (unsigned i = 4; i < k; i++) unlink(argv[i]), free(argv[i]);
   unlink(joined);
-  rmdir(dir);
   free(joined), free(argv);
 }
 
@@ -301,6 +283,18 @@ void compile_module(const Module *m, const Options *o) {
   Work w = {.m = m, .o = o};
   w.chunks = plan_chunks(m, o, &w.nchunks);
   w.split = w.nchunks > 1;
+  char dir[] = "/tmp/kiln-aot.XXXXXX"; /* the chunk objects of a split module */
+  if (w.split && !mkdtemp(dir)) {
+    perror("kiln-aot: mkdtemp");
+    exit(1);
+  }
+  for (unsigned i = 0; i < w.nchunks; i++) {
+    w.chunks[i].path = (char *)o->out;
+    if (w.split) {
+      w.chunks[i].path = xmalloc(sizeof dir + 16);
+      sprintf(w.chunks[i].path, "%s/%u.o", dir, i);
+    }
+  }
   atomic_init(&w.next, 0);
   atomic_init(&w.failed, w.nchunks);
   unsigned nthreads = o->jobs < w.nchunks ? o->jobs : w.nchunks;
@@ -311,16 +305,15 @@ void compile_module(const Module *m, const Options *o) {
   for (unsigned i = 1; i < nthreads; i++) pthread_join(th[i], NULL);
   free(th);
   unsigned failed = atomic_load(&w.failed);
+  if (failed == w.nchunks && w.split) link_chunks(m, o, dir, w.chunks, w.nchunks);
+  if (w.split) {
+    for (unsigned i = 0; i < w.nchunks; i++) unlink(w.chunks[i].path), free(w.chunks[i].path);
+    rmdir(dir);
+  }
   if (failed < w.nchunks) {
     fprintf(stderr, "%s\n", w.chunks[failed].error);
     unlink(o->out);
     exit(1);
-  }
-  if (!w.split) {
-    write_file(m, o->out, LLVMGetBufferStart(w.chunks[0].obj), LLVMGetBufferSize(w.chunks[0].obj));
-    LLVMDisposeMemoryBuffer(w.chunks[0].obj);
-  } else {
-    link_chunks(m, o, w.chunks, w.nchunks);
   }
   free(w.chunks);
 }
