@@ -245,19 +245,22 @@ static void *compile_worker(void *arg) {
   }
 }
 
-/* Runs argv[0] (found in PATH) and waits; failure is an internal error. */
-static void run_tool(const Module *m, char **argv) {
+/* Runs argv[0] (found in PATH) and waits: whether it ran and succeeded. */
+static bool run_tool(char **argv) {
   extern char **environ;
   pid_t pid;
   int st;
-  if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ)) internal(m, argv[0], strdup("cannot run it (is lld-19 or llvm-19 installed?)"));
-  if (waitpid(pid, &st, 0) < 0 || !WIFEXITED(st) || WEXITSTATUS(st)) internal(m, argv[0], strdup("failed"));
+  if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ)) {
+    fprintf(stderr, "kiln-aot: cannot run %s (is lld-19 or llvm-19 installed?)\n", argv[0]);
+    return false;
+  }
+  return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
 }
 
 /* The chunk objects, in chunk order, become o->out: `ld.lld -r` joins them, then every
  * symbol shared between chunks (hidden, abi.h) is made local again, so the object exports
  * only the descriptor and needs only the imports and kiln_* services, as with one chunk. */
-static void link_chunks(const Module *m, const Options *o, const char *dir, Chunk *ch, unsigned n) {
+static bool link_chunks(const Options *o, const char *dir, Chunk *ch, unsigned n) {
   char *joined = xmalloc(strlen(dir) + 16);
   sprintf(joined, "%s/joined.o", dir);
   char **argv = xmalloc(sizeof(char *) * (n + 5));
@@ -268,11 +271,11 @@ static void link_chunks(const Module *m, const Options *o, const char *dir, Chun
   argv[k++] = joined;
   for (unsigned i = 0; i < n; i++) argv[k++] = ch[i].path;
   argv[k] = NULL;
-  run_tool(m, argv);
   char *objcopy[] = {"llvm-objcopy-19", "--localize-hidden", joined, (char *)o->out, NULL};
-  run_tool(m, objcopy);
+  bool ok = run_tool(argv) && run_tool(objcopy);
   unlink(joined);
   free(joined), free(argv);
+  return ok;
 }
 
 void compile_module(const Module *m, const Options *o) {
@@ -283,15 +286,18 @@ void compile_module(const Module *m, const Options *o) {
   Work w = {.m = m, .o = o};
   w.chunks = plan_chunks(m, o, &w.nchunks);
   w.split = w.nchunks > 1;
-  char dir[] = "/tmp/kiln-aot.XXXXXX"; /* the chunk objects of a split module */
+  /* The chunk objects of a split module, beside the output: on its file system, not in a
+   * /tmp that may be memory (a million functions make 250 MB of them). */
+  char *dir = xmalloc(strlen(o->out) + 16);
+  sprintf(dir, "%s.chunks.XXXXXX", o->out);
   if (w.split && !mkdtemp(dir)) {
-    perror("kiln-aot: mkdtemp");
+    perror(dir);
     exit(1);
   }
   for (unsigned i = 0; i < w.nchunks; i++) {
     w.chunks[i].path = (char *)o->out;
     if (w.split) {
-      w.chunks[i].path = xmalloc(sizeof dir + 16);
+      w.chunks[i].path = xmalloc(strlen(dir) + 16);
       sprintf(w.chunks[i].path, "%s/%u.o", dir, i);
     }
   }
@@ -305,10 +311,16 @@ void compile_module(const Module *m, const Options *o) {
   for (unsigned i = 1; i < nthreads; i++) pthread_join(th[i], NULL);
   free(th);
   unsigned failed = atomic_load(&w.failed);
-  if (failed == w.nchunks && w.split) link_chunks(m, o, dir, w.chunks, w.nchunks);
+  bool joined = failed < w.nchunks || !w.split || link_chunks(o, dir, w.chunks, w.nchunks);
   if (w.split) {
     for (unsigned i = 0; i < w.nchunks; i++) unlink(w.chunks[i].path), free(w.chunks[i].path);
     rmdir(dir);
+  }
+  free(dir);
+  if (!joined) {
+    fprintf(stderr, "%s: internal error: joining the chunk objects (ld.lld-19 -r, llvm-objcopy-19) failed\n", m->path);
+    unlink(o->out);
+    exit(1);
   }
   if (failed < w.nchunks) {
     fprintf(stderr, "%s\n", w.chunks[failed].error);
