@@ -203,7 +203,9 @@ static void compile_chunk(Work *w, Chunk *ch) {
   if (setjmp(fc.jmp)) {
     ch->error = strdup(fc.msg);
     fail_catch = NULL;
-    LLVMContextDispose(c.llc);
+    LLVMContextDispose(c.llc); /* owns the half-built module */
+    LLVMDisposeTargetData(dl);
+    LLVMDisposeTargetMachine(tm);
     return;
   }
   build_ir(&c, dl);
