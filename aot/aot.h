@@ -3,6 +3,7 @@
 #ifndef KILN_AOT_H
 #define KILN_AOT_H
 
+#include <setjmp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -159,6 +160,8 @@ typedef struct Features {
 typedef struct Options {
   const char *in, *out, *ll, *ll_pre, *name, *cpu;
   int opt;
+  unsigned jobs; /* -j: threads compiling chunks (emit.c) */
+  uint32_t chunk_bytes; /* --chunk-bytes: code per chunk (CHUNK_CODE_BYTES) */
   bool bounds_checks;
   bool tail_calls; /* the module uses return_call*: every function is tailcc (descriptor.c) */
   bool exceptions; /* the module uses legacy exception handling (lower_eh.c) */
@@ -197,11 +200,15 @@ typedef struct Compiler {
   const Options *opt;
   LLVMContextRef llc;
   LLVMModuleRef mod;
+  uint32_t lo, hi;            /* the defined functions this module holds (one chunk, emit.c) */
+  bool descriptor;            /* it holds the descriptor, trampolines and C wrappers too */
+  bool split;                 /* the module is in several chunks: functions are hidden, not internal */
   LLVMTypeRef i1, i8, i16, i32, i64, f32, f64, ptr, v128, voidt;
-  LLVMValueRef *fns;          /* one LLVM function per defined function (imports: NULL) */
+  LLVMValueRef *fns;          /* LLVM function of each defined function, by fn_ref() (imports: NULL) */
   LLVMTypeRef *fntypes;       /* LLVM type of each module type (ctx first), by fntype(): the C entry points */
   bool tail;                  /* opt->tail_calls: fns[] are tailcc with tailtype() types (abi.h §1) */
   LLVMTypeRef *tailtypes;     /* tailcc type of each module type, by tailtype() */
+  LLVMValueRef *tramps;       /* trampoline of each canonical type, by tramp_ref() (descriptor.c) */
   LLVMValueRef trap_fn;       /* kiln_trap */
   LLVMValueRef rt[16];        /* kiln_rt_* declarations, lazily (rt_fn in lower_call.c) */
   unsigned md_invariant;      /* kind id of !invariant.load */
@@ -237,7 +244,14 @@ typedef struct Lower {
 } Lower;
 
 /* ---- main.c ---- */
+/* fail_at prints `FILE:0xOFF: message` and exits, except in a compile thread, which catches
+ * the message (emit.c) so that the first error in the module is the one reported. */
 _Noreturn void fail_at(const Module *m, size_t off, const char *fmt, ...);
+typedef struct FailCatch {
+  jmp_buf jmp;
+  char msg[1024];
+} FailCatch;
+extern _Thread_local FailCatch *fail_catch; /* emit.c */
 void *xmalloc(size_t n); /* zeroed, never NULL */
 void *xrealloc(void *p, size_t n);
 
@@ -339,8 +353,10 @@ bool lower_table(Lower *L, uint8_t op);
 bool lower_table_fc(Lower *L, uint32_t sub);
 
 /* ---- descriptor.c ---- */
-void declare_functions(Compiler *c);
+void declare_functions(Compiler *c); /* the definitions of [lo, hi), kiln_trap */
+LLVMValueRef fn_ref(Compiler *c, uint32_t f); /* defined function f: declared on first use */
 void emit_descriptor(Compiler *c);
+void emit_func_entries(Compiler *c); /* a split module: a chunk's part of the descriptor */
 LLVMTypeRef llvm_type(Compiler *c, uint8_t t);
 LLVMTypeRef llvm_functype(Compiler *c, const FuncType *ft);
 LLVMTypeRef fntype(Compiler *c, uint32_t t); /* llvm_functype of module type t, cached */

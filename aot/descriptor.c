@@ -109,28 +109,44 @@ char *mangle_import(const Module *m, const Import *imp) {
   return s;
 }
 
+/* f<index>[.<name-section name>]: readable symbols for profilers and debuggers, unique by index. */
+static void function_name(const Module *m, uint32_t f, char name[96]) {
+  const Func *fn = &m->funcs[f];
+  int k = snprintf(name, 96, "f%u", f);
+  if (!fn->name.s) return;
+  name[k++] = '.';
+  for (uint32_t i = 0; i < fn->name.len && k < 95; i++) {
+    char ch = fn->name.s[i];
+    name[k++] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ? ch : '_';
+  }
+  name[k] = 0;
+}
+
+/* Defined function f as an LLVM function of this module: a definition of this chunk, or the
+ * declaration of one in another (declared on first use: a chunk names few of a million). Across
+ * chunks the symbol is hidden, and link_chunks in emit.c makes it local in the object. */
+LLVMValueRef fn_ref(Compiler *c, uint32_t f) {
+  if (c->fns[f]) return c->fns[f];
+  const Func *fn = &c->m->funcs[f];
+  char name[96];
+  function_name(c->m, f, name);
+  c->fns[f] = LLVMAddFunction(c->mod, name, tailtype(c, fn->type));
+  if (c->tail) LLVMSetFunctionCallConv(c->fns[f], KILN_TAILCC);
+  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
+  LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
+  if (c->split) LLVMSetVisibility(c->fns[f], LLVMHiddenVisibility);
+  else LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
+  return c->fns[f];
+}
+
 void declare_functions(Compiler *c) {
   const Module *m = c->m;
   c->fntypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* filled by fntype() on first use */
   c->tailtypes = xmalloc(sizeof(LLVMTypeRef) * (m->ntypes + 1)); /* by tailtype() */
-  c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
-  unsigned nounwind = LLVMGetEnumAttributeKindForName("nounwind", 8);
-  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
-    const Func *fn = &m->funcs[f];
-    char name[96];
-    int k = snprintf(name, sizeof name, "f%u", f);
-    if (fn->name.s) { /* readable local symbols for profilers and debuggers */
-      name[k++] = '.';
-      for (uint32_t i = 0; i < fn->name.len && k < (int)sizeof name - 1; i++) {
-        char ch = fn->name.s[i];
-        name[k++] = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ? ch : '_';
-      }
-      name[k] = 0;
-    }
-    c->fns[f] = LLVMAddFunction(c->mod, name, tailtype(c, fn->type));
-    if (c->tail) LLVMSetFunctionCallConv(c->fns[f], KILN_TAILCC);
-    LLVMSetLinkage(c->fns[f], LLVMInternalLinkage);
-    LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, nounwind, 0));
+  c->fns = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));      /* by fn_ref() */
+  c->tramps = xmalloc(sizeof(LLVMValueRef) * (m->ntypes + 1));   /* by tramp_ref() */
+  for (uint32_t f = c->lo; f < c->hi; f++) {
+    fn_ref(c, f);
     /* A Wasm `call` is no tail call: recursion must exhaust the stack (spec: assert_exhaustion),
      * so neither tail-recursion elimination nor sibling calls may turn it into a loop.
      * (return_call is `musttail`, which this attribute does not affect.) */
@@ -225,14 +241,18 @@ static LLVMValueRef cexpr_const(Compiler *c, DescTypes *d, const ConstExpr *e) {
   return cstruct(d->cexpr, (LLVMValueRef[]){ci8(c, e->kind), ci8(c, e->type), ci32(c, e->index), val}, 4);
 }
 
-/* void tramp(void *fn, kiln_instance *ctx, kiln_val *vals): the bridge from C runtimes. */
+/* void tramp(void *fn, kiln_instance *ctx, kiln_val *vals): the bridge from C runtimes, one per
+ * canonical type. */
 static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
   const FuncType *ft = &c->m->types[t];
   LLVMTypeRef ty = LLVMFunctionType(c->voidt, (LLVMTypeRef[]){c->ptr, c->ptr, c->ptr}, 3, 0);
   char name[32];
   snprintf(name, sizeof name, "tramp%u", t);
   LLVMValueRef f = LLVMAddFunction(c->mod, name, ty);
-  LLVMSetLinkage(f, LLVMInternalLinkage);
+  if (c->split) LLVMSetVisibility(f, LLVMHiddenVisibility); /* chunks name it (tramp_ref) */
+  else LLVMSetLinkage(f, LLVMInternalLinkage);
+  c->tramps[t] = f;
+  if (c->split && !c->descriptor) return f; /* a declaration: the descriptor's chunk defines it */
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, f, "entry"));
   LLVMValueRef vals = LLVMGetParam(f, 2);
@@ -254,6 +274,8 @@ static LLVMValueRef trampoline(Compiler *c, uint32_t t) {
   return f;
 }
 
+static LLVMValueRef tramp_ref(Compiler *c, uint32_t t) { return c->tramps[t] ? c->tramps[t] : trampoline(c, t); }
+
 /* The C entry of a tailcc function (abi.h §1): what runtimes, tables and other modules call. */
 static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
   const FuncType *ft = &c->m->types[c->m->funcs[f].type];
@@ -271,13 +293,54 @@ static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
   args[n++] = LLVMGetParam(w, 0);
   if (via) args[n++] = out;
   for (uint32_t i = 0; i < ft->np; i++) args[n++] = LLVMGetParam(w, i + 1);
-  LLVMValueRef r = LLVMBuildCall2(b, tailtype(c, c->m->funcs[f].type), c->fns[f], args, n, "");
+  LLVMValueRef r = LLVMBuildCall2(b, tailtype(c, c->m->funcs[f].type), fn_ref(c, f), args, n, "");
   LLVMSetInstructionCallConv(r, KILN_TAILCC);
   if (via) LLVMBuildRet(b, LLVMBuildLoad2(b, rs, out, ""));
   else if (ft->nr) LLVMBuildRet(b, r);
   else LLVMBuildRetVoid(b);
   LLVMDisposeBuilder(b);
   return w;
+}
+
+/* The kiln_func entries [lo, hi) of abi.h as a global: the whole array in a module of one
+ * chunk; in a split module each chunk's slice, all in one section that ld.lld -r joins in chunk
+ * order into the one contiguous array (48-byte entries, 8-aligned: no padding between). */
+static LLVMValueRef func_entries(Compiler *c, DescTypes *d, LLVMValueRef types, uint32_t lo, uint32_t hi,
+                                 const char *name) {
+  const Module *m = c->m;
+  LLVMValueRef nullp = LLVMConstNull(c->ptr);
+  LLVMValueRef *fv = xmalloc(sizeof(LLVMValueRef) * (hi - lo + 1));
+  for (uint32_t f = lo; f < hi; f++) {
+    const Func *fn = &m->funcs[f];
+    LLVMValueRef tp = m->ntypes ? LLVMConstGEP2(d->functype, types, (LLVMValueRef[]){ci64(c, fn->type)}, 1) : nullp;
+    LLVMValueRef tramp = tramp_ref(c, m->types[fn->type].canon);
+    LLVMValueRef entry = nullp, tail = nullp;
+    if (fn->import < 0) entry = c->tail ? c_wrapper(c, f) : fn_ref(c, f);
+    if (fn->import < 0 && c->tail) tail = fn_ref(c, f);
+    fv[f - lo] = cstruct(d->func, (LLVMValueRef[]){entry, tramp, tp, name_const(c, d, &fn->name), tail}, 5);
+  }
+  LLVMValueRef g = array_global(c, d->func, fv, hi - lo, name);
+  free(fv);
+  if (c->split) {
+    LLVMSetLinkage(g, LLVMExternalLinkage); /* kept: nothing in the chunk names it */
+    LLVMSetVisibility(g, LLVMHiddenVisibility);
+    LLVMSetSection(g, ".data.rel.ro.kiln_funcs");
+    LLVMSetAlignment(g, 8);
+  }
+  return g;
+}
+
+/* A chunk's slice of the descriptor's function array (the first chunk's starts with the
+ * imports), pointing at its functions and the descriptor chunk's types and trampolines. */
+void emit_func_entries(Compiler *c) {
+  const Module *m = c->m;
+  DescTypes d = desc_types(c);
+  LLVMValueRef types = LLVMAddGlobal(c->mod, LLVMArrayType2(d.functype, m->ntypes), "kiln.types");
+  LLVMSetVisibility(types, LLVMHiddenVisibility);
+  uint32_t lo = c->lo == m->nimported_funcs ? 0 : c->lo;
+  char name[32];
+  snprintf(name, sizeof name, "kiln.funcs.%u", lo);
+  func_entries(c, &d, types, lo, c->hi, name);
 }
 
 void emit_descriptor(Compiler *c) {
@@ -307,7 +370,11 @@ void emit_descriptor(Compiler *c) {
     uint64_t h = kiln_functype_hash(ft->np, ft->t, ft->nr, ft->t + ft->np);
     tv[i] = cstruct(d.functype, (LLVMValueRef[]){ci32(c, ft->np), ci32(c, ft->nr), bytes, ci64(c, h)}, 4);
   }
-  LLVMValueRef types = array_global(c, d.functype, tv, m->ntypes, "types");
+  LLVMValueRef types = array_global(c, d.functype, tv, m->ntypes, c->split ? "kiln.types" : "types");
+  if (c->split) { /* the chunks' function entries point into it */
+    LLVMSetLinkage(types, LLVMExternalLinkage);
+    LLVMSetVisibility(types, LLVMHiddenVisibility);
+  }
 
   /* imports, with one weak undefined symbol per function import */
   LLVMValueRef *iv = xmalloc(sizeof(LLVMValueRef) * (m->nimports + 1));
@@ -332,20 +399,14 @@ void emit_descriptor(Compiler *c) {
   LLVMValueRef imports = array_global(c, d.import, iv, m->nimports, "imports");
 
   /* functions and one trampoline per distinct type */
-  LLVMValueRef *tramps = xmalloc(sizeof(LLVMValueRef) * (m->ntypes + 1));
-  memset(tramps, 0, sizeof(LLVMValueRef) * (m->ntypes + 1));
-  LLVMValueRef *fv = xmalloc(sizeof(LLVMValueRef) * (m->nfuncs + 1));
-  for (uint32_t f = 0; f < m->nfuncs; f++) {
-    const Func *fn = &m->funcs[f];
-    uint32_t canon = m->types[fn->type].canon;
-    if (!tramps[canon]) tramps[canon] = trampoline(c, canon);
-    LLVMValueRef tp = m->ntypes ? LLVMConstGEP2(d.functype, types, (LLVMValueRef[]){ci64(c, fn->type)}, 1) : nullp;
-    LLVMValueRef entry = nullp, tail = nullp;
-    if (fn->import < 0) entry = c->tail ? c_wrapper(c, f) : c->fns[f];
-    if (fn->import < 0 && c->tail) tail = c->fns[f];
-    fv[f] = cstruct(d.func, (LLVMValueRef[]){entry, tramps[canon], tp, name_const(c, &d, &fn->name), tail}, 5);
+  LLVMValueRef funcs;
+  if (!c->split) {
+    funcs = func_entries(c, &d, types, 0, m->nfuncs, "funcs");
+  } else { /* the chunks hold the entries; the descriptor's chunk the trampolines they name */
+    for (uint32_t f = 0; f < m->nfuncs; f++) tramp_ref(c, m->types[m->funcs[f].type].canon);
+    funcs = LLVMAddGlobal(c->mod, d.func, "kiln.funcs.0");
+    LLVMSetVisibility(funcs, LLVMHiddenVisibility);
   }
-  LLVMValueRef funcs = array_global(c, d.func, fv, m->nfuncs, "funcs");
 
   LLVMValueRef *tb = xmalloc(sizeof(LLVMValueRef) * (m->ntables + 1));
   for (uint32_t i = 0; i < m->ntables; i++)
@@ -421,5 +482,5 @@ void emit_descriptor(Compiler *c) {
   LLVMSetInitializer(g, mod);
   LLVMSetGlobalConstant(g, 1);
   LLVMSetLinkage(g, LLVMExternalLinkage);
-  free(tv), free(iv), free(tramps), free(fv), free(tb), free(mv), free(gv), free(ev), free(dv), free(elv), free(tgv);
+  free(tv), free(iv), free(tb), free(mv), free(gv), free(ev), free(dv), free(elv), free(tgv);
 }

@@ -1,9 +1,14 @@
-/* aot/emit.c — one compilation: the LLVM context and target machine (pinned CPU, PIC,
- * small code model), lowering of every function, the descriptor, verification, the
- * optimisation pipeline (LLVMRunPasses "default<On>") and object emission. */
+/* aot/emit.c — one compilation: the target machine (pinned CPU, PIC, small code model),
+ * the split of the functions into chunks, and per chunk in its own thread and LLVMContext:
+ * lowering, verification, the optimisation pipeline (LLVMRunPasses "default<On>") and an
+ * object in memory; then the chunk objects become the one output object (ld.lld -r). */
+#include <pthread.h>
+#include <spawn.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <llvm-c/Analysis.h>
@@ -22,7 +27,7 @@ static _Noreturn void internal(const Module *m, const char *what, char *msg) {
 }
 
 LLVMTargetMachineRef aot_target_machine(const Module *m, const Options *o) {
-  LLVMInitializeX86TargetInfo();
+  LLVMInitializeX86TargetInfo(); /* idempotent; the first call must come before any thread */
   LLVMInitializeX86Target();
   LLVMInitializeX86TargetMC();
   LLVMInitializeX86AsmPrinter();
@@ -50,7 +55,7 @@ static unsigned bound_big_functions(Compiler *c, unsigned scale) {
   unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
   unsigned noinline = LLVMGetEnumAttributeKindForName("noinline", 8);
   unsigned n = 0;
-  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
+  for (uint32_t f = c->lo; f < c->hi; f++) {
     if (LLVMGetEnumAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, optnone)) continue;
     uint64_t insts = 0, blocks = 0, biggest = 0;
     for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(c->fns[f]); bb; bb = LLVMGetNextBasicBlock(bb)) {
@@ -74,8 +79,12 @@ static unsigned bound_big_functions(Compiler *c, unsigned scale) {
   return n;
 }
 
-/* Lowers the whole module into c->mod, created in c->llc (which the caller owns, so a fuzzer
- * can dispose of it after an error), and verifies it. */
+
+_Thread_local FailCatch *fail_catch;
+
+/* Lowers the functions [c->lo, c->hi) (and the descriptor when c->descriptor) into c->mod,
+ * created in c->llc (which the caller owns, so a fuzzer can dispose of it after an error),
+ * and verifies it. */
 void build_ir(Compiler *c, LLVMTargetDataRef dl) {
   const Module *m = c->m;
   const Options *o = c->opt;
@@ -100,8 +109,9 @@ void build_ir(Compiler *c, LLVMTargetDataRef dl) {
   c->widen = o->opt >= 1 && m->nmems > 0 && m->mems[0].import < 0 && m->mems[0].lim.min < KILN_MAX_PAGES;
 
   declare_functions(c);
-  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) lower_function(c, f);
-  emit_descriptor(c);
+  for (uint32_t f = c->lo; f < c->hi; f++) lower_function(c, f);
+  if (c->descriptor) emit_descriptor(c);
+  else emit_func_entries(c);
 
   char *msg = NULL;
   if (LLVMVerifyModule(c->mod, LLVMReturnStatusAction, &msg)) {
@@ -125,13 +135,81 @@ void pre_optimize(Compiler *c, LLVMTargetMachineRef tm) {
   bound_big_functions(c, 1);
 }
 
-void compile_module(const Module *m, const Options *o) {
-  LLVMTargetMachineRef tm = aot_target_machine(m, o);
-  Compiler c = {.m = m, .opt = o};
+/* ---- chunks ---- */
+
+/* One unit of work: the functions [lo, hi), or the descriptor (lo == hi), compiled into an
+ * object file; or the error that stopped it. */
+typedef struct Chunk {
+  uint32_t lo, hi;
+  bool descriptor;
+  char *path;  /* the object: o->out for a module of one chunk */
+  char *error; /* FILE:0xOFF: message of the first invalid body */
+} Chunk;
+
+/* Contiguous index ranges of about o->chunk_bytes of bodies (and at most CHUNK_FUNCS
+ * functions), then the descriptor as a chunk of its own; a module that fits one chunk keeps
+ * everything in one LLVM module, so small programs lose no inlining. The split depends on
+ * the module only, never on -j: the object is the same whatever the number of threads. */
+static Chunk *plan_chunks(const Module *m, const Options *o, unsigned *n) {
+  uint64_t code = 0;
+  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) code += (uint64_t)(m->funcs[f].body_end - m->funcs[f].body);
+  uint32_t ndef = m->nfuncs - m->nimported_funcs;
+  Chunk *ch;
+  if (o->ll || o->ll_pre || (code <= o->chunk_bytes && ndef <= CHUNK_FUNCS)) { /* IR dumps show one module */
+    ch = xmalloc(sizeof *ch);
+    ch[0] = (Chunk){.lo = m->nimported_funcs, .hi = m->nfuncs, .descriptor = true};
+    *n = 1;
+    return ch;
+  }
+  unsigned cap = 16, k = 0;
+  ch = xmalloc(sizeof *ch * cap);
+  uint32_t lo = m->nimported_funcs;
+  uint64_t bytes = 0;
+  for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
+    bytes += (uint64_t)(m->funcs[f].body_end - m->funcs[f].body);
+    if (bytes >= o->chunk_bytes || f + 1 - lo >= CHUNK_FUNCS || f + 1 == m->nfuncs) {
+      if (k + 1 == cap) ch = xrealloc(ch, sizeof *ch * (cap *= 2));
+      ch[k++] = (Chunk){.lo = lo, .hi = f + 1};
+      lo = f + 1, bytes = 0;
+    }
+  }
+  ch[k] = (Chunk){.lo = m->nfuncs, .hi = m->nfuncs, .descriptor = true};
+  *n = k + 1;
+  return ch;
+}
+
+typedef struct Work {
+  const Module *m;
+  const Options *o;
+  Chunk *chunks;
+  unsigned nchunks;
+  bool split;
+  atomic_uint next;   /* the next chunk to take */
+  atomic_uint failed; /* the lowest chunk with an error (nchunks: none) */
+} Work;
+
+/* Compiles one chunk in a context of its own, freed before the next: the compiler's memory is
+ * bounded by the chunk, not the module. An invalid body stops the chunk with its message. */
+static void compile_chunk(Work *w, Chunk *ch) {
+  const Module *m = w->m;
+  const Options *o = w->o;
+  LLVMTargetMachineRef tm = aot_target_machine(m, o); /* one per thread: LLVM shares none */
+  Compiler c = {.m = m, .opt = o, .lo = ch->lo, .hi = ch->hi, .descriptor = ch->descriptor, .split = w->split};
   c.llc = LLVMContextCreate();
   if (!o->ll && !o->ll_pre) LLVMContextSetDiscardValueNames(c.llc, 1); /* names of locals cost memory, per value */
   LLVMTargetDataRef dl = LLVMCreateTargetDataLayout(tm);
+  FailCatch fc;
+  fail_catch = &fc;
+  if (setjmp(fc.jmp)) {
+    ch->error = strdup(fc.msg);
+    fail_catch = NULL;
+    LLVMContextDispose(c.llc); /* owns the half-built module */
+    LLVMDisposeTargetData(dl);
+    LLVMDisposeTargetMachine(tm);
+    return;
+  }
   build_ir(&c, dl);
+  fail_catch = NULL;
   char *msg = NULL;
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMErrorRef e;
@@ -143,12 +221,113 @@ void compile_module(const Module *m, const Options *o) {
   LLVMDisposePassBuilderOptions(po);
 
   if (o->ll && LLVMPrintModuleToFile(c.mod, o->ll, &msg)) internal(m, "writing IR", msg);
-  if (LLVMTargetMachineEmitToFile(tm, c.mod, o->out, LLVMObjectFile, &msg)) {
-    unlink(o->out);
+  if (LLVMTargetMachineEmitToFile(tm, c.mod, ch->path, LLVMObjectFile, &msg)) {
+    unlink(ch->path);
     internal(m, "emitting object", msg);
   }
   LLVMDisposeTargetData(dl);
   LLVMDisposeModule(c.mod);
   LLVMDisposeTargetMachine(tm);
   LLVMContextDispose(c.llc);
+  free(c.fns), free(c.fntypes), free(c.tailtypes), free(c.tramps);
+}
+
+/* Chunks are taken in index order; after an error none past it is started, and those before
+ * it finish, so the error reported is the first in the module, as with one thread. */
+static void *compile_worker(void *arg) {
+  Work *w = arg;
+  for (;;) {
+    unsigned i = atomic_fetch_add(&w->next, 1);
+    if (i >= w->nchunks || i > atomic_load(&w->failed)) return NULL;
+    compile_chunk(w, &w->chunks[i]);
+    if (w->chunks[i].error) {
+      unsigned f = atomic_load(&w->failed);
+      while (i < f && !atomic_compare_exchange_weak(&w->failed, &f, i)) {}
+    }
+  }
+}
+
+/* Runs argv[0] (found in PATH) and waits: whether it ran and succeeded. */
+static bool run_tool(char **argv) {
+  extern char **environ;
+  pid_t pid;
+  int st;
+  if (posix_spawnp(&pid, argv[0], NULL, NULL, argv, environ)) {
+    fprintf(stderr, "kiln-aot: cannot run %s (is lld-19 or llvm-19 installed?)\n", argv[0]);
+    return false;
+  }
+  return waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* The chunk objects, in chunk order, become o->out: `ld.lld -r` joins them, then every
+ * symbol shared between chunks (hidden, abi.h) is made local again, so the object exports
+ * only the descriptor and needs only the imports and kiln_* services, as with one chunk. */
+static bool link_chunks(const Options *o, const char *dir, Chunk *ch, unsigned n) {
+  char *joined = xmalloc(strlen(dir) + 16);
+  sprintf(joined, "%s/joined.o", dir);
+  char **argv = xmalloc(sizeof(char *) * (n + 5));
+  unsigned k = 0;
+  argv[k++] = "ld.lld-19";
+  argv[k++] = "-r";
+  argv[k++] = "-o";
+  argv[k++] = joined;
+  for (unsigned i = 0; i < n; i++) argv[k++] = ch[i].path;
+  argv[k] = NULL;
+  char *objcopy[] = {"llvm-objcopy-19", "--localize-hidden", joined, (char *)o->out, NULL};
+  bool ok = run_tool(argv) && run_tool(objcopy);
+  unlink(joined);
+  free(joined), free(argv);
+  return ok;
+}
+
+void compile_module(const Module *m, const Options *o) {
+  LLVMInitializeX86TargetInfo();
+  LLVMInitializeX86Target();
+  LLVMInitializeX86TargetMC();
+  LLVMInitializeX86AsmPrinter();
+  Work w = {.m = m, .o = o};
+  w.chunks = plan_chunks(m, o, &w.nchunks);
+  w.split = w.nchunks > 1;
+  /* The chunk objects of a split module, beside the output: on its file system, not in a
+   * /tmp that may be memory (a million functions make 250 MB of them). */
+  char *dir = xmalloc(strlen(o->out) + 16);
+  sprintf(dir, "%s.chunks.XXXXXX", o->out);
+  if (w.split && !mkdtemp(dir)) {
+    perror(dir);
+    exit(1);
+  }
+  for (unsigned i = 0; i < w.nchunks; i++) {
+    w.chunks[i].path = (char *)o->out;
+    if (w.split) {
+      w.chunks[i].path = xmalloc(strlen(dir) + 16);
+      sprintf(w.chunks[i].path, "%s/%u.o", dir, i);
+    }
+  }
+  atomic_init(&w.next, 0);
+  atomic_init(&w.failed, w.nchunks);
+  unsigned nthreads = o->jobs < w.nchunks ? o->jobs : w.nchunks;
+  pthread_t *th = xmalloc(sizeof(pthread_t) * nthreads);
+  for (unsigned i = 1; i < nthreads; i++)
+    if (pthread_create(&th[i], NULL, compile_worker, &w)) nthreads = i; /* fewer threads, same object */
+  compile_worker(&w);
+  for (unsigned i = 1; i < nthreads; i++) pthread_join(th[i], NULL);
+  free(th);
+  unsigned failed = atomic_load(&w.failed);
+  bool joined = failed < w.nchunks || !w.split || link_chunks(o, dir, w.chunks, w.nchunks);
+  if (w.split) {
+    for (unsigned i = 0; i < w.nchunks; i++) unlink(w.chunks[i].path), free(w.chunks[i].path);
+    rmdir(dir);
+  }
+  free(dir);
+  if (!joined) {
+    fprintf(stderr, "%s: internal error: joining the chunk objects (ld.lld-19 -r, llvm-objcopy-19) failed\n", m->path);
+    unlink(o->out);
+    exit(1);
+  }
+  if (failed < w.nchunks) {
+    fprintf(stderr, "%s\n", w.chunks[failed].error);
+    unlink(o->out);
+    exit(1);
+  }
+  free(w.chunks);
 }

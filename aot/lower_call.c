@@ -99,7 +99,7 @@ static void call_tailcc(Lower *L, uint32_t f) {
   pop_vals(L, ft->np, ft->t, args + base);
   args[0] = L->ctx;
   if (via) args[1] = out;
-  LLVMValueRef r = LLVMBuildCall2(L->b, tailtype(c, t), c->fns[f], args, ft->np + base, "");
+  LLVMValueRef r = LLVMBuildCall2(L->b, tailtype(c, t), fn_ref(c, f), args, ft->np + base, "");
   LLVMSetInstructionCallConv(r, KILN_TAILCC);
   const uint8_t *res = ft->t + ft->np;
   if (via)
@@ -116,7 +116,7 @@ static void call_direct(Lower *L, uint32_t f) {
   const FuncType *ft = &m->types[t];
   if (m->funcs[f].import < 0) {
     if (c->tail) call_tailcc(L, f);
-    else emit_call(L, fntype(c, t), c->fns[f], L->ctx, ft);
+    else emit_call(L, fntype(c, t), fn_ref(c, f), L->ctx, ft);
     return;
   }
   /* Imports go through ctx->funcs[f] = {fn, ctx}, fixed at instantiation. */
@@ -241,7 +241,7 @@ static void return_call(Lower *L, uint32_t f) {
   LLVMValueRef args[ft->np + 1];
   pop_vals(L, ft->np, ft->t, args + 1);
   args[0] = L->ctx;
-  musttail(L, t, c->fns[f], args);
+  musttail(L, t, fn_ref(c, f), args);
   go_dead(L);
 }
 

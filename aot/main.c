@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "aot/aot.h"
+#include "aot/limits.h"
 
 static const char *out_path; /* removed on failure */
 static jmp_buf *fail_jmp;     /* --inspect of a module with unsupported features: errors come back */
@@ -16,6 +17,14 @@ static jmp_buf *fail_jmp;     /* --inspect of a module with unsupported features
 _Noreturn void fail_at(const Module *m, size_t off, const char *fmt, ...) {
   va_list ap;
   if (fail_jmp) longjmp(*fail_jmp, 1);
+  if (fail_catch) {
+    size_t k = (size_t)snprintf(fail_catch->msg, sizeof fail_catch->msg, "%s:0x%zx: ", m->path, off);
+    if (k >= sizeof fail_catch->msg) k = sizeof fail_catch->msg - 1;
+    va_start(ap, fmt);
+    vsnprintf(fail_catch->msg + k, sizeof fail_catch->msg - k, fmt, ap);
+    va_end(ap);
+    longjmp(fail_catch->jmp, 1);
+  }
   fprintf(stderr, "%s:0x%zx: ", m->path, off);
   va_start(ap, fmt);
   vfprintf(stderr, fmt, ap);
@@ -44,8 +53,8 @@ void *xrealloc(void *p, size_t n) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: kiln-aot IN.wasm -o OUT.o [--name N] [-O0|-O1|-O2|-O3] [--cpu CPU]\n"
-                  "                [--bounds-checks] [--emit-llvm OUT.ll] [--emit-llvm-unoptimized OUT.ll]\n"
+  fprintf(stderr, "usage: kiln-aot IN.wasm -o OUT.o [--name N] [-O0|-O1|-O2|-O3] [--cpu CPU] [-j N]\n"
+                  "                [--chunk-bytes N] [--bounds-checks] [--emit-llvm OUT.ll] [--emit-llvm-unoptimized OUT.ll]\n"
                   "       kiln-aot --inspect IN.wasm\n"
                   "  -O0  no optimisation: fastest compile, every local in memory\n"
                   "  -O1  LLVM's O1 pipeline after SROA, address widening, no vectorizer\n"
@@ -55,6 +64,11 @@ static void usage(void) {
                   "         lets LLVM use AVX2 forms); any LLVM x86-64 CPU name\n"
                   "  At -O1 and above, a function past 100k LLVM instructions, 20k blocks or a block of 8000\n"
                   "  is compiled without optimisation (a note names it): compile time stays linear.\n"
+                  "  -j N  threads (default: online CPUs). Functions are compiled in chunks of N bytes of code\n"
+                  "  (--chunk-bytes, default 131072), each in its own LLVM context, freed before the next;\n"
+                  "  ld.lld-19 -r joins them. The object is the same for every -j. A module that fits one\n"
+                  "  chunk stays one LLVM module (inlining across all functions); --emit-llvm* compile as one\n"
+                  "  chunk. Memory: see README \"Limits\".\n"
                   "limits (refused with FILE:0xOFF: ... exceeds the limit of N; aot/limits.h):\n"
                   "  1000 params and 1000 results per type; 50000 locals per function (params included);\n"
                   "  7654321 bytes per function body; 1000000 types, functions, globals; 100000 imports,\n"
@@ -63,6 +77,14 @@ static void usage(void) {
                   "proposals beyond 2.0: tail calls, extended-const, exception handling (legacy encoding:\n"
                   "  try/catch/catch_all/delegate/throw/rethrow; aot/abi.h section 5); others are refused by name\n");
   exit(2);
+}
+
+/* A count on the command line: 1 to max. */
+static unsigned long number(const char *s, unsigned long max) {
+  char *end;
+  unsigned long n = strtoul(s, &end, 10);
+  if (*s < '0' || *s > '9' || *end || n < 1 || n > max) usage();
+  return n;
 }
 
 static void print_types(const uint8_t *t, uint32_t n) {
@@ -162,7 +184,9 @@ static uint8_t *read_file(const char *path, size_t *size) {
 }
 
 int main(int argc, char **argv) {
-  Options o = {.opt = 2, .cpu = "x86-64-v2"};
+  long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+  Options o = {.opt = 2, .cpu = "x86-64-v2", .jobs = ncpu > 0 ? (unsigned)ncpu : 1,
+               .chunk_bytes = CHUNK_CODE_BYTES};
   bool do_inspect = false;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -172,6 +196,8 @@ int main(int argc, char **argv) {
     else if (!strcmp(a, "--emit-llvm") && i + 1 < argc) o.ll = argv[++i];
     else if (!strcmp(a, "--emit-llvm-unoptimized") && i + 1 < argc) o.ll_pre = argv[++i];
     else if (!strcmp(a, "--bounds-checks")) o.bounds_checks = true;
+    else if (!strncmp(a, "-j", 2) && (a[2] || i + 1 < argc)) o.jobs = (unsigned)number(a[2] ? a + 2 : argv[++i], 1024);
+    else if (!strcmp(a, "--chunk-bytes") && i + 1 < argc) o.chunk_bytes = (uint32_t)number(argv[++i], UINT32_MAX);
     else if (!strcmp(a, "--inspect")) do_inspect = true;
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) o.opt = a[2] - '0';
     else if (a[0] == '-' || o.in) usage();

@@ -277,7 +277,7 @@ static void widen_ivs(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
 
 void optimize_addresses(Compiler *c) {
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
-  for (uint32_t f = c->m->nimported_funcs; f < c->m->nfuncs; f++) {
+  for (uint32_t f = c->lo; f < c->hi; f++) {
     if (c->widen) widen_function(c, b, c->fns[f]), widen_ivs(c, b, c->fns[f]);
     if (c->opt->opt >= 2) split_bases(c, b, c->fns[f]); /* only the vectorizer (-O2+) gains */
   }

@@ -143,10 +143,10 @@ void keep_dead_loads(Compiler *c) {
   PtrSet deletable = {0};
   /* Callees first would be exact; index order plus a second round catches most chains. */
   for (int round = 0; round < 2; round++)
-    for (uint32_t f = c->m->nimported_funcs; f < c->m->nfuncs; f++)
+    for (uint32_t f = c->lo; f < c->hi; f++)
       if (!ps_has(&deletable, c->fns[f]) && is_deletable(c, c->fns[f], &deletable)) ps_add(&deletable, c->fns[f]);
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
-  for (uint32_t f = c->m->nimported_funcs; f < c->m->nfuncs; f++) keep_function(c, b, c->fns[f], &deletable);
+  for (uint32_t f = c->lo; f < c->hi; f++) keep_function(c, b, c->fns[f], &deletable);
   LLVMDisposeBuilder(b);
   free(deletable.slot);
 }

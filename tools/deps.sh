@@ -6,7 +6,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 build="$top/build"
 
 packages=(
-  clang-19 lld-19 llvm-19-dev            # compiler, linker, LLVM C API for kiln-aot
+  clang-19 lld-19 llvm-19-dev llvm-19    # compiler, linker, LLVM C API; kiln-aot runs ld.lld-19, llvm-objcopy-19
   libclang-rt-19-dev                     # ASan/UBSan and libFuzzer runtimes (unit tests, fuzzers)
   wasi-libc libclang-rt-19-dev-wasm32    # the wasm32-wasi sysroot and compiler runtime
   wabt                                   # wast2json, wat2wasm, wasm-objdump, wasm2c

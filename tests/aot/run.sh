@@ -325,6 +325,45 @@ if clang-19 $F -O2 -c $S/rt.c -o $W/sjlj-rt.o 2>$W/sjlj.err && clang-19 $F -c $S
     else fail sjlj-clang "exit $rc, output '$out', native '$want'"; fi
   fi
 else fail sjlj-clang "clang: $(head -n1 $W/sjlj.err)"; fi
+# --- chunks (aot/emit.c): --chunk-bytes 1 puts every function in a chunk of its own, so every
+# call, tail call and descriptor entry crosses chunks; the object must not depend on -j ---
+out=$(KILN_AOT_FLAGS="--chunk-bytes 1" python3 tests/spec/spec.py -v tests/aot/tailcall.wast 2>&1)
+if grep -qx "18 passed, 0 failed, 0 skipped" <<<"$out"; then pass chunked-tailcall-wast
+else fail chunked-tailcall-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';')"; fi
+if [ -e $W/tailcall.wasm ] && [ -e $W/tailcall.native ]; then
+  want=$($W/tailcall.native)
+  if $AOT --chunk-bytes 1 -j2 $W/tailcall.wasm -o $W/tailcall-chunked.o 2>$W/tc.err &&
+     clang-19 $W/tailcall-chunked.o build/host/libkiln-host.a -lm -o $W/tailcall-chunked.bin 2>>$W/tc.err; then
+    out=$(timeout 60 $W/tailcall-chunked.bin 2>&1); rc=$?
+    if [ $rc = 0 ] && [ "$out" = "$want" ]; then pass chunked-tailcall-c
+    else fail chunked-tailcall-c "exit $rc, output '$out', native '$want'"; fi
+  else fail chunked-tailcall-c "$(tail -n1 $W/tc.err)"; fi
+else fail chunked-tailcall-c "tests/aot/tailcall.c was not built"; fi
+if [ -e $W/hello.wasm ]; then
+  ok=1
+  for j in 1 2 3; do $AOT --chunk-bytes 1 -j$j $W/hello.wasm -o $W/hello-chunked-j$j.o || ok=0; done
+  glob=$(nm -g --defined-only $W/hello-chunked-j2.o | awk '{print $3}' | tr '\n' ' ')
+  if [ $ok = 1 ] && cmp -s $W/hello-chunked-j1.o $W/hello-chunked-j2.o && cmp -s $W/hello-chunked-j1.o $W/hello-chunked-j3.o &&
+     [ "$glob" = "kiln_module " ]; then pass chunked-identical
+  else fail chunked-identical "objects of -j1, -j2, -j3 differ, or global symbols '$glob'"; fi
+  if clang-19 $W/hello-chunked-j2.o build/host/libkiln-host.a -lm -o $W/hello-chunked.bin 2>$W/ld.err; then
+    out=$($W/hello-chunked.bin x y); rc=$?
+    if [ "$rc" = 7 ] && [ "$out" = "hello 6765 argc=3 y -2147483648 1.500000 sum=4950" ]; then pass chunked-hello-run
+    else fail chunked-hello-run "exit $rc, output '$out'"; fi
+  else fail chunked-hello-run "$(tail -n1 $W/ld.err)"; fi
+fi
+# two invalid bodies in different chunks: the first is reported, whatever thread finishes first
+echo '(module (func) (func (result i32) (i64.const 1)) (func) (func (result i32) (f32.const 1)))' >$W/two-bad.wat
+if wat2wasm --no-check $W/two-bad.wat -o $W/two-bad.wasm; then
+  one=$($AOT -j1 $W/two-bad.wasm -o $W/two-bad.o 2>&1)
+  ok=1
+  for i in 1 2 3 4 5; do
+    err=$($AOT --chunk-bytes 1 -j2 $W/two-bad.wasm -o $W/two-bad.o 2>&1); rc=$?
+    [ $rc = 1 ] && [ "$err" = "$one" ] && [ ! -e $W/two-bad.o ] || ok=0
+  done
+  if [ $ok = 1 ] && [[ $one == *"type mismatch"* ]]; then pass chunked-first-error
+  else fail chunked-first-error "one chunk: '$one'; chunked: exit $rc '$err'"; fi
+else fail chunked-first-error "wat2wasm failed"; fi
 
 # --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
 out=$(python3 tests/spec/spec.py -v tests/aot/extconst.wast 2>&1)

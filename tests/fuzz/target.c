@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     dl = LLVMCreateTargetDataLayout(tm);
   }
   static Compiler c;
-  c = (Compiler){.m = &m, .opt = &o, .llc = LLVMContextCreate()};
+  c = (Compiler){.m = &m, .opt = &o, .llc = LLVMContextCreate(), .lo = m.nimported_funcs, .hi = m.nfuncs, .descriptor = true};
   jmp_buf jb2;
   fail_jmp = &jb2;
   if (setjmp(jb2)) { /* a body failed validation: the context owns everything LLVM */
