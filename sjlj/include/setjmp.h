@@ -24,7 +24,7 @@ typedef struct __kiln_jmp_buf {
 /* Never defined: the compiler replaces these calls (an app compiled without -wasm-enable-sjlj
  * fails to link with setjmp undefined, rather than running without it). */
 int setjmp(jmp_buf env) __attribute__((__returns_twice__));
-_Noreturn void longjmp(jmp_buf env, int val);
+void longjmp(jmp_buf env, int val) __attribute__((__noreturn__));
 
 #define _setjmp(env) setjmp(env)
 #define _longjmp(env, val) longjmp(env, val)
