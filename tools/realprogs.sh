@@ -4,15 +4,15 @@
 # (each says why), and builds every program twice from the same sources and options:
 #   build/real/native/PROG   clang-19 -O2 for the build machine
 #   build/real/PROG.wasm     clang-19 -O2 --target=wasm32-wasi (Debian's wasi-libc)
-# Programs: minigzip (zlib), bzip2, sqlite3 (the real shell.c over the amalgamation), jq 1.6.
-# Not built: lua 5.4. Its errors and coroutines need setjmp/longjmp, which Debian's wasi-libc lacks.
+# Programs: minigzip (zlib), bzip2, sqlite3 (the real shell.c over the amalgamation), jq 1.6,
+# lua 5.4 (its errors and coroutines are setjmp/longjmp: Kiln's sjlj runtime, build/sjlj).
 # Each step's time goes to build/real/times.txt; its output to build/real/log/.
 # Usage: tools/realprogs.sh [PROG...]   Exit status 3: the sources could not be fetched.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 R="$top/build/real"
 SRC="$R/src"
-progs=(minigzip bzip2 sqlite3 jq)
+progs=(minigzip bzip2 sqlite3 jq lua)
 [ $# -gt 0 ] && progs=("$@")
 
 CC=(clang-19 -O2 -w)
@@ -38,7 +38,7 @@ step() {
 }
 
 pkg_of() {
-  case $1 in minigzip) echo zlib ;; *) echo "$1" ;; esac
+  case $1 in minigzip) echo zlib ;; lua) echo lua5.4 ;; *) echo "$1" ;; esac
 }
 
 # fetch PKG...: Debian's sources into build/real/src/PKG, patched (tools/apt-source.sh).
@@ -50,12 +50,14 @@ fetch() {
   for p in "$@"; do touch "$SRC/$p/.kiln-ready"; done
 }
 
-# fresh OUT...: true when every OUT exists and is newer than this script and the package's patches.
+# fresh OUT...: true when every OUT exists and is newer than this script, the package's patches
+# and, for lua, the sjlj runtime.
 fresh() {
   local o f
   for o in "$@"; do
     [ -f "$o" ] || return 1
     [ "$o" -nt "$0" ] && [ "$o" -nt "$SRC/$pkg/.kiln-ready" ] || return 1
+    [ "$pkg" != lua5.4 ] || [ "$o" -nt "$SJLJ_LIB" ] || return 1
   done
 }
 
@@ -131,10 +133,36 @@ build_jq() {
     "${WLD[@]}" -o "$R/jq.wasm"
 }
 
+build_lua() {
+  # The interpreter: the core, the standard libraries and lua.c (not luac). No LUA_USE_LINUX on
+  # either side: its popen, dlopen and readline do not exist in WASI, and both builds must be
+  # the same Lua.
+  local l=(lapi lcode lctype ldebug ldo ldump lfunc lgc llex lmem lobject lopcodes lparser lstate
+    lstring ltable ltm lundump lvm lzio lauxlib lbaselib lcorolib ldblib liolib lmathlib loadlib
+    loslib lstrlib ltablib lutf8lib linit lua)
+  l=("${l[@]/%/.c}")
+  cd "$SRC/lua5.4/src"
+  # Debian's luaconf.h takes the multiarch part of package.cpath from a header its rules write.
+  echo '#define DEB_HOST_MULTIARCH "kiln"' >lua5.4-deb-multiarch.h
+  step lua.native "${CC[@]}" "${l[@]}" -lm -o "$R/native/lua"
+  # setjmp/longjmp through Kiln's runtime (README: "setjmp/longjmp"); lua.c catches SIGINT.
+  step lua.wasm "${WCC[@]}" -mllvm -wasm-enable-sjlj -I"$top/sjlj/include" -D_WASI_EMULATED_SIGNAL \
+    -D_WASI_EMULATED_PROCESS_CLOCKS "${l[@]}" "$SJLJ_LIB" -lwasi-emulated-signal \
+    -lwasi-emulated-process-clocks "${WLD[@]}" -o "$R/lua.wasm"
+}
+
+SJLJ_LIB=$top/build/sjlj/libkiln-sjlj.a
+if [[ " ${progs[*]} " == *" lua "* ]]; then
+  make -C "$top" -s "${SJLJ_LIB#$top/}" >"$R/log/sjlj.log" 2>&1 || {
+    echo "realprogs: building the sjlj runtime failed:" >&2
+    tail -n 20 "$R/log/sjlj.log" >&2
+    exit 1
+  }
+fi
 need=()
 for p in "${progs[@]}"; do
   pkg=$(pkg_of "$p")
-  declare -F "build_$p" >/dev/null || { echo "realprogs: unknown program $p (known: minigzip bzip2 sqlite3 jq)" >&2; exit 2; }
+  declare -F "build_$p" >/dev/null || { echo "realprogs: unknown program $p (known: minigzip bzip2 sqlite3 jq lua)" >&2; exit 2; }
   # Fetched again (pristine) when a patch changed since.
   if [ ! -f "$SRC/$pkg/.kiln-ready" ] || [ -n "$(find "$top/tools/patches/$pkg" -name '*.patch' -newer "$SRC/$pkg/.kiln-ready" 2>/dev/null)" ]; then
     need+=("$pkg")
