@@ -136,6 +136,7 @@ void compile_module(const Module *m, const Options *o) {
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMErrorRef e;
   if (o->opt >= 1) pre_optimize(&c, tm); /* on SSA values: locals promoted first */
+  else keep_dead_loads(&c);              /* -O0's instruction selection skips unused loads too */
   if (o->ll_pre && LLVMPrintModuleToFile(c.mod, o->ll_pre, &msg)) internal(m, "writing IR", msg);
   char pipeline[32];
   snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt);
