@@ -49,7 +49,7 @@ static void usage(void) {
                   "       kiln-aot --inspect IN.wasm\n"
                   "  -O0  no optimisation: fastest compile, every local in memory\n"
                   "  -O1  LLVM's O1 pipeline after SROA, address widening, no vectorizer\n"
-                  "  -O2  (default) O2 pipeline: inlining, loop and SLP vectorizers, split bases\n"
+                  "  -O2  (default) O2 pipeline: inlining, loop vectorizer (no SLP: LLVM 19 bug), split bases\n"
                   "  -O3  O3 pipeline: more aggressive inlining and unrolling\n"
                   "  At -O1 and above, a function past 100k LLVM instructions, 20k blocks or a block of 8000\n"
                   "  is compiled without optimisation (a note names it): compile time stays linear.\n"
