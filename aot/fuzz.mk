@@ -1,6 +1,6 @@
 # libFuzzer targets for kiln-aot (tests/fuzz/target.c): the compiler's sources without main.c,
 # built again with ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS from the committed
-# seed corpus, and 200 differential -O0/-O2 modules; tests/fuzz/run.sh (part of `make test`)
+# seed corpus, and 200 differential modules (-O0, -O2 hosted, wasm2c); tests/fuzz/run.sh (part of `make test`)
 # runs each briefly.
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_AOT_SRCS := $(filter-out aot/main.c,$(AOT_SRCS))

@@ -58,7 +58,7 @@ static void usage(void) {
                   "       kiln-aot --inspect IN.wasm\n"
                   "  -O0  no optimisation: fastest compile, every local in memory\n"
                   "  -O1  LLVM's O1 pipeline after SROA, address widening, no vectorizer\n"
-                  "  -O2  (default) O2 pipeline: inlining, loop and SLP vectorizers, split bases\n"
+                  "  -O2  (default) O2 pipeline: inlining, loop vectorizer (no SLP: LLVM 19 bug), split bases\n"
                   "  -O3  O3 pipeline: more aggressive inlining and unrolling\n"
                   "  --cpu  target CPU (default x86-64-v2: SSE4.2, the baseline of Wasm SIMD; x86-64-v3\n"
                   "         lets LLVM use AVX2 forms); any LLVM x86-64 CPU name\n"

@@ -5,8 +5,9 @@
  * load whose value is unused. After SROA (locals are SSA values) a liveness walk from every
  * instruction with an effect (stores, calls, terminators) finds the linear-memory loads whose
  * values reach nothing, e.g. `local.set $unused (i32.load ..)` or `(drop (i32.add (load) ..))`,
- * (or only into x*0, x&0, x|-1) and makes them volatile, which LLVM never deletes. Loads that
- * only die later, after inlining or constant propagation, are not covered. */
+ * (or only into x*0, x&0, x|-1, a shift or rotation of 0 or -1 by them) and makes them volatile,
+ * which LLVM never deletes. It runs at -O0 too: instruction selection skips an unused load there.
+ * Loads that only die later, after inlining or constant propagation, are not covered. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,18 +44,41 @@ static bool ps_has(const PtrSet *s, LLVMValueRef v) {
   return false;
 }
 
+static const char *callee_name(LLVMValueRef call) {
+  LLVMValueRef callee = LLVMGetCalledValue(call);
+  size_t len;
+  return LLVMIsAFunction(callee) ? LLVMGetValueName2(callee, &len) : "";
+}
+
+/* The intrinsics the lowering calls (rotations, bit counts, rounding, min/max, saturating
+ * conversions) compute only; reading the stack pointer is kept as an effect. */
+static bool pure_intrinsic(LLVMValueRef in) {
+  if (!LLVMIsACallInst(in)) return false;
+  const char *name = callee_name(in);
+  return !strncmp(name, "llvm.", 5) && strcmp(name, "llvm.read_register.i64");
+}
+
 /* Pure value computations: live only if something live uses them. */
 static bool pure(LLVMValueRef in) {
   if (LLVMIsALoadInst(in)) return !LLVMGetVolatile(in);
-  return LLVMIsABinaryOperator(in) || LLVMIsAUnaryOperator(in) || LLVMIsACastInst(in) || LLVMIsACmpInst(in) ||
+  return pure_intrinsic(in) || LLVMIsABinaryOperator(in) || LLVMIsAUnaryOperator(in) || LLVMIsACastInst(in) || LLVMIsACmpInst(in) ||
          LLVMIsASelectInst(in) || LLVMIsAPHINode(in) || LLVMIsAGetElementPtrInst(in) ||
          LLVMIsAExtractValueInst(in) || LLVMIsAInsertValueInst(in) || LLVMIsAAllocaInst(in);
 }
 
-/* Whether operand i of `in` cannot change its result: x*0, x&0, x|-1 (LLVM folds them). */
+static bool const_is(LLVMValueRef v, int64_t k) { return LLVMIsAConstantInt(v) && LLVMConstIntGetSExtValue(v) == k; }
+
+/* Whether operand i of `in` cannot change its result (LLVM folds them): x*0, x&0, x|-1, and the
+ * amount of a shift of 0 (or an arithmetic one of -1) or of a rotation of 0 or -1. */
 static bool absorbed(LLVMValueRef in, int i) {
+  if (LLVMIsACallInst(in) && i == 2 && (!strncmp(callee_name(in), "llvm.fshl", 9) || !strncmp(callee_name(in), "llvm.fshr", 9))) {
+    LLVMValueRef v = LLVMGetOperand(in, 0);
+    return v == LLVMGetOperand(in, 1) && (const_is(v, 0) || const_is(v, -1));
+  }
   if (!LLVMIsABinaryOperator(in)) return false;
   LLVMOpcode op = LLVMGetInstructionOpcode(in);
+  if (i == 1 && (op == LLVMShl || op == LLVMLShr || op == LLVMAShr))
+    return const_is(LLVMGetOperand(in, 0), 0) || (op == LLVMAShr && const_is(LLVMGetOperand(in, 0), -1));
   LLVMValueRef other = LLVMGetOperand(in, 1 - i);
   if (!LLVMIsAConstantInt(other)) return false;
   if (op == LLVMMul || op == LLVMAnd) return LLVMConstIntGetZExtValue(other) == 0;
@@ -71,10 +95,7 @@ static bool is_deletable(Compiler *c, LLVMValueRef fn, const PtrSet *deletable) 
       if (pure(in) || LLVMIsABranchInst(in) || LLVMIsAReturnInst(in) || LLVMIsASwitchInst(in)) continue;
       if (LLVMIsACallInst(in)) {
         LLVMValueRef callee = LLVMGetCalledValue(in);
-        size_t len;
-        const char *name = LLVMIsAFunction(callee) ? LLVMGetValueName2(callee, &len) : "";
         if (ps_has(deletable, callee)) continue;
-        if (!strncmp(name, "llvm.", 5) && strcmp(name, "llvm.read_register.i64")) continue;
         if (LLVMIsAInlineAsm(callee) && !LLVMGetInlineAsmHasSideEffects(callee)) continue;
       }
       return false;
@@ -98,9 +119,13 @@ static void keep_call(Compiler *c, LLVMBuilderRef b, LLVMValueRef call) {
 }
 
 static bool absorbed_use(LLVMValueRef user, LLVMValueRef v) {
-  for (int i = 0; i < 2 && LLVMIsABinaryOperator(user); i++)
-    if (LLVMGetOperand(user, i) == v && absorbed(user, i)) return true;
-  return false;
+  bool any = false;
+  for (int i = 0, n = LLVMGetNumOperands(user); i < n; i++)
+    if (LLVMGetOperand(user, i) == v) {
+      if (!absorbed(user, i)) return false;
+      any = true;
+    }
+  return any;
 }
 
 static void keep_function(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn, const PtrSet *deletable) {

@@ -4,7 +4,7 @@
 # first every reproducer in tests/fuzz/regress/ (inputs that once crashed; each must now run
 # clean through both targets), then each fuzzer for FUZZ_SECONDS (default 20; `make fuzz`: 300)
 # from a copy of the committed seed corpus tests/fuzz/corpus/ (plus the spec suite's modules
-# when present), then the differential -O0/-O2 check. A crash, sanitizer report, timeout or
+# when present), then the differential check (-O0, `kiln run --hosted -O2` and wasm2c). A crash, sanitizer report, timeout or
 # out-of-memory is a FAIL naming the reproducer; copy it into tests/fuzz/regress/ once fixed.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -72,27 +72,67 @@ for t in read compile wasi; do
     fail "fuzz-$t" "exit $rc, reproducer ${art:+$W/artifacts-$t/$art}: $(grep -m1 -E 'ERROR|runtime error|SUMMARY' $W/fuzz-$t.log) (log $W/fuzz-$t.log)"
   fi
 done
-# Differential: random valid modules (tests/fuzz/gen_valid.py) compiled at -O0 and -O2 and run
-# hosted must print the same bytes and exit alike. DIFF_SEEDS modules from DIFF_SEED (fixed in
-# `make test`, so a failure reproduces; `make fuzz` starts at a random one and runs more).
+# Differential: random valid modules (tests/fuzz/gen_valid.py) run three ways must print the same
+# bytes, exit alike and trap alike: kiln-aot -O0 linked with the hosted runtime, `kiln run
+# --hosted -O2`, and wasm2c's C (wabt, clang-19 -O1) with bench/wasi-shim.c. DIFF_SEEDS modules
+# from DIFF_SEED (fixed in `make test`, so a failure reproduces; `make fuzz` starts at a random
+# one and runs more), after every module in tests/fuzz/regress-diff/ (differences once found).
 NSEEDS=${DIFF_SEEDS:-15} SEED0=${DIFF_SEED:-1}
-D=$W/diff && mkdir -p $D
-if make -s -j2 build/kiln-aot build/host/libkiln-host.a >$D.log 2>&1; then
-  bad=0 deadline=$((SECONDS + 10 * NSEEDS + 60))
+D=$W/diff W2C=/usr/share/wabt/wasm2c && mkdir -p $D
+# trap_kind STDERR-FILE: the trap both runtimes name alike (wasm2c has one trap for every
+# call_indirect failure, one for memory and table bounds), or "none".
+trap_kind() {
+  local t
+  t=$(grep -m1 -E '^(kiln|wasm2c): trap' "$1") || { echo none; return; }
+  case ${t,,} in
+    *"out of bounds memory access"* | *"out of bounds table access"* | *"out-of-bounds access"*) echo oob ;;
+    *"undefined element"* | *"uninitialized element"* | *"indirect call type mismatch"* | *"invalid call_indirect"*) echo call_indirect ;;
+    *"divide by zero"*) echo divide-by-zero ;;
+    *"integer overflow"*) echo integer-overflow ;;
+    *"invalid conversion"* | *"conversion from nan"*) echo invalid-conversion ;;
+    *unreachable*) echo unreachable ;;
+    *"call stack exhausted"*) echo stack-exhausted ;;
+    *) echo "unexpected: $t" ;;
+  esac
+}
+# observe NAME COMMAND...: stdout into $D/NAME, then its exit status and trap kind
+observe() {
+  local n=$1; shift
+  timeout 20 "$@" >$D/$n 2>$D/$n.err; printf "\nexit %d\n" $? >>$D/$n
+  echo "trap $(trap_kind $D/$n.err)" >>$D/$n
+}
+# differ NAME WASM: runs WASM three ways; fails NAME on any difference
+differ() {
+  local n=$1 wasm=$2
+  if build/kiln-aot -O0 $wasm -o $D/g0.o 2>$D/o0.err && clang-19 $D/g0.o build/host/libkiln-host.a -lm -o $D/g0.bin 2>>$D/o0.err
+  then observe o0 $D/g0.bin; else echo "compile failed: $(tail -n1 $D/o0.err)" >$D/o0; fi
+  KILN_CACHE=off observe o2 ./kiln run --hosted -O2 $wasm
+  if wasm2c -n prog $wasm -o $D/w2c-src/prog.c 2>$D/w2c.err &&
+     clang-19 -O1 -I$D/w2c-src -I$W2C $D/w2c-src/prog.c bench/wasi-shim.c $D/w2c-src/rt.o -lm -o $D/w2c.bin 2>>$D/w2c.err
+  then observe w2c $D/w2c.bin; else echo "wasm2c build failed: $(tail -n1 $D/w2c.err)" >$D/w2c; fi
+  if grep -q "compile failed\|exit 124\|trap unexpected" $D/o0 $D/o2; then
+    fail "$n" "$(grep -h "compile failed\|exit 124\|trap unexpected" $D/o0 $D/o2 | head -n1)"
+  elif ! cmp -s $D/o0 $D/o2; then fail "$n" "-O0 and -O2 differ: $(tail -n2 $D/o0 | tr '\n' ' ')/ $(tail -n2 $D/o2 | tr '\n' ' ')"
+  elif ! cmp -s $D/o2 $D/w2c; then
+    fail "$n" "kiln (hosted) and wasm2c differ at byte $(cmp $D/o2 $D/w2c | awk '{print $5}' | tr -d ,): $(tail -n2 $D/o2 | tr '\n' ' ')/ $(tail -n2 $D/w2c | tr '\n' ' ')"
+  else return 0; fi
+  return 1
+}
+if make -s -j2 build/kiln-aot build/host/libkiln-host.a >$D.log 2>&1 && mkdir -p $D/w2c-src &&
+   clang-19 -O1 -I$W2C -c $W2C/wasm-rt-impl.c -o $D/w2c-src/rt.o 2>>$D.log; then
+  for f in tests/fuzz/regress-diff/*.wasm; do
+    [ -f "$f" ] || continue
+    differ "differential $(basename $f)" $f && pass "differential $(basename $f)"
+  done
+  bad=0 traps=0 deadline=$((SECONDS + 10 * NSEEDS + 60))
   for ((s = SEED0; s < SEED0 + NSEEDS && SECONDS < deadline; s++)); do
     python3 tests/fuzz/gen_valid.py $s $D/g.wasm
-    for O in 0 2; do
-      if build/kiln-aot -O$O $D/g.wasm -o $D/g$O.o 2>$D/err$O && clang-19 $D/g$O.o build/host/libkiln-host.a -lm -o $D/g$O.bin 2>>$D/err$O; then
-        timeout 20 $D/g$O.bin >$D/out$O 2>>$D/err$O; echo "exit $?" >>$D/out$O
-      else echo "compile failed: $(tail -n1 $D/err$O)" >$D/out$O; fi
-    done
-    if ! cmp -s $D/out0 $D/out2 || grep -q "compile failed\|exit 124" $D/out0; then
-      fail "differential seed $s" "-O0 and -O2 differ or fail (python3 tests/fuzz/gen_valid.py $s x.wasm): $(tail -n1 $D/out0) / $(tail -n1 $D/out2)"
-      bad=$((bad + 1))
-    fi
+    differ "differential seed $s" $D/g.wasm || { bad=$((bad + 1)); echo "  reproduce: python3 tests/fuzz/gen_valid.py $s x.wasm"; continue; }
+    grep -q "^trap none" $D/o2 || traps=$((traps + 1))
   done
   ran=$((s - SEED0))
-  if [ $bad = 0 ] && [ $ran = $NSEEDS ]; then pass "differential -O0/-O2 (seeds $SEED0..$((s - 1)))"
+  if [ $bad = 0 ] && [ $ran = $NSEEDS ]; then
+    pass "differential -O0 / -O2 / wasm2c (seeds $SEED0..$((s - 1)), $traps of them trap)"
   elif [ $bad = 0 ]; then fail differential "only $ran of $NSEEDS seeds within the time bound"; fi
 else fail differential "build: $(tail -n1 $D.log)"; fi
 finish
