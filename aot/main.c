@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "aot/aot.h"
@@ -183,6 +185,19 @@ static uint8_t *read_file(const char *path, size_t *size) {
   return buf;
 }
 
+/* The object in `from` written into `to` (a device or a pipe), as plain writes. */
+static bool copy_out(const char *from, const char *to) {
+  FILE *in = fopen(from, "rb"), *out = fopen(to, "wb");
+  char buf[65536];
+  size_t n;
+  bool ok = in && out;
+  while (ok && (n = fread(buf, 1, sizeof buf, in)) > 0) ok = fwrite(buf, 1, n, out) == n;
+  if (in) fclose(in);
+  if (out && fclose(out)) ok = false;
+  if (!ok) fprintf(stderr, "kiln-aot: cannot write %s\n", to);
+  return ok;
+}
+
 int main(int argc, char **argv) {
   long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
   Options o = {.opt = 2, .cpu = "x86-64-v2", .jobs = ncpu > 0 ? (unsigned)ncpu : 1,
@@ -233,11 +248,32 @@ int main(int argc, char **argv) {
     print_features(&feat);
     return 0;
   }
+  /* -o a device or a pipe (/dev/null, a FIFO): the compile writes a regular file in /var/tmp,
+   * copied into OUT at the end with plain writes. Only a regular file is ever renamed over
+   * (llvm-objcopy does) or removed (a failure's cleanup): as root, either would replace
+   * /dev/null itself. */
+  struct stat st;
+  const char *dest = NULL;
+  char tmp[] = "/var/tmp/kiln-aot.XXXXXX";
+  if (stat(o.out, &st) == 0 && !S_ISREG(st.st_mode)) {
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+      perror(tmp);
+      return 1;
+    }
+    close(fd);
+    dest = o.out, o.out = tmp;
+  }
   out_path = o.out;
   refuse_unsupported(&m, &feat); /* before the 2.0 decoder calls them malformed */
   o.tail_calls = feat.use[FEAT_TAIL_CALL].used;
   o.exceptions = feat.use[FEAT_EH].used;
   read_module(&m);
   compile_module(&m, &o);
+  if (dest && !copy_out(tmp, dest)) {
+    unlink(tmp);
+    return 1;
+  }
+  if (dest) unlink(tmp);
   return 0;
 }

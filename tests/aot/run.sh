@@ -376,6 +376,29 @@ if wat2wasm --enable-extended-const $W/deep-const.wat -o $W/deep-const.wasm; the
   expect_err deep-const "constant expression nested too deeply"
 else fail deep-const "wat2wasm failed"; fi
 
+# --- -o a pipe or a device (as -o /dev/null is): written into, never replaced or removed, also
+# when the module is split in chunks (llvm-objcopy renames its output) or refused ---
+if make -s build/examples/hello.wasm >/dev/null 2>&1; then
+  mkfifo $W/out.fifo
+  for flags in "" "--chunk-bytes 1" bad; do
+    name="output to a FIFO (${flags:-one chunk})"
+    if [ "$flags" = bad ]; then # refused before the output is opened: no reader needed
+      timeout 60 $AOT $W/bad-simd-op.wasm -o $W/out.fifo 2>/dev/null; rc=$?
+      if [ ! -p $W/out.fifo ]; then fail "$name" "the FIFO was removed"
+      elif [ $rc = 1 ]; then pass "$name"; else fail "$name" "status $rc for a refused module"; fi
+      continue
+    fi
+    $AOT build/examples/hello.wasm $flags -o $W/ref.o
+    timeout 20 cat $W/out.fifo >$W/fifo.got & reader=$! # bounded: a replaced FIFO gets no writer
+    timeout 60 $AOT build/examples/hello.wasm $flags -o $W/out.fifo 2>/dev/null; rc=$?
+    wait $reader
+    if [ ! -p $W/out.fifo ]; then fail "$name" "the FIFO was replaced or removed"
+    elif [ $rc = 0 ] && cmp -s $W/fifo.got $W/ref.o; then pass "$name"
+    else fail "$name" "status $rc, $(stat -c %s $W/fifo.got) bytes read, $(stat -c %s $W/ref.o) wanted"; fi
+    [ -p $W/out.fifo ] || { rm -f $W/out.fifo; mkfifo $W/out.fifo; }
+  done
+else fail "output to a FIFO" "make build/examples/hello.wasm failed"; fi
+
 # --- implementation limits, bounded cost, huge frames (tests/aot/limits.sh) ---
 . tests/aot/limits.sh
 
