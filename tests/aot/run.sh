@@ -308,23 +308,6 @@ if wat2wasm --enable-exceptions tests/aot/eh_host.wat -o $W/eh_host.wasm 2>$W/eh
   if [ $rc = 0 ] && [ "$(grep -c '^PASS' <<<"$out")" = 5 ]; then pass eh-host-frames
   else fail eh-host-frames "exit $rc: $(grep -v '^PASS' <<<"$out" | head -n 3 | tr '\n' ';')"; fi
 else fail eh-host-frames "build: $(tail -n1 $W/eh.err)"; fi
-# clang-19's setjmp/longjmp lowered to exceptions (tests/aot/sjlj/), hosted, against native
-S=tests/aot/sjlj; F="--target=wasm32-wasi -mexception-handling"
-if clang-19 $F -O2 -c $S/rt.c -o $W/sjlj-rt.o 2>$W/sjlj.err && clang-19 $F -c $S/tag.s -o $W/sjlj-tag.o 2>>$W/sjlj.err &&
-   clang-19 $F -O2 -mllvm -wasm-enable-sjlj -c $S/main.c -o $W/sjlj-main.o 2>>$W/sjlj.err &&
-   clang-19 --target=wasm32-wasi -o $W/sjlj.wasm $W/sjlj-main.o $W/sjlj-rt.o $W/sjlj-tag.o 2>>$W/sjlj.err &&
-   clang-19 -O2 -o $W/sjlj.native $S/main.c 2>>$W/sjlj.err; then
-  want=$($W/sjlj.native); dis=$(wasm-objdump -d $W/sjlj.wasm)
-  if ! grep -q ' try' <<<"$dis"; then fail sjlj-clang "clang emitted no try (is -wasm-enable-sjlj honoured?)"
-  elif ! $AOT $W/sjlj.wasm -o $W/sjlj.o 2>$W/sjlj.err; then fail sjlj-clang "kiln-aot: $(head -n1 $W/sjlj.err)"
-  elif ! clang-19 $W/sjlj.o build/host/libkiln-host.a -lm -o $W/sjlj.bin 2>$W/sjlj.err; then
-    fail sjlj-clang "link: $(tail -n1 $W/sjlj.err)"
-  else
-    out=$(timeout 60 $W/sjlj.bin 2>&1); rc=$?
-    if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass sjlj-clang
-    else fail sjlj-clang "exit $rc, output '$out', native '$want'"; fi
-  fi
-else fail sjlj-clang "clang: $(head -n1 $W/sjlj.err)"; fi
 # --- chunks (aot/emit.c): --chunk-bytes 1 puts every function in a chunk of its own, so every
 # call, tail call and descriptor entry crosses chunks; the object must not depend on -j ---
 out=$(KILN_AOT_FLAGS="--chunk-bytes 1" python3 tests/spec/spec.py -v tests/aot/tailcall.wast 2>&1)

@@ -198,18 +198,6 @@ if app eh && ./kiln build $W/eh.wasm -o $W/eh.iso >$W/build.log 2>&1; then
 else
   fail "build eh" "$(tail -n3 $W/build.log | tr '\n' '|')"
 fi
-# clang's setjmp/longjmp lowered to exceptions (tests/aot/sjlj/) in the VM, against native
-S=tests/aot/sjlj; F="--target=wasm32-wasi -mexception-handling"
-if clang-19 $F -O2 -c $S/rt.c -o $W/sjlj-rt.o && clang-19 $F -c $S/tag.s -o $W/sjlj-tag.o &&
-   clang-19 $F -O2 -mllvm -wasm-enable-sjlj -c $S/main.c -o $W/sjlj-main.o &&
-   clang-19 --target=wasm32-wasi -o $W/sjlj.wasm $W/sjlj-main.o $W/sjlj-rt.o $W/sjlj-tag.o &&
-   clang-19 -O2 -o $W/sjlj.native $S/main.c && ./kiln build $W/sjlj.wasm -o $W/sjlj.iso >$W/build.log 2>&1; then
-  mapfile -t want < <($W/sjlj.native)
-  boot "setjmp/longjmp as exceptions (VM)" $W/sjlj.elf 0 "${want[@]}"
-else
-  fail "build sjlj" "$(tail -n3 $W/build.log | tr '\n' '|')"
-fi
-
 # inspect marks an import the kernel lacks; build refuses it with the same list
 app noimport
 out=$(./kiln inspect $W/noimport.wasm 2>&1)

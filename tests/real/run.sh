@@ -7,8 +7,8 @@
 # file and from stdin, a database created in a directory and read back by the host's sqlite3,
 # jq filters, Lua scripts. Files are written through --dir (hosted) and --volume (VM), which must
 # reach the host. Lua's errors and coroutines are setjmp/longjmp, which its wasm build does with
-# Wasm exceptions (Kiln's sjlj runtime): while kiln-aot refuses exception handling, lua's hosted
-# and VM cases say SKIP with that refusal, and node (which runs Wasm exceptions) checks the build. SKIPs everything, with the reason, when the Debian sources cannot be fetched. Ends with
+# Wasm exceptions (Kiln's sjlj runtime). SKIPs everything, with the reason, when the Debian
+# sources cannot be fetched. Ends with
 # one informational line per program: native and hosted CPU time of a larger workload.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -47,13 +47,7 @@ cached=0
 ./kiln help 2>&1 | grep -q 'cache clean' && cached=1
 export XDG_CACHE_HOME=$R/cache
 mkdir -p "$R/aot" "$T/bin"
-declare -A refused # PROG -> why kiln-aot refuses its module (lua only: see the top)
 for p in "${progs[@]}"; do
-  # kiln-aot refuses a module exactly when it uses a feature `kiln inspect` marks NOT SUPPORTED.
-  if [ "$p" = lua ] && why=$(./kiln inspect "$R/$p.wasm" 2>&1 | grep -m1 'exception-handling.*NOT SUPPORTED'); then
-    refused[$p]="kiln-aot lacks exception handling, which setjmp/longjmp in lua.wasm need: $why"
-    continue
-  fi
   # Imports the kernel lacks would fail every VM case the same way: say so once.
   if ./kiln inspect "$R/$p.wasm" 2>&1 | grep -q 'NOT PROVIDED'; then
     fail "$p imports" "$(./kiln inspect "$R/$p.wasm" | grep 'NOT PROVIDED' | awk '{print $3}' | tr '\n' ' ')"
@@ -200,9 +194,7 @@ case_() {
   local name=$1 p=$2 in=$3 m dir n why
   shift 3
   [ "$in" = - ] && in=/dev/null
-  local modes=(native hosted vm)
-  [ -n "${refused[$p]-}" ] && modes=(native)
-  for m in "${modes[@]}"; do
+  for m in native hosted vm; do
     dir=$T/c/$name/$m
     mkdir -p "$dir/work"
     [ -d "$T/tpl/$name" ] && cp -a "$T/tpl/$name/." "$dir/work/"
@@ -211,11 +203,6 @@ case_() {
   n=$T/c/$name/native
   if [ "$(cat "$n/rc")" != 0 ] && [ -z "${EXPECT_ERROR-}" ]; then
     fail "$name native" "exit $(cat "$n/rc"): $(head -c 200 "$n/err")"
-    return
-  fi
-  if [ -n "${refused[$p]-}" ]; then
-    skip "$name hosted" "${refused[$p]}"
-    skip "$name vm" "${refused[$p]}"
     return
   fi
   for m in hosted vm; do
@@ -340,24 +327,6 @@ print(pcall(io.lines, "work/missing.txt"))
 EOF
 mkdir -p "$T/tpl/lua-files"
 case_ lua-files lua - data/files.lua
-# While kiln-aot cannot run it, node checks that the wasm build itself is right: the same
-# script on stdin (node's WASI here has no preopened directories).
-if [ -n "${refused[lua]-}" ]; then
-  if command -v node >/dev/null; then
-    timeout 120 node --no-warnings bench/node-wasi.mjs "$R/lua.wasm" - <tests/real/sjlj.lua >"$T/lua.node" 2>"$T/lua.node.err"
-    rc=$?
-    if [ $rc != 0 ]; then
-      fail "lua-stdin node" "exit $rc: $(tail -n2 "$T/lua.node.err" | tr '\n' ' ' | head -c 200)"
-    elif ! cmp -s "$T/c/lua-stdin/native/out" "$T/lua.node"; then
-      fail "lua-stdin node" "stdout differs: $(first_diff "$T/c/lua-stdin/native/out" "$T/lua.node")"
-    else
-      pass "lua-stdin node"
-    fi
-  else
-    skip "lua-stdin node" "no node on this machine"
-  fi
-fi
-
 # ---- CPU time, native vs hosted (informational) ----
 # A larger workload per program, best of 3 runs each; user + system seconds.
 B=$T/bench
@@ -407,9 +376,5 @@ bench bzip2 /dev/null -9 -k -f b/big.txt # to a file: hosted stdout still claims
 bench sqlite3 "$B/bench.sql" -batch :memory:
 bench jq /dev/null -c 'map(select(.id % 3 == 0) | .v[1] + .s) | length' b/big.json
 cp tests/real/binary-trees.lua "$B/"
-if [ -n "${refused[lua]-}" ]; then
-  echo "cpu lua (b/binary-trees.lua 16): not run hosted: ${refused[lua]}"
-else
-  bench lua /dev/null b/binary-trees.lua 16
-fi
+bench lua /dev/null b/binary-trees.lua 16
 finish

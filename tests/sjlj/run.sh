@@ -2,8 +2,7 @@
 # tests/sjlj/run.sh — setjmp/longjmp for apps: tests/sjlj/sjlj.c built natively (glibc's setjmp)
 # and for wasm32-wasi with Kiln's sjlj runtime (build/sjlj/libkiln-sjlj.a, sjlj/include), then
 # run under node (whose V8 runs Wasm exceptions), hosted and in the VM; each must print what the
-# native build prints. While kiln-aot lacks exception handling, the hosted and VM cases say SKIP
-# with kiln-aot's own refusal; they run as soon as it accepts the module.
+# native build prints.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -48,19 +47,11 @@ else
   skip node "no node on this machine"
 fi
 
-# kiln_refusal LOG: kiln-aot's message when it refused the module for exception handling.
-kiln_refusal() { grep -m1 'exception handling is not supported' "$1"; }
-
 ./kiln run --hosted "$T/sjlj.wasm" >"$T/hosted.out" 2>"$T/hosted.err"
-rc=$?
-if [ $rc != 0 ] && why=$(kiln_refusal "$T/hosted.err"); then
-  skip hosted "$why"
-else
-  compare hosted "$T/hosted.out" $rc "$T/hosted.err"
-fi
+compare hosted "$T/hosted.out" $? "$T/hosted.err"
 
 if ! ./kiln build "$T/sjlj.wasm" -o "$T/sjlj.iso" >"$T/build.log" 2>&1; then
-  if why=$(kiln_refusal "$T/build.log"); then skip vm "$why"; else fail vm "kiln build: $(tail -n1 "$T/build.log")"; fi
+  fail vm "kiln build: $(tail -n1 "$T/build.log")"
 else
   ./kiln run "$T/sjlj.iso" --timeout 120 >"$T/vm.out" 2>"$T/vm.err"
   compare vm "$T/vm.out" $? "$T/vm.err"
