@@ -72,7 +72,7 @@ RUN_PORT ?= 8080
 run: all
 	./kiln build $(B)/examples/http-server.wasm -o $(B)/run.iso --dir $(B)/examples/www:/ --listen tcp:80
 	@echo "kiln: serving examples/www at http://127.0.0.1:$(RUN_PORT)/ (Ctrl-C stops the VM)"
-	./kiln run $(B)/run.iso --fwd $(RUN_PORT):80
+	./kiln run $(B)/run.elf --fwd $(RUN_PORT):80
 
 test: all
 	@tests/run
