@@ -79,23 +79,11 @@ static uint64_t bar_size(const struct pci_dev *d, int i, int *is64) {
   return mask ? ~mask + 1 : 0;
 }
 
-static int window_taken(uint64_t a, uint64_t size) {
-  for (int k = 0; k < ndevs; k++) {
-    if (!is_header0(&devs[k])) continue;
-    for (int j = 0; j < 6; j++) {
-      uint64_t b = pci_bar_mem(&devs[k], j);
-      if (!b) continue;
-      int is64;
-      uint64_t n = bar_size(&devs[k], j, &is64);
-      if (a < b + n && b < a + size) return 1;
-      j += is64;
-    }
-  }
-  return 0;
-}
+/* Every header-0 function's memory BAR sizes, probed once with its decoding off (a BAR being
+ * probed decodes all ones). 0: absent, I/O, or the upper half of a 64-bit BAR. */
+static uint64_t bar_sizes[PCI_MAX_DEVS][6];
 
-static void assign_bars(void) {
-  uint64_t next = BAR_WINDOW_START;
+static void size_bars(void) {
   for (int k = 0; k < ndevs; k++) {
     struct pci_dev *d = &devs[k];
     if (!is_header0(d)) continue;
@@ -103,19 +91,42 @@ static void assign_bars(void) {
     pci_write16(d, PCI_COMMAND, cmd & ~(PCI_CMD_MEM | PCI_CMD_IO));
     for (int i = 0; i < 6; i++) {
       int is64 = 0;
-      uint64_t size = bar_size(d, i, &is64);
-      if (size && !pci_bar_mem(d, i)) {
-        uint64_t a = (next + size - 1) & ~(size - 1);
-        while (a + size <= BAR_WINDOW_END && window_taken(a, size)) a += size;
-        if (a + size <= BAR_WINDOW_END) {
-          pci_write32(d, PCI_BAR0 + 4 * i, (uint32_t)a | (pci_read32(d, PCI_BAR0 + 4 * i) & 0xf));
-          if (is64) pci_write32(d, PCI_BAR0 + 4 * (i + 1), 0);
-          next = a + size;
-        }
-      }
+      bar_sizes[k][i] = bar_size(d, i, &is64);
       i += is64;
     }
     pci_write16(d, PCI_COMMAND, cmd);
+  }
+}
+
+/* [a, a + size) overlaps a BAR some function already decodes. */
+static int window_taken(uint64_t a, uint64_t size) {
+  for (int k = 0; k < ndevs; k++)
+    for (int j = 0; j < 6; j++) {
+      uint64_t b = bar_sizes[k][j] ? pci_bar_mem(&devs[k], j) : 0;
+      if (b && a < b + bar_sizes[k][j] && b < a + size) return 1;
+    }
+  return 0;
+}
+
+static void assign_bars(void) {
+  size_bars();
+  uint64_t next = BAR_WINDOW_START;
+  for (int k = 0; k < ndevs; k++) {
+    struct pci_dev *d = &devs[k];
+    uint16_t cmd = pci_read16(d, PCI_COMMAND);
+    for (int i = 0; i < 6; i++) {
+      uint64_t size = bar_sizes[k][i];
+      if (!size || pci_bar_mem(d, i)) continue;
+      uint64_t a = (next + size - 1) & ~(size - 1);
+      while (a + size <= BAR_WINDOW_END && window_taken(a, size)) a += size;
+      if (a + size > BAR_WINDOW_END) continue;
+      uint32_t lo = pci_read32(d, PCI_BAR0 + 4 * i);
+      pci_write16(d, PCI_COMMAND, cmd & ~(PCI_CMD_MEM | PCI_CMD_IO));
+      pci_write32(d, PCI_BAR0 + 4 * i, (uint32_t)a | (lo & 0xf));
+      if (((lo >> 1) & 3) == 2 && i < 5) pci_write32(d, PCI_BAR0 + 4 * (i + 1), 0); /* a 64-bit BAR */
+      pci_write16(d, PCI_COMMAND, cmd);
+      next = a + size;
+    }
   }
 }
 

@@ -29,7 +29,7 @@ static void add_module(struct boot_info *bi, uint64_t start, uint64_t end, const
   copy_str(m->name, sizeof m->name, name);
 }
 
-/* PVH: boot_start (boot/entry.S) passes the start_info's own magic as the loader's. */
+/* PVH: pvh_start (boot/entry.S) passes the start_info's own magic as the loader's. */
 static int parse_pvh(const struct pvh_start_info *si, struct boot_info *bi, char *err, size_t errlen) {
   if (si->cmdline_paddr) copy_str(bi->cmdline, sizeof bi->cmdline, (const char *)(uintptr_t)si->cmdline_paddr);
   if (si->version >= 1) {

@@ -871,9 +871,6 @@ static int tcp_pending(uint64_t *bytes) {
   return n;
 }
 
-/* Sends what every connection has queued (FIN after it), waiting while the peers make progress:
- * until nothing is left, for stall_ns without an acknowledged byte, or max_ns in all. Returns
- * the number of connections that still had data. */
 int ksock_drain_all(uint64_t stall_ns, uint64_t max_ns) {
   net_enter();
   for (struct ksock *s = all_socks; s; s = s->all_next) {

@@ -44,8 +44,9 @@ int ksock_setopt(struct ksock *s, int opt, int value);
 int ksock_getopt(struct ksock *s, int opt, int *value);
 
 /* At the app's exit: stops listening, sends FIN on every connection after its queued data,
- * and waits (polling, halting between) until all data and FINs are acknowledged or the
- * monotonic instant deadline_ns. Returns how many connections still had data pending. */
+ * and waits (polling, halting between) while the peers make progress: until all data and FINs
+ * are acknowledged, stall_ns pass without an acknowledged byte, or max_ns in all. Returns how
+ * many connections still had data pending. */
 int ksock_drain_all(uint64_t stall_ns, uint64_t max_ns);
 
 /* Counters for net/stats.c. */
