@@ -14,6 +14,8 @@ for 3 s when none comes (an image whose kernel does not write it).
 Prints "PASS name" or "FAIL name: why"; bounded by a 60 s budget."""
 import os, shutil, socket, subprocess, sys, tempfile, threading, time
 
+from client import report
+
 N, BUDGET = 300, 60
 
 
@@ -76,8 +78,7 @@ def ready():
             else:
                 name = "kiln-fwd --ready: without the byte, a client is forwarded after 3 s"
                 ok = early is None and got is not None and 2.5 < dt < 5
-            print(f"PASS {name} ({dt:.1f} s)" if ok else
-                  f"FAIL {name}: forwarded {'before the byte' if early else 'after %.1f s' % dt if got else 'never'}")
+            report(name, ok, f"forwarded {'before the byte' if early else 'after %.1f s' % dt if got else 'never'}")
             for x in (early, got, c, lst):
                 if x:
                     x.close()
@@ -158,12 +159,9 @@ def run(port, target):
     lst.close()
     other = [p for p in peers if p[0] != "127.0.0.2"]
     name = f"kiln-fwd: {N} clients at once through a backlog of 1, each gets its bytes back"
-    print(f"PASS {name}" if echoed[0] == N else f"FAIL {name}: {echoed[0]} of {N} ({len(peers)} accepted)")
-    name = "kiln-fwd: every forwarded connection comes from 127.0.0.2, no port twice at once"
-    if other or clash:
-        print(f"FAIL {name}: {len(other)} from elsewhere (e.g. {other[:2]}), clashes {clash[:2]}")
-    else:
-        print(f"PASS {name} ({len(peers)} connections)")
+    report(name, echoed[0] == N, f"{echoed[0]} of {N} ({len(peers)} accepted)")
+    report("kiln-fwd: every forwarded connection comes from 127.0.0.2, no port twice at once",
+           not other and not clash, f"{len(other)} of {len(peers)} from elsewhere (e.g. {other[:2]}), clashes {clash[:2]}")
 
 
 main()
