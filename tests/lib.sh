@@ -60,8 +60,19 @@ vm_make() {
   exit 1
 }
 stop() { kill -- "-$(cat "$T/$1.pid")" 2>/dev/null; wait "$(cat "$T/$1.pid")" 2>/dev/null; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# free_port: a free TCP port on 127.0.0.1, never one this suite was given before (two calls in a
+# row may get the same port from the kernel, as the first is free again once probed).
+free_port() {
+  local given=${TMPDIR:-/tmp}/kiln-ports.$$ p # $$: the suite's shell, also in $(...)
+  while :; do
+    p=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    grep -qx "$p" "$given" 2>/dev/null || break
+  done
+  echo "$p" >>"$given"
+  echo "$p"
+}
 finish() {
+  rm -f "${TMPDIR:-/tmp}/kiln-ports.$$"
   if [ "$T_SKIP" -gt 0 ]; then echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"
   else echo "$T_PASS passed, $T_FAIL failed"; fi
   [ "$T_FAIL" -eq 0 ]
