@@ -46,7 +46,7 @@ int hostfs_root(struct wasi_vfs *v, const char *path, struct wasi_vfs_file **roo
 int hostfs_errno(int linux_errno); /* the WASI errno for a Linux one */
 void hostfs_stat_fill(const struct stat *s, struct wasi_vfs_stat *out);
 
-/* ---- host/net_plat.c: net/sock.h over the host's BSD sockets ---- */
+/* ---- host/net_plat.c: net/ksock.h over the host's BSD sockets ---- */
 
 /* The address --listen binds (default 127.0.0.1); call before wasi_sock_preopen_listen. */
 void net_plat_listen_addr(const uint8_t ip[4]);

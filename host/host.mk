@@ -20,7 +20,7 @@ ALL += $(B)/host/libkiln-rt.a
 # through weak references, which never pull archive members; main() (wanted by crt1.o) pulls
 # this single member and with it everything. WASI_HOST_OBJS comes from wasi/wasi.mk, read
 # after this file, hence the second expansion.
-# net_plat.o defines net/sock.h for real; wasi/sockets.o's weak ENOSYS stubs yield to it.
+# net_plat.o defines net/ksock.h for real; wasi/socket_fd.o's weak ENOSYS stubs yield to it.
 HOST_APP_OBJS := $(HOST_RT_OBJS) $(B)/h/host/main.o $(B)/h/host/wasi_plat.o $(B)/h/host/net_plat.o \
   $(B)/h/host/hostfs.o
 .SECONDEXPANSION:

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "host/host.h"
-#include "wasi/sockets.h"
+#include "wasi/socket_fd.h"
 #include "wasi/vfs.h"
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"

@@ -1,9 +1,9 @@
-/* host/net_plat.c — net/sock.h for the hosted runtime, over the host's BSD sockets, so that
- * wasi/sockets.c (written once) gives a hosted app the same sockets as the kernel's lwIP.
+/* host/net_plat.c — net/ksock.h for the hosted runtime, over the host's BSD sockets, so that
+ * wasi/socket_fd.c (written once) gives a hosted app the same sockets as the kernel's lwIP.
  *
  * Every host fd is non-blocking; "blocking" calls wait with poll(2) on their one fd until the
  * socket's deadline (SO_RCVTIMEO/SO_SNDTIMEO), so blocking, non-blocking mode and timeouts
- * all come out as in net/sock.c. We keep our own connection state (as the kernel does) rather
+ * all come out as in net/ksock.c. We keep our own connection state (as the kernel does) rather
  * than trusting Linux for it, so the errnos the guest sees are the kernel's: ENOTCONN before
  * a connection, EAGAIN/EINPROGRESS while one is under way, ECONNRESET once then end of stream
  * and EPIPE, EDESTADDRREQ, EMSGSIZE. poll_oneoff waits through net_plat_wait (host/host.h):
@@ -24,7 +24,7 @@
 #include <linux/sockios.h>
 
 #include "host/host.h"
-#include "net/sock.h"
+#include "net/ksock.h"
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 

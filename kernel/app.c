@@ -4,7 +4,7 @@
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
 #include "p9/p9.h"
-#include "wasi/sockets.h"
+#include "wasi/socket_fd.h"
 #include "wasi/wasi.h"
 
 static void (*exit_hooks[4])(void);

@@ -1,6 +1,6 @@
 /* net/net.h — Kiln's network stack inside the kernel: the lwIP port, the virtio-net netif and
  * the socket layer, grouped by defining file. The kernel calls net_init() once at boot (after
- * interrupts, timer and allocator are up) and the WASI layer uses net/sock.h. */
+ * interrupts, timer and allocator are up) and the WASI layer uses net/ksock.h. */
 #ifndef KILN_NET_H
 #define KILN_NET_H
 

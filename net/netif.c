@@ -13,7 +13,7 @@
 #include "lwip/priv/tcp_priv.h"
 #include "lwip/timeouts.h"
 #include "netif/ethernet.h"
-#include "net/sock.h"
+#include "net/ksock.h"
 
 static struct netif nif;
 static int running;

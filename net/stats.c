@@ -9,7 +9,7 @@
 #include "lwip/stats.h"
 #include "lwip/tcp.h"
 #include "net/net.h"
-#include "net/sock.h"
+#include "net/ksock.h"
 
 static int count_list(struct tcp_pcb *p) {
   int n = 0;

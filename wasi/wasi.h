@@ -115,10 +115,10 @@ struct wasi_state {
   void *plat; /* the platform's own per-instance data; wasi/ never touches it */
 };
 
-/* ---- the fd table's plug-in point (for wasi/sockets.c) ----
+/* ---- the fd table's plug-in point (for wasi/socket_fd.c) ----
  * Each fd has a kind; stdio and sockets carry an ops table, files and directories are served
- * by memfs directly, or by a backend of wasi/vfs.h when `vfs` is set. sockets.c creates socket fds with wasi_fd_new(st, WASI_FD_SOCKET, ...)
- * and its own ops; the preview1 sock_* calls (wasi/sock.c) check the guest pointers and the
+ * by memfs directly, or by a backend of wasi/vfs.h when `vfs` is set. socket_fd.c creates socket fds with wasi_fd_new(st, WASI_FD_SOCKET, ...)
+ * and its own ops; the preview1 sock_* calls (wasi/preview1_sock.c) check the guest pointers and the
  * fd, return WASI_ENOTSOCK for non-sockets and otherwise forward here. fd_read/fd_write/
  * fd_close/fd_fdstat_get/poll_oneoff forward to the ops of any fd that has them. Buffers
  * passed to ops are already checked and translated to host pointers. */

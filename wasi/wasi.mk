@@ -17,8 +17,8 @@ $(B)/kiln-pack: $(B)/h/wasi/tool/kiln-pack.o $(B)/h/wasi/hostwalk.o
 # Unit tests: the host objects with a fake platform (tests/wasi/fakeplat.c), and the hosted
 # --dir backend (host/hostfs.c) they test through the WASI calls.
 WASI_TEST_OBJS := $(patsubst %.c,$(B)/h/%.o,$(sort $(wildcard tests/wasi/*.c)))
-# sockets.c (the network half) needs net/; the unit tests stub no network.
-$(B)/tests/wasi/unit: $(WASI_TEST_OBJS) $(filter-out $(B)/h/wasi/sockets.o,$(WASI_HOST_OBJS)) $(B)/h/host/hostfs.o
+# socket_fd.c (the network half) needs net/; the unit tests stub no network.
+$(B)/tests/wasi/unit: $(WASI_TEST_OBJS) $(filter-out $(B)/h/wasi/socket_fd.o,$(WASI_HOST_OBJS)) $(B)/h/host/hostfs.o
 	@mkdir -p $(@D)
 	$(CC) -o $@ $^
 
@@ -30,7 +30,7 @@ ALL += $(B)/kiln-pack $(WASI_HOST_OBJS)
 
 # The guest-pointer fuzzer (tests/fuzz/wasi.c): wasi/ with the unit tests' fake platform under
 # libFuzzer, ASan and UBSan; tests/fuzz/run.sh runs it briefly, `make fuzz` longer.
-FUZZ_WASI_SRCS := tests/fuzz/wasi.c $(filter-out wasi/sockets.c,$(WASI_SRCS)) tests/wasi/fakeplat.c host/hostfs.c
+FUZZ_WASI_SRCS := tests/fuzz/wasi.c $(filter-out wasi/socket_fd.c,$(WASI_SRCS)) tests/wasi/fakeplat.c host/hostfs.c
 $(B)/fuzz/fuzz-wasi: $(FUZZ_WASI_SRCS) $(DEPS)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -g -O1 -D_GNU_SOURCE -I. -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \

@@ -3,7 +3,7 @@
 # directory itself, read-write, confined) and stdio types, with tests/hosted/fscheck.c: the tree
 # the app builds is compared on the host, escapes are refused and leave the outside untouched,
 # a 2 GiB hole costs no memory, the write quota answers, isatty/lseek follow redirection.
-# Then network apps (host/net_plat.c: net/sock.h over the host's sockets), 127.0.0.1 only: socket semantics seen from Wasm (tests/hosted/
+# Then network apps (host/net_plat.c: net/ksock.h over the host's sockets), 127.0.0.1 only: socket semantics seen from Wasm (tests/hosted/
 # sockcheck.c), the http-server example serving build/examples/www byte-exact to curl with
 # its error statuses, echo returning every byte (tests/net/client.py echo), the msg-send ->
 # msg-recv pair, --listen's fd numbering, bind address and bad input, and an idle server

@@ -1,5 +1,5 @@
 /* tests/hosted/sockcheck.c — socket semantics seen by a Wasm app (wasm32-wasi): what the
- * guest gets from net/sock.h, hosted (host/net_plat.c) as in the kernel (net/sock.c).
+ * guest gets from net/ksock.h, hosted (host/net_plat.c) as in the kernel (net/ksock.c).
  * Sockets are made with the WasmEdge extension (preview1 has no socket/bind/connect) and
  * used through wasi-libc's preview1 calls (accept, recv, send, shutdown, poll). 127.0.0.1
  * only. Prints "PASS name" / "FAIL name: why" per case; exit status 1 when any failed. */

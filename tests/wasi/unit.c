@@ -398,7 +398,7 @@ static void t_poll(void) {
   CHECK_EQ(W(poll_oneoff, iiii_i)(C, 10000, 20000, 1, 3000), WASI_EINVAL);
 }
 
-/* A socket fd kind plugged in the way wasi/sockets.c will. */
+/* A socket fd kind plugged in the way wasi/socket_fd.c will. */
 static int sent;
 static int fsend(struct wasi_state *st, struct wasi_fd *f, const struct wasi_buf *iov, size_t n, uint16_t fl,
                  size_t *done) {

@@ -1,10 +1,10 @@
-/* net/sock.h — sockets over lwIP's raw API, for wasi/sockets.c. IPv4, TCP and UDP.
+/* net/ksock.h — sockets over lwIP's raw API, for wasi/socket_fd.c. IPv4, TCP and UDP.
  * Every function returns 0 or a WASI errno (wasi/wasi_types.h). Blocking calls poll the NIC
  * and lwIP timers and halt until an interrupt while they wait (net_wait), never spin.
  * Addresses are IPv4 in network byte order as 4 bytes (a[0] is the first octet), ports in
  * host order. */
-#ifndef KILN_NET_SOCK_H
-#define KILN_NET_SOCK_H
+#ifndef KILN_NET_KSOCK_H
+#define KILN_NET_KSOCK_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
-/* wasi/sockets.h — what the platform calls to give an app its preopened listening sockets
+/* wasi/socket_fd.h — what the platform calls to give an app its preopened listening sockets
  * (kernel: for each `listen=tcp:PORT` token, after wasi_load_image; hosted: --listen). */
-#ifndef KILN_WASI_SOCKETS_H
-#define KILN_WASI_SOCKETS_H
+#ifndef KILN_WASI_SOCKET_FD_H
+#define KILN_WASI_SOCKET_FD_H
 
 #include <stdint.h>
 

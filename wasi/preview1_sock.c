@@ -1,5 +1,5 @@
-/* wasi/sock.c — the four preview1 sock_* calls: pointer and fd checks here, the network in
- * the socket fd's ops (wasi/sockets.c, through wasi_fd_ops in wasi.h). Any other fd is not a
+/* wasi/preview1_sock.c — the four preview1 sock_* calls: pointer and fd checks here, the network in
+ * the socket fd's ops (wasi/socket_fd.c, through wasi_fd_ops in wasi.h). Any other fd is not a
  * socket: WASI_ENOTSOCK. */
 #include "wasi/wasi_int.h"
 

@@ -1,4 +1,4 @@
-/* net/sock.c — BSD-like sockets over lwIP's raw API (NO_SYS): the callbacks queue what lwIP
+/* net/ksock.c — BSD-like sockets over lwIP's raw API (NO_SYS): the callbacks queue what lwIP
  * delivers (received pbufs, accepted connections, datagrams, errors) on the socket, and the
  * calls consume those queues, waiting with net_wait() when they must block.
  *
@@ -19,7 +19,7 @@
  *     says it is not writable past that.
  * A socket's pcb pointer is cleared the moment lwIP frees the pcb (error callback), or when
  * we detach from a pcb lwIP may free without telling (both directions closed: TIME_WAIT). */
-#include "net/sock.h"
+#include "net/ksock.h"
 
 #include "kernel/kernel.h"
 #include "lwip/ip4_addr.h"

@@ -1,7 +1,7 @@
-/* wasi/sockets.c — socket fds: the ops behind preview1's sock_accept/recv/send/shutdown (whose
- * pointer checks live in wasi/sock.c) and fd_read/fd_write/poll_oneoff/fd_close on sockets,
+/* wasi/socket_fd.c — socket fds: the ops behind preview1's sock_accept/recv/send/shutdown (whose
+ * pointer checks live in wasi/preview1_sock.c) and fd_read/fd_write/poll_oneoff/fd_close on sockets,
  * the runtime's preopened listening sockets (`listen=tcp:PORT`), and the WasmEdge socket
- * extension. The network itself is net/sock.h (lwIP in the kernel; host/net_plat.c hosted).
+ * extension. The network itself is net/ksock.h (lwIP in the kernel; host/net_plat.c hosted).
  *
  * Imports implemented here (module wasi_snapshot_preview1; all parameters i32, result errno):
  *   sock_open(af, socktype, *fd)                                 iii_i
@@ -13,7 +13,7 @@
  *       128: {u16 family @0, octets @2..5} (WasmEdge's "v2" layout)
  *   sock_listen(fd, backlog)                                     ii_i
  *   sock_accept(fd, *newfd)                                      ii_i   (WasmEdge; preview1's
- *       sock_accept(fd, flags, *newfd) iii_i is in wasi/sock.c and lands in sock_accept_op)
+ *       sock_accept(fd, flags, *newfd) iii_i is in wasi/preview1_sock.c and lands in sock_accept_op)
  *   sock_recv_from(fd, *iovs, n, *addr, riflags, *port, *nread, *roflags)  iiiiiiii_i
  *   sock_recv_from(fd, *iovs, n, *addr, riflags, *nread, *roflags)         iiiiiii_i (older)
  *   sock_send_to(fd, *iovs, n, *addr, port, siflags, *nsent)     iiiiiii_i
@@ -29,10 +29,10 @@
  *   sock_getaddrinfo(*node, node_len, *service, service_len, *hints, *res, max, *res_len)
  *                                                                iiiiiiii_i
  *       numeric IPv4 and "localhost" only (there is no resolver in the kernel).
- * sock_recv, sock_send and sock_shutdown have the same signature in both APIs: wasi/sock.c.
+ * sock_recv, sock_send and sock_shutdown have the same signature in both APIs: wasi/preview1_sock.c.
  */
-#include "net/sock.h"
-#include "wasi/sockets.h"
+#include "net/ksock.h"
+#include "wasi/socket_fd.h"
 #include "wasi/wasi_int.h"
 
 #define NONBLOCK(f) (((f)->fdflags & WASI_FDFLAG_NONBLOCK) != 0)
