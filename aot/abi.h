@@ -134,8 +134,8 @@
  *
  *    memory.atomic.wait32/wait64 and memory.atomic.notify are calls into the runtime
  *    (kiln_rt_atomic_wait, kiln_rt_atomic_notify below) with the effective address as a u64
- *    (i32 address + offset, no wrap-around). The runtime checks, in the spec's order: bounds
- *    (KILN_TRAP_MEMORY_OOB), alignment (KILN_TRAP_UNALIGNED_ATOMIC), then for wait a memory
+ *    (i32 address + offset, no wrap-around). The runtime checks, in the order of the compiled
+ *    atomics: alignment (KILN_TRAP_UNALIGNED_ATOMIC), bounds (KILN_TRAP_MEMORY_OOB), then for wait a memory
  *    that is not shared is the trap KILN_TRAP_EXPECTED_SHARED ("expected shared memory");
  *    notify on an unshared memory wakes nobody and returns 0. wait returns 0 "ok" (woken by
  *    notify), 1 "not-equal" (the value was not `expected`), 2 "timed-out"; a negative timeout
@@ -168,7 +168,7 @@
  *
  *    Ending. The instance is all its threads. A trap in any thread, or proc_exit in any
  *    thread, ends all of them: the thread's call unwinds to its kiln_plat_call as today, and
- *    the runtime then calls kiln_plat_instance_end(ctx, code, pc), which the first caller wins
+ *    the runtime then calls kiln_plat_instance_end(ctx, code), which the first caller wins
  *    (the others block forever in it): it reports the trap once ("trap: MESSAGE in FUNCTION",
  *    exit status 134) or exits with proc_exit's status, and stops every other thread. When
  *    wasi_thread_start returns, only that thread ends. When _start returns, the whole

@@ -39,10 +39,10 @@ uint64_t kiln_plat_now_ns(void); /* monotonic clock */
  * kiln_plat_call works in it. 0, or -1 when no thread can be made. */
 int kiln_plat_thread_create(void (*fn)(void *), void *arg);
 /* A thread's Wasm call (wasi_thread_start) ended with a trap, or with proc_exit
- * (KILN_TRAP_EXIT): end the whole instance, all threads. The first call reports (the trap,
- * its function from pc, status 134; or exits with the status proc_exit gave); any later
- * call, from another thread, blocks forever. */
-_Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code, void *pc);
+ * (KILN_TRAP_EXIT): end the whole instance, all threads. The first call reports (the trap
+ * and its function, from where this thread's last unwind happened, status 134; or the status
+ * proc_exit gave); any later call, from another thread, blocks forever. */
+_Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code);
 
 /* ---- provided by kernel/instance.c ---- */
 
