@@ -31,6 +31,10 @@ WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first 
 for p in sum condvar once_tsd race trap exit; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 done
+# The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
+# modules built for wasmtime have it: the hosted runtime provides it.
+check "build sum (imported memory)" "${WASM[@]}" -Wl,--import-memory -o "$T/sum_imported.wasm" tests/threads/sum.c \
+  -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 for w in unshared_wait wait_notify spawn_unshared; do
   check "build $w" wat2wasm --enable-threads "tests/threads/$w.wat" -o "$T/$w.wasm"
 done
@@ -55,6 +59,7 @@ expect() {
 }
 
 run sum sum; expect sum 0 "locked 1000000 atomic 1000000 want 1000000 results 60"
+run sum-imported sum_imported; expect sum-imported 0 "locked 1000000 atomic 1000000 want 1000000 results 60"
 run sum-16 sum 16 20000; expect sum-16 0 "locked 2720000 atomic 2720000 want 2720000"
 run condvar condvar; expect condvar 0 "timedwait: ETIMEDOUT"
 run condvar-1x8 condvar 1 8 5000; expect condvar-1x8 0 "taken 5000 items"
