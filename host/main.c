@@ -23,8 +23,6 @@
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 
-#define EXIT_TRAP 134
-
 /* The compiled module's descriptor. Its symbol is `kiln_module`, which C cannot name directly
  * (the typedef of the same name hides it), hence the asm label. */
 extern const struct kiln_module app_module __asm__("kiln_module");
@@ -86,6 +84,41 @@ static uint64_t parse_size(const char *s, int *ok) {
   *ok = 1;
   return (uint64_t)v << shift;
 }
+
+/* `env.memory`, which wasm-ld's --import-memory asks for (the wasi-threads convention, as
+ * wasmtime provides it): made here with the import's own limits, shared when it is. */
+static int import_memory(const kiln_module *m, const kiln_import *imp, kiln_extern *out) {
+  static kiln_memory mem;
+  const kiln_limits *l = &m->memories[imp->index].limits;
+  if (strcmp(imp->module.s, "env") != 0 || strcmp(imp->field.s, "memory") != 0 || mem.base) return -1;
+  mem.shared = l->shared;
+  mem.max_pages = l->has_max ? l->max : KILN_MAX_PAGES;
+  if (kiln_plat_mem_reserve(&mem) != 0) return -1;
+  if (l->min && kiln_plat_mem_commit(&mem, 0, l->min * KILN_PAGE_SIZE) != 0) return -1;
+  mem.pages = l->min;
+  mem.bytes = l->min * KILN_PAGE_SIZE;
+  memset(out, 0, sizeof *out);
+  out->kind = KILN_EXTERN_MEMORY;
+  out->u.memory = &mem;
+  return 0;
+}
+
+/* WASI imports bind to their locked entries (host/wasi_lock.c): threads share the WASI state.
+ * Anything else falls back to the symbol linked into the app (or is an unknown import). */
+static int resolve_locked(void *ud, const kiln_module *m, const kiln_import *imp, kiln_extern *out, char *err,
+                          size_t errlen) {
+  if (imp->kind == KILN_EXTERN_MEMORY) return import_memory(m, imp, out);
+  void *fn = imp->kind == KILN_EXTERN_FUNC && imp->symbol_name ? host_wasi_locked(imp->symbol_name) : NULL;
+  if (!fn) return -1;
+  memset(out, 0, sizeof *out);
+  out->kind = KILN_EXTERN_FUNC;
+  out->u.func.fn = fn;
+  out->u.func.type_hash = m->funcs[imp->index].type->hash; /* the mangled name holds the type */
+  return 0;
+}
+
+/* proc_exit's status, from the WASI state all threads share. */
+static int wasi_exit_status(kiln_instance *ctx) { return ((struct wasi_state *)ctx->host)->exit_code; }
 
 static void add_arg(struct wasi_state *st, const char *s) {
   if (wasi_add_arg(st, s, strlen(s)) != 0) {
@@ -174,12 +207,12 @@ int main(int argc, char **argv) {
     if (preopen_listen(st, listens[k]) != 0) return 1;
 
   char err[256];
-  kiln_instance *inst = kiln_instantiate(&app_module, NULL, NULL, st, err, sizeof err);
+  kiln_instance *inst = kiln_instantiate(&app_module, resolve_locked, NULL, st, err, sizeof err);
   if (!inst) {
     if (st->exited) return st->exit_code; /* proc_exit from a start function */
     int trapped = kiln_host_last_trap.code != KILN_TRAP_NONE;
     fprintf(stderr, "kiln: %s: %s\n", trapped ? "trap" : "instantiation failed", err);
-    return trapped ? EXIT_TRAP : 1;
+    return trapped ? KILN_HOST_EXIT_TRAP : 1;
   }
   kiln_extern start;
   if (kiln_export_get(inst, "_start", &start) != 0 || start.kind != KILN_EXTERN_FUNC) {
@@ -187,20 +220,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   kiln_val vals[1];
-  uint32_t code = kiln_invoke(&start.u.func, vals);
-  int status;
-  if (code == KILN_TRAP_NONE) {
-    status = 0;
-  } else if (code == KILN_TRAP_EXIT) {
-    status = st->exit_code;
-  } else {
-    char where[256], what[256];
-    kiln_describe_pc(kiln_host_last_trap.ctx, kiln_host_last_trap.pc, where, sizeof where);
-    kiln_describe_trap(kiln_host_last_trap.ctx, code, what, sizeof what);
-    fprintf(stderr, "kiln: trap: %s in %s\n", code == KILN_HOST_WILD_FAULT ? kiln_host_trap_message(code) : what,
-            where);
-    status = EXIT_TRAP;
-  }
-  /* No wasi_destroy/kiln_instance_free: the process ends here and the OS reclaims all. */
-  return status;
+  /* The end of _start ends every thread (aot/abi.h §8), through the same door as a thread
+   * that traps or exits, so only one of them reports. No wasi_destroy/kiln_instance_free:
+   * the process ends there and the OS reclaims all. */
+  kiln_host_exit_status = wasi_exit_status;
+  kiln_plat_instance_end(inst, kiln_invoke(&start.u.func, vals));
 }
