@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# tests/oci/run.sh — Kiln images as OCI images that urunc runs (docs/deploy.md). `kiln build
+# --oci/--oci-archive` of examples/http-server with examples/www, checked by the OCI tools
+# (umoci stat, skopeo inspect, podman load + image inspect in a private store under $T); then
+# urunc's part, played by this script: unpack with umoci (the runtime spec's annotations are
+# what urunc reads), build urunc's QEMU command line for a Mewz unikernel from them, with
+# `-accel tcg` instead of `-cpu host -enable-kvm` and no -bios (SeaBIOS, as urunc), on a tap
+# device in a network namespace this suite creates and removes (192.168.213.0/24, nothing
+# leaves it), and fetch files from inside the namespace, byte-exact. Then examples/hello and
+# an app exiting 3, from an --oci-archive, with their arguments and environment baked in at
+# build time: stdout and QEMU's exit status ((status << 1) | 1 through isa-debug-exit 0x501).
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. tests/lib.sh
+
+vm_setup
+NS=kiln-oci-$$
+# lib.sh's cleanup (VMs, $T), and the namespace with its tap device.
+trap 'for g in "${VM_PGIDS[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done
+  ip netns del "$NS" 2>/dev/null; rm -rf "$T"' EXIT
+
+vm_make $KILN_DRIVER build/examples/http-server.wasm build/examples/hello.wasm build/examples/www.stamp
+WWW=build/examples/www # examples/www and big.bin (1 MiB), as `make run` serves them
+W=build/tests/oci
+mkdir -p "$W"
+
+missing=""
+for t in umoci skopeo podman; do command -v $t >/dev/null || missing+=" $t"; done
+if [ -n "$missing" ]; then
+  skip "OCI images" "missing$missing (Debian packages; tools/deps.sh installs them)"
+  finish
+  exit
+fi
+
+# labels PATH: the com.urunc.unikernel.* entries of the JSON object at PATH (keys and list
+# indexes, dot-separated) in the JSON on stdin, as "key=value" lines (key without the prefix).
+labels() {
+  python3 -c 'import json, sys
+o = json.load(sys.stdin)
+for k in sys.argv[1].split("."): o = o[int(k)] if k.isdigit() else (o or {}).get(k)
+for k, v in sorted((o or {}).items()):
+    if k.startswith("com.urunc.unikernel."): print("%s=%s" % (k[20:], v))' "$1"
+}
+
+# ---- 1. the image, and the OCI tools' view of it ----
+# -o as well: OUT.cmdline is the line the image must carry.
+if ./kiln build build/examples/http-server.wasm --dir "$WWW:/" --listen tcp:80 -o "$T/http.iso" \
+  --oci "$T/http.oci" --oci-archive "$T/http.tar" >"$T/build.log" 2>&1; then
+  pass "kiln build --oci DIR --oci-archive FILE.tar (http-server, examples/www)"
+else
+  fail "kiln build --oci" "$(tail -n3 "$T/build.log" | tr '\n' '|')"
+  finish
+  exit 1
+fi
+check "umoci stat (layout)" umoci stat --image "$T/http.oci:latest"
+# What every tool must show: the five keys, the build-time command line included.
+want=$(printf '%s\n' binary=/boot/kernel.elf "cmdline=$(paste -sd' ' "$T/http.cmdline")" hypervisor=qemu \
+  initrd=/boot/fs.img unikernelType=mewz | sort)
+same() { # same NAME GOT: GOT must be $want
+  if [ "$2" = "$want" ]; then pass "$1"; else fail "$1" "got '$(tr '\n' '|' <<<"$2")', want '$(tr '\n' '|' <<<"$want")'"; fi
+}
+same "skopeo inspect: config labels" "$(skopeo inspect "oci:$T/http.oci:latest" | labels Labels)"
+same "skopeo inspect --raw: manifest annotations" "$(skopeo inspect --raw "oci:$T/http.oci:latest" | labels annotations)"
+d1=$(skopeo inspect "oci:$T/http.oci:latest" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])')
+d2=$(skopeo inspect "oci-archive:$T/http.tar" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])')
+if [ -n "$d1" ] && [ "$d1" = "$d2" ]; then pass "skopeo inspect: the archive holds the layout's manifest ($d1)"
+else fail "archive = layout" "layout $d1, archive $d2"; fi
+
+# podman as root, in a store of its own under $T: nothing reaches the machine's storage.
+P=(podman --root "$T/podman/root" --runroot "$T/podman/run" --tmpdir "$T/podman/tmp" --storage-driver vfs
+  --events-backend none --cgroup-manager cgroupfs)
+if out=$(TMPDIR=$T "${P[@]}" load -i "$T/http.tar" 2>&1) && grep -q "localhost/kiln/http-server:latest" <<<"$out"; then
+  pass "podman load (private store): localhost/kiln/http-server:latest"
+  pj=$(TMPDIR=$T "${P[@]}" image inspect localhost/kiln/http-server:latest 2>"$T/podman.err")
+  same "podman image inspect: Annotations" "$(labels 0.Annotations <<<"$pj")"
+  same "podman image inspect: Labels" "$(labels 0.Labels <<<"$pj")"
+else
+  fail "podman load" "$(tail -n2 <<<"$out" | tr '\n' '|')"
+fi
+
+# ---- 2. urunc's part: unpack, read the annotations, boot its Mewz command line ----
+if ! umoci unpack --image "$T/http.oci:latest" "$T/bundle" >"$T/unpack.log" 2>&1; then
+  fail "umoci unpack" "$(tail -n2 "$T/unpack.log" | tr '\n' '|')"
+  finish
+  exit 1
+fi
+same "umoci unpack: runtime spec annotations (what urunc reads)" "$(labels annotations <"$T/bundle/config.json")"
+# /urunc.json: the same keys, each value base64 (urunc's fallback when annotations are lost)
+same "/urunc.json: base64 values" "$(python3 -c 'import base64, json, sys
+for k, v in sorted(json.load(open(sys.argv[1])).items()):
+    print("%s=%s" % (k[20:], base64.b64decode(v, validate=True).decode()))' "$T/bundle/rootfs/urunc.json")"
+
+# annot SPEC KEY: one com.urunc.unikernel.KEY of a runtime spec (config.json)
+annot() { labels annotations <"$1" | sed -n "s/^$2=//p"; }
+# urunc_qemu NAME BUNDLE TAP MEM EXTRA...: starts urunc's QEMU command line for a Mewz
+# unikernel from the bundle's annotations, in the namespace, output in $T/NAME.log. As urunc:
+# -initrd only with the initrd annotation; -append carries only the network. Here -accel tcg
+# stands for urunc's "-cpu host -enable-kvm".
+urunc_qemu() {
+  local name=$1 b=$2 tap=$3 mem=$4 spec=$2/config.json
+  shift 4
+  local type hv bin initrd q
+  type=$(annot "$spec" unikernelType) hv=$(annot "$spec" hypervisor) bin=$(annot "$spec" binary) initrd=$(annot "$spec" initrd)
+  [ "$type" = mewz ] && [ "$hv" = qemu ] && [ -f "$b/rootfs$bin" ] || {
+    echo "not a qemu/mewz image with its binary: type '$type' hypervisor '$hv' binary '$bin'" >"$T/$name.log"
+    return 1
+  }
+  q=(qemu-system-x86_64 -m "$mem" -accel tcg -nographic -vga none -kernel "$b/rootfs$bin")
+  [ -z "$initrd" ] || q+=(-initrd "$b/rootfs$initrd")
+  q+=(-device virtio-net-pci,netdev=net0,disable-legacy=on,disable-modern=off
+    -netdev "tap,script=no,downscript=no,id=net0,ifname=$tap" -no-reboot
+    -device isa-debug-exit,iobase=0x501,iosize=2 "$@")
+  vm_start "$name" ip netns exec "$NS" timeout 120 "${q[@]}"
+}
+
+if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
+  skip "urunc's QEMU command line on a tap device" "needs root and /dev/net/tun (a network namespace and a tap device)"
+  finish
+  exit
+fi
+if ! { ip netns add "$NS" && ip -n "$NS" link set lo up && ip -n "$NS" tuntap add dev tap0 mode tap &&
+  ip -n "$NS" addr add 192.168.213.1/24 dev tap0 && ip -n "$NS" link set tap0 up &&
+  ip -n "$NS" tuntap add dev tap1 mode tap && ip -n "$NS" link set tap1 up; } 2>"$T/netns.log"; then
+  fail "network namespace with tap devices" "$(tail -n1 "$T/netns.log")"
+  finish
+  exit 1
+fi
+in_ns() { ip netns exec "$NS" "$@"; }
+
+# The ELF carries the listening socket and the files' size; urunc passes only the network.
+# 32 MiB: the 1 MiB of files stays in RAM, and the kernel asks for 16 MiB beside them.
+if urunc_qemu http "$T/bundle" tap0 32M -append "ip=192.168.213.2/24 gateway=192.168.213.1 "; then
+  up=0
+  for ((i = 0; i < 120; i++)); do
+    in_ns curl -s -m 2 -o /dev/null http://192.168.213.2/ && { up=1; break; }
+    kill -0 "$(cat "$T/http.pid")" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [ $up = 1 ]; then
+    pass "urunc's Mewz command line (TCG, SeaBIOS, tap): the server answers at ip=192.168.213.2/24"
+    for f in index.html big.bin style.css; do
+      if in_ns curl -s -f -m 60 -o "$T/got" "http://192.168.213.2/$f" && cmp -s "$T/got" "$WWW/$f"; then
+        pass "GET /$f byte-exact ($(stat -c %s "$WWW/$f") bytes)"
+      else
+        fail "GET /$f byte-exact" "$(cmp "$T/got" "$WWW/$f" 2>&1 | head -n1)"
+      fi
+    done
+    code=$(in_ns curl -s -m 10 -o /dev/null -w '%{http_code}' http://192.168.213.2/no-such-file)
+    if [ "$code" = 404 ]; then pass "GET /no-such-file: 404"; else fail "GET /no-such-file" "status $code"; fi
+  else
+    fail "urunc's Mewz command line: the server answers" "$(tail -n3 "$T/http.log" | tr '\n' '|')"
+  fi
+  stop http
+else
+  fail "urunc's Mewz command line (http-server)" "$(cat "$T/http.log")"
+fi
+
+# ---- 3. other apps, from an archive: args and environment from build time, exit status ----
+# run_archive NAME WASM WANT_QEMU_STATUS PATTERN... -- BUILD_OPTIONS...: build an archive,
+# unpack it (skopeo into a layout, then umoci), boot it on tap1, check stdout and status.
+run_archive() {
+  local name=$1 wasm=$2 want=$3 pats=() p rc
+  shift 3
+  while [ "$1" != -- ]; do pats+=("$1"); shift; done
+  shift
+  if ! ./kiln build "$wasm" --oci-archive "$T/$name.tar" "$@" >"$T/$name.build" 2>&1 ||
+    ! skopeo copy --quiet "oci-archive:$T/$name.tar" "oci:$T/$name.oci:latest" >"$T/$name.copy" 2>&1 ||
+    ! umoci unpack --image "$T/$name.oci:latest" "$T/$name.bundle" >"$T/$name.unpack" 2>&1; then
+    fail "$name: build, copy and unpack" "$(cat "$T/$name".{build,copy,unpack} 2>/dev/null | tail -n3 | tr '\n' '|')"
+    return
+  fi
+  urunc_qemu "$name" "$T/$name.bundle" tap1 32M -append "ip=192.168.213.3/24 gateway=192.168.213.1 " || {
+    fail "$name" "$(cat "$T/$name.log")"
+    return
+  }
+  wait "$(cat "$T/$name.pid")"
+  rc=$?
+  if [ "$rc" != "$want" ]; then fail "$name: QEMU exit status" "$rc, want $want: $(tail -n3 "$T/$name.log" | tr '\n' '|')"; return; fi
+  for p in "${pats[@]}"; do
+    grep -qF -- "$p" "$T/$name.log" || { fail "$name" "output lacks '$p': $(tail -n3 "$T/$name.log" | tr '\n' '|')"; return; }
+  done
+  pass "$name (--oci-archive, urunc's command line): output and QEMU status $want"
+}
+run_archive hello build/examples/hello.wasm 1 "Hello from Kiln!" "argv[0] = hello" "argv[1] = baked in" \
+  "WHO = oci" "net: address 192.168.213.3" -- --arg "baked in" --env WHO=oci
+clang-19 --target=wasm32-wasi -O2 -o "$W/exit3.wasm" tests/boot/apps/exit3.c
+run_archive exit3 "$W/exit3.wasm" 7 -- # exit(3): (3 << 1) | 1
+
+ip netns del "$NS" 2>/dev/null
+finish
