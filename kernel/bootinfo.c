@@ -126,9 +126,9 @@ void boot_check_files(const struct boot_info *bi) {
   for (int i = 0; i < bi->nmodules; i++) got += bi->modules[i].end - bi->modules[i].start;
   for (int i = 0; i < bi->nregions; i++) ram += bi->regions[i].len;
   if (got >= want && ram >= got + KERNEL_MIN_RAM) return;
-  /* A loader that got the ELF alone (its files are APP.fs beside it, /boot/fs.img in the OCI
-   * image): say so, rather than blame the RAM. */
-  if (!bi->nmodules) panic("the image's files (%lu bytes) were not loaded: boot it with -initrd APP.fs", want);
+  /* No files although they would fit: a loader that got the ELF alone (its files are APP.fs
+   * beside it, /boot/fs.img in the OCI image). Say so, rather than blame the RAM. */
+  if (!bi->nmodules && ram >= want + KERNEL_MIN_RAM) panic("the image's files (%lu bytes) were not loaded: boot it with -initrd APP.fs", want);
   panic("the image's files (%lu MiB) do not fit in this VM's %lu MiB of RAM: run it with --mem %luM or more",
         (want + (1 << 20) - 1) >> 20, ram >> 20, ((want + (1 << 20) - 1) >> 20) + 18);
 }

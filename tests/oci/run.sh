@@ -5,8 +5,8 @@
 # urunc's part, played by this script: unpack with umoci (the runtime spec's annotations are
 # what urunc reads), build urunc's QEMU command line for a Mewz unikernel from them, with
 # `-accel tcg` instead of `-cpu host -enable-kvm` and no -bios (SeaBIOS, as urunc), on a tap
-# device in a network namespace this suite creates and removes (192.168.213.0/24, nothing
-# leaves it), and fetch files from inside the namespace, byte-exact. Then examples/hello and
+# device joined to a veth pair as urunc does, in two network namespaces this suite creates
+# and removes (192.168.213.0/24, nothing leaves them), and fetch files, byte-exact. Then examples/hello and
 # an app exiting 3, from an --oci-archive, with their arguments and environment baked in at
 # build time: stdout and QEMU's exit status ((status << 1) | 1 through isa-debug-exit 0x501).
 set -uo pipefail
@@ -14,10 +14,10 @@ cd "$(dirname "$0")/../.."
 . tests/lib.sh
 
 vm_setup
-NS=kiln-oci-$$
-# lib.sh's cleanup (VMs, $T), and the namespace with its tap device.
+NS=kiln-oci-$$ NC=kiln-oci-$$-c # the pod's network namespace, and the cluster's side of it
+# lib.sh's cleanup (VMs, $T), and the namespaces with their devices.
 trap 'for g in "${VM_PGIDS[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done
-  ip netns del "$NS" 2>/dev/null; rm -rf "$T"' EXIT
+  ip netns del "$NS" 2>/dev/null; ip netns del "$NC" 2>/dev/null; rm -rf "$T"' EXIT
 
 vm_make $KILN_DRIVER build/examples/http-server.wasm build/examples/hello.wasm build/examples/www.stamp
 WWW=build/examples/www # examples/www and big.bin (1 MiB), as `make run` serves them
@@ -113,39 +113,60 @@ urunc_qemu() {
   vm_start "$name" ip netns exec "$NS" timeout 120 "${q[@]}"
 }
 
+# Booted without its -initrd (a runtime that dropped the initrd annotation): a panic that says
+# so, QEMU status (0x7f << 1) | 1.
+timeout 60 qemu-system-x86_64 -m 32M -accel tcg -nographic -vga none -kernel "$T/bundle/rootfs/boot/kernel.elf" \
+  -no-reboot -device isa-debug-exit,iobase=0x501,iosize=2 -append "ip=192.168.213.2/24" </dev/null >"$T/noinitrd.log" 2>&1
+rc=$?
+if [ $rc = 255 ] && grep -q "were not loaded: boot it with -initrd" "$T/noinitrd.log"; then
+  pass "without -initrd: the kernel says so (QEMU status 255)"
+else
+  fail "without -initrd" "status $rc: $(tail -n2 "$T/noinitrd.log" | tr '\n' '|')"
+fi
+
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
-  skip "urunc's QEMU command line on a tap device" "needs root and /dev/net/tun (a network namespace and a tap device)"
+  skip "urunc's QEMU command line" "needs root and /dev/net/tun (network namespaces, a tap device)"
   finish
   exit
 fi
-if ! { ip netns add "$NS" && ip -n "$NS" link set lo up && ip -n "$NS" tuntap add dev tap0 mode tap &&
-  ip -n "$NS" addr add 192.168.213.1/24 dev tap0 && ip -n "$NS" link set tap0 up &&
-  ip -n "$NS" tuntap add dev tap1 mode tap && ip -n "$NS" link set tap1 up; } 2>"$T/netns.log"; then
-  fail "network namespace with tap devices" "$(tail -n1 "$T/netns.log")"
+# As urunc's default ("dynamic") network: CNI gave the pod's namespace an eth0 (one end of a
+# veth pair, the other in a namespace standing for the cluster) with the pod's address; urunc
+# adds a tap device, joins it to eth0 both ways with tc mirred redirects, and hands the VM
+# eth0's address and gateway. The guest's MAC is QEMU's, not eth0's, as with urunc.
+if ! { ip netns add "$NS" && ip netns add "$NC" && ip link add eth0 netns "$NS" type veth peer name peer0 netns "$NC" &&
+  ip -n "$NS" addr add 192.168.213.2/24 dev eth0 && ip -n "$NS" link set eth0 up && ip -n "$NS" link set lo up &&
+  ip -n "$NC" addr add 192.168.213.1/24 dev peer0 && ip -n "$NC" link set peer0 up &&
+  ip -n "$NS" tuntap add dev tap0_urunc mode tap && ip -n "$NS" link set tap0_urunc up &&
+  ip netns exec "$NS" tc qdisc add dev eth0 ingress && ip netns exec "$NS" tc qdisc add dev tap0_urunc ingress &&
+  ip netns exec "$NS" tc filter add dev eth0 parent ffff: protocol all u32 match u32 0 0 \
+    action mirred egress redirect dev tap0_urunc &&
+  ip netns exec "$NS" tc filter add dev tap0_urunc parent ffff: protocol all u32 match u32 0 0 \
+    action mirred egress redirect dev eth0; } 2>"$T/netns.log"; then
+  fail "network namespaces with veth, tap and tc redirects" "$(tail -n1 "$T/netns.log")"
   finish
   exit 1
 fi
-in_ns() { ip netns exec "$NS" "$@"; }
+in_cluster() { ip netns exec "$NC" "$@"; } # the client side: the pod's peer
 
 # The ELF carries the listening socket and the files' size; urunc passes only the network.
 # 32 MiB: the 1 MiB of files stays in RAM, and the kernel asks for 16 MiB beside them.
-if urunc_qemu http "$T/bundle" tap0 32M -append "ip=192.168.213.2/24 gateway=192.168.213.1 "; then
+if urunc_qemu http "$T/bundle" tap0_urunc 32M -append "ip=192.168.213.2/24 gateway=192.168.213.1 "; then
   up=0
   for ((i = 0; i < 120; i++)); do
-    in_ns curl -s -m 2 -o /dev/null http://192.168.213.2/ && { up=1; break; }
+    in_cluster curl -s -m 2 -o /dev/null http://192.168.213.2/ && { up=1; break; }
     kill -0 "$(cat "$T/http.pid")" 2>/dev/null || break
     sleep 0.5
   done
   if [ $up = 1 ]; then
-    pass "urunc's Mewz command line (TCG, SeaBIOS, tap): the server answers at ip=192.168.213.2/24"
+    pass "urunc's Mewz command line (TCG, SeaBIOS, tap joined to the pod's eth0): the server answers at 192.168.213.2"
     for f in index.html big.bin style.css; do
-      if in_ns curl -s -f -m 60 -o "$T/got" "http://192.168.213.2/$f" && cmp -s "$T/got" "$WWW/$f"; then
+      if in_cluster curl -s -f -m 60 -o "$T/got" "http://192.168.213.2/$f" && cmp -s "$T/got" "$WWW/$f"; then
         pass "GET /$f byte-exact ($(stat -c %s "$WWW/$f") bytes)"
       else
         fail "GET /$f byte-exact" "$(cmp "$T/got" "$WWW/$f" 2>&1 | head -n1)"
       fi
     done
-    code=$(in_ns curl -s -m 10 -o /dev/null -w '%{http_code}' http://192.168.213.2/no-such-file)
+    code=$(in_cluster curl -s -m 10 -o /dev/null -w '%{http_code}' http://192.168.213.2/no-such-file)
     if [ "$code" = 404 ]; then pass "GET /no-such-file: 404"; else fail "GET /no-such-file" "status $code"; fi
   else
     fail "urunc's Mewz command line: the server answers" "$(tail -n3 "$T/http.log" | tr '\n' '|')"
@@ -157,7 +178,7 @@ fi
 
 # ---- 3. other apps, from an archive: args and environment from build time, exit status ----
 # run_archive NAME WASM WANT_QEMU_STATUS PATTERN... -- BUILD_OPTIONS...: build an archive,
-# unpack it (skopeo into a layout, then umoci), boot it on tap1, check stdout and status.
+# unpack it (skopeo into a layout, then umoci), boot it as the pod's VM, check stdout and status.
 run_archive() {
   local name=$1 wasm=$2 want=$3 pats=() p rc
   shift 3
@@ -169,7 +190,7 @@ run_archive() {
     fail "$name: build, copy and unpack" "$(cat "$T/$name".{build,copy,unpack} 2>/dev/null | tail -n3 | tr '\n' '|')"
     return
   fi
-  urunc_qemu "$name" "$T/$name.bundle" tap1 32M -append "ip=192.168.213.3/24 gateway=192.168.213.1 " || {
+  urunc_qemu "$name" "$T/$name.bundle" tap0_urunc 32M -append "ip=192.168.213.2/24 gateway=192.168.213.1 " || {
     fail "$name" "$(cat "$T/$name.log")"
     return
   }
@@ -182,9 +203,10 @@ run_archive() {
   pass "$name (--oci-archive, urunc's command line): output and QEMU status $want"
 }
 run_archive hello build/examples/hello.wasm 1 "Hello from Kiln!" "argv[0] = hello" "argv[1] = baked in" \
-  "WHO = oci" "net: address 192.168.213.3" -- --arg "baked in" --env WHO=oci
+  "WHO = oci" "net: address 192.168.213.2" -- --arg "baked in" --env WHO=oci
 clang-19 --target=wasm32-wasi -O2 -o "$W/exit3.wasm" tests/boot/apps/exit3.c
 run_archive exit3 "$W/exit3.wasm" 7 -- # exit(3): (3 << 1) | 1
 
 ip netns del "$NS" 2>/dev/null
+ip netns del "$NC" 2>/dev/null
 finish
