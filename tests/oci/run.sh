@@ -66,6 +66,15 @@ d2=$(skopeo inspect "oci-archive:$T/http.tar" | python3 -c 'import json,sys; pri
 if [ -n "$d1" ] && [ "$d1" = "$d2" ]; then pass "skopeo inspect: the archive holds the layout's manifest ($d1)"
 else fail "archive = layout" "layout $d1, archive $d2"; fi
 
+# The ELF's command line is bounded: a longer one is refused by kiln build, never cut.
+long=$(head -c 5000 /dev/zero | tr '\0' x)
+if ! ./kiln build build/examples/hello.wasm --arg "$long" --oci "$T/long.oci" >"$T/long.log" 2>&1 &&
+  grep -q "more than the 4095 an image holds" "$T/long.log" && [ ! -e "$T/long.oci" ]; then
+  pass "a command line over 4095 bytes is refused"
+else
+  fail "a command line over 4095 bytes is refused" "$(tail -n1 "$T/long.log")"
+fi
+
 # podman as root, in a store of its own under $T: nothing reaches the machine's storage.
 P=(podman --root "$T/podman/root" --runroot "$T/podman/run" --tmpdir "$T/podman/tmp" --storage-driver vfs
   --events-backend none --cgroup-manager cgroupfs)
@@ -115,7 +124,7 @@ urunc_qemu() {
 
 # Booted without its -initrd (a runtime that dropped the initrd annotation): a panic that says
 # so, QEMU status (0x7f << 1) | 1.
-timeout 60 qemu-system-x86_64 -m 32M -accel tcg -nographic -vga none -kernel "$T/bundle/rootfs/boot/kernel.elf" \
+timeout 60 qemu-system-x86_64 -m 16M -accel tcg -nographic -vga none -kernel "$T/bundle/rootfs/boot/kernel.elf" \
   -no-reboot -device isa-debug-exit,iobase=0x501,iosize=2 -append "ip=192.168.213.2/24" </dev/null >"$T/noinitrd.log" 2>&1
 rc=$?
 if [ $rc = 255 ] && grep -q "were not loaded: boot it with -initrd" "$T/noinitrd.log"; then
@@ -148,9 +157,14 @@ if ! { ip netns add "$NS" && ip netns add "$NC" && ip link add eth0 netns "$NS" 
 fi
 in_cluster() { ip netns exec "$NC" "$@"; } # the client side: the pod's peer
 
+# mem_for BUNDLE: the least the kernel accepts, as docs/deploy.md asks of a pod's memory limit:
+# the files (they stay in RAM) rounded up to MiB, plus 8 MiB.
+mem_for() {
+  local fs=$1/rootfs/boot/fs.img
+  if [ -f "$fs" ]; then echo "$(((($(stat -c %s "$fs") + (1 << 20) - 1) >> 20) + 8))M"; else echo 8M; fi
+}
 # The ELF carries the listening socket and the files' size; urunc passes only the network.
-# 32 MiB: the 1 MiB of files stays in RAM, and the kernel asks for 16 MiB beside them.
-if urunc_qemu http "$T/bundle" tap0_urunc 32M -append "ip=192.168.213.2/24 gateway=192.168.213.1 "; then
+if urunc_qemu http "$T/bundle" tap0_urunc "$(mem_for "$T/bundle")" -append "ip=192.168.213.2/24 gateway=192.168.213.1 "; then
   up=0
   for ((i = 0; i < 120; i++)); do
     in_cluster curl -s -m 2 -o /dev/null http://192.168.213.2/ && { up=1; break; }
@@ -190,7 +204,7 @@ run_archive() {
     fail "$name: build, copy and unpack" "$(cat "$T/$name".{build,copy,unpack} 2>/dev/null | tail -n3 | tr '\n' '|')"
     return
   fi
-  urunc_qemu "$name" "$T/$name.bundle" tap0_urunc 32M -append "ip=192.168.213.2/24 gateway=192.168.213.1 " || {
+  urunc_qemu "$name" "$T/$name.bundle" tap0_urunc "$(mem_for "$T/$name.bundle")" -append "ip=192.168.213.2/24 gateway=192.168.213.1 " || {
     fail "$name" "$(cat "$T/$name.log")"
     return
   }
