@@ -145,6 +145,7 @@ fi
 if ! { ip netns add "$NS" && ip netns add "$NC" && ip link add eth0 netns "$NS" type veth peer name peer0 netns "$NC" &&
   ip -n "$NS" addr add 192.168.213.2/24 dev eth0 && ip -n "$NS" link set eth0 up && ip -n "$NS" link set lo up &&
   ip -n "$NC" addr add 192.168.213.1/24 dev peer0 && ip -n "$NC" link set peer0 up &&
+  ip -n "$NC" addr add 10.77.0.5/24 dev peer0 && ip -n "$NC" addr add 192.168.77.5/16 dev peer0 &&
   ip -n "$NS" tuntap add dev tap0_urunc mode tap && ip -n "$NS" link set tap0_urunc up &&
   ip netns exec "$NS" tc qdisc add dev eth0 ingress && ip netns exec "$NS" tc qdisc add dev tap0_urunc ingress &&
   ip netns exec "$NS" tc filter add dev eth0 parent ffff: protocol all u32 match u32 0 0 \
@@ -182,12 +183,35 @@ if urunc_qemu http "$T/bundle" tap0_urunc "$(mem_for "$T/bundle")" -append "ip=1
     done
     code=$(in_cluster curl -s -m 10 -o /dev/null -w '%{http_code}' http://192.168.213.2/no-such-file)
     if [ "$code" = 404 ]; then pass "GET /no-such-file: 404"; else fail "GET /no-such-file" "status $code"; fi
+    # A client off the /24 (10.77.0.5, also on the cluster's side) is answered only through
+    # gateway=: urunc's spelling of the gateway reached the kernel.
+    if in_cluster curl -s -f -m 20 --interface 10.77.0.5 -o "$T/got" http://192.168.213.2/hello.txt &&
+      cmp -s "$T/got" "$WWW/hello.txt"; then
+      pass "gateway=: a client beyond the subnet is answered through the gateway"
+    else
+      fail "gateway=" "no answer to 10.77.0.5 through gateway 192.168.213.1"
+    fi
   else
     fail "urunc's Mewz command line: the server answers" "$(tail -n3 "$T/http.log" | tr '\n' '|')"
   fi
   stop http
 else
   fail "urunc's Mewz command line (http-server)" "$(cat "$T/http.log")"
+fi
+
+# ip=A/16 without gateway=: 192.168.77.5 is on the guest's link only if the /16 was taken.
+if urunc_qemu http16 "$T/bundle" tap0_urunc "$(mem_for "$T/bundle")" -append "ip=192.168.213.2/16"; then
+  ok=0
+  for ((i = 0; i < 120; i++)); do
+    in_cluster curl -s -f -m 2 --interface 192.168.77.5 -o "$T/got" http://192.168.213.2/hello.txt && { ok=1; break; }
+    kill -0 "$(cat "$T/http16.pid")" 2>/dev/null || break
+    sleep 0.5
+  done
+  if [ $ok = 1 ] && cmp -s "$T/got" "$WWW/hello.txt"; then pass "ip=A/16: the mask comes from /BITS"
+  else fail "ip=A/16" "no answer to 192.168.77.5: $(tail -n2 "$T/http16.log" | tr '\n' '|')"; fi
+  stop http16
+else
+  fail "ip=A/16" "$(cat "$T/http16.log")"
 fi
 
 # ---- 3. other apps, from an archive: args and environment from build time, exit status ----
