@@ -6,9 +6,10 @@
 # what urunc reads), build urunc's QEMU command line for a Mewz unikernel from them, with
 # `-accel tcg` instead of `-cpu host -enable-kvm` and no -bios (SeaBIOS, as urunc), on a tap
 # device joined to a veth pair as urunc does, in two network namespaces this suite creates
-# and removes (192.168.213.0/24, nothing leaves them), and fetch files, byte-exact. Then examples/hello and
-# an app exiting 3, from an --oci-archive, with their arguments and environment baked in at
-# build time: stdout and QEMU's exit status ((status << 1) | 1 through isa-debug-exit 0x501).
+# and removes (192.168.213.0/16 and 10.77.0.0/24, nothing leaves them); fetch files
+# byte-exact, also through gateway= and with ip=A/16. Then examples/hello and an app exiting 3,
+# from an --oci-archive, with their arguments and environment baked in at build time: stdout
+# and QEMU's exit status ((status << 1) | 1 through isa-debug-exit 0x501).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
