@@ -17,6 +17,15 @@
   .balign 4
   .quad pvh_start
 
+/* The image's own kernel command line (kernel/cmdline.c): zeros here, filled by `kiln build`
+ * (llvm-objcopy --update-section .kiln.cmdline=...) with the args, environment, listening
+ * sockets and options it was given, so the ELF boots with them under any loader. Defined here,
+ * apart from the C that reads it, so the compiler cannot take its contents for known zeros. */
+  .section .kiln.cmdline, "a"
+  .globl kernel_image_cmdline
+kernel_image_cmdline:
+  .zero 4096 /* BOOT_CMDLINE_MAX (kernel/kernel.h); kiln reads the size from the ELF */
+
 /* The Multiboot2 header comes first in .text (the linker script keeps it at the start). */
   .section .multiboot, "a"
   .balign 8

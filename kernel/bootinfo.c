@@ -115,9 +115,11 @@ int boot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err,
  * have loaded that many bytes of modules and left room to run. Without the check an ISO boots
  * with its directory silently missing (GRUB could not load it) and -kernel -initrd ends in a
  * panic about page tables; this names the --mem that would do. */
-/* Kernel, page tables, heap, network buffers, a small app. --mem is asked 2 MiB above it: QEMU's
+/* Kernel, page tables, heap, network buffers, a small app: examples/http-server serves its
+ * 1 MiB of files from -m 7M (6 MiB usable: 5 beside the files), so 6 MiB with a margin; a
+ * cluster packs VMs by this figure (docs/deploy.md). --mem is asked 2 MiB above it: QEMU's
  * -m N leaves about N - 1 MiB usable (the low MiB and firmware areas). `kiln` does the same sum. */
-#define KERNEL_MIN_RAM (16ull << 20)
+#define KERNEL_MIN_RAM ((uint64_t)6 << 20)
 void boot_check_files(const struct boot_info *bi) {
   const char *v = kernel_cmdline_get("fs");
   if (!v) return;
@@ -126,6 +128,9 @@ void boot_check_files(const struct boot_info *bi) {
   for (int i = 0; i < bi->nmodules; i++) got += bi->modules[i].end - bi->modules[i].start;
   for (int i = 0; i < bi->nregions; i++) ram += bi->regions[i].len;
   if (got >= want && ram >= got + KERNEL_MIN_RAM) return;
+  /* No files although they would fit: a loader that got the ELF alone (its files are APP.fs
+   * beside it, /boot/fs.img in the OCI image). Say so, rather than blame the RAM. */
+  if (!bi->nmodules && ram >= want + KERNEL_MIN_RAM) panic("the image's files (%lu bytes) were not loaded: boot it with -initrd APP.fs", want);
   panic("the image's files (%lu MiB) do not fit in this VM's %lu MiB of RAM: run it with --mem %luM or more",
-        (want + (1 << 20) - 1) >> 20, ram >> 20, ((want + (1 << 20) - 1) >> 20) + 18);
+        (want + (1 << 20) - 1) >> 20, ram >> 20, ((want + (1 << 20) - 1) >> 20) + (KERNEL_MIN_RAM >> 20) + 2);
 }

@@ -1,14 +1,18 @@
 /* kernel/exit.c — how the machine ends: one status line on the debug console (port 0xe9,
- * QEMU -debugcon), then a write to isa-debug-exit (port 0xf4; QEMU exits with (v << 1) | 1):
- *   "exit N"                      the app exited with N       -> N & 0x7f
- *   "trap MESSAGE in FUNCTION"    a Wasm trap                 -> 0x7e
- *   "panic MESSAGE"               kernel fault or invariant   -> 0x7f
- * `kiln run` reads the line. Without isa-debug-exit the ACPI power-off of QEMU's PIIX4 and
- * ICH9 chipsets is tried, then the CPU halts. */
+ * QEMU -debugcon), then a write of v to isa-debug-exit, at port 0xf4 (`kiln run`) and at 0x501
+ * (urunc's Mewz command line); QEMU then exits with (v << 1) | 1:
+ *   "exit N"                      the app exited with N       -> v = N & 0x7f
+ *   "trap MESSAGE in FUNCTION"    a Wasm trap                 -> v = 0x7e
+ *   "panic MESSAGE"               kernel fault or invariant   -> v = 0x7f
+ * `kiln run` reads the line, which has the whole status; without it (urunc) the host sees
+ * QEMU's status, (v << 1) | 1: 1 for exit 0, 7 for exit 3, 253 for a trap, 255 for a panic.
+ * Without isa-debug-exit the ACPI power-off of QEMU's PIIX4 and ICH9 chipsets is tried, then
+ * the CPU halts. */
 #include "kernel/kernel.h"
 
 #define DEBUGCON 0xe9
 #define DEBUG_EXIT 0xf4
+#define DEBUG_EXIT_URUNC 0x501
 
 static int finished;
 
@@ -18,6 +22,7 @@ static void debugcon(const char *s) {
 
 static _Noreturn void power_off(uint32_t v) {
   outl(DEBUG_EXIT, v);
+  outw(DEBUG_EXIT_URUNC, (uint16_t)v); /* iosize=2; nothing is there under kiln run */
   outw(0x604, 0x2000);  /* QEMU PIIX4 / ICH9 ACPI: S5 */
   outw(0xb004, 0x2000); /* older QEMU / Bochs */
   for (;;) __asm__ volatile("cli; hlt");

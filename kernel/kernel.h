@@ -71,6 +71,8 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
 /* ---- boot/linker.ld symbols ---- */
 extern char __kernel_start[], __text_end[], __rodata_end[], __data_end[], __kernel_end[];
 extern char __kernel_text_start[], __kernel_text_end[];
+/* ---- boot/entry.S: the image's own command line, filled by `kiln build` (NUL-padded) ---- */
+extern const char kernel_image_cmdline[];
 
 /* ---- kernel/main.c ---- */
 void kmain(uint32_t magic, uint32_t info);
@@ -78,7 +80,7 @@ void kmain(uint32_t magic, uint32_t info);
 /* ---- kernel/bootinfo.c: boot information from either loader ---- */
 #define BOOT_MAX_REGIONS 64
 #define BOOT_MAX_MODULES 8
-#define BOOT_CMDLINE_MAX 4096
+#define BOOT_CMDLINE_MAX 4096 /* also the size of .kiln.cmdline in boot/entry.S */
 struct boot_region {
   uint64_t addr, len; /* usable RAM only */
 };
@@ -204,9 +206,10 @@ void time_idle_stats(struct idle_stats *s);
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
 
 /* ---- kernel/cmdline.c: arg=, env= and other key=value tokens ---- */
-/* Parses the command line (percent-decoding values). 0, or -1 with a message in err for the
- * first bad token (which is kept undecoded). */
-int cmdline_parse(const char *line, char *err, size_t errlen);
+/* Parses the image's command line (built in, or NULL) and the loader's over it, key by key
+ * (percent-decoding values). 0, or -1 with a message in err for the first bad token (which is
+ * kept undecoded). */
+int cmdline_parse(const char *image, const char *boot, char *err, size_t errlen);
 int cmdline_argc(void);
 const char *cmdline_argv(int i);
 int cmdline_envc(void);

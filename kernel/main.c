@@ -12,9 +12,12 @@ void kmain(uint32_t magic, uint32_t info) {
   console_init();
   /* Copy what the loader told us (RAM, modules, command line) before memory is handed out. */
   if (boot_parse(magic, info, &boot_info, err, sizeof err)) panic("%s", err);
-  /* argv, environment and options (ip=, timer=, quiet=, ...) from the command line (static
-   * storage only), so every later step can read its options. Reported once quiet= is known. */
-  int cmdline_bad = cmdline_parse(boot_info.cmdline, err, sizeof err);
+  /* argv, environment and options (ip=, timer=, quiet=, ...) from the image's own command
+   * line with the loader's over it (static storage only), so every later step can read its
+   * options. Reported once quiet= is known. */
+  static char image_line[BOOT_CMDLINE_MAX];
+  ksnprintf(image_line, sizeof image_line, "%.*s", (int)sizeof image_line - 1, kernel_image_cmdline);
+  int cmdline_bad = cmdline_parse(image_line, boot_info.cmdline, err, sizeof err);
   /* quiet=1: no kernel notes on the console, only the app's output (and panics, traps). */
   const char *quiet = kernel_cmdline_get("quiet");
   klog_set_quiet(quiet && !strcmp(quiet, "1"));

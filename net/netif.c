@@ -179,13 +179,33 @@ static void exit_drain(void) {
   if (left) klog("net: exit: %d connections still had unacknowledged data (no progress for %u ms)\n", left, EXIT_STALL_MS);
 }
 
-static int parse_ip(const char *key, ip4_addr_t *out) {
+/* key=A.B.C.D from the command line into out: 1, or 0 when absent or malformed (noted). With
+ * bits, A.B.C.D/BITS is accepted too (urunc's ip=, which carries the mask); *bits is then
+ * 0..32, else -1. */
+static int parse_ip(const char *key, ip4_addr_t *out, int *bits) {
   const char *s = kernel_cmdline_get(key);
+  if (bits) *bits = -1;
   if (!s) return 0;
-  if (!ip4addr_aton(s, out)) {
+  char addr[16];
+  const char *slash = bits ? strchr(s, '/') : NULL;
+  size_t n = slash ? (size_t)(slash - s) : strlen(s);
+  int b = -1, digits = 0;
+  if (slash) {
+    const char *d = slash + 1;
+    for (b = 0; *d >= '0' && *d <= '9' && digits < 3; d++, digits++) b = b * 10 + (*d - '0');
+    if (!digits || *d || b > 32) b = -1;
+  }
+  if (n >= sizeof addr || (slash && b < 0)) {
     klog("net: bad %s=%s (ignored)\n", key, s);
     return 0;
   }
+  memcpy(addr, s, n);
+  addr[n] = 0;
+  if (!ip4addr_aton(addr, out)) {
+    klog("net: bad %s=%s (ignored)\n", key, s);
+    return 0;
+  }
+  if (bits) *bits = b;
   return 1;
 }
 
@@ -202,11 +222,15 @@ int net_init(void) {
   }
   /* 2. lwIP itself: memory pools, heap, protocol control blocks. */
   lwip_init();
-  /* 3. The netif over virtio-net, with the static address if the command line gives one. */
+  /* 3. The netif over virtio-net, with the static address if the command line gives one.
+   * ip=A/BITS and gateway= are urunc's spellings (its Mewz command line); /BITS wins over
+   * mask=, gateway= over gw=. */
   ip4_addr_t ip, mask, gw;
-  int have_ip = parse_ip("ip", &ip);
-  if (!parse_ip("mask", &mask)) IP4_ADDR(&mask, 255, 255, 255, 0);
-  if (!parse_ip("gw", &gw)) ip4_addr_set_zero(&gw);
+  int bits;
+  int have_ip = parse_ip("ip", &ip, &bits);
+  if (bits >= 0) ip4_addr_set_u32(&mask, lwip_htonl(bits ? 0xffffffffu << (32 - bits) : 0));
+  else if (!parse_ip("mask", &mask, NULL)) IP4_ADDR(&mask, 255, 255, 255, 0);
+  if (!parse_ip("gateway", &gw, NULL) && !parse_ip("gw", &gw, NULL)) ip4_addr_set_zero(&gw);
   if (!have_ip) ip4_addr_set_zero(&ip), ip4_addr_set_zero(&mask);
   if (!netif_add(&nif, &ip, &mask, &gw, NULL, virtio_net_netif_init, input)) {
     klog("net: netif_add failed\n");

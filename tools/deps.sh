@@ -17,6 +17,8 @@ packages=(
   tcl sqlite3                            # tools/realprogs.sh: sqlite3's amalgamation (tclsh); tests/real reads databases back
   nodejs                                 # node's WASI, a compute benchmark peer
   wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)
+  umoci skopeo                           # kiln build --oci, --oci-archive (OCI images for urunc)
+  podman                                 # tests/oci: podman load of such an image
 )
 missing=()
 for p in "${packages[@]}"; do

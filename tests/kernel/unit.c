@@ -44,7 +44,7 @@ static void report(void) {
 static void test_cmdline(void) {
   char err[160];
   CASE("cmdline: args in order, argv[0] included, percent-decoded") {
-    CHECK(cmdline_parse("/boot/kernel.elf arg=hello arg=two%20words arg=100%25 env=WHO=kiln", err, sizeof err) == 0);
+    CHECK(cmdline_parse(NULL, "/boot/kernel.elf arg=hello arg=two%20words arg=100%25 env=WHO=kiln", err, sizeof err) == 0);
     CHECK(cmdline_argc() == 3);
     CHECK(cmdline_argv(0) && !strcmp(cmdline_argv(0), "hello"));
     CHECK(cmdline_argv(1) && !strcmp(cmdline_argv(1), "two words"));
@@ -53,7 +53,7 @@ static void test_cmdline(void) {
     CHECK(cmdline_envc() == 1 && !strcmp(cmdline_env(0), "WHO=kiln"));
   }
   CASE("cmdline: env values with '=' and encoded specials") {
-    CHECK(cmdline_parse("env=A=b=c env=PATH=%2Fbin%3A%2Fusr%2Fbin env=E=", err, sizeof err) == 0);
+    CHECK(cmdline_parse(NULL, "env=A=b=c env=PATH=%2Fbin%3A%2Fusr%2Fbin env=E=", err, sizeof err) == 0);
     CHECK(cmdline_envc() == 3);
     CHECK(!strcmp(cmdline_env(0), "A=b=c"));
     CHECK(!strcmp(cmdline_env(1), "PATH=/bin:/usr/bin"));
@@ -61,7 +61,7 @@ static void test_cmdline(void) {
     CHECK(cmdline_argc() == 0);
   }
   CASE("cmdline: other keys kept for kernel_cmdline_get, last wins") {
-    CHECK(cmdline_parse("  ip=10.0.2.15  gw=10.0.2.2 mask=255.255.255.0\tip=10.0.2.16 name=a%20b", err, sizeof err) ==
+    CHECK(cmdline_parse(NULL, "  ip=10.0.2.15  gw=10.0.2.2 mask=255.255.255.0\tip=10.0.2.16 name=a%20b", err, sizeof err) ==
           0);
     CHECK(kernel_cmdline_get("ip") && !strcmp(kernel_cmdline_get("ip"), "10.0.2.16"));
     CHECK(kernel_cmdline_get("gw") && !strcmp(kernel_cmdline_get("gw"), "10.0.2.2"));
@@ -71,24 +71,24 @@ static void test_cmdline(void) {
     CHECK(kernel_cmdline_get("arg") == NULL);
   }
   CASE("cmdline: repeatable keys in order (listen=)") {
-    CHECK(cmdline_parse("listen=tcp:80 ip=1.2.3.4 listen=tcp%3A8080", err, sizeof err) == 0);
+    CHECK(cmdline_parse(NULL, "listen=tcp:80 ip=1.2.3.4 listen=tcp%3A8080", err, sizeof err) == 0);
     CHECK(kernel_cmdline_get_nth("listen", 0) && !strcmp(kernel_cmdline_get_nth("listen", 0), "tcp:80"));
     CHECK(kernel_cmdline_get_nth("listen", 1) && !strcmp(kernel_cmdline_get_nth("listen", 1), "tcp:8080"));
     CHECK(kernel_cmdline_get_nth("listen", 2) == NULL);
     CHECK(!strcmp(kernel_cmdline_get("listen"), "tcp:8080"));
   }
   CASE("cmdline: empty and NULL lines") {
-    CHECK(cmdline_parse("", err, sizeof err) == 0 && cmdline_argc() == 0 && cmdline_envc() == 0);
-    CHECK(cmdline_parse(NULL, err, sizeof err) == 0 && cmdline_argc() == 0);
+    CHECK(cmdline_parse(NULL, "", err, sizeof err) == 0 && cmdline_argc() == 0 && cmdline_envc() == 0);
+    CHECK(cmdline_parse(NULL, NULL, err, sizeof err) == 0 && cmdline_argc() == 0);
   }
   CASE("cmdline: malformed escape is an error, token kept raw, rest still parsed") {
-    CHECK(cmdline_parse("arg=a%2 arg=b%zz arg=ok", err, sizeof err) == -1);
+    CHECK(cmdline_parse(NULL, "arg=a%2 arg=b%zz arg=ok", err, sizeof err) == -1);
     CHECK(strstr(err, "arg=a%2") != NULL);
     CHECK(cmdline_argc() == 3 && !strcmp(cmdline_argv(0), "a%2") && !strcmp(cmdline_argv(1), "b%zz"));
     CHECK(!strcmp(cmdline_argv(2), "ok"));
   }
   CASE("cmdline: env without NAME= is rejected") {
-    CHECK(cmdline_parse("env=novalue env==x env=OK=1", err, sizeof err) == -1);
+    CHECK(cmdline_parse(NULL, "env=novalue env==x env=OK=1", err, sizeof err) == -1);
     CHECK(strstr(err, "NAME=VALUE") != NULL);
     CHECK(cmdline_envc() == 1 && !strcmp(cmdline_env(0), "OK=1"));
   }
@@ -97,8 +97,32 @@ static void test_cmdline(void) {
     size_t o = 0;
     while (o + 8 < sizeof line) memcpy(line + o, "arg=xyz ", 8), o += 8;
     line[o] = 0;
-    CHECK(cmdline_parse(line, err, sizeof err) == -1);
+    CHECK(cmdline_parse(NULL, line, err, sizeof err) == -1);
     CHECK(cmdline_argc() == 256);
+  }
+  CASE("cmdline: the loader's line alone keeps the image's settings (urunc's ip=/gateway=)") {
+    const char *image = "arg=http-server arg=-v env=A=1 env=B=2 listen=tcp:80 listen=tcp:81 fs=1234 quiet=1";
+    CHECK(cmdline_parse(image, "ip=10.0.0.2/24 gateway=10.0.0.1 ", err, sizeof err) == 0);
+    CHECK(cmdline_argc() == 2 && !strcmp(cmdline_argv(0), "http-server") && !strcmp(cmdline_argv(1), "-v"));
+    CHECK(cmdline_envc() == 2 && !strcmp(cmdline_env(0), "A=1") && !strcmp(cmdline_env(1), "B=2"));
+    CHECK(!strcmp(kernel_cmdline_get_nth("listen", 1), "tcp:81") && !strcmp(kernel_cmdline_get("fs"), "1234"));
+    CHECK(!strcmp(kernel_cmdline_get("ip"), "10.0.0.2/24") && !strcmp(kernel_cmdline_get("gateway"), "10.0.0.1"));
+  }
+  CASE("cmdline: the loader's line replaces the image's, key by key") {
+    const char *image = "arg=app arg=x env=A=1 env=B=2 listen=tcp:80 listen=tcp:81 ip=1.1.1.1 quiet=1";
+    CHECK(cmdline_parse(image, "arg=other env=B=3 listen=tcp:8080 ip=2.2.2.2", err, sizeof err) == 0);
+    CHECK(cmdline_argc() == 1 && !strcmp(cmdline_argv(0), "other"));
+    CHECK(cmdline_envc() == 2 && !strcmp(cmdline_env(0), "A=1") && !strcmp(cmdline_env(1), "B=3"));
+    CHECK(!strcmp(kernel_cmdline_get_nth("listen", 0), "tcp:8080") && !kernel_cmdline_get_nth("listen", 1));
+    CHECK(!strcmp(kernel_cmdline_get("ip"), "2.2.2.2") && !strcmp(kernel_cmdline_get("quiet"), "1"));
+    /* kiln run passes the whole line again: the same result as the image's line alone */
+    CHECK(cmdline_parse(image, image, err, sizeof err) == 0 && cmdline_argc() == 2 && cmdline_envc() == 2);
+    CHECK(kernel_cmdline_get_nth("listen", 1) && !kernel_cmdline_get_nth("listen", 2));
+  }
+  CASE("cmdline: a bad token of the image's line is reported, the loader's still parsed") {
+    CHECK(cmdline_parse("arg=a%zz", "arg=ok ip=3.3.3.3", err, sizeof err) == 0 && cmdline_argc() == 1);
+    CHECK(cmdline_parse("env=bad arg=a", "ip=3.3.3.3", err, sizeof err) == -1 && strstr(err, "env=bad"));
+    CHECK(cmdline_argc() == 1 && !strcmp(kernel_cmdline_get("ip"), "3.3.3.3"));
   }
   CASE("percent_decode") {
     char out[32];
