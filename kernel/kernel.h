@@ -1,7 +1,8 @@
 /* kernel/kernel.h — the kernel's internal header: its functions grouped by defining file, and
  * the API that drivers/ and net/ build on (page allocation, virt_to_phys, IRQs, port and MMIO
- * access, time, idling). Everything runs on one core, in ring 0; interrupts are enabled
- * outside interrupt handlers and the sections guarded by irq_save()/irq_restore().
+ * access, time, idling). Everything runs in ring 0, on one CPU or (smp=N) several; interrupts
+ * are enabled outside interrupt handlers and the sections guarded by irq_save()/irq_restore()
+ * or a spinlock. Device interrupts all go to the boot processor.
  */
 #ifndef KILN_KERNEL_H
 #define KILN_KERNEL_H
@@ -68,6 +69,24 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
   __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
+/* ---- per-CPU data (kernel/smp.c), reached through GS ---- */
+#define MAX_CPUS 16
+struct thread;
+struct cpu {
+  struct cpu *self; /* %gs:0 */
+  int id;           /* 0: the boot processor */
+  uint8_t apic_id;
+  int halted;       /* in hlt (kernel/time.c's idle accounting) */
+  uint64_t halt_t0;
+};
+extern struct cpu cpus[MAX_CPUS];
+extern int ncpus; /* started, including the boot processor */
+static inline struct cpu *this_cpu(void) {
+  struct cpu *c;
+  __asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+  return c;
+}
+
 /* ---- boot/linker.ld symbols ---- */
 extern char __kernel_start[], __text_end[], __rodata_end[], __data_end[], __kernel_end[];
 extern char __kernel_text_start[], __kernel_text_end[];
@@ -93,6 +112,7 @@ struct boot_info {
   struct boot_module modules[BOOT_MAX_MODULES];
   int nmodules;
   char cmdline[BOOT_CMDLINE_MAX];
+  uint64_t rsdp; /* ACPI RSDP's physical address when the loader gave it (PVH), else 0 */
 };
 /* Copies what the kernel needs out of the loader's structures. 0, or -1 with a reason in err. */
 int boot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err, size_t errlen);
@@ -135,7 +155,8 @@ void *kalloc(size_t n); /* zeroed, 16-byte aligned; NULL when out of memory */
 void kfree(void *p);
 
 /* ---- kernel/cpu.c: GDT/TSS with the interrupt stacks, SSE/AVX enabling, CPU features ---- */
-void cpu_init(void);
+void cpu_init(void);             /* the boot processor, per-CPU data on cpus[0] */
+void cpu_init_ap(struct cpu *c); /* another processor: its own GDT, TSS and interrupt stacks */
 void cpu_enable_simd(void);
 extern bool cpu_has_nx, cpu_has_rdrand, cpu_has_rdseed, cpu_has_invariant_tsc, cpu_has_apic, cpu_has_tsc_deadline;
 enum { IST_IRQ = 1, IST_FAULT = 2, IST_DOUBLE = 3 };
@@ -147,6 +168,7 @@ struct trapframe {
   uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 void trap_init(void);
+void trap_load_idt(void);
 void trap_dispatch(struct trapframe *tf); /* called by kernel/vectors.S */
 /* An interrupt handler runs with interrupts disabled on the interrupt stack (one stack for
  * all IRQs: a handler must never enable interrupts, nor call kernel_idle); the EOI is sent
@@ -163,6 +185,11 @@ void pic_init(void);
 void pic_unmask(int irq);
 void pic_eoi(int irq);
 void lapic_init(void);
+void lapic_init_ap(void);
+uint8_t lapic_id(void);
+#define LAPIC_IPI_INIT 0x4500    /* INIT, level assert */
+#define LAPIC_IPI_STARTUP 0x4600 /* | the start page (address >> 12) */
+void lapic_ipi(uint8_t apic_id, uint32_t cmd); /* cmd: the ICR's low word (vector, delivery mode) */
 void lapic_eoi(void);
 void lapic_timer_init(int vector, int tsc_deadline);
 void lapic_timer_start(uint32_t count);
@@ -172,6 +199,7 @@ void lapic_timer_arm(uint32_t count);
 /* ---- kernel/time.c: TSC (calibrated against the PIT), CMOS RTC, the periodic tick ---- */
 #define TIMER_HZ 100
 void time_init(void);
+void time_init_ap(void);         /* another processor's deadline timer */
 uint64_t time_ns(void);          /* monotonic, since boot */
 uint64_t time_realtime_ns(void); /* since the Unix epoch (RTC at boot + monotonic) */
 uint64_t time_tsc_hz(void);
@@ -202,6 +230,17 @@ struct idle_stats {
 void time_idle_stats(struct idle_stats *s);
 /* Pure: days since 1970-01-01 of a proleptic Gregorian date (for the RTC). */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* ---- kernel/acpi.c: the processors' local APIC ids from the MADT ---- */
+int acpi_cpus(uint8_t *apic_ids, int max); /* how many (enabled or online-capable); 0 without ACPI */
+
+/* ---- kernel/smp.c: the other processors (smp=N) ---- */
+void cpu_set_percpu(struct cpu *c); /* GS base */
+void smp_init(void);
+_Noreturn void ap_main(struct cpu *c);
+
+/* ---- kernel/sched.c ---- */
+_Noreturn void sched_idle_loop(void);
 
 /* ---- kernel/cmdline.c: arg=, env= and other key=value tokens ---- */
 /* Parses the command line (percent-decoding values). 0, or -1 with a message in err for the

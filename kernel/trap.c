@@ -52,6 +52,11 @@ void trap_init(void) {
     if (v < 32) ist = (v == 8 || v == 2 || v == 18) ? IST_DOUBLE : IST_FAULT;
     idt[v] = (struct gate){(uint16_t)off, 0x08, ist, 0x8e, (uint16_t)(off >> 16), (uint32_t)(off >> 32), 0};
   }
+  trap_load_idt();
+}
+
+/* Every processor uses the same IDT (kernel/smp.c loads it on the others). */
+void trap_load_idt(void) {
   struct __attribute__((packed)) {
     uint16_t limit;
     uint64_t base;

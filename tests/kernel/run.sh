@@ -79,13 +79,15 @@ else
 fi
 
 # ---- 3. boots ----
-# boot NAME ELF APPEND WANT_STATUS_LINE SERIAL_PATTERN...   (RAM: $MEM, default 128M)
+# boot NAME ELF APPEND WANT_STATUS_LINE SERIAL_PATTERN...   (RAM: $MEM, default 128M; $SMP CPUs)
 # A WANT ending in '*' matches any status line with that prefix.
 boot() {
   local name=$1 elf=$2 append=$3 want=$4 p out status
   shift 4
   rm -f "$W/status"
-  out=$(timeout 60 qemu-system-x86_64 -accel tcg -cpu max -m "${MEM:-128M}" -display none -monitor none -serial stdio \
+  local acc=tcg
+  [ "${SMP:-1}" -gt 1 ] && acc=tcg,thread=multi
+  out=$(timeout 60 qemu-system-x86_64 -accel $acc -smp "${SMP:-1}" -cpu max -m "${MEM:-128M}" -display none -monitor none -serial stdio \
     -no-reboot -nic none -kernel "$elf" -append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -debugcon "file:$W/status" </dev/null 2>&1)
   status=$(head -n1 "$W/status" 2>/dev/null)
@@ -114,6 +116,14 @@ if [ -f "$W/exit.elf" ]; then
     "trap call stack exhausted in selftest"
   MEM=1G boot "more RAM (1 GiB, 2 MiB identity pages)" "$W/exit.elf" "arg=x arg=abc" "exit 3" "1023 MiB RAM"
   MEM=5G boot "RAM above 4 GiB (PCI hole in the memory map)" "$W/exit.elf" "arg=x arg=abc" "exit 3"
+  # The other processors: found in the ACPI MADT (qboot's tables, RSDP found by scanning),
+  # started by INIT-SIPI-SIPI; as many as smp= asks and the machine has.
+  SMP=2 boot "smp=2: the second CPU starts (ACPI MADT, INIT-SIPI-SIPI)" "$W/exit.elf" "arg=x arg=abc smp=2" "exit 3" \
+    "kiln: 2 CPUs (smp=2, 2 in the ACPI MADT)"
+  SMP=4 boot "smp=4: four CPUs" "$W/exit.elf" "arg=x arg=abc smp=4" "exit 3" "kiln: 4 CPUs (smp=4, 4 in the ACPI MADT)"
+  SMP=2 boot "smp=8 on a 2-CPU machine starts 2" "$W/exit.elf" "arg=x arg=abc smp=8" "exit 3" \
+    "kiln: 2 CPUs (smp=8, 2 in the ACPI MADT)"
+  SMP=2 boot "smp=1 (the default) on a 2-CPU machine boots as before" "$W/exit.elf" "arg=x arg=abc" "exit 3"
 fi
 
 for t in "oob|trap out of bounds memory access in *|kiln: trap: out of bounds memory access in" \
@@ -200,6 +210,17 @@ if [ -f "$W/exit.elf" ]; then
     status=$(head -n1 "$W/status" 2>/dev/null)
     if [ "$status" = "exit 8" ] && grep -q 'multiboot2' <<<"$out"; then pass "GRUB ISO boot (multiboot2), argv from grub.cfg"
     else fail "GRUB ISO boot (multiboot2), argv from grub.cfg" "status '$status'; $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+    # SeaBIOS and GRUB: the RSDP from the BIOS area, the trampoline below 1 MiB all the same.
+    sed -i 's|ip=10.0.2.15|ip=10.0.2.15 smp=2|' "$W/iso/boot/grub/grub.cfg"
+    if grub-mkrescue -o "$W/smp.iso" "$W/iso" >"$W/grub.log" 2>&1; then
+      rm -f "$W/status"
+      out=$(timeout 60 qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu max -m 128M -display none -monitor none \
+        -serial stdio -no-reboot -nic none -cdrom "$W/smp.iso" -boot d -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -debugcon "file:$W/status" </dev/null 2>&1)
+      status=$(head -n1 "$W/status" 2>/dev/null)
+      if [ "$status" = "exit 8" ] && grep -q 'kiln: 2 CPUs' <<<"$out"; then pass "GRUB ISO boot with smp=2: two CPUs"
+      else fail "GRUB ISO boot with smp=2: two CPUs" "status '$status'; $(grep -a kiln <<<"$out" | tr '\n' '|')"; fi
+    fi
   else
     fail "grub-mkrescue" "$(tail -n2 "$W/grub.log" | tr '\n' '|')"
   fi
