@@ -111,6 +111,68 @@
  *    times. All other symbols the object defines are local. The symbol shares its name with the
  *    typedef, so C refers to it with an asm label:
  *        extern const kiln_module app_module __asm__("kiln_module");
+ *
+ * 8. Threads (the threads proposal and wasi-threads)
+ *    Shared memory. A memory type with the `shared` flag (binary limits flag bit 1; a shared
+ *    memory always has a maximum) is described by kiln_limits.shared = 1, for a defined memory
+ *    and for an import alike. An imported memory matches an export only when both are shared or
+ *    both are not (and the limits match as before). A shared memory is one kiln_memory that
+ *    several kiln_instance point to (ctx->memories[i], and ctx->mem0 for memory 0): its
+ *    reservation never moves, so `base` (and so every instance's mem0) is fixed for its life.
+ *    Its size changes under the runtime's lock (kiln_memory.lock; kiln_rt_memory_grow takes it
+ *    for a shared memory): the new pages are committed first, then `bytes` and `pages` are
+ *    stored with release ordering; code that reads them (memory.size, --bounds-checks) loads
+ *    them atomically (acquire). A memory never shrinks, so a stale size is only ever too small.
+ *
+ *    Atomic instructions (0xfe prefix) are compiled to LLVM atomics, all sequentially
+ *    consistent, at their natural alignment: loads, stores, read-modify-write and cmpxchg at
+ *    8, 16, 32 and 64 bits (narrow results zero-extended), and atomic.fence (an LLVM fence
+ *    seq_cst). They work on shared and unshared memories alike. An effective address that is
+ *    not a multiple of the access size is the trap KILN_TRAP_UNALIGNED_ATOMIC ("unaligned
+ *    atomic"), checked in generated code before the access; out of bounds is the usual
+ *    guard-page fault ("out of bounds memory access").
+ *
+ *    memory.atomic.wait32/wait64 and memory.atomic.notify are calls into the runtime
+ *    (kiln_rt_atomic_wait, kiln_rt_atomic_notify below) with the effective address as a u64
+ *    (i32 address + offset, no wrap-around). The runtime checks, in the order of the compiled
+ *    atomics: alignment (KILN_TRAP_UNALIGNED_ATOMIC), bounds (KILN_TRAP_MEMORY_OOB), then for wait a memory
+ *    that is not shared is the trap KILN_TRAP_EXPECTED_SHARED ("expected shared memory");
+ *    notify on an unshared memory wakes nobody and returns 0. wait returns 0 "ok" (woken by
+ *    notify), 1 "not-equal" (the value was not `expected`), 2 "timed-out"; a negative timeout
+ *    waits forever. notify returns the number of waiters it woke.
+ *    The wait queues belong to kernel/instance.c (one table of queues keyed by memory and
+ *    address for the whole runtime: the check of the value and the enqueueing happen under the
+ *    queue's lock, so no notify is lost). A blocked waiter sleeps on a 32-bit word of its own
+ *    through two platform hooks (kernel/instance.h): kiln_plat_wait(word, expected,
+ *    deadline_ns) blocks while *word == expected (futex semantics: it may return early, the
+ *    caller checks again) and kiln_plat_wake(word, n). The hosted runtime implements them with
+ *    Linux futexes, the kernel with its scheduler. The same two hooks make the runtime's own
+ *    locks (queues, memory.grow, thread ids).
+ *
+ *    wasi-threads. The import `wasi.thread-spawn (i32) -> i32` (mangled
+ *    wasi__thread_x2dspawn__i_i) takes the app's start_arg and returns a thread id in
+ *    [1, 0x1fffffff], or a negative WASI errno (as wasmtime: -EAGAIN (-6) when no thread or
+ *    instance can be made, -ENOTSUP (-58) when the module cannot run threads). The runtime
+ *    function kiln_thread_spawn (kernel/instance.c, shared by kernel and host) makes a new
+ *    kiln_instance of the same module: every import is bound to what the parent's is (host
+ *    functions see the new instance as their ctx, with the parent's `host` state: one WASI
+ *    state for all threads), memories are the parent's (each must be shared: imported
+ *    shared, or the defined shared memory of the first instance), while tables, globals, tags
+ *    and segments are fresh, from the module's initializers; active data segments are not
+ *    written again into the inherited shared memory, and the start function does not run
+ *    again (the first instance did both). The export `wasi_thread_start (i32 tid, i32
+ *    start_arg) -> ()` is then called on a new thread of execution that the platform makes
+ *    (kiln_plat_thread_create: a pthread hosted, a kernel thread under the scheduler), with
+ *    its own Wasm stack and guard. A module without that export, or whose memories are not
+ *    all shared, gets -ENOTSUP.
+ *
+ *    Ending. The instance is all its threads. A trap in any thread, or proc_exit in any
+ *    thread, ends all of them: the thread's call unwinds to its kiln_plat_call as today, and
+ *    the runtime then calls kiln_plat_instance_end(ctx, code), which the first caller wins
+ *    (the others block forever in it): it reports the trap once ("trap: MESSAGE in FUNCTION",
+ *    exit status 134) or exits with proc_exit's status, and stops every other thread. When
+ *    wasi_thread_start returns, only that thread ends. When _start returns, the whole
+ *    instance ends with status 0, as in wasmtime, whatever threads still run.
  */
 #ifndef KILN_ABI_H
 #define KILN_ABI_H
@@ -118,8 +180,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KILN_ABI_VERSION 3 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
-                             3: tags and exceptions (§5: kiln_module.tags, kiln_instance.tags) */
+#define KILN_ABI_VERSION 4 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
+                             3: tags and exceptions (§5: kiln_module.tags, kiln_instance.tags);
+                             4: threads (§8: kiln_limits.shared, kiln_memory.shared/lock, atomics) */
 #define KILN_PAGE_SIZE 65536ull
 #define KILN_MAX_PAGES 65536ull
 /* 4 GiB of addressable memory + 4 GiB of guard for any u32 offset + one page for the access size. */
@@ -157,6 +220,8 @@ enum {
   KILN_TRAP_NULL_REFERENCE,     /* "null reference" (reserved for typed function references) */
   KILN_TRAP_EXIT,               /* not a trap: proc_exit unwinding the instance */
   KILN_TRAP_UNCAUGHT_EXCEPTION, /* "uncaught exception" (§5) */
+  KILN_TRAP_UNALIGNED_ATOMIC,   /* "unaligned atomic" (§8) */
+  KILN_TRAP_EXPECTED_SHARED,    /* "expected shared memory" (§8: wait on an unshared memory) */
   KILN_TRAP_COUNT
 };
 
@@ -176,6 +241,8 @@ static inline const char *kiln_trap_message(unsigned code) {
       "null reference",
       "exit",
       "uncaught exception",
+      "unaligned atomic",
+      "expected shared memory",
   };
   return code < KILN_TRAP_COUNT ? msg[code] : "unknown trap";
 }
@@ -239,6 +306,7 @@ typedef struct kiln_funcref {
 typedef struct kiln_limits {
   uint64_t min, max;
   uint8_t has_max;
+  uint8_t shared; /* memories only (§8) */
 } kiln_limits;
 
 /* A constant expression (globals, segment offsets, element items). A Wasm 2.0 expression is
@@ -356,6 +424,8 @@ typedef struct kiln_memory {
   uint64_t pages;     /* current size in pages */
   uint64_t bytes;     /* pages * KILN_PAGE_SIZE */
   uint64_t max_pages; /* limit from the type (KILN_MAX_PAGES when none) and the runtime */
+  uint8_t shared;     /* §8: pages and bytes change under lock, read atomically */
+  uint32_t lock;      /* §8: the runtime's lock for memory.grow of a shared memory */
 } kiln_memory;
 
 typedef struct kiln_table {
@@ -415,6 +485,13 @@ void kiln_rt_table_copy(kiln_instance *ctx, uint32_t dst_table, uint32_t src_tab
                         uint32_t n);
 void kiln_rt_table_init(kiln_instance *ctx, uint32_t table, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n);
 void kiln_rt_elem_drop(kiln_instance *ctx, uint32_t seg);
+/* §8: wait for the value at effective address addr of memory mem to be notified, when it
+ * equals expected (width 4: the low 32 bits, or 8); timeout_ns < 0: forever.
+ * 0 ok, 1 not-equal, 2 timed-out; traps on bounds, alignment and an unshared memory. */
+int32_t kiln_rt_atomic_wait(kiln_instance *ctx, uint32_t mem, uint64_t addr, int64_t expected, int64_t timeout_ns,
+                            uint32_t width);
+/* §8: wake at most count waiters on addr; returns how many woke (0 for an unshared memory). */
+int32_t kiln_rt_atomic_notify(kiln_instance *ctx, uint32_t mem, uint64_t addr, uint32_t count);
 kiln_eh_state *kiln_rt_eh_state(kiln_instance *ctx); /* of the innermost kiln_plat_call */
 /* Throw tag with its n values to the head handler (copies them first), or trap
  * KILN_TRAP_UNCAUGHT_EXCEPTION when there is none. */

@@ -32,6 +32,7 @@ typedef struct FuncType {
 typedef struct Limits {
   uint64_t min, max;
   bool has_max;
+  bool shared; /* memories only (threads) */
 } Limits;
 
 /* Wasm 2.0 constant expressions are one instruction then `end`; extended-const ones are
@@ -334,7 +335,11 @@ bool lower_memory(Lower *L, uint8_t op);
 bool lower_memory_fc(Lower *L, uint32_t sub);
 void read_memarg(Lower *L, unsigned size, uint32_t *offset); /* memory 0, alignment <= size */
 LLVMValueRef mem_address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size); /* checked with --bounds-checks */
+LLVMValueRef mem_offset(Lower *L, LLVMValueRef addr, uint32_t offset); /* zext(addr) + offset, as i64 */
+LLVMValueRef mem_at(Lower *L, LLVMValueRef ea, unsigned size); /* base + ea, checked with --bounds-checks */
 
+/* ---- lower_atomic.c: the 0xfe prefix (threads: atomics, wait, notify, fence) ---- */
+bool lower_atomic(Lower *L, uint32_t sub);
 /* ---- lower_simd.c: the 0xfd prefix (fixed-width SIMD) ---- */
 bool lower_simd(Lower *L, uint32_t sub);
 

@@ -202,7 +202,7 @@ static DescTypes desc_types(Compiler *c) {
   d.name = st(c, (LLVMTypeRef[]){p, i32}, 2);
   d.functype = st(c, (LLVMTypeRef[]){i32, i32, p, i64}, 4);
   d.func = st(c, (LLVMTypeRef[]){p, p, p, d.name, p}, 5);
-  d.limits = st(c, (LLVMTypeRef[]){i64, i64, i8}, 3);
+  d.limits = st(c, (LLVMTypeRef[]){i64, i64, i8, i8}, 4);
   d.cexpr = st(c, (LLVMTypeRef[]){i8, i8, i32, LLVMArrayType2(i64, 2)}, 4);
   d.import = st(c, (LLVMTypeRef[]){d.name, d.name, i8, i32, p, p}, 6);
   d.table = st(c, (LLVMTypeRef[]){i8, d.limits, i32}, 3);
@@ -226,7 +226,7 @@ static LLVMValueRef name_const(Compiler *c, DescTypes *d, const Name *n) {
 }
 
 static LLVMValueRef limits_const(Compiler *c, DescTypes *d, const Limits *l) {
-  return cstruct(d->limits, (LLVMValueRef[]){ci64(c, l->min), ci64(c, l->max), ci8(c, l->has_max)}, 3);
+  return cstruct(d->limits, (LLVMValueRef[]){ci64(c, l->min), ci64(c, l->max), ci8(c, l->has_max), ci8(c, l->shared)}, 4);
 }
 
 static LLVMValueRef cexpr_const(Compiler *c, DescTypes *d, const ConstExpr *e) {

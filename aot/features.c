@@ -22,7 +22,7 @@ static const struct {
     [FEAT_REF_TYPES] = {"reference-types", "reference types", true},
     [FEAT_SIMD] = {"simd", "SIMD", true},
     [FEAT_RELAXED_SIMD] = {"relaxed-simd", "relaxed SIMD", false},
-    [FEAT_THREADS] = {"threads", "threads (shared memory, atomics)", false},
+    [FEAT_THREADS] = {"threads", "threads (shared memory, atomics)", true},
     [FEAT_EH] = {"exception-handling", "exception handling", true},
     [FEAT_EH_EXNREF] = {"exception-handling-exnref", "exception handling with exnref (try_table, throw_ref)", false},
     [FEAT_TAIL_CALL] = {"tail-call", "tail calls", true},

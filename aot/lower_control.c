@@ -394,6 +394,11 @@ void lower_function(Compiler *c, uint32_t fidx) {
       if (lower_simd(&L, sub)) continue;
       fail_at(m, L.op_off, "illegal opcode 0xfd %u", sub);
     }
+    if (op == OP_PREFIX_FE) {
+      uint32_t sub = rd_u32(&L.r);
+      if (lower_atomic(&L, sub)) continue;
+      fail_at(m, L.op_off, "illegal opcode 0xfe %u", sub);
+    }
     fail_at(m, L.op_off, "illegal opcode 0x%02x", op);
   }
   if (L.r.p != L.r.end) rd_fail(&L.r, "section size mismatch: operators after the end of the function");

@@ -27,18 +27,33 @@ static LLVMValueRef mem_base(Lower *L) {
   return L->mem0;
 }
 
-/* memories[0]->field, reloaded at each use: it changes with memory.grow. */
+/* memories[0]->field, reloaded at each use: it changes with memory.grow. A shared memory
+ * grows in other threads: its size is read atomically (abi.h §8). */
 static LLVMValueRef mem_field(Lower *L, unsigned off) {
   if (!L->memories) L->memories = ctx_field(L, offsetof(kiln_instance, memories), L->c->ptr, true);
   LLVMValueRef m0 = load_invariant(L, L->c->ptr, L->memories);
   LLVMValueRef p = LLVMBuildGEP2(L->b, L->c->i8, m0, (LLVMValueRef[]){LLVMConstInt(L->c->i64, off, 0)}, 1, "");
-  return set_tbaa(L->c, LLVMBuildLoad2(L->b, L->c->i64, p, ""), TBAA_RUNTIME);
+  LLVMValueRef v = set_tbaa(L->c, LLVMBuildLoad2(L->b, L->c->i64, p, ""), TBAA_RUNTIME);
+  if (L->m->nmems && L->m->mems[0].lim.shared) {
+    LLVMSetOrdering(v, LLVMAtomicOrderingAcquire);
+    LLVMSetAlignment(v, 8);
+  }
+  return v;
 }
 
-LLVMValueRef mem_address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size) {
+LLVMValueRef mem_offset(Lower *L, LLVMValueRef addr, uint32_t offset) {
   Compiler *c = L->c;
   LLVMValueRef a = LLVMBuildZExt(L->b, addr, c->i64, "");
   if (offset) a = LLVMBuildNUWAdd(L->b, a, LLVMConstInt(c->i64, offset, 0), "");
+  return a;
+}
+
+LLVMValueRef mem_address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size) {
+  return mem_at(L, mem_offset(L, addr, offset), size);
+}
+
+LLVMValueRef mem_at(Lower *L, LLVMValueRef a, unsigned size) {
+  Compiler *c = L->c;
   if (c->opt->bounds_checks) {
     LLVMValueRef end = LLVMBuildAdd(L->b, a, LLVMConstInt(c->i64, size, 0), "");
     trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGT, end, mem_field(L, offsetof(kiln_memory, bytes)), ""),

@@ -185,15 +185,22 @@ static Name rd_name(Reader *r) {
   return nm;
 }
 
-static Limits rd_limits(Reader *r) {
+/* Flags: bit 0 a maximum follows, bit 1 shared (threads; memories only). */
+static Limits rd_limits(Reader *r, bool memory) {
   Limits l = {0};
+  const uint8_t *at = r->p;
   uint8_t flag = rd_u8(r);
-  if (flag > 1) {
+  if (flag > (memory ? 3 : 1)) {
     r->p--;
     rd_fail(r, "integer too large");
   }
   l.min = rd_u32(r);
-  if (flag) l.has_max = true, l.max = rd_u32(r);
+  if (flag & 1) l.has_max = true, l.max = rd_u32(r);
+  l.shared = flag & 2;
+  if (l.shared && !l.has_max) {
+    r->p = at;
+    rd_fail(r, "shared memory must have maximum");
+  }
   return l;
 }
 
@@ -209,7 +216,7 @@ static void check_limits(Reader *r, Limits l, uint64_t range, const char *what) 
  * maximum is accepted as browsers do, since growing past the limit may fail. */
 static Limits rd_table_limits(Reader *r) {
   const uint8_t *at = r->p;
-  Limits l = rd_limits(r);
+  Limits l = rd_limits(r, false);
   check_limits(r, l, 0xffffffffull, "table");
   if (l.min > LIMIT_TABLE_ENTRIES) {
     r->p = at + 1; /* the initial size, after the flag byte */
@@ -378,7 +385,7 @@ static void sec_import(Module *m, Reader *r) {
       break;
     }
     case EXT_MEMORY: {
-      Memory mem = {.lim = rd_limits(r), .import = (int32_t)i};
+      Memory mem = {.lim = rd_limits(r, true), .import = (int32_t)i};
       check_limits(r, mem.lim, WASM_MAX_PAGES, "memory");
       m->mems = xrealloc(m->mems, sizeof(Memory) * (m->nmems + 1));
       m->mems[m->nmems] = mem;
@@ -438,7 +445,7 @@ static void sec_memory(Module *m, Reader *r) {
   uint32_t n = rd_count(r, 2);
   m->mems = xrealloc(m->mems, sizeof(Memory) * (m->nmems + n + 1));
   for (uint32_t i = 0; i < n; i++) {
-    Memory mem = {.lim = rd_limits(r), .import = -1};
+    Memory mem = {.lim = rd_limits(r, true), .import = -1};
     check_limits(r, mem.lim, WASM_MAX_PAGES, "memory");
     m->mems[m->nmems++] = mem;
   }

@@ -90,6 +90,7 @@ enum {
   OP_REF_FUNC = 0xd2,
   OP_PREFIX_FC = 0xfc,
   OP_PREFIX_FD = 0xfd, /* fixed-width SIMD: lower_simd.c */
+  OP_PREFIX_FE = 0xfe, /* threads: lower_atomic.c */
 };
 
 /* 0xfc-prefixed (u32 immediate sub-opcode) */

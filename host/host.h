@@ -17,7 +17,7 @@ typedef struct kiln_host_trap {
   void *fault_addr; /* for faults: the address accessed */
   int sig;          /* for faults: the signal, else 0 */
 } kiln_host_trap;
-extern kiln_host_trap kiln_host_last_trap;
+extern _Thread_local kiln_host_trap kiln_host_last_trap; /* of the calling thread */
 
 /* When set, a fault (SIGSEGV, SIGBUS, SIGFPE, SIGILL) inside Wasm code that is neither in a linear-memory reserve nor on the
  * stack guard unwinds with code KILN_HOST_WILD_FAULT instead of killing the process (the spec
@@ -31,6 +31,13 @@ int kiln_host_init(void);
 uintptr_t kiln_host_stack_limit(void);
 /* Message for a code returned by kiln_plat_call, including KILN_HOST_WILD_FAULT. */
 const char *kiln_host_trap_message(uint32_t code);
+/* The end of an instance (kiln_plat_instance_end, and main() after _start): for a trap, prints
+ * "kiln: trap: MESSAGE in FUNCTION" (from this thread's kiln_host_last_trap) and returns
+ * KILN_HOST_EXIT_TRAP; for KILN_TRAP_EXIT the status kiln_host_exit_status gives (proc_exit's,
+ * set by main(); 1 when unset); 0 for KILN_TRAP_NONE. */
+#define KILN_HOST_EXIT_TRAP 134
+extern int (*kiln_host_exit_status)(kiln_instance *ctx);
+int kiln_host_report(kiln_instance *ctx, uint32_t code);
 
 /* ---- host/hostfs.c: --dir, a host directory served read-write (a backend of wasi/vfs.h) ---- */
 

@@ -23,8 +23,6 @@
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 
-#define EXIT_TRAP 134
-
 /* The compiled module's descriptor. Its symbol is `kiln_module`, which C cannot name directly
  * (the typedef of the same name hides it), hence the asm label. */
 extern const struct kiln_module app_module __asm__("kiln_module");
@@ -86,6 +84,9 @@ static uint64_t parse_size(const char *s, int *ok) {
   *ok = 1;
   return (uint64_t)v << shift;
 }
+
+/* proc_exit's status, from the WASI state all threads share. */
+static int wasi_exit_status(kiln_instance *ctx) { return ((struct wasi_state *)ctx->host)->exit_code; }
 
 static void add_arg(struct wasi_state *st, const char *s) {
   if (wasi_add_arg(st, s, strlen(s)) != 0) {
@@ -179,7 +180,7 @@ int main(int argc, char **argv) {
     if (st->exited) return st->exit_code; /* proc_exit from a start function */
     int trapped = kiln_host_last_trap.code != KILN_TRAP_NONE;
     fprintf(stderr, "kiln: %s: %s\n", trapped ? "trap" : "instantiation failed", err);
-    return trapped ? EXIT_TRAP : 1;
+    return trapped ? KILN_HOST_EXIT_TRAP : 1;
   }
   kiln_extern start;
   if (kiln_export_get(inst, "_start", &start) != 0 || start.kind != KILN_EXTERN_FUNC) {
@@ -187,20 +188,9 @@ int main(int argc, char **argv) {
     return 1;
   }
   kiln_val vals[1];
-  uint32_t code = kiln_invoke(&start.u.func, vals);
-  int status;
-  if (code == KILN_TRAP_NONE) {
-    status = 0;
-  } else if (code == KILN_TRAP_EXIT) {
-    status = st->exit_code;
-  } else {
-    char where[256], what[256];
-    kiln_describe_pc(kiln_host_last_trap.ctx, kiln_host_last_trap.pc, where, sizeof where);
-    kiln_describe_trap(kiln_host_last_trap.ctx, code, what, sizeof what);
-    fprintf(stderr, "kiln: trap: %s in %s\n", code == KILN_HOST_WILD_FAULT ? kiln_host_trap_message(code) : what,
-            where);
-    status = EXIT_TRAP;
-  }
-  /* No wasi_destroy/kiln_instance_free: the process ends here and the OS reclaims all. */
-  return status;
+  /* The end of _start ends every thread (aot/abi.h §8), through the same door as a thread
+   * that traps or exits, so only one of them reports. No wasi_destroy/kiln_instance_free:
+   * the process ends there and the OS reclaims all. */
+  kiln_host_exit_status = wasi_exit_status;
+  kiln_plat_instance_end(inst, kiln_invoke(&start.u.func, vals));
 }

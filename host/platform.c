@@ -1,15 +1,22 @@
 /* host/platform.c — kiln_plat_* for a Linux process: linear memory as an mmap'd PROT_NONE
  * reserve committed with mprotect, Wasm code on its own mmap'd stack with a guard region, and
  * SIGSEGV/SIGBUS (on an alternate signal stack) turned into Wasm traps with siglongjmp.
+ * Threads (aot/abi.h §8) are pthreads, each with its own Wasm stack, signal stack and call
+ * chain (thread-local); waits are Linux futexes.
  */
 #include "host/host.h"
 
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -19,8 +26,9 @@
 #define WASM_STACK_MARGIN (256u << 10)
 #define ALT_STACK_SIZE (64u << 10)
 
-kiln_host_trap kiln_host_last_trap;
+_Thread_local kiln_host_trap kiln_host_last_trap;
 int kiln_host_catch_wild_faults;
+int (*kiln_host_exit_status)(kiln_instance *ctx);
 
 /* One kiln_plat_call in progress; they nest when Wasm calls a host function that calls Wasm. */
 typedef struct frame {
@@ -34,14 +42,21 @@ typedef struct frame {
   kiln_eh_state eh; /* exceptions thrown below this call (aot/abi.h §5); starts with no handler */
 } frame;
 
-static frame *top;
-static uint8_t *stack_lo; /* lowest usable byte of the Wasm stack; the guard is just below */
-static ucontext_t host_uc, wasm_uc;
-static int initialized;
+/* Each thread runs Wasm on its own stack, with its own chain of calls. */
+static _Thread_local frame *top;
+static _Thread_local uint8_t *stack_lo; /* lowest usable byte of the Wasm stack; the guard is just below */
+static _Thread_local void *alt_stack;
+static _Thread_local ucontext_t host_uc, wasm_uc;
+static _Thread_local int initialized;
+static pthread_once_t handlers_once = PTHREAD_ONCE_INIT;
+static int handlers_ok;
 
-/* Live linear-memory reserves, to tell an out-of-bounds access from any other fault. */
+/* Live linear-memory reserves, to tell an out-of-bounds access from any other fault. Changed
+ * under reserves_lock; the fault handler reads them without it (instances are made before
+ * their threads run, and a shared memory's reserve is made once). */
 static uint8_t **reserves;
 static size_t nreserves, capreserves;
+static pthread_mutex_t reserves_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ---- memory ---- */
 
@@ -49,17 +64,17 @@ void *kiln_plat_alloc(size_t n) { return calloc(1, n ? n : 1); }
 void kiln_plat_free(void *p) { free(p); }
 
 int kiln_plat_mem_reserve(kiln_memory *m) {
+  pthread_mutex_lock(&reserves_lock);
   if (nreserves == capreserves) {
     size_t cap = capreserves ? 2 * capreserves : 16;
     uint8_t **r = realloc(reserves, cap * sizeof *r);
-    if (!r) return -1;
+    if (!r) return pthread_mutex_unlock(&reserves_lock), -1;
     reserves = r, capreserves = cap;
   }
   void *p = mmap(NULL, KILN_MEM_RESERVE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-  if (p == MAP_FAILED) return -1;
-  m->base = p;
-  reserves[nreserves++] = p;
-  return 0;
+  if (p != MAP_FAILED) m->base = p, reserves[nreserves++] = p;
+  pthread_mutex_unlock(&reserves_lock);
+  return p == MAP_FAILED ? -1 : 0;
 }
 
 /* Pages of a reserve are fresh anonymous memory, so they are zero when first committed, and
@@ -72,11 +87,13 @@ int kiln_plat_mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
 
 void kiln_plat_mem_release(kiln_memory *m) {
   if (!m->base) return;
+  pthread_mutex_lock(&reserves_lock);
   for (size_t i = 0; i < nreserves; i++)
     if (reserves[i] == m->base) {
       reserves[i] = reserves[--nreserves];
       break;
     }
+  pthread_mutex_unlock(&reserves_lock);
   munmap(m->base, KILN_MEM_RESERVE);
   m->base = NULL;
 }
@@ -119,10 +136,8 @@ static void on_fault(int sig, siginfo_t *si, void *ucv) {
   siglongjmp(top->jb, 1);
 }
 
-int kiln_host_init(void) {
-  if (initialized) return 0;
-  stack_t ss = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
-  if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) return -1;
+/* The handlers are the process's, once. */
+static void install_handlers(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_fault;
@@ -130,16 +145,35 @@ int kiln_host_init(void) {
   sigemptyset(&sa.sa_mask);
   /* SIGFPE and SIGILL only ever become traps as wild faults: generated code checks
    * divisions and calls kiln_trap rather than executing ud2. */
-  if (sigaction(SIGSEGV, &sa, NULL) != 0 || sigaction(SIGBUS, &sa, NULL) != 0 ||
-      sigaction(SIGFPE, &sa, NULL) != 0 || sigaction(SIGILL, &sa, NULL) != 0)
-    return -1;
+  handlers_ok = sigaction(SIGSEGV, &sa, NULL) == 0 && sigaction(SIGBUS, &sa, NULL) == 0 &&
+                sigaction(SIGFPE, &sa, NULL) == 0 && sigaction(SIGILL, &sa, NULL) == 0;
+}
+
+/* The signal stack and the Wasm stack are each thread's own. */
+int kiln_host_init(void) {
+  if (initialized) return 0;
+  pthread_once(&handlers_once, install_handlers);
+  if (!handlers_ok) return -1;
+  stack_t ss = {.ss_sp = malloc(ALT_STACK_SIZE), .ss_size = ALT_STACK_SIZE, .ss_flags = 0};
+  if (!ss.ss_sp || sigaltstack(&ss, NULL) != 0) return free(ss.ss_sp), -1;
+  alt_stack = ss.ss_sp;
   uint8_t *p = mmap(NULL, WASM_STACK_GUARD + WASM_STACK_SIZE, PROT_READ | PROT_WRITE,
                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return -1;
-  if (mprotect(p, WASM_STACK_GUARD, PROT_NONE) != 0) return -1;
+  if (mprotect(p, WASM_STACK_GUARD, PROT_NONE) != 0) return munmap(p, WASM_STACK_GUARD + WASM_STACK_SIZE), -1;
   stack_lo = p + WASM_STACK_GUARD;
   initialized = 1;
   return 0;
+}
+
+/* A thread that ends gives its stacks back. */
+static void host_thread_fini(void) {
+  if (!initialized) return;
+  stack_t off = {.ss_flags = SS_DISABLE};
+  sigaltstack(&off, NULL);
+  free(alt_stack);
+  munmap(stack_lo - WASM_STACK_GUARD, WASM_STACK_GUARD + WASM_STACK_SIZE);
+  initialized = 0;
 }
 
 uintptr_t kiln_host_stack_limit(void) { return stack_lo ? (uintptr_t)stack_lo + WASM_STACK_MARGIN : 0; }
@@ -208,4 +242,77 @@ _Noreturn void kiln_plat_unwind(kiln_instance *ctx, uint32_t code, void *pc) {
   kiln_host_last_trap = (kiln_host_trap){code, pc, ctx, NULL, 0};
   top->code = code;
   siglongjmp(top->jb, 1);
+}
+
+/* ---- threads (aot/abi.h §8) ---- */
+
+static long futex(uint32_t *word, int op, uint32_t val, const struct timespec *ts) {
+  return syscall(SYS_futex, word, op | FUTEX_PRIVATE_FLAG, val, ts, NULL, FUTEX_BITSET_MATCH_ANY);
+}
+
+void kiln_plat_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns) {
+  struct timespec ts = {(time_t)(deadline_ns / 1000000000u), (long)(deadline_ns % 1000000000u)};
+  /* FUTEX_WAIT_BITSET takes an absolute CLOCK_MONOTONIC time; EINTR, EAGAIN and ETIMEDOUT all
+   * just return (the caller checks again) */
+  futex(word, FUTEX_WAIT_BITSET, expected, deadline_ns == UINT64_MAX ? NULL : &ts);
+}
+
+void kiln_plat_wake(uint32_t *word, uint32_t n) { futex(word, FUTEX_WAKE, n > INT_MAX ? INT_MAX : n, NULL); }
+
+uint64_t kiln_plat_now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+typedef struct host_thread {
+  void (*fn)(void *);
+  void *arg;
+} host_thread;
+
+static void *host_thread_main(void *a) {
+  host_thread t = *(host_thread *)a;
+  free(a);
+  if (kiln_host_init() != 0) {
+    fprintf(stderr, "kiln: cannot set up the Wasm stack of a new thread\n");
+    abort();
+  }
+  t.fn(t.arg);
+  host_thread_fini();
+  return NULL;
+}
+
+int kiln_plat_thread_create(void (*fn)(void *), void *arg) {
+  host_thread *t = malloc(sizeof *t);
+  pthread_attr_t attr;
+  pthread_t id;
+  if (!t || pthread_attr_init(&attr) != 0) return free(t), -1;
+  *t = (host_thread){fn, arg};
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  int e = pthread_create(&id, &attr, host_thread_main, t);
+  pthread_attr_destroy(&attr);
+  if (e) free(t);
+  return e ? -1 : 0;
+}
+
+/* The process ends once: the first thread here reports and exits; any other blocks until
+ * the process is gone. */
+static pthread_mutex_t end_lock = PTHREAD_MUTEX_INITIALIZER;
+
+int kiln_host_report(kiln_instance *ctx, uint32_t code) {
+  if (code == KILN_TRAP_NONE) return 0;
+  if (code == KILN_TRAP_EXIT) return kiln_host_exit_status ? kiln_host_exit_status(ctx) : 1;
+  char where[256], what[256];
+  kiln_describe_pc(kiln_host_last_trap.ctx, kiln_host_last_trap.pc, where, sizeof where);
+  kiln_describe_trap(kiln_host_last_trap.ctx, code, what, sizeof what);
+  fprintf(stderr, "kiln: trap: %s in %s\n", code == KILN_HOST_WILD_FAULT ? kiln_host_trap_message(code) : what,
+          where);
+  return KILN_HOST_EXIT_TRAP;
+}
+
+_Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code) {
+  pthread_mutex_lock(&end_lock); /* never unlocked */
+  int status = kiln_host_report(ctx, code);
+  fflush(NULL);
+  _exit(status);
 }

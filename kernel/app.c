@@ -92,7 +92,13 @@ _Noreturn void app_run(void) {
   if (start.u.func.func->type->nparams || start.u.func.func->type->nresults)
     panic("the app's _start is not of type [] -> []");
   kiln_val vals[1];
-  uint32_t code = kiln_invoke(&start.u.func, vals);
+  kiln_plat_instance_end(inst, kiln_invoke(&start.u.func, vals));
+}
+
+/* The end of _start, or of any thread's call that trapped or exited (aot/abi.h §8): one
+ * core, one thread of execution, so the first caller is the only one. */
+_Noreturn void kiln_plat_instance_end(kiln_instance *inst, uint32_t code) {
+  struct wasi_state *st = inst->host;
   if (code == KILN_TRAP_NONE) app_exit(0);
   if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
   char fn[128], what[160];

@@ -32,6 +32,10 @@ static inline inst_priv *priv(kiln_instance *ctx) { return (inst_priv *)ctx; }
 
 static void copy_bytes(void *dst, const void *src, uint64_t n) { __builtin_memmove(dst, src, n); }
 
+/* The size of a memory, read atomically: a shared one grows in other threads (abi.h §8). */
+static uint64_t mem_bytes(const kiln_memory *m) { return __atomic_load_n(&m->bytes, __ATOMIC_ACQUIRE); }
+static uint64_t mem_pages(const kiln_memory *m) { return __atomic_load_n(&m->pages, __ATOMIC_ACQUIRE); }
+
 static void set_err(char *err, size_t errlen, const char *a, const kiln_import *imp) {
   if (!err || !errlen) return;
   size_t k = 0;
@@ -55,7 +59,7 @@ static void *alloc_array(uint64_t n, uint64_t size) {
 static uint32_t mem_init(kiln_instance *ctx, uint32_t mem, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n) {
   kiln_memory *m = ctx->memories[mem];
   uint64_t seglen = priv(ctx)->data_len[seg];
-  if ((uint64_t)src + n > seglen || (uint64_t)dst + n > m->bytes) return KILN_TRAP_MEMORY_OOB;
+  if ((uint64_t)src + n > seglen || (uint64_t)dst + n > mem_bytes(m)) return KILN_TRAP_MEMORY_OOB;
   copy_bytes(m->base + dst, ctx->module->data[seg].bytes + src, n);
   return KILN_TRAP_NONE;
 }
@@ -69,6 +73,7 @@ static uint32_t tab_init(kiln_instance *ctx, uint32_t table, uint32_t seg, uint3
 }
 
 static kiln_val eval_const(kiln_instance *ctx, const kiln_const_expr *e);
+
 
 /* extended-const: the postfix items of abi.h, on a bounded stack. kiln-aot validated them;
  * the checks only keep a damaged descriptor from reading outside the stack. */
@@ -158,9 +163,10 @@ static int link_import(kiln_instance *inst, const kiln_import *imp, kiln_resolve
     inst->tables[imp->index] = t;
     return 0;
   }
-  case KILN_EXTERN_MEMORY: {
+  case KILN_EXTERN_MEMORY: { /* and shared only with shared (abi.h §8) */
     kiln_memory *mem = ex.u.memory;
-    if (!limits_match(mem->pages, mem->max_pages, KILN_MAX_PAGES, &m->memories[imp->index].limits))
+    const kiln_limits *want = &m->memories[imp->index].limits;
+    if (!limits_match(mem_pages(mem), mem->max_pages, KILN_MAX_PAGES, want) || !mem->shared != !want->shared)
       goto incompatible;
     inst->memories[imp->index] = mem;
     return 0;
@@ -203,8 +209,9 @@ static int alloc_instance(inst_priv *p, const kiln_module *m) {
              : -1;
 }
 
-/* Allocate defined tables, memories and globals, in the spec's order. */
-static int alloc_defined(inst_priv *p, char *err, size_t errlen) {
+/* Allocate defined tables, memories and globals, in the spec's order. A thread's instance
+ * (parent != NULL) takes the parent's memories instead: they are shared (abi.h §8). */
+static int alloc_defined(inst_priv *p, kiln_instance *parent, char *err, size_t errlen) {
   kiln_instance *inst = &p->pub;
   const kiln_module *m = inst->module;
   for (uint32_t i = m->nimported_funcs; i < m->nfuncs; i++) {
@@ -233,6 +240,11 @@ static int alloc_defined(inst_priv *p, char *err, size_t errlen) {
   for (uint32_t i = m->nimported_memories; i < m->nmemories; i++) {
     const kiln_memory_desc *d = &m->memories[i];
     kiln_memory *mem = &p->own_mems[i - m->nimported_memories];
+    if (parent) {
+      inst->memories[i] = parent->memories[i];
+      continue;
+    }
+    mem->shared = d->limits.shared;
     mem->max_pages = d->limits.has_max ? d->limits.max : KILN_MAX_PAGES;
     if (d->limits.min > mem->max_pages || kiln_plat_mem_reserve(mem) != 0) goto oom;
     inst->memories[i] = mem; /* from here on instance_free releases it */
@@ -306,7 +318,7 @@ kiln_instance *kiln_instantiate(const kiln_module *m, kiln_resolve_fn resolve, v
   }
   for (uint32_t i = 0; i < m->nimports; i++)
     if (link_import(inst, &m->imports[i], resolve, ud, err, errlen) != 0) goto fail;
-  if (alloc_defined(p, err, errlen) != 0) goto fail;
+  if (alloc_defined(p, 0, err, errlen) != 0) goto fail;
 
   /* From here on the instance's functions may already sit in imported tables, so a failing
    * instance is not freed: its code stays callable through them (linking.wast). */
@@ -460,26 +472,34 @@ __attribute__((noinline)) _Noreturn void kiln_trap(kiln_instance *ctx, uint32_t 
 /* A trap from a service reports the generated code that called the service. */
 #define RT_TRAP(ctx, code) kiln_plat_unwind((ctx), (code), __builtin_return_address(0))
 
+/* A shared memory grows under its lock, and publishes its new size only once the pages
+ * are committed (abi.h §8). */
 int32_t kiln_rt_memory_grow(kiln_instance *ctx, uint32_t mem, uint32_t delta) {
   kiln_memory *m = ctx->memories[mem];
+  if (m->shared) kiln_lock(&m->lock);
   uint64_t old = m->pages;
-  if (delta > m->max_pages - old) return -1;
-  if (delta && kiln_plat_mem_commit(m, old * KILN_PAGE_SIZE, (old + delta) * KILN_PAGE_SIZE) != 0) return -1;
-  m->pages = old + delta;
-  m->bytes = m->pages * KILN_PAGE_SIZE;
-  return (int32_t)old;
+  int32_t r = (int32_t)old;
+  if (delta > m->max_pages - old ||
+      (delta && kiln_plat_mem_commit(m, old * KILN_PAGE_SIZE, (old + delta) * KILN_PAGE_SIZE) != 0))
+    r = -1;
+  else {
+    __atomic_store_n(&m->bytes, (old + delta) * KILN_PAGE_SIZE, __ATOMIC_RELEASE);
+    __atomic_store_n(&m->pages, old + delta, __ATOMIC_RELEASE);
+  }
+  if (m->shared) kiln_unlock(&m->lock);
+  return r;
 }
 
 void kiln_rt_memory_fill(kiln_instance *ctx, uint32_t mem, uint32_t dst, uint32_t val, uint32_t n) {
   kiln_memory *m = ctx->memories[mem];
-  if ((uint64_t)dst + n > m->bytes) RT_TRAP(ctx, KILN_TRAP_MEMORY_OOB);
+  if ((uint64_t)dst + n > mem_bytes(m)) RT_TRAP(ctx, KILN_TRAP_MEMORY_OOB);
   __builtin_memset(m->base + dst, (int)(uint8_t)val, n);
 }
 
 void kiln_rt_memory_copy(kiln_instance *ctx, uint32_t dst_mem, uint32_t src_mem, uint32_t dst, uint32_t src,
                          uint32_t n) {
   kiln_memory *d = ctx->memories[dst_mem], *s = ctx->memories[src_mem];
-  if ((uint64_t)src + n > s->bytes || (uint64_t)dst + n > d->bytes) RT_TRAP(ctx, KILN_TRAP_MEMORY_OOB);
+  if ((uint64_t)src + n > mem_bytes(s) || (uint64_t)dst + n > mem_bytes(d)) RT_TRAP(ctx, KILN_TRAP_MEMORY_OOB);
   copy_bytes(d->base + dst, s->base + src, n);
 }
 
@@ -575,4 +595,211 @@ __attribute__((noinline)) _Noreturn void kiln_rt_rethrow(kiln_instance *ctx, con
     copy_bytes(st->exn.vals, exn->vals, (uint64_t)st->exn.n * sizeof(kiln_val));
   }
   throw_to_head(ctx, st, __builtin_return_address(0));
+}
+
+/* ---- threads (aot/abi.h §8) ---- */
+
+/* Three states: 0 free, 1 held, 2 held and someone may sleep on it (Drepper, "Futexes Are
+ * Tricky", mutex 2). */
+void kiln_lock(uint32_t *lock) {
+  uint32_t c = 0;
+  if (__atomic_compare_exchange_n(lock, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+  if (c != 2) c = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
+  while (c != 0) {
+    kiln_plat_wait(lock, 2, UINT64_MAX);
+    c = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
+  }
+}
+
+void kiln_unlock(uint32_t *lock) {
+  if (__atomic_exchange_n(lock, 0, __ATOMIC_RELEASE) == 2) kiln_plat_wake(lock, 1);
+}
+
+/* The wait queues: one waiter per blocked memory.atomic.wait, in its frame, on the list of
+ * the bucket its (memory, address) hashes to, in arrival order (notify wakes the oldest). */
+typedef struct waiter {
+  struct waiter *next;
+  const kiln_memory *mem;
+  uint64_t addr;
+  uint32_t woken; /* set by notify under the bucket's lock; the waiter sleeps on it */
+} waiter;
+
+#define WAIT_BUCKETS 64
+typedef struct wait_bucket {
+  uint32_t lock;
+  waiter *head;
+} wait_bucket;
+static wait_bucket wait_buckets[WAIT_BUCKETS];
+
+static wait_bucket *bucket_of(const kiln_memory *m, uint64_t addr) {
+  uint64_t h = ((uintptr_t)m->base + addr) * 0x9e3779b97f4a7c15ull;
+  return &wait_buckets[h >> 58]; /* 6 bits: WAIT_BUCKETS */
+}
+
+/* Alignment first, then bounds, as the compiled atomics check them. */
+static kiln_memory *atomic_target(kiln_instance *ctx, uint32_t mem, uint64_t addr, uint32_t width, void *pc) {
+  kiln_memory *m = ctx->memories[mem];
+  if (addr & (width - 1)) kiln_plat_unwind(ctx, KILN_TRAP_UNALIGNED_ATOMIC, pc);
+  if (addr + width > mem_bytes(m)) kiln_plat_unwind(ctx, KILN_TRAP_MEMORY_OOB, pc);
+  return m;
+}
+
+__attribute__((noinline)) int32_t kiln_rt_atomic_wait(kiln_instance *ctx, uint32_t mem, uint64_t addr,
+                                                      int64_t expected, int64_t timeout_ns, uint32_t width) {
+  void *pc = __builtin_return_address(0);
+  kiln_memory *m = atomic_target(ctx, mem, addr, width, pc);
+  if (!m->shared) kiln_plat_unwind(ctx, KILN_TRAP_EXPECTED_SHARED, pc);
+  uint64_t deadline = UINT64_MAX;
+  if (timeout_ns >= 0) {
+    uint64_t now = kiln_plat_now_ns();
+    deadline = (uint64_t)timeout_ns < UINT64_MAX - now ? now + (uint64_t)timeout_ns : UINT64_MAX - 1;
+  }
+  wait_bucket *b = bucket_of(m, addr);
+  waiter w = {.mem = m, .addr = addr};
+  kiln_lock(&b->lock);
+  /* The value is compared under the queue's lock: a notify after the store that changes it
+   * finds this waiter queued. */
+  int equal = width == 4 ? __atomic_load_n((uint32_t *)(m->base + addr), __ATOMIC_SEQ_CST) == (uint32_t)expected
+                         : __atomic_load_n((uint64_t *)(m->base + addr), __ATOMIC_SEQ_CST) == (uint64_t)expected;
+  if (!equal) {
+    kiln_unlock(&b->lock);
+    return 1;
+  }
+  waiter **tail = &b->head;
+  while (*tail) tail = &(*tail)->next;
+  *tail = &w;
+  kiln_unlock(&b->lock);
+  for (;;) {
+    if (__atomic_load_n(&w.woken, __ATOMIC_ACQUIRE)) break;
+    if (kiln_plat_now_ns() >= deadline) break;
+    kiln_plat_wait(&w.woken, 0, deadline);
+  }
+  /* Taking the lock also waits for a notify that is still waking us to be done with w. */
+  kiln_lock(&b->lock);
+  int32_t r = 0;
+  if (!w.woken) {
+    for (waiter **p = &b->head; *p; p = &(*p)->next)
+      if (*p == &w) {
+        *p = w.next;
+        break;
+      }
+    r = 2;
+  }
+  kiln_unlock(&b->lock);
+  return r;
+}
+
+__attribute__((noinline)) int32_t kiln_rt_atomic_notify(kiln_instance *ctx, uint32_t mem, uint64_t addr,
+                                                        uint32_t count) {
+  kiln_memory *m = atomic_target(ctx, mem, addr, 4, __builtin_return_address(0));
+  if (!m->shared || count == 0) return 0; /* nobody can wait on an unshared memory */
+  wait_bucket *b = bucket_of(m, addr);
+  int32_t woken = 0;
+  kiln_lock(&b->lock);
+  for (waiter **p = &b->head; *p && (uint32_t)woken < count;) {
+    waiter *w = *p;
+    if (w->mem != m || w->addr != addr) {
+      p = &w->next;
+      continue;
+    }
+    *p = w->next;
+    __atomic_store_n(&w->woken, 1, __ATOMIC_RELEASE);
+    kiln_plat_wake(&w->woken, 1);
+    woken++;
+  }
+  kiln_unlock(&b->lock);
+  return woken;
+}
+
+/* wasi-threads: thread ids, and what a new thread runs. */
+#define TID_MAX 0x1fffffff
+#define WASI_EAGAIN 6
+#define WASI_ENOTSUP 58
+static uint32_t next_tid = 1;
+
+typedef struct thread_start {
+  kiln_instance *inst;
+  kiln_funcref entry; /* the thread instance's wasi_thread_start */
+  int32_t tid;
+  uint32_t arg;
+} thread_start;
+
+/* A thread instance can be freed when it ends only if none of its functions can have been
+ * stored anywhere but its own tables: no imported table or global. */
+static int thread_instance_private(const kiln_module *m) { return m->nimported_tables == 0 && m->nimported_globals == 0; }
+
+static void thread_main(void *arg) {
+  thread_start *ts = arg;
+  kiln_val vals[2];
+  vals[0].i32 = ts->tid;
+  vals[1].i32 = (int32_t)ts->arg;
+  uint32_t code = kiln_invoke(&ts->entry, vals);
+  if (code != KILN_TRAP_NONE) kiln_plat_instance_end(ts->inst, code); /* never returns */
+  if (thread_instance_private(ts->inst->module)) kiln_instance_free(ts->inst);
+  kiln_plat_free(ts);
+}
+
+/* Binds every import of the thread instance to what the parent's is bound to. */
+static void inherit_imports(kiln_instance *inst, kiln_instance *parent) {
+  const kiln_module *m = inst->module;
+  for (uint32_t i = 0; i < m->nimports; i++) {
+    uint32_t k = m->imports[i].index;
+    switch (m->imports[i].kind) {
+    case KILN_EXTERN_FUNC:
+      inst->funcs[k] = parent->funcs[k];
+      if (inst->funcs[k].ctx == parent) inst->funcs[k].ctx = inst; /* a host function sees its caller */
+      break;
+    case KILN_EXTERN_TABLE: inst->tables[k] = parent->tables[k]; break;
+    case KILN_EXTERN_MEMORY: inst->memories[k] = parent->memories[k]; break;
+    case KILN_EXTERN_GLOBAL: inst->globals[k] = parent->globals[k]; break;
+    case KILN_EXTERN_TAG: inst->tags[k] = parent->tags[k]; break;
+    }
+  }
+}
+
+int32_t kiln_thread_spawn(kiln_instance *parent, uint32_t start_arg) {
+  const kiln_module *m = parent->module;
+  for (uint32_t i = 0; i < m->nmemories; i++)
+    if (!parent->memories[i]->shared) return -WASI_ENOTSUP;
+  kiln_extern entry;
+  if (kiln_export_get(parent, "wasi_thread_start", &entry) != 0 || entry.kind != KILN_EXTERN_FUNC) return -WASI_ENOTSUP;
+  const kiln_functype *t = entry.u.func.func->type;
+  if (t->nparams != 2 || t->nresults != 0 || t->types[0] != KILN_I32 || t->types[1] != KILN_I32) return -WASI_ENOTSUP;
+  uint32_t tid = __atomic_fetch_add(&next_tid, 1, __ATOMIC_RELAXED);
+  if (tid > TID_MAX) return -WASI_EAGAIN;
+
+  inst_priv *p = kiln_plat_alloc(sizeof *p);
+  thread_start *ts = kiln_plat_alloc(sizeof *ts);
+  if (!p || !ts) goto fail;
+  kiln_instance *inst = &p->pub;
+  inst->host = parent->host;
+  if (alloc_instance(p, m) != 0) goto fail;
+  inherit_imports(inst, parent);
+  if (alloc_defined(p, parent, 0, 0) != 0) goto fail;
+  /* Fresh tables get their elements; the shared memory already has its data (written by
+   * the first instance), and the start function does not run again. */
+  for (uint32_t i = 0; i < m->ndata; i++)
+    if (m->data[i].mode == KILN_SEG_ACTIVE) p->data_len[i] = 0;
+  for (uint32_t i = 0; i < m->nelems; i++) {
+    const kiln_elem_desc *d = &m->elems[i];
+    if (d->mode == KILN_SEG_ACTIVE &&
+        tab_init(inst, d->table, i, (uint32_t)eval_const(inst, &d->offset).i32, 0, d->count) != KILN_TRAP_NONE)
+      goto fail;
+    if (d->mode != KILN_SEG_PASSIVE) p->elems[i].count = 0;
+  }
+  kiln_extern e;
+  kiln_export_get(inst, "wasi_thread_start", &e);
+  *ts = (thread_start){inst, e.u.func, (int32_t)tid, start_arg};
+  if (kiln_plat_thread_create(thread_main, ts) != 0) goto fail;
+  return (int32_t)tid;
+fail:
+  if (p) kiln_instance_free(&p->pub);
+  kiln_plat_free(ts);
+  return -WASI_EAGAIN;
+}
+
+/* The import itself, `wasi.thread-spawn (i32) -> i32`, linked by its mangled name. */
+int32_t KILN_IMPORT(wasi, thread_x2dspawn, i_i)(kiln_instance *ctx, int32_t start_arg);
+int32_t KILN_IMPORT(wasi, thread_x2dspawn, i_i)(kiln_instance *ctx, int32_t start_arg) {
+  return kiln_thread_spawn(ctx, (uint32_t)start_arg);
 }

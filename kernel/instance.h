@@ -27,6 +27,23 @@ _Noreturn void kiln_plat_unwind(kiln_instance *ctx, uint32_t code, void *pc);
  * no handler, so an exception never unwinds past a host frame. */
 kiln_eh_state *kiln_plat_eh_state(void);
 
+/* Threads (aot/abi.h §8). */
+/* Block while *word == expected, until kiln_plat_wake(word) or the monotonic deadline
+ * (kiln_plat_now_ns; UINT64_MAX: none). May return early for any reason: callers check
+ * again. */
+void kiln_plat_wait(uint32_t *word, uint32_t expected, uint64_t deadline_ns);
+/* Wake at most n threads blocked in kiln_plat_wait on word. */
+void kiln_plat_wake(uint32_t *word, uint32_t n);
+uint64_t kiln_plat_now_ns(void); /* monotonic clock */
+/* Start a thread of execution running fn(arg), with its own stack for Wasm (and its guard);
+ * kiln_plat_call works in it. 0, or -1 when no thread can be made. */
+int kiln_plat_thread_create(void (*fn)(void *), void *arg);
+/* A thread's Wasm call (wasi_thread_start) ended with a trap, or with proc_exit
+ * (KILN_TRAP_EXIT): end the whole instance, all threads. The first call reports (the trap
+ * and its function, from where this thread's last unwind happened, status 134; or the status
+ * proc_exit gave); any later call, from another thread, blocks forever. */
+_Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code);
+
 /* ---- provided by kernel/instance.c ---- */
 
 /* A value an import resolves to. */
@@ -56,6 +73,16 @@ typedef int (*kiln_resolve_fn)(void *ud, const kiln_module *m, const kiln_import
 kiln_instance *kiln_instantiate(const kiln_module *m, kiln_resolve_fn resolve, void *ud, void *host, char *err,
                                 size_t errlen);
 void kiln_instance_free(kiln_instance *inst); /* frees what the instance owns */
+
+/* wasi.thread-spawn (aot/abi.h §8): a new instance of parent's module sharing its memories,
+ * running wasi_thread_start(tid, start_arg) on a new platform thread. Returns the tid
+ * (1..0x1fffffff) or a negative WASI errno (-6 EAGAIN, -58 ENOTSUP). */
+int32_t kiln_thread_spawn(kiln_instance *parent, uint32_t start_arg);
+
+/* A lock over kiln_plat_wait/wake (three states: free, held, held with waiters), for the
+ * runtime's and the platforms' own shared state (queues, memory.grow, WASI). */
+void kiln_lock(uint32_t *lock);
+void kiln_unlock(uint32_t *lock);
 
 /* Look up an export by name; returns 0 and fills out, or -1. */
 int kiln_export_get(kiln_instance *inst, const char *name, kiln_extern *out);

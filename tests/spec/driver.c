@@ -86,14 +86,17 @@ static const struct {
 };
 static kiln_val sp_g_i32 = {.i32 = 666}, sp_g_i64 = {.i64 = 666}, sp_g_f32 = {.f32 = 666.6f}, sp_g_f64 = {.f64 = 666.6};
 static kiln_table sp_table;
-static kiln_memory sp_memory;
+static kiln_memory sp_memory, sp_shared_memory; /* (memory 1 2), (memory 1 2 shared) */
 
 static int spectest_init(void) {
   sp_table = (kiln_table){calloc(10, sizeof(void *)), 10, 20, KILN_FUNCREF};
-  sp_memory.max_pages = 2;
-  if (kiln_plat_mem_reserve(&sp_memory) != 0 || kiln_plat_mem_commit(&sp_memory, 0, KILN_PAGE_SIZE) != 0) return -1;
-  sp_memory.pages = 1;
-  sp_memory.bytes = KILN_PAGE_SIZE;
+  sp_shared_memory.shared = 1;
+  for (kiln_memory *m = &sp_memory; m; m = m == &sp_memory ? &sp_shared_memory : NULL) {
+    m->max_pages = 2;
+    if (kiln_plat_mem_reserve(m) != 0 || kiln_plat_mem_commit(m, 0, KILN_PAGE_SIZE) != 0) return -1;
+    m->pages = 1;
+    m->bytes = KILN_PAGE_SIZE;
+  }
   return 0;
 }
 
@@ -127,9 +130,9 @@ static int spectest_get(const char *field, kiln_extern *out) {
     out->u.table = &sp_table;
     return 0;
   }
-  if (strcmp(field, "memory") == 0) {
+  if (strcmp(field, "memory") == 0 || strcmp(field, "shared_memory") == 0) {
     out->kind = KILN_EXTERN_MEMORY;
-    out->u.memory = &sp_memory;
+    out->u.memory = field[0] == 's' ? &sp_shared_memory : &sp_memory;
     return 0;
   }
   return -1;

@@ -28,8 +28,13 @@ PROPOSALS = [
     ("extended-const", None),
     ("multi-memory", "multi-memory not yet supported by kiln-aot"),
     ("exception-handling-legacy", None),
-    ("threads", "threads not yet supported by kiln-aot"),
+    ("threads", None),
 ]
+# assert_invalid expectations of proposal folders written before Wasm 2.0, which 2.0 made
+# valid: such a command is skipped with the reason (the threads folder is based on the MVP).
+SUPERSEDED = {
+    "multiple tables": "the proposal predates reference types; Wasm 2.0 allows several tables",
+}
 BUILD = os.path.join(TOP, "build", "spec")
 AOT = os.path.join(TOP, "build", "kiln-aot")
 # Extra kiln-aot options, e.g. "--chunk-bytes 1" (every function in a chunk of its own, as
@@ -165,6 +170,9 @@ def run_file(path):
         elif t in ("assert_invalid", "assert_malformed"):
             if c.get("module_type") == "text":
                 case.status, case.why = "SKIP", "text-format module (.wat): kiln-aot reads binaries only"
+                continue
+            if t == "assert_invalid" and c["text"] in SUPERSEDED:
+                case.status, case.why = "SKIP", SUPERSEDED[c["text"]]
                 continue
             if not aot_ok:
                 case.status, case.why = "FAIL", "build/kiln-aot does not exist"
