@@ -1,6 +1,8 @@
 /* kernel/app.c — the app's life: WASI state from the command line and the file-system module,
  * instantiation of the linked `kiln_module`, a call of its `_start` (a WASI command), and the
- * report through the exit protocol (kernel/exit.c). */
+ * report through the exit protocol (kernel/exit.c). The app is all its threads (aot/abi.h §8):
+ * whichever of them ends it first (_start returning, proc_exit, a trap) reports, once; the
+ * others stop. */
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
 #include "p9/p9.h"
@@ -16,6 +18,14 @@ int app_exit_register(void (*fn)(void)) {
       return 0;
     }
   return -1;
+}
+
+/* The first thread to end the app stops the others (they never run again) and goes on; any
+ * later one stops itself. */
+static void end_once(void) {
+  static int ended;
+  if (__atomic_exchange_n(&ended, 1, __ATOMIC_SEQ_CST)) sched_park();
+  sched_stop_others();
 }
 
 /* The app ended normally (returned from _start or called proc_exit): the hooks finish what
@@ -80,7 +90,7 @@ _Noreturn void app_run(void) {
     for (uint32_t code = 1; code < KILN_TRAP_COUNT; code++)
       if (!strcmp(err, kiln_trap_message(code))) {
         char fn[128];
-        kiln_describe_pc(NULL, call_last_trap_pc, fn, sizeof fn);
+        kiln_describe_pc(NULL, call_last_trap_pc(), fn, sizeof fn);
         kernel_exit_trap(err, fn);
       }
     panic("instantiation failed: %s", err);
@@ -95,14 +105,15 @@ _Noreturn void app_run(void) {
   kiln_plat_instance_end(inst, kiln_invoke(&start.u.func, vals));
 }
 
-/* The end of _start, or of any thread's call that trapped or exited (aot/abi.h §8): one
- * core, one thread of execution, so the first caller is the only one. */
-_Noreturn void kiln_plat_instance_end(kiln_instance *inst, uint32_t code) {
-  struct wasi_state *st = inst->host;
+/* The end of _start (KILN_TRAP_NONE), or of any thread's call that trapped or exited
+ * (aot/abi.h §8): the whole app ends, reported by the first thread that gets here. */
+_Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code) {
+  void *pc = call_last_trap_pc();
+  end_once();
   if (code == KILN_TRAP_NONE) app_exit(0);
-  if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
+  if (code == KILN_TRAP_EXIT) app_exit((uint32_t)((struct wasi_state *)ctx->host)->exit_code);
   char fn[128], what[160];
-  kiln_describe_pc(inst, call_last_trap_pc, fn, sizeof fn);
-  kiln_describe_trap(inst, code, what, sizeof what);
+  kiln_describe_pc(ctx, pc, fn, sizeof fn);
+  kiln_describe_trap(ctx, code, what, sizeof what);
   kernel_exit_trap(what, fn);
 }

@@ -69,6 +69,26 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
   __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
+/* ---- spinlocks: short sections on any CPU; _irqsave where interrupt handlers take them ---- */
+typedef struct {
+  volatile uint32_t locked;
+} spinlock_t;
+static inline int spin_trylock(spinlock_t *l) { return !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE); }
+static inline void spin_lock(spinlock_t *l) {
+  while (!spin_trylock(l))
+    while (l->locked) __asm__ volatile("pause");
+}
+static inline void spin_unlock(spinlock_t *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE); }
+static inline uint64_t spin_lock_irqsave(spinlock_t *l) {
+  uint64_t f = irq_save();
+  spin_lock(l);
+  return f;
+}
+static inline void spin_unlock_irqrestore(spinlock_t *l, uint64_t f) {
+  spin_unlock(l);
+  irq_restore(f);
+}
+
 /* ---- per-CPU data (kernel/smp.c), reached through GS ---- */
 #define MAX_CPUS 16
 struct thread;
@@ -76,6 +96,8 @@ struct cpu {
   struct cpu *self; /* %gs:0 */
   int id;           /* 0: the boot processor */
   uint8_t apic_id;
+  struct thread *current, *idle; /* kernel/sched.c */
+  uint64_t runs;                 /* times it switched to an app thread (stats=1) */
   int halted;       /* in hlt (kernel/time.c's idle accounting) */
   uint64_t halt_t0;
 };
@@ -141,9 +163,11 @@ void vm_init(void);
 uint64_t virt_to_phys(const void *va); /* identity for RAM; walks the tables elsewhere (0: unmapped) */
 /* Maps [phys, phys+len) uncached at the same virtual address (device registers); returns it. */
 void *kmap_mmio(uint64_t phys, size_t len);
-/* The Wasm stack: [wasm_stack_lo, wasm_stack_hi), with an unmapped guard region below lo. */
-extern uintptr_t wasm_stack_lo, wasm_stack_hi;
-/* Page-fault triage: 1 when the fault was a demand page of the Wasm stack (now mapped), -1 when
+/* Wasm stacks, one per thread: [*lo, *hi) with an unmapped guard region below lo, mapped on
+ * demand; returns the slot, or -1. A freed slot keeps its pages for the next thread. */
+int vm_stack_alloc(uintptr_t *lo, uintptr_t *hi);
+void vm_stack_free(int slot);
+/* Page-fault triage: 1 when the fault was a demand page of a Wasm stack (now mapped), -1 when
  * it was one but no page is left (the trap "call stack exhausted"), 0 when not ours. */
 int vm_handle_demand_fault(uint64_t addr);
 /* Which region a fault address is in: */
@@ -206,16 +230,18 @@ uint64_t time_tsc_hz(void);
 uint64_t time_ticks(void);       /* timer interrupts since time_init */
 /* fn(arg) runs at every tick in interrupt context (e.g. lwIP timers); 0 or -1. */
 int timer_register(irq_handler_fn fn, void *arg);
-/* Halts until the next interrupt (timer, NIC, serial); returns with interrupts enabled. */
-void kernel_idle(void);
-/* Halts until the next interrupt or the monotonic instant deadline_ns (UINT64_MAX: none),
- * whichever comes first, with a one-shot timer interrupt armed at the deadline: never spins.
- * Returns at once if the deadline has passed or an interrupt handler called kernel_event()
- * since the caller read kernel_events() into seen_events (so readiness that an interrupt
- * produced between the caller's last check and the hlt is not slept through). May be called
- * with interrupts disabled; returns with them enabled. */
+/* The idle thread (kernel/sched.c), interrupts off: halts until the next interrupt or the
+ * monotonic instant deadline_ns (UINT64_MAX: none), with a one-shot timer interrupt armed at
+ * the deadline: never spins. Returns with interrupts enabled. */
+void cpu_halt_until(uint64_t deadline_ns);
+/* kernel/sched.c: blocks the current thread until the next kernel event or the monotonic
+ * instant deadline_ns (UINT64_MAX: none); other threads run meanwhile, and a CPU with none
+ * halts. Returns at once if the deadline has passed or kernel_event() was called since the
+ * caller read kernel_events() into seen_events (so readiness that an interrupt produced
+ * between the caller's last check and the wait is not slept through). May be called with
+ * interrupts disabled; returns with them enabled. */
 void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events);
-void kernel_event(void);       /* interrupt context: something may have become ready */
+void kernel_event(void);       /* interrupt context or a thread: something may have become ready */
 uint64_t kernel_events(void);
 #define TIMER_DEADLINE_VECTOR 0xf0
 void time_deadline_irq(void);  /* kernel/trap.c calls it for TIMER_DEADLINE_VECTOR */
@@ -239,8 +265,38 @@ void cpu_set_percpu(struct cpu *c); /* GS base */
 void smp_init(void);
 _Noreturn void ap_main(struct cpu *c);
 
-/* ---- kernel/sched.c ---- */
+/* ---- kernel/sched.c + kernel/switch.S: threads, run queue, blocking, preemption ---- */
+struct call_frame;
+struct thread {
+  uint64_t rsp;         /* saved by sched_switch while it does not run */
+  struct thread *next;  /* in the run queue, the blocked list or the dead list */
+  int state, id;
+  uint8_t *kstack;      /* where it starts (NULL: kmain's boot stack) */
+  uint8_t *fpu;         /* SSE/AVX state while preempted (xsave area, one page) */
+  int stack_slot;       /* its Wasm stack (kernel/vm.c) */
+  uintptr_t wasm_lo, wasm_hi;
+  struct call_frame *call; /* innermost kiln_plat_call (kernel/call.c) */
+  void *trap_pc;           /* where its last unwind came from (for the trap report) */
+  const volatile uint32_t *wait_word; /* blocked on: kiln_plat_wait's word, or the event counter */
+  uint64_t deadline;       /* UINT64_MAX: none */
+  uint64_t wait_seen;      /* kernel/wasi_plat.c: the events when its last wait ended */
+  void (*fn)(void *);
+  void *arg;
+};
+#define SCHED_IPI_VECTOR 0xf1 /* wake an idle CPU; the tick, forwarded to busy ones */
+void sched_init(void);               /* the boot processor, once time and memory are up */
+void sched_init_ap(struct cpu *c);
+struct thread *sched_current(void);
 _Noreturn void sched_idle_loop(void);
+void sched_tick(struct trapframe *tf); /* interrupt context: deadlines, preemption */
+void sched_stop_others(void);          /* the instance ends: only the current thread runs on */
+_Noreturn void sched_park(void);       /* the current thread never runs again */
+/* kernel/switch.S */
+void sched_switch(uint64_t *save_rsp, uint64_t rsp);
+void sched_thread_entry(void);
+void sched_preempt_stub(void);
+_Noreturn void sched_thread_start(void);
+void sched_preempt(void);
 
 /* ---- kernel/cmdline.c: arg=, env= and other key=value tokens ---- */
 /* Parses the command line (percent-decoding values). 0, or -1 with a message in err for the
@@ -277,8 +333,8 @@ _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 struct kiln_instance *call_current(void);
 /* kiln_plat_unwind for a hardware fault at pc (kernel/trap.c). */
 _Noreturn void call_unwind_fault(uint32_t code, void *pc);
-/* Where the last unwind came from (for the trap report). */
-extern void *call_last_trap_pc;
+/* Where the current thread's last unwind came from (for the trap report). */
+void *call_last_trap_pc(void);
 struct kjmp {
   uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rflags;
 };

@@ -32,6 +32,8 @@ void kmain(uint32_t magic, uint32_t info) {
    * the deadline timer for sleeps. */
   pic_init();
   time_init();
+  /* Threads: kmain's becomes the first (the app's), with an idle thread beside it. */
+  sched_init();
   __asm__ volatile("sti");
   /* The other processors (smp=N), once timers and page tables are there. */
   smp_init();

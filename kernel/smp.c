@@ -39,6 +39,7 @@ _Noreturn void ap_main(struct cpu *c) {
   cpu_enable_simd();
   lapic_init_ap();
   time_init_ap();
+  sched_init_ap(c);
   __atomic_store_n(&ap_up, 1, __ATOMIC_RELEASE);
   sched_idle_loop();
 }

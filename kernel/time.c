@@ -31,7 +31,6 @@ static const char *const dl_names[] = {"none", "tsc-deadline", "lapic-oneshot", 
 static int dl_mode;
 static uint64_t lapic_hz, tsc_per_ns, lapic_per_ns; /* 32.32 fixed point */
 static volatile int pit_oneshot; /* channel 0 is counting a one-shot, not the periodic tick */
-static volatile uint64_t events;
 static struct idle_stats istats;
 static struct {
   irq_handler_fn fn;
@@ -137,8 +136,6 @@ void time_init_ap(void) {
  * it is woken from hlt by the interrupt itself; nothing else to do. */
 void time_deadline_irq(void) { istats.deadline_irqs++; }
 
-void kernel_event(void) { events++; }
-uint64_t kernel_events(void) { return events; }
 
 /* Interrupts are off. Arms the deadline timer to fire at monotonic instant `deadline`, which
  * is `left` ns from now. */
@@ -172,12 +169,8 @@ static void arm(uint64_t deadline, uint64_t left) {
   }
 }
 
-void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events) {
+void cpu_halt_until(uint64_t deadline_ns) {
   __asm__ volatile("cli" ::: "memory");
-  if (events != seen_events) {
-    __asm__ volatile("sti" ::: "memory");
-    return;
-  }
   if (deadline_ns != UINT64_MAX) {
     uint64_t now = time_ns();
     if (now >= deadline_ns) {
@@ -229,6 +222,4 @@ int timer_register(irq_handler_fn fn, void *arg) {
   irq_restore(f);
   return -1;
 }
-
-void kernel_idle(void) { kernel_idle_until(UINT64_MAX, events); }
 #endif

@@ -156,12 +156,16 @@ void trap_dispatch(struct trapframe *tf) {
     for (int i = 0; i < HANDLERS_PER_LINE && line_handlers[irq][i].fn; i++)
       line_handlers[irq][i].fn(line_handlers[irq][i].arg);
     pic_eoi(irq);
+    if (irq == 0) sched_tick(tf);
   } else if (v >= MSI_BASE && v < MSI_BASE + MSI_COUNT) {
     if (msi_handlers[v - MSI_BASE].fn) msi_handlers[v - MSI_BASE].fn(msi_handlers[v - MSI_BASE].arg);
     lapic_eoi();
   } else if (v == TIMER_DEADLINE_VECTOR) {
     time_deadline_irq();
     lapic_eoi();
+  } else if (v == SCHED_IPI_VECTOR) {
+    lapic_eoi();
+    sched_tick(tf);
   } else if (v != SPURIOUS_VECTOR) {
     klog("kiln: unexpected interrupt vector %lu\n", v);
   }

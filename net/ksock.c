@@ -176,6 +176,7 @@ static int rx_copy_in(struct ksock *s, const struct pbuf *p) {
 }
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
+  net_changed();
   struct ksock *s = arg;
   if (!s) { /* closed socket: lwIP's default behaviour */
     if (p) { tcp_recved(pcb, p->tot_len); pbuf_free(p); }
@@ -215,6 +216,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
 }
 
 static void on_err(void *arg, err_t err) {
+  net_changed();
   struct ksock *s = arg;
   if (!s) return;
   s->tcp = NULL; /* lwIP has freed it */
@@ -234,6 +236,7 @@ static void on_err(void *arg, err_t err) {
 }
 
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
+  net_changed();
   struct ksock *s = arg;
   if (s) s->state = S_CONNECTED;
   return ERR_OK;
@@ -246,6 +249,7 @@ static void tcp_setup(struct ksock *s) {
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
+  net_changed();
   struct ksock *l = arg;
   if (!l || err != ERR_OK || !newpcb) return ERR_VAL;
   struct ksock *s = sock_new(KSOCK_TCP);
@@ -265,6 +269,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
 }
 
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port) {
+  net_changed();
   struct ksock *s = arg;
   struct dgram *d = (s && s->dq_n < UDP_QUEUE_MAX && !s->shut_rd) ? kalloc(sizeof *d) : NULL;
   if (!d) { /* queue full: a datagram may be dropped, as UDP allows */

@@ -11,6 +11,10 @@
 #   5. quiet=1: the console carries the app's output only; panics and traps still show.
 #   4. Precise sleeping: 1 ms and 100 us sleeps end on time through a one-shot timer interrupt
 #      and hlt (the kernel's idle counters, stats=1), with the LAPIC timer and with the PIT.
+#   6. Several CPUs (smp=N: ACPI MADT, INIT-SIPI-SIPI, also from GRUB) and the scheduler:
+#      wasi threads on 1 and 2 CPUs (atomic sum with memory.atomic.wait/notify, both CPUs
+#      running threads), timer preemption (busy threads cannot starve a sleeping main), a trap
+#      or proc_exit in a worker ends the VM with the trap (reported once) or the status.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -58,7 +62,7 @@ fi
 link() {
   local name=$1 src=$2
   case $src in
-    *.wat) wat2wasm --debug-names "$src" -o "$W/$name.wasm" ;;
+    *.wat) wat2wasm --enable-threads --debug-names "$src" -o "$W/$name.wasm" ;;
     *.c) clang-19 --target=wasm32-wasi -O2 -o "$W/$name.wasm" "$src" ;;
   esac || return 1
   ./build/kiln-aot "$W/$name.wasm" -o "$W/$name.o" &&
@@ -91,6 +95,7 @@ boot() {
     -no-reboot -nic none -kernel "$elf" -append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -debugcon "file:$W/status" </dev/null 2>&1)
   status=$(head -n1 "$W/status" 2>/dev/null)
+  BOOT_OUT=$out # for further checks by the caller
   if [ "$status" != "$want" ] && ! [[ $want == *'*' && $status == "${want%'*'}"* ]]; then fail "$name" "status line '$status', want '$want'; output: $(tail -n3 <<<"$out" | tr '\n' '|')"; return; fi
   for p in "$@"; do
     grep -qF -- "$p" <<<"$out" || { fail "$name" "output lacks '$p': $(tail -n3 <<<"$out" | tr '\n' '|')"; return; }
@@ -167,6 +172,31 @@ if link sleep tests/kernel/apps/sleep.c 2>"$W/link.log"; then
 else
   fail "link sleep" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
 fi
+
+# ---- 6. threads and the scheduler, on one CPU and on two ----
+for t in sum busy wtrap wexit; do
+  link "threads-$t" "tests/kernel/apps/threads-$t.wat" 2>"$W/link.log" || fail "link threads-$t" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
+done
+if [ -f "$W/threads-sum.elf" ]; then
+  boot "threads: 4 x 100,000 atomic adds, main waits (memory.atomic.wait32/notify), 1 CPU" "$W/threads-sum.elf" "" "exit 0"
+  SMP=2 boot "threads: 4 x 100,000 atomic adds, main waits (memory.atomic.wait32/notify), 2 CPUs, both run threads" \
+    "$W/threads-sum.elf" "smp=2 stats=1" "exit 0" "kiln: 2 CPUs"
+  out=$(grep -a 'kiln: cpu 1:' <<<"$BOOT_OUT")
+  n=$(sed -n 's/.*cpu 1: \([0-9]*\) switches.*/\1/p' <<<"$out")
+  if [ "${n:-0}" -gt 0 ]; then pass "threads: the second CPU ran app threads ($n switches)"
+  else fail "threads: the second CPU ran app threads" "'$out'"; fi
+fi
+if [ -f "$W/threads-busy.elf" ]; then
+  boot "threads: two busy workers do not starve main's 50 ms sleep (preemption), 1 CPU" "$W/threads-busy.elf" "" "exit 0"
+  SMP=2 boot "threads: two busy workers do not starve main's 50 ms sleep (preemption), 2 CPUs" "$W/threads-busy.elf" "smp=2" "exit 0"
+fi
+if [ -f "$W/threads-wtrap.elf" ]; then
+  SMP=2 boot "threads: a trap in a worker ends the VM with the trap" "$W/threads-wtrap.elf" "smp=2" \
+    "trap unreachable in *" "kiln: trap: unreachable in"
+  if [ "$(grep -ac 'kiln: trap:' <<<"$BOOT_OUT")" = 1 ]; then pass "threads: the worker's trap is reported once"
+  else fail "threads: the worker's trap is reported once" "$(grep -a 'kiln: trap' <<<"$BOOT_OUT" | tr '\n' '|')"; fi
+fi
+[ -f "$W/threads-wexit.elf" ] && SMP=2 boot "threads: proc_exit(7) in a worker ends the VM with status 7" "$W/threads-wexit.elf" "smp=2" "exit 7"
 
 # ---- 5. quiet=1: no kernel note at all, but panics and traps are still reported ----
 # quiet NAME ELF APPEND WANT_STATUS: the console lines that are not the app's (ALLOW, a regex)
