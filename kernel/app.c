@@ -52,6 +52,23 @@ static int report_missing_imports(const kiln_module *m) {
   return missing;
 }
 
+/* WASI imports bind to their locked entries (kernel/wasi_lock.c): threads share the WASI
+ * state. Other imports (none in a WASI app but wasi.thread-spawn) keep their linked symbol. */
+static int resolve_locked(void *ud, const kiln_module *m, const kiln_import *imp, kiln_extern *out, char *err,
+                          size_t errlen) {
+  void *fn = imp->kind == KILN_EXTERN_FUNC && imp->symbol_name ? wasi_locked_entry(imp->symbol_name) : NULL;
+  /* A WASI function unlocked would race with the other threads: every one must be listed. */
+  if (!fn && imp->kind == KILN_EXTERN_FUNC && !strcmp(imp->module.s, "wasi_snapshot_preview1") &&
+      strcmp(imp->field.s, "proc_exit") && strcmp(imp->field.s, "proc_raise"))
+    panic("WASI import %s has no locked entry in kernel/wasi_lock.c", imp->symbol_name);
+  if (!fn) return -1;
+  memset(out, 0, sizeof *out);
+  out->kind = KILN_EXTERN_FUNC;
+  out->u.func.fn = fn;
+  out->u.func.type_hash = m->funcs[imp->index].type->hash; /* the mangled name holds the type */
+  return 0;
+}
+
 static struct wasi_state *wasi_from_boot(void) {
   struct wasi_state *st = wasi_create();
   if (!st) panic("out of memory creating the WASI state");
@@ -83,7 +100,7 @@ _Noreturn void app_run(void) {
   struct wasi_state *st = wasi_from_boot();
 
   char err[160];
-  kiln_instance *inst = kiln_instantiate(m, NULL, NULL, st, err, sizeof err);
+  kiln_instance *inst = kiln_instantiate(m, resolve_locked, NULL, st, err, sizeof err);
   if (!inst) {
     /* The start function may have trapped or exited: that is the app's outcome. */
     if (st->exited) app_exit((uint32_t)st->exit_code);

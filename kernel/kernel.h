@@ -280,6 +280,7 @@ struct thread {
   const volatile uint32_t *wait_word; /* blocked on: kiln_plat_wait's word, or the event counter */
   uint64_t deadline;       /* UINT64_MAX: none */
   uint64_t wait_seen;      /* kernel/wasi_plat.c: the events when its last wait ended */
+  int wasi_held;           /* inside a locked WASI call (kernel/wasi_lock.c) */
   void (*fn)(void *);
   void *arg;
 };
@@ -290,6 +291,7 @@ struct thread *sched_current(void);
 _Noreturn void sched_idle_loop(void);
 void sched_tick(struct trapframe *tf); /* interrupt context: deadlines, preemption */
 void sched_stop_others(void);          /* the instance ends: only the current thread runs on */
+void sched_yield_cpu(void);            /* the current thread goes behind the ready ones */
 _Noreturn void sched_park(void);       /* the current thread never runs again */
 /* kernel/switch.S */
 void sched_switch(uint64_t *save_rsp, uint64_t rsp);
@@ -347,6 +349,11 @@ void call_on_stack(void *tramp, void *fn, void *ctx, void *vals, uintptr_t sp);
  * timers there) and returns nonzero when it did work that may have made something ready;
  * 0 or -1. */
 int kernel_poll_register(int (*fn)(void *), void *arg);
+
+/* ---- kernel/wasi_lock.c: one lock over the WASI state, around every WASI call ---- */
+void *wasi_locked_entry(const char *symbol); /* the locked entry of a WASI import, or NULL */
+int wasi_lock_release(void);            /* while the caller waits: 1 if it held the lock */
+void wasi_lock_reacquire(int released);
 
 /* ---- kernel/selftest.c: deliberate faults (selftest=NAME on the command line) ---- */
 void selftest_run(const char *name);

@@ -161,11 +161,23 @@ void kernel_event(void) {
 }
 uint64_t kernel_events(void) { return event_word; }
 
+/* Other threads may use WASI while this one waits (kernel/wasi_lock.c). */
 void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events) {
+  __asm__ volatile("sti" ::: "memory");
+  int released = wasi_lock_release();
   uint64_t f = spin_lock_irqsave(&sched_lock);
   if (event_word == (uint32_t)seen_events && time_ns() < deadline_ns) block(&event_word, deadline_ns);
   spin_unlock_irqrestore(&sched_lock, f);
-  __asm__ volatile("sti" ::: "memory");
+  wasi_lock_reacquire(released);
+}
+
+void sched_yield_cpu(void) {
+  int released = wasi_lock_release();
+  uint64_t f = spin_lock_irqsave(&sched_lock);
+  enqueue(sched_current());
+  schedule();
+  spin_unlock_irqrestore(&sched_lock, f);
+  wasi_lock_reacquire(released);
 }
 
 /* ---- the idle thread ---- */

@@ -1,5 +1,5 @@
 /* kernel/smp.c — per-CPU data and the other processors. With smp=N on the command line
- * (kiln build/run --smp N), the boot processor finds the local APICs in the ACPI MADT and
+ * (kiln build --smp N, or kiln run --smp N through fw_cfg), the boot processor finds the local APICs in the ACPI MADT and
  * starts min(N, listed) - 1 others, one at a time, by INIT-SIPI-SIPI into the real-mode
  * trampoline (kernel/ap_start.S); each sets up its own GDT/TSS, the shared IDT, SSE, its
  * local APIC and deadline timer, and joins the scheduler. smp=1 (the default) reads no ACPI
@@ -72,9 +72,21 @@ static int start_ap(uint8_t apic_id) {
   return 0;
 }
 
-void smp_init(void) {
+/* How many CPUs to run: kiln run --smp N says it through fw_cfg (so an ISO's GRUB command
+ * line needs no change), else the image's smp=N (kiln build --smp), else 1. */
+static int smp_wanted(void) {
+  char buf[8];
+  int n = fw_cfg_read_file("opt/kiln/smp", buf, sizeof buf - 1);
+  if (n > 0) {
+    buf[n] = 0;
+    return atoi(buf);
+  }
   const char *v = kernel_cmdline_get("smp");
-  int want = v ? atoi(v) : 1;
+  return v ? atoi(v) : 1;
+}
+
+void smp_init(void) {
+  int want = smp_wanted();
   if (want <= 1) return;
   if (want > MAX_CPUS) want = MAX_CPUS;
   uint8_t ids[MAX_CPUS];

@@ -93,4 +93,8 @@ void wasi_plat_wait(uint64_t deadline_ns) {
   t->wait_seen = kernel_events();
 }
 
-void wasi_plat_yield(void) { run_polls(); }
+/* sched_yield: the network's work, then the other ready threads. */
+void wasi_plat_yield(void) {
+  run_polls();
+  sched_yield_cpu();
+}
