@@ -77,7 +77,9 @@ static void usage(void) {
                   "  exports, data segments, tables; 10000000 element segments and initial table entries;\n"
                   "  1000000 tags; 64 parameters per tag (an exception's values)\n"
                   "proposals beyond 2.0: tail calls, extended-const, exception handling (legacy encoding:\n"
-                  "  try/catch/catch_all/delegate/throw/rethrow; aot/abi.h section 5); others are refused by name\n");
+                  "  try/catch/catch_all/delegate/throw/rethrow; aot/abi.h section 5), threads (shared memories,\n"
+                  "  seq_cst atomics trapping \"unaligned atomic\", wait/notify, fence; aot/abi.h section 8);\n"
+                  "  others are refused by name\n");
   exit(2);
 }
 

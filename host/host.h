@@ -39,6 +39,15 @@ const char *kiln_host_trap_message(uint32_t code);
 extern int (*kiln_host_exit_status)(kiln_instance *ctx);
 int kiln_host_report(kiln_instance *ctx, uint32_t code);
 
+/* ---- host/wasi_lock.c: one lock around the WASI state, for apps with threads ---- */
+
+/* The locked entry of the WASI function with this mangled name (aot/abi.h §2), or NULL. */
+void *host_wasi_locked(const char *symbol);
+/* Around a blocking wait inside a WASI call: lets the WASI lock go when this thread holds
+ * it (returns 1), and takes it back. */
+int host_wasi_release(void);
+void host_wasi_reacquire(int released);
+
 /* ---- host/hostfs.c: --dir, a host directory served read-write (a backend of wasi/vfs.h) ---- */
 
 struct wasi_vfs;

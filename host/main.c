@@ -85,6 +85,19 @@ static uint64_t parse_size(const char *s, int *ok) {
   return (uint64_t)v << shift;
 }
 
+/* WASI imports bind to their locked entries (host/wasi_lock.c): threads share the WASI state.
+ * Anything else falls back to the symbol linked into the app (or is an unknown import). */
+static int resolve_locked(void *ud, const kiln_module *m, const kiln_import *imp, kiln_extern *out, char *err,
+                          size_t errlen) {
+  void *fn = imp->kind == KILN_EXTERN_FUNC && imp->symbol_name ? host_wasi_locked(imp->symbol_name) : NULL;
+  if (!fn) return -1;
+  memset(out, 0, sizeof *out);
+  out->kind = KILN_EXTERN_FUNC;
+  out->u.func.fn = fn;
+  out->u.func.type_hash = m->funcs[imp->index].type->hash; /* the mangled name holds the type */
+  return 0;
+}
+
 /* proc_exit's status, from the WASI state all threads share. */
 static int wasi_exit_status(kiln_instance *ctx) { return ((struct wasi_state *)ctx->host)->exit_code; }
 
@@ -175,7 +188,7 @@ int main(int argc, char **argv) {
     if (preopen_listen(st, listens[k]) != 0) return 1;
 
   char err[256];
-  kiln_instance *inst = kiln_instantiate(&app_module, NULL, NULL, st, err, sizeof err);
+  kiln_instance *inst = kiln_instantiate(&app_module, resolve_locked, NULL, st, err, sizeof err);
   if (!inst) {
     if (st->exited) return st->exit_code; /* proc_exit from a start function */
     int trapped = kiln_host_last_trap.code != KILN_TRAP_NONE;

@@ -103,12 +103,16 @@ static struct timespec *timeout_of(uint64_t deadline, struct timespec *ts) {
 static void wait_fd(int fd, short events, uint64_t deadline) {
   struct pollfd p = {.fd = fd, .events = events};
   struct timespec ts;
+  int released = host_wasi_release(); /* other threads' WASI calls go on meanwhile */
   ppoll(&p, 1, timeout_of(deadline, &ts), NULL);
+  host_wasi_reacquire(released);
 }
 
+/* The set is built under the WASI lock, which the wait itself lets go: each thread polls its
+ * own copy. */
 void net_plat_wait(uint64_t deadline_ns, int with_stdin) {
-  static struct pollfd *pf;
-  static size_t cap;
+  static _Thread_local struct pollfd *pf;
+  static _Thread_local size_t cap;
   size_t n = 0;
   for (struct ksock *s = all; s; s = s->next) n += s->interest != 0;
   if (n + 1 > cap) {
@@ -123,7 +127,9 @@ void net_plat_wait(uint64_t deadline_ns, int with_stdin) {
     s->interest = 0; /* the next poll_oneoff round says again what it waits for */
   }
   struct timespec ts;
+  int released = host_wasi_release();
   ppoll(pf, n, timeout_of(deadline_ns, &ts), NULL);
+  host_wasi_reacquire(released);
 }
 
 /* ---- sockets ---- */

@@ -38,9 +38,12 @@ int64_t wasi_plat_console_write(int fd, const void *buf, size_t n) {
 
 int64_t wasi_plat_console_read(void *buf, size_t n) {
   for (;;) {
+    int released = host_wasi_release(); /* other threads go on while this one waits for input */
     ssize_t r = read(0, buf, n);
+    int e = errno;
+    host_wasi_reacquire(released);
     if (r >= 0) return r;
-    if (errno != EINTR) return -wasi_errno(errno);
+    if (e != EINTR) return -wasi_errno(e);
   }
 }
 
@@ -118,4 +121,8 @@ void wasi_plat_wait(uint64_t deadline_ns) {
   net_plat_wait(deadline_ns < slice ? deadline_ns : slice, !wasi_plat_console_ready());
 }
 
-void wasi_plat_yield(void) { sched_yield(); }
+void wasi_plat_yield(void) {
+  int released = host_wasi_release();
+  sched_yield();
+  host_wasi_reacquire(released);
+}

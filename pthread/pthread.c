@@ -1,0 +1,247 @@
+/* pthread/pthread.c — threads for C apps over wasi-threads (aot/abi.h §8): create, join,
+ * detach, exit, self, attributes, thread-specific data and once.
+ *
+ * A thread is a `struct __pthread` allocated with its C stack and its TLS block in one piece.
+ * thread-spawn gets its address; the runtime calls the app's export wasi_thread_start(tid,
+ * arg) in a new instance whose globals are fresh, so the first thing it does (in Wasm
+ * assembly: C cannot) is point __stack_pointer at the thread's stack; C then initialises the
+ * thread's TLS (__wasm_init_tls, which wasm-ld writes for --shared-memory) and runs start().
+ * Blocking is memory.atomic.wait32/notify (the runtime's futexes). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pthread/pthread_int.h"
+
+#define DEFAULT_STACK (128u << 10)
+#define MIN_STACK (16u << 10)
+
+enum { RUNNING = 0, EXITED = 1, DETACHED = 2 };
+
+/* wasi-threads: the import and the export. */
+int32_t kiln_thread_spawn(void *arg) __attribute__((import_module("wasi"), import_name("thread-spawn")));
+void __wasm_init_tls(void *block);
+void kiln_pthread_entry(int32_t tid, struct __pthread *t);
+
+__asm__(".globaltype __stack_pointer, i32\n"
+        ".functype kiln_pthread_entry (i32, i32) -> ()\n"
+        ".export_name wasi_thread_start, wasi_thread_start\n"
+        ".globl wasi_thread_start\n"
+        ".type wasi_thread_start,@function\n"
+        "wasi_thread_start:\n"
+        ".functype wasi_thread_start (i32, i32) -> ()\n"
+        "  local.get 1\n"
+        "  i32.load 0\n" /* offsetof(struct __pthread, stack_top) == 0 */
+        "  global.set __stack_pointer\n"
+        "  local.get 0\n"
+        "  local.get 1\n"
+        "  call kiln_pthread_entry\n"
+        "  end_function\n");
+
+static struct __pthread main_thread; /* tid 0: the thread that runs _start */
+static _Thread_local struct __pthread *self_tl;
+static int live; /* threads created and not finished */
+static int main_exited;
+
+struct __pthread *kiln_pthread_self(void) { return self_tl ? self_tl : &main_thread; }
+pthread_t pthread_self(void) { return kiln_pthread_self(); }
+int pthread_equal(pthread_t a, pthread_t b) { return a == b; }
+
+/* ---- attributes: musl's pthread_attr_t, our fields in its first words ---- */
+
+#define ATTR_DETACH(a) ((a)->__u.__i[0])
+#define ATTR_STACK(a) ((a)->__u.__s[1])
+
+int pthread_attr_init(pthread_attr_t *a) {
+  memset(a, 0, sizeof *a);
+  return 0;
+}
+int pthread_attr_destroy(pthread_attr_t *a) { return 0; }
+int pthread_attr_setdetachstate(pthread_attr_t *a, int s) {
+  if (s != PTHREAD_CREATE_JOINABLE && s != PTHREAD_CREATE_DETACHED) return EINVAL;
+  ATTR_DETACH(a) = s;
+  return 0;
+}
+int pthread_attr_getdetachstate(const pthread_attr_t *a, int *s) {
+  *s = ATTR_DETACH(a);
+  return 0;
+}
+int pthread_attr_setstacksize(pthread_attr_t *a, size_t n) {
+  if (n < MIN_STACK) return EINVAL;
+  ATTR_STACK(a) = n;
+  return 0;
+}
+int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *n) {
+  *n = ATTR_STACK(a) ? ATTR_STACK(a) : DEFAULT_STACK;
+  return 0;
+}
+
+/* ---- life of a thread ---- */
+
+static void run_key_destructors(struct __pthread *t);
+
+/* The end of a thread: its result for a joiner, or (detached) its memory back. The last
+ * thing a detached thread does is free its own block, stack included: nothing after that
+ * reads the stack (the return path only restores __stack_pointer from a local). */
+static void finish(struct __pthread *t, void *result, int parked) {
+  run_key_destructors(t);
+  t->result = result;
+  if (__atomic_sub_fetch(&live, 1, __ATOMIC_SEQ_CST) == 0 && main_exited)
+    __builtin_wasm_memory_atomic_notify(&live, 1);
+  if (__atomic_exchange_n(&t->state, EXITED, __ATOMIC_SEQ_CST) == DETACHED) {
+    if (!parked) free(t);
+  } else {
+    __builtin_wasm_memory_atomic_notify(&t->state, UINT32_MAX);
+  }
+}
+
+void kiln_pthread_entry(int32_t tid, struct __pthread *t) {
+  __wasm_init_tls(t->tls);
+  self_tl = t;
+  t->tid = tid;
+  finish(t, t->start(t->arg), 0);
+}
+
+int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*start)(void *), void *arg) {
+  size_t stack = attr && ATTR_STACK(attr) ? ATTR_STACK(attr) : DEFAULT_STACK;
+  size_t tls_align = __builtin_wasm_tls_align(), tls_size = __builtin_wasm_tls_size();
+  if (tls_align < 16) tls_align = 16;
+  /* [struct][pad][TLS block][stack, growing down from the end] */
+  size_t tls_off = (sizeof(struct __pthread) + tls_align - 1) & ~(tls_align - 1);
+  size_t stack_off = (tls_off + tls_size + 15) & ~(size_t)15;
+  char *block = malloc(stack_off + stack);
+  if (!block) return EAGAIN;
+  struct __pthread *t = (struct __pthread *)block;
+  memset(t, 0, sizeof *t);
+  t->tls = block + tls_off;
+  t->stack_top = block + stack_off + stack;
+  t->start = start, t->arg = arg;
+  t->state = attr && ATTR_DETACH(attr) == PTHREAD_CREATE_DETACHED ? DETACHED : RUNNING;
+  __atomic_add_fetch(&live, 1, __ATOMIC_SEQ_CST);
+  int32_t tid = kiln_thread_spawn(t);
+  if (tid < 0) {
+    __atomic_sub_fetch(&live, 1, __ATOMIC_SEQ_CST);
+    free(block);
+    return EAGAIN;
+  }
+  *out = t;
+  return 0;
+}
+
+int pthread_join(pthread_t t, void **result) {
+  if (t == kiln_pthread_self()) return EDEADLK;
+  int s;
+  while ((s = __atomic_load_n(&t->state, __ATOMIC_SEQ_CST)) == RUNNING)
+    __builtin_wasm_memory_atomic_wait32(&t->state, RUNNING, -1);
+  if (s == DETACHED) return EINVAL;
+  if (result) *result = t->result;
+  free(t);
+  return 0;
+}
+
+int pthread_detach(pthread_t t) {
+  int s = __atomic_exchange_n(&t->state, DETACHED, __ATOMIC_SEQ_CST);
+  if (s == EXITED) free(t); /* it already ended: nobody else will */
+  return s == DETACHED ? EINVAL : 0;
+}
+
+/* Without stack unwinding (Debian's libc has no exceptions), a thread that calls pthread_exit
+ * ends as if its start function returned, then sleeps forever: its runtime thread and its
+ * stack are never reused. From the main thread it waits for every other thread to finish,
+ * then the process exits with status 0, as POSIX says. */
+_Noreturn void pthread_exit(void *result) {
+  struct __pthread *t = kiln_pthread_self();
+  if (t == &main_thread) {
+    main_exited = 1;
+    int n;
+    while ((n = __atomic_load_n(&live, __ATOMIC_SEQ_CST)) != 0) __builtin_wasm_memory_atomic_wait32(&live, n, -1);
+    exit(0);
+  }
+  finish(t, result, 1);
+  int forever = 0;
+  for (;;) __builtin_wasm_memory_atomic_wait32(&forever, 0, -1);
+}
+
+/* ---- thread-specific data ---- */
+
+static void (*key_dtor[PTHREAD_KEYS_MAX])(void *);
+static int key_used[PTHREAD_KEYS_MAX];
+static void no_dtor(void *v) { (void)v; }
+
+int pthread_key_create(pthread_key_t *key, void (*dtor)(void *)) {
+  for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
+    int free_slot = 0;
+    if (__atomic_compare_exchange_n(&key_used[k], &free_slot, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+      key_dtor[k] = dtor ? dtor : no_dtor;
+      *key = k;
+      return 0;
+    }
+  }
+  return EAGAIN;
+}
+
+int pthread_key_delete(pthread_key_t key) {
+  if (key >= PTHREAD_KEYS_MAX || !key_used[key]) return EINVAL;
+  key_dtor[key] = 0;
+  __atomic_store_n(&key_used[key], 0, __ATOMIC_SEQ_CST);
+  return 0;
+}
+
+void *pthread_getspecific(pthread_key_t key) {
+  return key < PTHREAD_KEYS_MAX ? kiln_pthread_self()->tsd[key] : NULL;
+}
+
+int pthread_setspecific(pthread_key_t key, const void *v) {
+  if (key >= PTHREAD_KEYS_MAX || !key_used[key]) return EINVAL;
+  kiln_pthread_self()->tsd[key] = (void *)v;
+  return 0;
+}
+
+/* POSIX: call each non-NULL value's destructor (value cleared first), again while a
+ * destructor sets new values, at most PTHREAD_DESTRUCTOR_ITERATIONS rounds. */
+static void run_key_destructors(struct __pthread *t) {
+  for (int round = 0; round < PTHREAD_DESTRUCTOR_ITERATIONS; round++) {
+    int again = 0;
+    for (unsigned k = 0; k < PTHREAD_KEYS_MAX; k++) {
+      void *v = t->tsd[k];
+      void (*d)(void *) = key_dtor[k];
+      if (!v || !d) continue;
+      t->tsd[k] = NULL;
+      d(v);
+      again = 1;
+    }
+    if (!again) break;
+  }
+}
+
+/* ---- once: 0 not run, 1 running, 2 done ---- */
+
+int pthread_once(pthread_once_t *once, void (*init)(void)) {
+  int s = 0;
+  if (__atomic_compare_exchange_n(once, &s, 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+    init();
+    __atomic_store_n(once, 2, __ATOMIC_SEQ_CST);
+    __builtin_wasm_memory_atomic_notify(once, UINT32_MAX);
+    return 0;
+  }
+  while ((s = __atomic_load_n(once, __ATOMIC_SEQ_CST)) != 2) __builtin_wasm_memory_atomic_wait32(once, s, -1);
+  return 0;
+}
+
+/* Constructors and destructors run once, around main. wasm-ld otherwise wraps every export of
+ * a command in calls of them (`NAME.command_export`), wasi_thread_start included: each new
+ * thread would run the constructors again, before its stack is even set. It does not when an
+ * input calls __wasm_call_ctors itself, as this does (the rsp wraps __original_main, which
+ * Debian's crt1 calls from _start). As the wrapper of _start did, the destructors run when
+ * main returns 0; otherwise _start calls exit(), which runs them. */
+void __wasm_call_ctors(void);
+void __wasm_call_dtors(void);
+int __real___original_main(void);
+int __wrap___original_main(void) {
+  __wasm_call_ctors();
+  int r = __real___original_main();
+  if (r == 0) __wasm_call_dtors();
+  return r;
+}

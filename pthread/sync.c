@@ -1,0 +1,154 @@
+/* pthread/sync.c — mutexes and condition variables over memory.atomic.wait32/notify.
+ *
+ * A lock word has three states (Drepper, "Futexes Are Tricky", mutex 2): 0 free, 1 held,
+ * 2 held and maybe waited for, so an unlock without waiters makes no runtime call. A mutex is
+ * musl's pthread_mutex_t: word 0 the lock, word 1 the owner (tid + 1, recursive and
+ * error-checking mutexes), word 2 the recursion depth, word 3 the type. A condition variable
+ * is a sequence number that signal and broadcast bump, and waiters sleep on. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "pthread/pthread_int.h"
+
+void kiln_lock_word(int *w) {
+  int c = 0;
+  if (__atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+  if (c != 2) c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  while (c != 0) {
+    __builtin_wasm_memory_atomic_wait32(w, 2, -1);
+    c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  }
+}
+
+int kiln_trylock_word(int *w) {
+  int c = 0;
+  return __atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+void kiln_unlock_word(int *w) {
+  if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) == 2) __builtin_wasm_memory_atomic_notify(w, 1);
+}
+
+#define M_LOCK(m) ((int *)&(m)->__u.__vi[0])
+#define M_OWNER(m) ((m)->__u.__i[1])
+#define M_DEPTH(m) ((m)->__u.__i[2])
+#define M_TYPE(m) ((m)->__u.__i[3])
+
+int pthread_mutexattr_init(pthread_mutexattr_t *a) {
+  a->__attr = PTHREAD_MUTEX_NORMAL;
+  return 0;
+}
+int pthread_mutexattr_destroy(pthread_mutexattr_t *a) { return 0; }
+int pthread_mutexattr_settype(pthread_mutexattr_t *a, int type) {
+  if (type < PTHREAD_MUTEX_NORMAL || type > PTHREAD_MUTEX_ERRORCHECK) return EINVAL;
+  a->__attr = (unsigned)type;
+  return 0;
+}
+int pthread_mutexattr_gettype(const pthread_mutexattr_t *a, int *type) {
+  *type = (int)a->__attr;
+  return 0;
+}
+
+int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a) {
+  *m = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+  M_TYPE(m) = a ? (int)a->__attr : PTHREAD_MUTEX_NORMAL;
+  return 0;
+}
+int pthread_mutex_destroy(pthread_mutex_t *m) { return 0; }
+
+static int me(void) { return kiln_pthread_self()->tid + 1; }
+
+/* The checks of recursive and error-checking mutexes; 0 to go on with the lock word, else
+ * the result. */
+static int owner_check(pthread_mutex_t *m, int *result) {
+  if (M_TYPE(m) == PTHREAD_MUTEX_NORMAL || M_OWNER(m) != me()) return 0;
+  if (M_TYPE(m) == PTHREAD_MUTEX_ERRORCHECK) return *result = EDEADLK, 1;
+  M_DEPTH(m)++;
+  return *result = 0, 1;
+}
+
+int pthread_mutex_lock(pthread_mutex_t *m) {
+  int r;
+  if (owner_check(m, &r)) return r;
+  kiln_lock_word(M_LOCK(m));
+  if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_OWNER(m) = me(), M_DEPTH(m) = 1;
+  return 0;
+}
+
+int pthread_mutex_trylock(pthread_mutex_t *m) {
+  int r;
+  if (M_TYPE(m) == PTHREAD_MUTEX_RECURSIVE && owner_check(m, &r)) return r;
+  if (!kiln_trylock_word(M_LOCK(m))) return EBUSY;
+  if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_OWNER(m) = me(), M_DEPTH(m) = 1;
+  return 0;
+}
+
+int pthread_mutex_unlock(pthread_mutex_t *m) {
+  if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) {
+    if (M_OWNER(m) != me()) return EPERM;
+    if (--M_DEPTH(m) > 0) return 0;
+    M_OWNER(m) = 0;
+  }
+  kiln_unlock_word(M_LOCK(m));
+  return 0;
+}
+
+#define C_SEQ(c) ((int *)&(c)->__u.__vi[0])
+#define C_CLOCK(c) ((c)->__u.__i[1]) /* 1: CLOCK_MONOTONIC, else CLOCK_REALTIME */
+
+int pthread_condattr_init(pthread_condattr_t *a) {
+  a->__attr = 0;
+  return 0;
+}
+int pthread_condattr_destroy(pthread_condattr_t *a) { return 0; }
+int pthread_condattr_setclock(pthread_condattr_t *a, clockid_t clock) {
+  if (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME) return EINVAL;
+  a->__attr = clock == CLOCK_MONOTONIC;
+  return 0;
+}
+
+int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a) {
+  *c = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
+  C_CLOCK(c) = a ? (int)a->__attr : 0;
+  return 0;
+}
+int pthread_cond_destroy(pthread_cond_t *c) { return 0; }
+
+/* Wait for the sequence to move past the value read under the mutex: a signal between the
+ * unlock and the wait changes it, so the wait returns at once and nothing is lost. Spurious
+ * wake-ups are allowed, as POSIX says. */
+static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ns) {
+  int seq = __atomic_load_n(C_SEQ(c), __ATOMIC_SEQ_CST);
+  int depth = M_DEPTH(m); /* a recursive mutex comes back at its depth */
+  if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_DEPTH(m) = 1;
+  pthread_mutex_unlock(m);
+  int r = __builtin_wasm_memory_atomic_wait32(C_SEQ(c), seq, timeout_ns);
+  pthread_mutex_lock(m);
+  if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_DEPTH(m) = depth;
+  return r == 2 ? ETIMEDOUT : 0;
+}
+
+int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) { return cond_wait(c, m, -1); }
+
+int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abs) {
+  if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return EINVAL;
+  struct timespec now;
+  clock_gettime(C_CLOCK(c) == 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME, &now);
+  int64_t ns = ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+  if (ns <= 0) return ETIMEDOUT;
+  return cond_wait(c, m, ns);
+}
+
+int pthread_cond_signal(pthread_cond_t *c) {
+  __atomic_add_fetch(C_SEQ(c), 1, __ATOMIC_SEQ_CST);
+  __builtin_wasm_memory_atomic_notify(C_SEQ(c), 1);
+  return 0;
+}
+
+int pthread_cond_broadcast(pthread_cond_t *c) {
+  __atomic_add_fetch(C_SEQ(c), 1, __ATOMIC_SEQ_CST);
+  __builtin_wasm_memory_atomic_notify(C_SEQ(c), UINT32_MAX);
+  return 0;
+}
