@@ -6,6 +6,10 @@
  * `kiln run` reads the line. Without isa-debug-exit the ACPI power-off of QEMU's PIIX4 and
  * ICH9 chipsets is tried, then the CPU halts. */
 #include "kernel/kernel.h"
+#include "net/net.h"
+
+/* Weak: the kernel core also links without net/ (tests/kernel's fallback). */
+extern struct net_lock_stats net_lock_stats __attribute__((weak));
 
 #define DEBUGCON 0xe9
 #define DEBUG_EXIT 0xf4
@@ -32,6 +36,9 @@ static void report_stats(void) {
   kprintf("kiln: idle: %lu halts, %lu deadline-timer wake-ups, %lu deadlines armed (%s)\n", s.halts,
           s.deadline_irqs, s.armed, s.mode);
   for (int i = 0; i < ncpus; i++) kprintf("kiln: cpu %d: %lu switches to a thread\n", i, cpus[i].runs);
+  if (&net_lock_stats)
+    kprintf("kiln: net lock: taken %lu times, %lu of them after waiting for another CPU\n", net_lock_stats.taken,
+          net_lock_stats.contended);
 }
 
 _Noreturn void kernel_exit(uint32_t status) {

@@ -98,6 +98,7 @@ struct cpu {
   uint8_t apic_id;
   struct thread *current, *idle; /* kernel/sched.c */
   uint64_t runs;                 /* times it switched to an app thread (stats=1) */
+  int kicked;                    /* idle, and sent a wake-up IPI it has not acted on yet */
   int halted;       /* in hlt (kernel/time.c's idle accounting) */
   uint64_t halt_t0;
 };

@@ -71,11 +71,21 @@ static void unblock(struct thread **link) {
   enqueue(t);
 }
 
-/* Idle CPUs are woken by an IPI when there is work for them. */
+/* Idle CPUs are woken by an IPI when there is work for them: one per ready thread that this
+ * CPU will not take itself (it takes one when it is idle: it is in an interrupt from its hlt,
+ * or about to look at the queue). IPIs cost, under TCG most of all: a wake-up from an idle
+ * CPU's interrupt stays on that CPU unless more than one thread is ready. */
 static void kick_idle(void) {
   struct cpu *me = this_cpu();
-  for (int i = 0; i < ncpus; i++)
-    if (&cpus[i] != me && cpus[i].current == cpus[i].idle) lapic_ipi(cpus[i].apic_id, SCHED_IPI_VECTOR);
+  int ready = 0;
+  for (struct thread *t = rq_head; t; t = t->next) ready++;
+  if (me->current == me->idle) ready--;
+  for (int i = 0; i < ncpus && ready > 0; i++)
+    if (&cpus[i] != me && cpus[i].current == cpus[i].idle && !cpus[i].kicked) {
+      cpus[i].kicked = 1;
+      lapic_ipi(cpus[i].apic_id, SCHED_IPI_VECTOR);
+      ready--;
+    }
 }
 
 static int wake_expired(uint64_t now) {
@@ -185,6 +195,7 @@ void sched_yield_cpu(void) {
 _Noreturn void sched_idle_loop(void) {
   for (;;) {
     uint64_t f = spin_lock_irqsave(&sched_lock);
+    this_cpu()->kicked = 0;
     wake_expired(time_ns());
     if (rq_head) {
       schedule();
