@@ -89,6 +89,16 @@ static inline void spin_unlock_irqrestore(spinlock_t *l, uint64_t f) {
   irq_restore(f);
 }
 
+/* Kernel code called from Wasm runs on the thread's demand-paged Wasm stack, and a page fault
+ * there takes the page-table and page-allocator locks (kernel/vm.c, pmem.c): code about to
+ * take one of those touches the next two pages of its stack first, so that no demand fault
+ * can happen while it holds one (it would wait for itself). Their sections are shallow. */
+static inline void stack_probe(void) {
+  volatile uint8_t *sp = __builtin_frame_address(0);
+  (void)sp[-4096];
+  (void)sp[-8192];
+}
+
 /* ---- per-CPU data (kernel/smp.c), reached through GS ---- */
 #define MAX_CPUS 16
 struct thread;

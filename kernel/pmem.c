@@ -132,6 +132,7 @@ void pmem_init(const struct boot_info *bi) {
 static spinlock_t pmem_lock;
 
 void *kalloc_pages(size_t n) {
+  stack_probe();
   uint64_t f = spin_lock_irqsave(&pmem_lock);
   uint64_t pa = pmem_alloc_phys(n);
   spin_unlock_irqrestore(&pmem_lock, f);
@@ -142,6 +143,7 @@ void *kalloc_pages(size_t n) {
 
 void kfree_pages(void *p, size_t n) {
   if (!p) return;
+  stack_probe();
   uint64_t f = spin_lock_irqsave(&pmem_lock);
   pmem_free_phys((uintptr_t)p, n);
   spin_unlock_irqrestore(&pmem_lock, f);

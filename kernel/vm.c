@@ -113,6 +113,7 @@ uint64_t virt_to_phys(const void *p) {
 }
 
 void *kmap_mmio(uint64_t phys, size_t len) {
+  stack_probe();
   uint64_t f = spin_lock_irqsave(&vm_lock);
   for (uint64_t va = PAGE_ROUND_DOWN(phys); va < phys + len; va += PAGE_SIZE) {
     int large;
@@ -161,6 +162,7 @@ void vm_init(void) {
 
 /* A Wasm stack: the top pre-mapped (once per slot), the rest on demand. */
 int vm_stack_alloc(uintptr_t *lo, uintptr_t *hi) {
+  stack_probe();
   uint64_t f = spin_lock_irqsave(&vm_lock);
   int slot = -1;
   for (int i = 0; i < STACK_SLOTS && slot < 0; i++)
@@ -198,6 +200,7 @@ static int64_t stack_offset(uint64_t addr) {
 int vm_handle_demand_fault(uint64_t addr) {
   if (stack_offset(addr) < (int64_t)STACK_GUARD) return 0;
   uint64_t va = PAGE_ROUND_DOWN(addr);
+  stack_probe();
   uint64_t f = spin_lock_irqsave(&vm_lock);
   uint64_t *e = walk(va, 1, NULL);
   int r = -1;
@@ -228,6 +231,7 @@ static int slot_of(const kiln_memory *m) {
 }
 
 int kiln_plat_mem_reserve(kiln_memory *m) {
+  stack_probe();
   uint64_t f = spin_lock_irqsave(&vm_lock);
   for (int i = 0; i < NSLOTS; i++) {
     if (slots[i].used) continue;
@@ -254,6 +258,7 @@ static void unmap_range(uint64_t from, uint64_t to) {
 
 static int mem_commit(kiln_memory *m, uint64_t from, uint64_t to);
 int kiln_plat_mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
+  stack_probe();
   uint64_t f = spin_lock_irqsave(&vm_lock);
   int r = mem_commit(m, from, to);
   spin_unlock_irqrestore(&vm_lock, f);
@@ -288,6 +293,7 @@ static int mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
 
 static void mem_release(kiln_memory *m);
 void kiln_plat_mem_release(kiln_memory *m) {
+  stack_probe();
   uint64_t f = spin_lock_irqsave(&vm_lock);
   mem_release(m);
   spin_unlock_irqrestore(&vm_lock, f);

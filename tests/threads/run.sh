@@ -107,6 +107,13 @@ vmrun vm-smp2-sum 2 sum; expect vm-smp2-sum 0 "locked 1000000 atomic 1000000 wan
 if grep -q '^kiln: 2 CPUs' "$T/vm-smp2-sum.err"; then pass vm-smp2-two-cpus
 else fail vm-smp2-two-cpus "no 'kiln: 2 CPUs' note: $(head -c 300 "$T/vm-smp2-sum.err")"; fi
 vmrun vm-smp1-sum 1 sum 8 20000; expect vm-smp1-sum 0 "locked 720000 atomic 720000 want 720000"
+# kiln run --smp 2 overrides the image's default (through fw_cfg, so also through GRUB).
+for img in elf iso; do
+  timeout 120 ./kiln run "$T/vm-smp1-sum.$img" --smp 2 --timeout 110 >"$T/vm-run-smp2-$img.out" 2>"$T/vm-run-smp2-$img.err"
+  rc=$?
+  if ! grep -q '^kiln: 2 CPUs (smp=2' "$T/vm-run-smp2-$img.err"; then rc="$rc, no 'kiln: 2 CPUs (smp=2' note"; fi
+  expect "vm-run-smp2-$img" 0 "locked 720000 atomic 720000 want 720000"
+done
 vmrun vm-smp2-sum-16 2 sum 16 20000; expect vm-smp2-sum-16 0 "locked 2720000 atomic 2720000 want 2720000"
 vmrun vm-smp2-condvar 2 condvar; expect vm-smp2-condvar 0 "timedwait: ETIMEDOUT"
 vmrun vm-smp2-once-tsd 2 once_tsd; expect vm-smp2-once-tsd 0 "ok"
