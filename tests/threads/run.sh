@@ -36,7 +36,7 @@ if [ -z "$missing" ]; then pass wasi-lock/kernel-complete; else fail wasi-lock/k
 
 WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first -Wl,-z,stack-size=65536
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
-for p in sum condvar once_tsd race trap exit; do
+for p in sum condvar once_tsd race trap exit echo_mt; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 done
 for w in unshared_wait wait_notify spawn_unshared; do
@@ -129,6 +129,20 @@ fi
 vmrun vm-smp2-exit 2 exit; expect vm-smp2-exit 7 "worker exits with 7"
 if grep -q joined "$T/vm-smp2-exit.out"; then fail vm-smp2-exit-in-worker "main went on after exit(7) in a worker"
 else pass vm-smp2-exit-in-worker; fi
+# Concurrent socket calls: a thread per connection, 16 clients at once (lwIP under its lock).
+for smp in 2 1; do
+  port=$(free_port) name=vm-smp$smp-echo-exit
+  if ./kiln build "$T/echo_mt.wasm" -o "$T/$name.iso" --smp "$smp" --arg 16 --listen tcp:7 >"$T/$name.err" 2>&1; then
+    timeout 200 ./kiln run "$T/$name.elf" --fwd "$port:7" --timeout 190 </dev/null >"$T/$name.out" 2>"$T/$name.err" &
+    vm=$!
+    relay "vm-smp$smp-" < <(timeout 180 python3 tests/threads/echo_client.py "$port" 16 200)
+    wait "$vm"
+    rc=$?
+    expect "$name" 0 "served 16 connections, 0 with errors"
+  else
+    fail "$name" "kiln build: $(tail -n1 "$T/$name.err")"
+  fi
+done
 vmrun vm-smp2-wait-notify 2 wait_notify
 if [ "$rc" = 134 ] && grep -q 'trap: unaligned atomic' "$T/vm-smp2-wait-notify.err"; then pass vm-smp2-wait-notify
 else fail vm-smp2-wait-notify "exit $rc: $(head -c 200 "$T/vm-smp2-wait-notify.err")"; fi
