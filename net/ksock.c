@@ -74,10 +74,21 @@ struct ksock {
   /* UDP receive queue */
   struct dgram *dq_head, *dq_tail;
   uint32_t dq_n;
+  /* Threads: a blocking call lets the locks go while it waits, so another thread may close
+   * the socket meanwhile. Calls in progress hold it (users); a close with users tears the
+   * connection down and marks it closed, and the last user frees it. */
+  uint32_t users;
+  uint8_t closed;
 };
 
 static struct ksock_counts counts;
 static struct ksock *all_socks;
+
+/* Inside net_enter: a blocking call holds the socket, and lets it go before net_leave. */
+static void sock_hold(struct ksock *s) { s->users++; }
+static void sock_put(struct ksock *s) {
+  if (--s->users == 0 && s->closed) kfree(s);
+}
 
 /* The instant a blocking call with timeout ms gives up (UINT64_MAX: never). */
 static uint64_t deadline_of(uint32_t ms) { return ms ? time_ns() + (uint64_t)ms * 1000000ull : UINT64_MAX; }
@@ -382,6 +393,7 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
   int r;
   uint64_t deadline = deadline_of(s->rcvtimeo_ms);
   net_enter();
+  sock_hold(s);
   net_poll();
   for (;;) {
     if (s->acc_head) {
@@ -397,10 +409,12 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
       r = 0;
       break;
     }
+    if (s->closed) { r = WASI_EBADF; break; }
     if (!s->tcp) { r = s->err ? s->err : WASI_EINVAL; break; }
     if (nonblock || expired(deadline)) { r = WASI_EAGAIN; break; }
     net_wait(deadline);
   }
+  sock_put(s);
   net_leave();
   return r;
 }
@@ -430,9 +444,12 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
     else if (nonblock) r = WASI_EINPROGRESS;
     else {
       uint64_t deadline = deadline_of(s->sndtimeo_ms);
-      while (s->state == S_CONNECTING && s->tcp && !s->err && !expired(deadline)) net_wait(deadline);
-      if (s->state == S_CONNECTING && s->tcp && !s->err) r = WASI_EINPROGRESS; /* timed out: goes on */
+      sock_hold(s);
+      while (s->state == S_CONNECTING && s->tcp && !s->err && !s->closed && !expired(deadline)) net_wait(deadline);
+      if (s->closed) r = WASI_EBADF;
+      else if (s->state == S_CONNECTING && s->tcp && !s->err) r = WASI_EINPROGRESS; /* timed out: goes on */
       else if (s->state != S_CONNECTED && !(r = take_connect_err(s))) r = WASI_ECONNREFUSED;
+      sock_put(s);
     }
   }
   net_leave();
@@ -517,10 +534,12 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
   int r = 0;
   uint64_t deadline = deadline_of(s->rcvtimeo_ms);
   net_enter();
+  sock_hold(s);
   net_poll();
   if (s->type == KSOCK_UDP) {
-    while (!s->dq_head && !nonblock && !s->shut_rd && !expired(deadline)) net_wait(deadline);
-    if (s->dq_head) r = udp_take(s, iov, n, flags & KSOCK_PEEK, done, truncated, from, from_port);
+    while (!s->dq_head && !nonblock && !s->shut_rd && !s->closed && !expired(deadline)) net_wait(deadline);
+    if (s->closed) r = WASI_EBADF;
+    else if (s->dq_head) r = udp_take(s, iov, n, flags & KSOCK_PEEK, done, truncated, from, from_port);
     else if (!s->shut_rd) r = WASI_EAGAIN;
   } else if (s->state == S_LISTEN || s->state == S_CONNECTING || s->state == S_NEW || s->state == S_BOUND) {
     r = take_connect_err(s);
@@ -544,6 +563,10 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
         if (r == ERR_REPORTED_RESET) r = 0;
         break;
       }
+      if (s->closed) {
+        r = WASI_EBADF;
+        break;
+      }
       if (!s->tcp) break;
       if (want == 0) break;
       if (nonblock || expired(deadline)) {
@@ -553,6 +576,7 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
       net_wait(deadline);
     }
   }
+  sock_put(s);
   net_leave();
   return r;
 }
@@ -645,9 +669,10 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
   } else {
     uint64_t deadline = deadline_of(s->sndtimeo_ms);
     counts.sends++;
+    sock_hold(s);
     for (;;) {
       size_t k = 0;
-      r = tcp_try_send(s, iov, n, *done, &k);
+      r = s->closed ? WASI_EBADF : tcp_try_send(s, iov, n, *done, &k);
       *done += k;
       if (r || *done == want) break;
       if (nonblock || expired(deadline)) {
@@ -656,6 +681,7 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
       }
       net_wait(deadline);
     }
+    sock_put(s);
     if (r && *done) r = 0; /* report what went; the error shows on the next call */
   }
   virtio_net_flush();
@@ -747,8 +773,12 @@ void ksock_close(struct ksock *s) {
   else all_socks = s->all_next;
   if (s->all_next) s->all_next->all_prev = s->all_prev;
   virtio_net_flush();
+  /* Another thread blocked in a call on it: it wakes, sees closed, and frees it last. */
+  s->closed = 1;
+  int in_use = s->users > 0;
+  if (in_use) net_changed();
   net_leave();
-  kfree(s);
+  if (!in_use) kfree(s);
 }
 
 int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup) {

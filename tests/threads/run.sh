@@ -36,7 +36,7 @@ if [ -z "$missing" ]; then pass wasi-lock/kernel-complete; else fail wasi-lock/k
 
 WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first -Wl,-z,stack-size=65536
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
-for p in sum condvar once_tsd race trap exit echo_mt; do
+for p in sum condvar once_tsd race trap exit echo_mt close_blocked; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 done
 for w in unshared_wait wait_notify spawn_unshared; do
@@ -143,6 +143,20 @@ for smp in 2 1; do
     fail "$name" "kiln build: $(tail -n1 "$T/$name.err")"
   fi
 done
+# close() while another thread is blocked in recv() on the socket: it wakes with an error.
+port=$(free_port) name=vm-smp2-close-blocked
+if ./kiln build "$T/close_blocked.wasm" -o "$T/$name.iso" --smp 2 --listen tcp:7 >"$T/$name.err" 2>&1; then
+  timeout 60 ./kiln run "$T/$name.elf" --fwd "$port:7" --timeout 50 </dev/null >"$T/$name.out" 2>"$T/$name.err" &
+  vm=$!
+  timeout 20 python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
+time.sleep(3)' "$port"
+  wait "$vm"
+  rc=$?
+  expect "$name" 0 "receiver woke after the close"
+else
+  fail "$name" "kiln build: $(tail -n1 "$T/$name.err")"
+fi
 vmrun vm-smp2-wait-notify 2 wait_notify
 if [ "$rc" = 134 ] && grep -q 'trap: unaligned atomic' "$T/vm-smp2-wait-notify.err"; then pass vm-smp2-wait-notify
 else fail vm-smp2-wait-notify "exit $rc: $(head -c 200 "$T/vm-smp2-wait-notify.err")"; fi
