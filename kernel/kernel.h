@@ -253,6 +253,10 @@ void cpu_halt_until(uint64_t deadline_ns);
  * interrupts disabled; returns with them enabled. */
 void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events);
 void kernel_event(void);       /* interrupt context or a thread: something may have become ready */
+/* The same for one object (a socket): block while *word == seen, until kernel_wake_word(word)
+ * (after the object's owner changed *word) or the deadline. Interrupt context may wake. */
+void kernel_wait_word(const volatile uint32_t *word, uint32_t seen, uint64_t deadline_ns);
+void kernel_wake_word(const volatile uint32_t *word);
 uint64_t kernel_events(void);
 #define TIMER_DEADLINE_VECTOR 0xf0
 void time_deadline_irq(void);  /* kernel/trap.c calls it for TIMER_DEADLINE_VECTOR */

@@ -181,6 +181,21 @@ void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events) {
   wasi_lock_reacquire(released);
 }
 
+/* kiln_plat_wait for kernel code: other threads may use WASI meanwhile. */
+void kernel_wait_word(const volatile uint32_t *word, uint32_t seen, uint64_t deadline_ns) {
+  int released = wasi_lock_release();
+  uint64_t f = spin_lock_irqsave(&sched_lock);
+  if (*word == seen && time_ns() < deadline_ns) block(word, deadline_ns);
+  spin_unlock_irqrestore(&sched_lock, f);
+  wasi_lock_reacquire(released);
+}
+
+void kernel_wake_word(const volatile uint32_t *word) {
+  uint64_t f = spin_lock_irqsave(&sched_lock);
+  if (wake_word(word, UINT32_MAX)) kick_idle();
+  spin_unlock_irqrestore(&sched_lock, f);
+}
+
 void sched_yield_cpu(void) {
   int released = wasi_lock_release();
   uint64_t f = spin_lock_irqsave(&sched_lock);

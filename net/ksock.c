@@ -79,6 +79,9 @@ struct ksock {
    * connection down and marks it closed, and the last user frees it. */
   uint32_t users;
   uint8_t closed;
+  /* Changed (and its waiters woken) whenever the socket may have become readable, acceptable,
+   * connected or failed: blocking receives, accepts and connects wait on it (net_wait_word). */
+  uint32_t wake;
 };
 
 static struct ksock_counts counts;
@@ -86,6 +89,13 @@ static struct ksock *all_socks;
 
 /* Inside net_enter: a blocking call holds the socket, and lets it go before net_leave. */
 static void sock_hold(struct ksock *s) { s->users++; }
+/* Callbacks and closes: the socket's waiters look again (and every poll_oneoff). */
+static void sock_wake(struct ksock *s) {
+  net_changed();
+  if (!s) return;
+  __atomic_fetch_add(&s->wake, 1, __ATOMIC_SEQ_CST);
+  kernel_wake_word(&s->wake);
+}
 static void sock_put(struct ksock *s) {
   if (--s->users == 0 && s->closed) kfree(s);
 }
@@ -187,8 +197,8 @@ static int rx_copy_in(struct ksock *s, const struct pbuf *p) {
 }
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
-  net_changed();
   struct ksock *s = arg;
+  sock_wake(s);
   if (!s) { /* closed socket: lwIP's default behaviour */
     if (p) { tcp_recved(pcb, p->tot_len); pbuf_free(p); }
     return ERR_OK;
@@ -227,8 +237,8 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
 }
 
 static void on_err(void *arg, err_t err) {
-  net_changed();
   struct ksock *s = arg;
+  sock_wake(s);
   if (!s) return;
   s->tcp = NULL; /* lwIP has freed it */
   if (err == ERR_CLSD) { /* orderly end after our FIN was acknowledged */
@@ -247,8 +257,8 @@ static void on_err(void *arg, err_t err) {
 }
 
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
-  net_changed();
   struct ksock *s = arg;
+  sock_wake(s);
   if (s) s->state = S_CONNECTED;
   return ERR_OK;
 }
@@ -260,8 +270,8 @@ static void tcp_setup(struct ksock *s) {
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
-  net_changed();
   struct ksock *l = arg;
+  sock_wake(l);
   if (!l || err != ERR_OK || !newpcb) return ERR_VAL;
   struct ksock *s = sock_new(KSOCK_TCP);
   if (!s) {
@@ -280,8 +290,8 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
 }
 
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port) {
-  net_changed();
   struct ksock *s = arg;
+  sock_wake(s);
   struct dgram *d = (s && s->dq_n < UDP_QUEUE_MAX && !s->shut_rd) ? kalloc(sizeof *d) : NULL;
   if (!d) { /* queue full: a datagram may be dropped, as UDP allows */
     pbuf_free(p);
@@ -412,7 +422,7 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
     if (s->closed) { r = WASI_EBADF; break; }
     if (!s->tcp) { r = s->err ? s->err : WASI_EINVAL; break; }
     if (nonblock || expired(deadline)) { r = WASI_EAGAIN; break; }
-    net_wait(deadline);
+    net_wait_word(&s->wake, deadline);
   }
   sock_put(s);
   net_leave();
@@ -445,7 +455,8 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
     else {
       uint64_t deadline = deadline_of(s->sndtimeo_ms);
       sock_hold(s);
-      while (s->state == S_CONNECTING && s->tcp && !s->err && !s->closed && !expired(deadline)) net_wait(deadline);
+      while (s->state == S_CONNECTING && s->tcp && !s->err && !s->closed && !expired(deadline))
+        net_wait_word(&s->wake, deadline);
       if (s->closed) r = WASI_EBADF;
       else if (s->state == S_CONNECTING && s->tcp && !s->err) r = WASI_EINPROGRESS; /* timed out: goes on */
       else if (s->state != S_CONNECTED && !(r = take_connect_err(s))) r = WASI_ECONNREFUSED;
@@ -537,7 +548,8 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
   sock_hold(s);
   net_poll();
   if (s->type == KSOCK_UDP) {
-    while (!s->dq_head && !nonblock && !s->shut_rd && !s->closed && !expired(deadline)) net_wait(deadline);
+    while (!s->dq_head && !nonblock && !s->shut_rd && !s->closed && !expired(deadline))
+      net_wait_word(&s->wake, deadline);
     if (s->closed) r = WASI_EBADF;
     else if (s->dq_head) r = udp_take(s, iov, n, flags & KSOCK_PEEK, done, truncated, from, from_port);
     else if (!s->shut_rd) r = WASI_EAGAIN;
@@ -573,7 +585,7 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
         if (*done == 0) r = WASI_EAGAIN;
         break;
       }
-      net_wait(deadline);
+      net_wait_word(&s->wake, deadline);
     }
   }
   sock_put(s);
@@ -696,6 +708,7 @@ int ksock_shutdown(struct ksock *s, int how) {
   else {
     if (how & 1) {
       s->shut_rd = 1;
+      sock_wake(s); /* a receive blocked in another thread ends */
       /* Drop what is queued; the window reopens so the peer is not stalled. */
       size_t n = s->rx_bytes;
       while (s->rx_head) {
@@ -776,7 +789,7 @@ void ksock_close(struct ksock *s) {
   /* Another thread blocked in a call on it: it wakes, sees closed, and frees it last. */
   s->closed = 1;
   int in_use = s->users > 0;
-  if (in_use) net_changed();
+  if (in_use) sock_wake(s);
   net_leave();
   if (!in_use) kfree(s);
 }

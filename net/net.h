@@ -34,6 +34,10 @@ int net_poll(void);
 /* Inside net_enter: poll; if that found nothing, block (without the lock) until the next
  * kernel event (or at most until deadline_ns on the monotonic clock) and poll again. */
 void net_wait(uint64_t deadline_ns);
+/* The same, for one socket: until *word (which its callbacks change, then kernel_wake_word)
+ * differs from what it was at the call, or deadline_ns. Threads waiting for different
+ * sockets then wake for their own socket only, not for every kernel event. */
+void net_wait_word(const volatile uint32_t *word, uint64_t deadline_ns);
 /* Called by the NIC's interrupt handler. */
 void net_irq(void);
 extern uint64_t net_tw_recycled;

@@ -129,6 +129,23 @@ void net_wait(uint64_t deadline_ns) {
   net_poll();
 }
 
+void net_wait_word(const volatile uint32_t *word, uint64_t deadline_ns) {
+  uint32_t seen = *word;
+  if (net_poll() > 0) return;
+  u32_t ms = sys_timeouts_sleeptime();
+  if (ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE) {
+    uint64_t t = time_ns() + (uint64_t)ms * 1000000ull;
+    if (t < deadline_ns) deadline_ns = t;
+  }
+  int d = depth;
+  depth = 1;
+  unlock_all();
+  kernel_wait_word(word, seen, deadline_ns);
+  net_enter();
+  depth = d;
+  net_poll();
+}
+
 /* Interrupt context (the boot processor): run the stack only if no one is inside it. */
 static void run_from_irq(void) {
   if (!running) return;
