@@ -182,6 +182,8 @@ boot_info:
 
   .bss
   .balign 4096
+  /* Also the tables the other processors start on (kernel/ap_start.S). */
+  .globl boot_pml4
 boot_pml4:
   .skip 4096
 boot_pdpt:

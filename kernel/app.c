@@ -1,6 +1,8 @@
 /* kernel/app.c — the app's life: WASI state from the command line and the file-system module,
  * instantiation of the linked `kiln_module`, a call of its `_start` (a WASI command), and the
- * report through the exit protocol (kernel/exit.c). */
+ * report through the exit protocol (kernel/exit.c). The app is all its threads (aot/abi.h §8):
+ * whichever of them ends it first (_start returning, proc_exit, a trap) reports, once; the
+ * others stop. */
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
 #include "p9/p9.h"
@@ -16,6 +18,14 @@ int app_exit_register(void (*fn)(void)) {
       return 0;
     }
   return -1;
+}
+
+/* The first thread to end the app stops the others (they never run again) and goes on; any
+ * later one stops itself. */
+static void end_once(void) {
+  static int ended;
+  if (__atomic_exchange_n(&ended, 1, __ATOMIC_SEQ_CST)) sched_park();
+  sched_stop_others();
 }
 
 /* The app ended normally (returned from _start or called proc_exit): the hooks finish what
@@ -40,6 +50,23 @@ static int report_missing_imports(const kiln_module *m) {
     missing++;
   }
   return missing;
+}
+
+/* WASI imports bind to their locked entries (kernel/wasi_lock.c): threads share the WASI
+ * state. Other imports (none in a WASI app but wasi.thread-spawn) keep their linked symbol. */
+static int resolve_locked(void *ud, const kiln_module *m, const kiln_import *imp, kiln_extern *out, char *err,
+                          size_t errlen) {
+  void *fn = imp->kind == KILN_EXTERN_FUNC && imp->symbol_name ? wasi_locked_entry(imp->symbol_name) : NULL;
+  /* A WASI function unlocked would race with the other threads: every one must be listed. */
+  if (!fn && imp->kind == KILN_EXTERN_FUNC && !strcmp(imp->module.s, "wasi_snapshot_preview1") &&
+      strcmp(imp->field.s, "proc_exit") && strcmp(imp->field.s, "proc_raise"))
+    panic("WASI import %s has no locked entry in kernel/wasi_lock.c", imp->symbol_name);
+  if (!fn) return -1;
+  memset(out, 0, sizeof *out);
+  out->kind = KILN_EXTERN_FUNC;
+  out->u.func.fn = fn;
+  out->u.func.type_hash = m->funcs[imp->index].type->hash; /* the mangled name holds the type */
+  return 0;
 }
 
 static struct wasi_state *wasi_from_boot(void) {
@@ -73,14 +100,14 @@ _Noreturn void app_run(void) {
   struct wasi_state *st = wasi_from_boot();
 
   char err[160];
-  kiln_instance *inst = kiln_instantiate(m, NULL, NULL, st, err, sizeof err);
+  kiln_instance *inst = kiln_instantiate(m, resolve_locked, NULL, st, err, sizeof err);
   if (!inst) {
     /* The start function may have trapped or exited: that is the app's outcome. */
     if (st->exited) app_exit((uint32_t)st->exit_code);
     for (uint32_t code = 1; code < KILN_TRAP_COUNT; code++)
       if (!strcmp(err, kiln_trap_message(code))) {
         char fn[128];
-        kiln_describe_pc(NULL, call_last_trap_pc, fn, sizeof fn);
+        kiln_describe_pc(NULL, call_last_trap_pc(), fn, sizeof fn);
         kernel_exit_trap(err, fn);
       }
     panic("instantiation failed: %s", err);
@@ -95,14 +122,15 @@ _Noreturn void app_run(void) {
   kiln_plat_instance_end(inst, kiln_invoke(&start.u.func, vals));
 }
 
-/* The end of _start, or of any thread's call that trapped or exited (aot/abi.h §8): one
- * core, one thread of execution, so the first caller is the only one. */
-_Noreturn void kiln_plat_instance_end(kiln_instance *inst, uint32_t code) {
-  struct wasi_state *st = inst->host;
+/* The end of _start (KILN_TRAP_NONE), or of any thread's call that trapped or exited
+ * (aot/abi.h §8): the whole app ends, reported by the first thread that gets here. */
+_Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code) {
+  void *pc = call_last_trap_pc();
+  end_once();
   if (code == KILN_TRAP_NONE) app_exit(0);
-  if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
+  if (code == KILN_TRAP_EXIT) app_exit((uint32_t)((struct wasi_state *)ctx->host)->exit_code);
   char fn[128], what[160];
-  kiln_describe_pc(inst, call_last_trap_pc, fn, sizeof fn);
-  kiln_describe_trap(inst, code, what, sizeof what);
+  kiln_describe_pc(ctx, pc, fn, sizeof fn);
+  kiln_describe_trap(ctx, code, what, sizeof what);
   kernel_exit_trap(what, fn);
 }

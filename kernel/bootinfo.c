@@ -31,6 +31,7 @@ static void add_module(struct boot_info *bi, uint64_t start, uint64_t end, const
 
 /* PVH: pvh_start (boot/entry.S) passes the start_info's own magic as the loader's. */
 static int parse_pvh(const struct pvh_start_info *si, struct boot_info *bi, char *err, size_t errlen) {
+  bi->rsdp = si->rsdp_paddr;
   if (si->cmdline_paddr) copy_str(bi->cmdline, sizeof bi->cmdline, (const char *)(uintptr_t)si->cmdline_paddr);
   if (si->version >= 1) {
     const struct pvh_memmap_entry *e = (const void *)(uintptr_t)si->memmap_paddr;

@@ -47,9 +47,20 @@ void console_listening(void) {
   if (serial_present(COM4)) serial_write(COM4, "l", 1);
 }
 
-void console_write(int fd, const void *buf, size_t n) { serial_write(fd == 2 ? err_port() : COM1, buf, n); }
+/* One writer at a time (any CPU), so lines from different threads do not interleave. */
+static spinlock_t out_lock;
 
-void console_note(const char *s, size_t n) { serial_write(err_port(), s, n); }
+void console_write(int fd, const void *buf, size_t n) {
+  uint64_t f = spin_lock_irqsave(&out_lock);
+  serial_write(fd == 2 ? err_port() : COM1, buf, n);
+  spin_unlock_irqrestore(&out_lock, f);
+}
+
+void console_note(const char *s, size_t n) {
+  uint64_t f = spin_lock_irqsave(&out_lock);
+  serial_write(err_port(), s, n);
+  spin_unlock_irqrestore(&out_lock, f);
+}
 
 int console_isatty(int fd) { return fd >= 0 && fd < 3 && host_tty[fd] == '1'; }
 

@@ -18,6 +18,10 @@ struct __attribute__((packed)) tss {
 #define IST_STACK_SIZE 16384
 static struct tss tss;
 static uint8_t ist_stacks[3][IST_STACK_SIZE] __attribute__((aligned(16)));
+/* The other processors' (kernel/smp.c): a TSS is busy once loaded, so each CPU has its own,
+ * in its own copy of the GDT; their interrupt stacks are allocated when they start. */
+static struct tss ap_tss[MAX_CPUS];
+static uint64_t ap_gdt[MAX_CPUS][5] __attribute__((aligned(16)));
 
 extern uint64_t gdt[];
 
@@ -45,16 +49,38 @@ static void detect_features(void) {
   }
 }
 
+/* TSS descriptor in GDT slots 3-4 (selector 0x18): 64-bit available TSS, present. */
+static void load_tss(uint64_t *g, struct tss *t) {
+  t->iomap_base = sizeof *t; /* no I/O permission bitmap */
+  uint64_t base = (uintptr_t)t, limit = sizeof *t - 1;
+  g[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
+         (((base >> 24) & 0xff) << 56);
+  g[4] = base >> 32;
+  __asm__ volatile("ltr %w0" ::"r"(0x18));
+}
+
 void cpu_init(void) {
   detect_features();
-  /* TSS descriptor in GDT slots 3-4 (selector 0x18): 64-bit available TSS, present. */
+  cpu_set_percpu(&cpus[0]);
   for (int i = 0; i < 3; i++) tss.ist[i] = (uintptr_t)ist_stacks[i] + IST_STACK_SIZE;
-  tss.iomap_base = sizeof tss; /* no I/O permission bitmap */
-  uint64_t base = (uintptr_t)&tss, limit = sizeof tss - 1;
-  gdt[3] = (limit & 0xffff) | ((base & 0xffffff) << 16) | (0x89ull << 40) | (((limit >> 16) & 0xf) << 48) |
-           (((base >> 24) & 0xff) << 56);
-  gdt[4] = base >> 32;
-  __asm__ volatile("ltr %w0" ::"r"(0x18));
+  load_tss(gdt, &tss);
+}
+
+void cpu_init_ap(struct cpu *c) {
+  uint64_t *g = ap_gdt[c->id];
+  memcpy(g, gdt, 3 * sizeof *g);
+  struct __attribute__((packed)) {
+    uint16_t limit;
+    uint64_t base;
+  } gdtr = {5 * sizeof *g - 1, (uintptr_t)g};
+  __asm__ volatile("lgdt %0" ::"m"(gdtr));
+  struct tss *t = &ap_tss[c->id];
+  for (int i = 0; i < 3; i++) {
+    uint8_t *st = kalloc_pages(IST_STACK_SIZE / PAGE_SIZE);
+    if (!st) panic("cpu %d: no memory for interrupt stacks", c->id);
+    t->ist[i] = (uintptr_t)st + IST_STACK_SIZE;
+  }
+  load_tss(g, t);
 }
 
 void cpu_enable_simd(void) {

@@ -9,6 +9,10 @@
  * Without isa-debug-exit the ACPI power-off of QEMU's PIIX4 and ICH9 chipsets is tried, then
  * the CPU halts. */
 #include "kernel/kernel.h"
+#include "net/net.h"
+
+/* Weak: the kernel core also links without net/ (tests/kernel's fallback). */
+extern struct net_lock_stats net_lock_stats __attribute__((weak));
 
 #define DEBUGCON 0xe9
 #define DEBUG_EXIT 0xf4
@@ -36,13 +40,17 @@ static void report_stats(void) {
   time_idle_stats(&s);
   kprintf("kiln: idle: %lu halts, %lu deadline-timer wake-ups, %lu deadlines armed (%s)\n", s.halts,
           s.deadline_irqs, s.armed, s.mode);
+  for (int i = 0; i < ncpus; i++) kprintf("kiln: cpu %d: %lu switches to a thread\n", i, cpus[i].runs);
+  if (&net_lock_stats)
+    kprintf("kiln: net lock: taken %lu times, %lu of them after waiting for another CPU\n", net_lock_stats.taken,
+          net_lock_stats.contended);
 }
 
 _Noreturn void kernel_exit(uint32_t status) {
   char line[32];
   __asm__ volatile("cli");
   report_stats();
-  if (!finished++) {
+  if (!__atomic_fetch_add(&finished, 1, __ATOMIC_SEQ_CST)) {
     ksnprintf(line, sizeof line, "exit %u\n", status);
     debugcon(line);
   }
@@ -53,7 +61,7 @@ _Noreturn void kernel_exit_trap(const char *message, const char *function) {
   char line[256];
   __asm__ volatile("cli");
   kprintf("kiln: trap: %s in %s\n", message, function);
-  if (!finished++) {
+  if (!__atomic_fetch_add(&finished, 1, __ATOMIC_SEQ_CST)) {
     ksnprintf(line, sizeof line, "trap %s in %s\n", message, function);
     debugcon(line);
   }
@@ -68,7 +76,7 @@ _Noreturn void panic(const char *fmt, ...) {
   kvsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
   kprintf("kiln: panic: %s\n", msg);
-  if (!finished++) {
+  if (!__atomic_fetch_add(&finished, 1, __ATOMIC_SEQ_CST)) {
     debugcon("panic ");
     debugcon(msg);
     debugcon("\n");

@@ -21,6 +21,7 @@ struct free_block {
 };
 
 static struct free_block *free_list[MAX_SHIFT + 1];
+static spinlock_t heap_lock; /* the free lists, on any CPU */
 
 static int refill(int shift) {
   uint8_t *pg = kalloc_page();
@@ -39,14 +40,14 @@ void *kalloc(size_t n) {
   if (n + HDR <= (1u << MAX_SHIFT)) {
     int shift = MIN_SHIFT;
     while ((1u << shift) < n + HDR) shift++;
-    uint64_t f = irq_save();
+    uint64_t f = spin_lock_irqsave(&heap_lock);
     if (!free_list[shift] && refill(shift)) {
-      irq_restore(f);
+      spin_unlock_irqrestore(&heap_lock, f);
       return NULL;
     }
     h = (struct hdr *)free_list[shift];
     free_list[shift] = free_list[shift]->next;
-    irq_restore(f);
+    spin_unlock_irqrestore(&heap_lock, f);
     h->magic = MAGIC_SMALL;
     h->size = shift;
     memset(h + 1, 0, (1u << shift) - HDR);
@@ -72,11 +73,11 @@ void kfree(void *p) {
     panic("kfree: %p is not a heap block (double free or corruption)", p);
   int shift = h->size;
   h->magic = 0;
-  uint64_t f = irq_save();
+  uint64_t f = spin_lock_irqsave(&heap_lock);
   struct free_block *b = (void *)h;
   b->next = free_list[shift];
   free_list[shift] = b;
-  irq_restore(f);
+  spin_unlock_irqrestore(&heap_lock, f);
 }
 
 void *kiln_plat_alloc(size_t n) { return kalloc(n ? n : 1); }

@@ -1,7 +1,8 @@
 /* kernel/kernel.h — the kernel's internal header: its functions grouped by defining file, and
  * the API that drivers/ and net/ build on (page allocation, virt_to_phys, IRQs, port and MMIO
- * access, time, idling). Everything runs on one core, in ring 0; interrupts are enabled
- * outside interrupt handlers and the sections guarded by irq_save()/irq_restore().
+ * access, time, idling). Everything runs in ring 0, on one CPU or (smp=N) several; interrupts
+ * are enabled outside interrupt handlers and the sections guarded by irq_save()/irq_restore()
+ * or a spinlock. Device interrupts all go to the boot processor.
  */
 #ifndef KILN_KERNEL_H
 #define KILN_KERNEL_H
@@ -68,6 +69,57 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
   __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
 }
 
+/* ---- spinlocks: short sections on any CPU; _irqsave where interrupt handlers take them ---- */
+typedef struct {
+  volatile uint32_t locked;
+} spinlock_t;
+static inline int spin_trylock(spinlock_t *l) { return !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE); }
+static inline void spin_lock(spinlock_t *l) {
+  while (!spin_trylock(l))
+    while (l->locked) __asm__ volatile("pause");
+}
+static inline void spin_unlock(spinlock_t *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE); }
+static inline uint64_t spin_lock_irqsave(spinlock_t *l) {
+  uint64_t f = irq_save();
+  spin_lock(l);
+  return f;
+}
+static inline void spin_unlock_irqrestore(spinlock_t *l, uint64_t f) {
+  spin_unlock(l);
+  irq_restore(f);
+}
+
+/* Kernel code called from Wasm runs on the thread's demand-paged Wasm stack, and a page fault
+ * there takes the page-table and page-allocator locks (kernel/vm.c, pmem.c): code about to
+ * take one of those touches the next two pages of its stack first, so that no demand fault
+ * can happen while it holds one (it would wait for itself). Their sections are shallow. */
+static inline void stack_probe(void) {
+  volatile uint8_t *sp = __builtin_frame_address(0);
+  (void)sp[-4096];
+  (void)sp[-8192];
+}
+
+/* ---- per-CPU data (kernel/smp.c), reached through GS ---- */
+#define MAX_CPUS 16
+struct thread;
+struct cpu {
+  struct cpu *self; /* %gs:0 */
+  int id;           /* 0: the boot processor */
+  uint8_t apic_id;
+  struct thread *current, *idle; /* kernel/sched.c */
+  uint64_t runs;                 /* times it switched to an app thread (stats=1) */
+  int kicked;                    /* idle, and sent a wake-up IPI it has not acted on yet */
+  int halted;       /* in hlt (kernel/time.c's idle accounting) */
+  uint64_t halt_t0;
+};
+extern struct cpu cpus[MAX_CPUS];
+extern int ncpus; /* started, including the boot processor */
+static inline struct cpu *this_cpu(void) {
+  struct cpu *c;
+  __asm__ volatile("movq %%gs:0, %0" : "=r"(c));
+  return c;
+}
+
 /* ---- boot/linker.ld symbols ---- */
 extern char __kernel_start[], __text_end[], __rodata_end[], __data_end[], __kernel_end[];
 extern char __kernel_text_start[], __kernel_text_end[];
@@ -95,6 +147,7 @@ struct boot_info {
   struct boot_module modules[BOOT_MAX_MODULES];
   int nmodules;
   char cmdline[BOOT_CMDLINE_MAX];
+  uint64_t rsdp; /* ACPI RSDP's physical address when the loader gave it (PVH), else 0 */
 };
 /* Copies what the kernel needs out of the loader's structures. 0, or -1 with a reason in err. */
 int boot_parse(uint32_t magic, uintptr_t info, struct boot_info *out, char *err, size_t errlen);
@@ -123,9 +176,11 @@ void vm_init(void);
 uint64_t virt_to_phys(const void *va); /* identity for RAM; walks the tables elsewhere (0: unmapped) */
 /* Maps [phys, phys+len) uncached at the same virtual address (device registers); returns it. */
 void *kmap_mmio(uint64_t phys, size_t len);
-/* The Wasm stack: [wasm_stack_lo, wasm_stack_hi), with an unmapped guard region below lo. */
-extern uintptr_t wasm_stack_lo, wasm_stack_hi;
-/* Page-fault triage: 1 when the fault was a demand page of the Wasm stack (now mapped), -1 when
+/* Wasm stacks, one per thread: [*lo, *hi) with an unmapped guard region below lo, mapped on
+ * demand; returns the slot, or -1. A freed slot keeps its pages for the next thread. */
+int vm_stack_alloc(uintptr_t *lo, uintptr_t *hi);
+void vm_stack_free(int slot);
+/* Page-fault triage: 1 when the fault was a demand page of a Wasm stack (now mapped), -1 when
  * it was one but no page is left (the trap "call stack exhausted"), 0 when not ours. */
 int vm_handle_demand_fault(uint64_t addr);
 /* Which region a fault address is in: */
@@ -137,7 +192,8 @@ void *kalloc(size_t n); /* zeroed, 16-byte aligned; NULL when out of memory */
 void kfree(void *p);
 
 /* ---- kernel/cpu.c: GDT/TSS with the interrupt stacks, SSE/AVX enabling, CPU features ---- */
-void cpu_init(void);
+void cpu_init(void);             /* the boot processor, per-CPU data on cpus[0] */
+void cpu_init_ap(struct cpu *c); /* another processor: its own GDT, TSS and interrupt stacks */
 void cpu_enable_simd(void);
 extern bool cpu_has_nx, cpu_has_rdrand, cpu_has_rdseed, cpu_has_invariant_tsc, cpu_has_apic, cpu_has_tsc_deadline;
 enum { IST_IRQ = 1, IST_FAULT = 2, IST_DOUBLE = 3 };
@@ -149,6 +205,7 @@ struct trapframe {
   uint64_t rip, cs, rflags, rsp, ss; /* pushed by the CPU */
 };
 void trap_init(void);
+void trap_load_idt(void);
 void trap_dispatch(struct trapframe *tf); /* called by kernel/vectors.S */
 /* An interrupt handler runs with interrupts disabled on the interrupt stack (one stack for
  * all IRQs: a handler must never enable interrupts, nor call kernel_idle); the EOI is sent
@@ -165,6 +222,11 @@ void pic_init(void);
 void pic_unmask(int irq);
 void pic_eoi(int irq);
 void lapic_init(void);
+void lapic_init_ap(void);
+uint8_t lapic_id(void);
+#define LAPIC_IPI_INIT 0x4500    /* INIT, level assert */
+#define LAPIC_IPI_STARTUP 0x4600 /* | the start page (address >> 12) */
+void lapic_ipi(uint8_t apic_id, uint32_t cmd); /* cmd: the ICR's low word (vector, delivery mode) */
 void lapic_eoi(void);
 void lapic_timer_init(int vector, int tsc_deadline);
 void lapic_timer_start(uint32_t count);
@@ -174,22 +236,29 @@ void lapic_timer_arm(uint32_t count);
 /* ---- kernel/time.c: TSC (calibrated against the PIT), CMOS RTC, the periodic tick ---- */
 #define TIMER_HZ 100
 void time_init(void);
+void time_init_ap(void);         /* another processor's deadline timer */
 uint64_t time_ns(void);          /* monotonic, since boot */
 uint64_t time_realtime_ns(void); /* since the Unix epoch (RTC at boot + monotonic) */
 uint64_t time_tsc_hz(void);
 uint64_t time_ticks(void);       /* timer interrupts since time_init */
 /* fn(arg) runs at every tick in interrupt context (e.g. lwIP timers); 0 or -1. */
 int timer_register(irq_handler_fn fn, void *arg);
-/* Halts until the next interrupt (timer, NIC, serial); returns with interrupts enabled. */
-void kernel_idle(void);
-/* Halts until the next interrupt or the monotonic instant deadline_ns (UINT64_MAX: none),
- * whichever comes first, with a one-shot timer interrupt armed at the deadline: never spins.
- * Returns at once if the deadline has passed or an interrupt handler called kernel_event()
- * since the caller read kernel_events() into seen_events (so readiness that an interrupt
- * produced between the caller's last check and the hlt is not slept through). May be called
- * with interrupts disabled; returns with them enabled. */
+/* The idle thread (kernel/sched.c), interrupts off: halts until the next interrupt or the
+ * monotonic instant deadline_ns (UINT64_MAX: none), with a one-shot timer interrupt armed at
+ * the deadline: never spins. Returns with interrupts enabled. */
+void cpu_halt_until(uint64_t deadline_ns);
+/* kernel/sched.c: blocks the current thread until the next kernel event or the monotonic
+ * instant deadline_ns (UINT64_MAX: none); other threads run meanwhile, and a CPU with none
+ * halts. Returns at once if the deadline has passed or kernel_event() was called since the
+ * caller read kernel_events() into seen_events (so readiness that an interrupt produced
+ * between the caller's last check and the wait is not slept through). May be called with
+ * interrupts disabled; returns with them enabled. */
 void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events);
-void kernel_event(void);       /* interrupt context: something may have become ready */
+void kernel_event(void);       /* interrupt context or a thread: something may have become ready */
+/* The same for one object (a socket): block while *word == seen, until kernel_wake_word(word)
+ * (after the object's owner changed *word) or the deadline. Interrupt context may wake. */
+void kernel_wait_word(const volatile uint32_t *word, uint32_t seen, uint64_t deadline_ns);
+void kernel_wake_word(const volatile uint32_t *word);
 uint64_t kernel_events(void);
 #define TIMER_DEADLINE_VECTOR 0xf0
 void time_deadline_irq(void);  /* kernel/trap.c calls it for TIMER_DEADLINE_VECTOR */
@@ -204,6 +273,49 @@ struct idle_stats {
 void time_idle_stats(struct idle_stats *s);
 /* Pure: days since 1970-01-01 of a proleptic Gregorian date (for the RTC). */
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+
+/* ---- kernel/acpi.c: the processors' local APIC ids from the MADT ---- */
+int acpi_cpus(uint8_t *apic_ids, int max); /* how many (enabled or online-capable); 0 without ACPI */
+
+/* ---- kernel/smp.c: the other processors (smp=N) ---- */
+void cpu_set_percpu(struct cpu *c); /* GS base */
+void smp_init(void);
+_Noreturn void ap_main(struct cpu *c);
+
+/* ---- kernel/sched.c + kernel/switch.S: threads, run queue, blocking, preemption ---- */
+struct call_frame;
+struct thread {
+  uint64_t rsp;         /* saved by sched_switch while it does not run */
+  struct thread *next;  /* in the run queue, the blocked list or the dead list */
+  int state, id;
+  uint8_t *kstack;      /* where it starts (NULL: kmain's boot stack) */
+  uint8_t *fpu;         /* SSE/AVX state while preempted (xsave area, one page) */
+  int stack_slot;       /* its Wasm stack (kernel/vm.c) */
+  uintptr_t wasm_lo, wasm_hi;
+  struct call_frame *call; /* innermost kiln_plat_call (kernel/call.c) */
+  void *trap_pc;           /* where its last unwind came from (for the trap report) */
+  const volatile uint32_t *wait_word; /* blocked on: kiln_plat_wait's word, or the event counter */
+  uint64_t deadline;       /* UINT64_MAX: none */
+  uint64_t wait_seen;      /* kernel/wasi_plat.c: the events when its last wait ended */
+  int wasi_held;           /* inside a locked WASI call (kernel/wasi_lock.c) */
+  void (*fn)(void *);
+  void *arg;
+};
+#define SCHED_IPI_VECTOR 0xf1 /* wake an idle CPU; the tick, forwarded to busy ones */
+void sched_init(void);               /* the boot processor, once time and memory are up */
+void sched_init_ap(struct cpu *c);
+struct thread *sched_current(void);
+_Noreturn void sched_idle_loop(void);
+void sched_tick(struct trapframe *tf); /* interrupt context: deadlines, preemption */
+void sched_stop_others(void);          /* the instance ends: only the current thread runs on */
+void sched_yield_cpu(void);            /* the current thread goes behind the ready ones */
+_Noreturn void sched_park(void);       /* the current thread never runs again */
+/* kernel/switch.S */
+void sched_switch(uint64_t *save_rsp, uint64_t rsp);
+void sched_thread_entry(void);
+void sched_preempt_stub(void);
+_Noreturn void sched_thread_start(void);
+void sched_preempt(void);
 
 /* ---- kernel/cmdline.c: arg=, env= and other key=value tokens ---- */
 /* Parses the image's command line (built in, or NULL) and the loader's over it, key by key
@@ -241,8 +353,8 @@ _Noreturn void panic(const char *fmt, ...) __attribute__((format(printf, 1, 2)))
 struct kiln_instance *call_current(void);
 /* kiln_plat_unwind for a hardware fault at pc (kernel/trap.c). */
 _Noreturn void call_unwind_fault(uint32_t code, void *pc);
-/* Where the last unwind came from (for the trap report). */
-extern void *call_last_trap_pc;
+/* Where the current thread's last unwind came from (for the trap report). */
+void *call_last_trap_pc(void);
 struct kjmp {
   uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip, rflags;
 };
@@ -255,6 +367,11 @@ void call_on_stack(void *tramp, void *fn, void *ctx, void *vals, uintptr_t sp);
  * timers there) and returns nonzero when it did work that may have made something ready;
  * 0 or -1. */
 int kernel_poll_register(int (*fn)(void *), void *arg);
+
+/* ---- kernel/wasi_lock.c: one lock over the WASI state, around every WASI call ---- */
+void *wasi_locked_entry(const char *symbol); /* the locked entry of a WASI import, or NULL */
+int wasi_lock_release(void);            /* while the caller waits: 1 if it held the lock */
+void wasi_lock_reacquire(int released);
 
 /* ---- kernel/selftest.c: deliberate faults (selftest=NAME on the command line) ---- */
 void selftest_run(const char *name);

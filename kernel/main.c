@@ -35,7 +35,11 @@ void kmain(uint32_t magic, uint32_t info) {
    * the deadline timer for sleeps. */
   pic_init();
   time_init();
+  /* Threads: kmain's becomes the first (the app's), with an idle thread beside it. */
+  sched_init();
   __asm__ volatile("sti");
+  /* The other processors (smp=N), once timers and page tables are there. */
+  smp_init();
   /* Stdin from the host (framed, interrupt-driven) and which stdio are terminals there. */
   console_host_init();
   /* The random generator (seeded from the clocks when the CPU has no RDRAND/RDSEED). */

@@ -41,7 +41,7 @@ void pic_eoi(int irq) {
 
 /* Local APIC registers (offsets in 32-bit words of the 4 KiB page). */
 enum {
-  LAPIC_EOI = 0xb0 / 4, LAPIC_SVR = 0xf0 / 4, LAPIC_LVT_TIMER = 0x320 / 4, LAPIC_LINT0 = 0x350 / 4,
+  LAPIC_ID = 0x20 / 4, LAPIC_ICR_LO = 0x300 / 4, LAPIC_ICR_HI = 0x310 / 4, LAPIC_EOI = 0xb0 / 4, LAPIC_SVR = 0xf0 / 4, LAPIC_LVT_TIMER = 0x320 / 4, LAPIC_LINT0 = 0x350 / 4,
   LAPIC_LINT1 = 0x360 / 4, LAPIC_TIMER_INIT = 0x380 / 4, LAPIC_TIMER_CUR = 0x390 / 4, LAPIC_TIMER_DIV = 0x3e0 / 4
 };
 #define LVT_MASKED (1u << 16)
@@ -56,6 +56,25 @@ void lapic_init(void) {
   lapic[LAPIC_LINT0] = 0x700;         /* ExtINT: 8259 interrupts pass through */
   lapic[LAPIC_LINT1] = 0x400;         /* NMI */
   lapic[LAPIC_SVR] = 0x100 | 0xff;    /* software-enable, spurious vector 0xff */
+}
+
+/* Another processor's local APIC: the mapping is the same (each CPU sees its own APIC at that
+ * address); LINT0 masked, since only the boot processor takes the 8259's interrupts. */
+void lapic_init_ap(void) {
+  lapic[LAPIC_LINT0] = LVT_MASKED;
+  lapic[LAPIC_LINT1] = 0x400;
+  lapic[LAPIC_SVR] = 0x100 | 0xff;
+}
+
+uint8_t lapic_id(void) { return (uint8_t)(lapic[LAPIC_ID] >> 24); }
+
+/* An inter-processor interrupt to one APIC id (physical destination), once the previous one
+ * has been delivered. */
+void lapic_ipi(uint8_t apic_id, uint32_t cmd) {
+  while (lapic[LAPIC_ICR_LO] & (1u << 12)) __asm__ volatile("pause");
+  lapic[LAPIC_ICR_HI] = (uint32_t)apic_id << 24;
+  lapic[LAPIC_ICR_LO] = cmd;
+  while (lapic[LAPIC_ICR_LO] & (1u << 12)) __asm__ volatile("pause");
 }
 
 void lapic_eoi(void) {

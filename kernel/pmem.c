@@ -128,10 +128,14 @@ void pmem_init(const struct boot_info *bi) {
   pmem_set_limit(4ull << 30); /* until vm_init maps all RAM */
 }
 
+/* Any CPU, interrupt handlers included. */
+static spinlock_t pmem_lock;
+
 void *kalloc_pages(size_t n) {
-  uint64_t f = irq_save();
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&pmem_lock);
   uint64_t pa = pmem_alloc_phys(n);
-  irq_restore(f);
+  spin_unlock_irqrestore(&pmem_lock, f);
   if (!pa) return NULL;
   memset((void *)(uintptr_t)pa, 0, n * PAGE_SIZE);
   return (void *)(uintptr_t)pa;
@@ -139,9 +143,10 @@ void *kalloc_pages(size_t n) {
 
 void kfree_pages(void *p, size_t n) {
   if (!p) return;
-  uint64_t f = irq_save();
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&pmem_lock);
   pmem_free_phys((uintptr_t)p, n);
-  irq_restore(f);
+  spin_unlock_irqrestore(&pmem_lock, f);
 }
 
 void *kalloc_page(void) { return kalloc_pages(1); }

@@ -68,7 +68,8 @@ void random_bytes(void *buf, size_t n) {
   }
   if (!n) return;
   uint8_t block[64];
-  uint64_t f = irq_save();
+  static spinlock_t lock; /* the generator's state, on any CPU */
+  uint64_t f = spin_lock_irqsave(&lock);
   key[0] ^= (uint32_t)rdtsc(); /* a little fresh jitter per request */
   while (n) {
     chacha20_block(key, ++counter, nonce, block);
@@ -77,7 +78,7 @@ void random_bytes(void *buf, size_t n) {
     memcpy(key, block + 32, 32);
     p += k, n -= k;
   }
-  irq_restore(f);
+  spin_unlock_irqrestore(&lock, f);
   memset(block, 0, sizeof block);
 }
 #endif

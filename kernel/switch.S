@@ -61,3 +61,53 @@ call_on_stack:
   movq %rbp, %rsp
   popq %rbp
   ret
+
+/* void sched_switch(uint64_t *save_rsp, uint64_t rsp) (kernel/sched.c): saves the callee-saved
+ * registers on this stack and its rsp in *save_rsp, then resumes the stack rsp (a thread that
+ * switched away here, or a fresh one prepared to return into sched_thread_entry). */
+  .globl sched_switch
+sched_switch:
+  pushq %rbp
+  pushq %rbx
+  pushq %r12
+  pushq %r13
+  pushq %r14
+  pushq %r15
+  movq %rsp, (%rdi)
+  movq %rsi, %rsp
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %rbx
+  popq %rbp
+  ret
+
+  .globl sched_thread_entry
+sched_thread_entry:
+  andq $-16, %rsp
+  call sched_thread_start
+  ud2
+
+/* Where a preempted thread resumes (kernel/sched.c's sched_tick): its interrupted registers
+ * are a struct trapframe at rsp; after the switch, back to them as the interrupt would have. */
+  .globl sched_preempt_stub
+sched_preempt_stub:
+  call sched_preempt
+  popq %r15
+  popq %r14
+  popq %r13
+  popq %r12
+  popq %r11
+  popq %r10
+  popq %r9
+  popq %r8
+  popq %rbp
+  popq %rdi
+  popq %rsi
+  popq %rdx
+  popq %rcx
+  popq %rbx
+  popq %rax
+  addq $16, %rsp /* vector and error code */
+  iretq

@@ -31,10 +31,7 @@ static const char *const dl_names[] = {"none", "tsc-deadline", "lapic-oneshot", 
 static int dl_mode;
 static uint64_t lapic_hz, tsc_per_ns, lapic_per_ns; /* 32.32 fixed point */
 static volatile int pit_oneshot; /* channel 0 is counting a one-shot, not the periodic tick */
-static volatile uint64_t events;
 static struct idle_stats istats;
-static uint64_t halt_t0;
-static volatile int halted;
 static struct {
   irq_handler_fn fn;
   void *arg;
@@ -129,12 +126,16 @@ void time_init(void) {
     lapic_timer_init(TIMER_DEADLINE_VECTOR, dl_mode == DL_TSC_DEADLINE);
 }
 
+/* Another processor (kernel/smp.c): its local APIC timer in the mode the boot processor chose. */
+void time_init_ap(void) {
+  if (dl_mode == DL_TSC_DEADLINE || dl_mode == DL_LAPIC)
+    lapic_timer_init(TIMER_DEADLINE_VECTOR, dl_mode == DL_TSC_DEADLINE);
+}
+
 /* Interrupt context (kernel/trap.c): the LAPIC deadline timer fired. The waiter that armed
  * it is woken from hlt by the interrupt itself; nothing else to do. */
 void time_deadline_irq(void) { istats.deadline_irqs++; }
 
-void kernel_event(void) { events++; }
-uint64_t kernel_events(void) { return events; }
 
 /* Interrupts are off. Arms the deadline timer to fire at monotonic instant `deadline`, which
  * is `left` ns from now. */
@@ -168,12 +169,8 @@ static void arm(uint64_t deadline, uint64_t left) {
   }
 }
 
-void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events) {
+void cpu_halt_until(uint64_t deadline_ns) {
   __asm__ volatile("cli" ::: "memory");
-  if (events != seen_events) {
-    __asm__ volatile("sti" ::: "memory");
-    return;
-  }
   if (deadline_ns != UINT64_MAX) {
     uint64_t now = time_ns();
     if (now >= deadline_ns) {
@@ -182,18 +179,20 @@ void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events) {
     }
     arm(deadline_ns, deadline_ns - now);
   }
-  istats.halts++;
-  halt_t0 = rdtsc();
-  halted = 1;
+  struct cpu *c = this_cpu();
+  __atomic_fetch_add(&istats.halts, 1, __ATOMIC_RELAXED);
+  c->halt_t0 = rdtsc();
+  c->halted = 1;
   /* sti takes effect after the next instruction, so no interrupt slips in before hlt. */
   __asm__ volatile("sti; hlt" ::: "memory");
 }
 
 /* Interrupt entry (kernel/trap.c): the idle time ends here, before the handler's work. */
 void time_irq_entry(void) {
-  if (!halted) return;
-  halted = 0;
-  istats.idle_tsc += rdtsc() - halt_t0;
+  struct cpu *c = this_cpu();
+  if (!c->halted) return;
+  c->halted = 0;
+  __atomic_fetch_add(&istats.idle_tsc, rdtsc() - c->halt_t0, __ATOMIC_RELAXED);
 }
 
 void time_idle_stats(struct idle_stats *s) {
@@ -223,6 +222,4 @@ int timer_register(irq_handler_fn fn, void *arg) {
   irq_restore(f);
   return -1;
 }
-
-void kernel_idle(void) { kernel_idle_until(UINT64_MAX, events); }
 #endif

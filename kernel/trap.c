@@ -52,6 +52,11 @@ void trap_init(void) {
     if (v < 32) ist = (v == 8 || v == 2 || v == 18) ? IST_DOUBLE : IST_FAULT;
     idt[v] = (struct gate){(uint16_t)off, 0x08, ist, 0x8e, (uint16_t)(off >> 16), (uint32_t)(off >> 32), 0};
   }
+  trap_load_idt();
+}
+
+/* Every processor uses the same IDT (kernel/smp.c loads it on the others). */
+void trap_load_idt(void) {
   struct __attribute__((packed)) {
     uint16_t limit;
     uint64_t base;
@@ -151,12 +156,16 @@ void trap_dispatch(struct trapframe *tf) {
     for (int i = 0; i < HANDLERS_PER_LINE && line_handlers[irq][i].fn; i++)
       line_handlers[irq][i].fn(line_handlers[irq][i].arg);
     pic_eoi(irq);
+    if (irq == 0) sched_tick(tf);
   } else if (v >= MSI_BASE && v < MSI_BASE + MSI_COUNT) {
     if (msi_handlers[v - MSI_BASE].fn) msi_handlers[v - MSI_BASE].fn(msi_handlers[v - MSI_BASE].arg);
     lapic_eoi();
   } else if (v == TIMER_DEADLINE_VECTOR) {
     time_deadline_irq();
     lapic_eoi();
+  } else if (v == SCHED_IPI_VECTOR) {
+    lapic_eoi();
+    sched_tick(tf);
   } else if (v != SPURIOUS_VECTOR) {
     klog("kiln: unexpected interrupt vector %lu\n", v);
   }

@@ -4,14 +4,18 @@
  *   [4 KiB, RAM top)          identity map of RAM: kernel text R+X, rodata R, everything else
  *                             RW+NX; page 0 and the kernel stack's guard page unmapped
  *   device registers          kmap_mmio(): identity, uncached, NX
- *   STACK_BASE ..             the Wasm stack: a 1 MiB unmapped guard, then 8 MiB mapped on
- *                             demand (page faults) so an idle stack costs no RAM; when no
+ *   STACK_BASE + i * 9 MiB    thread i's Wasm stack: a 1 MiB unmapped guard, then 8 MiB mapped
+ *                             on demand (page faults) so an idle stack costs no RAM; when no
  *                             page is left for it, the fault is the trap "call stack
  *                             exhausted" (the guest's doing: it took the RAM), never a panic
  *   MEM_BASE + i * SLOT       linear memory i: KILN_MEM_RESERVE bytes reserved, pages mapped
  *                             zeroed RW+NX by kiln_plat_mem_commit, the rest unmapped so a
  *                             stray access faults and becomes the trap "out of bounds memory
  *                             access" (kernel/trap.c)
+ * Every CPU shares these tables; vm_lock serializes their changes (page faults on any CPU
+ * included). Nothing is unmapped while another CPU may use it (a thread's stack slot keeps
+ * its pages for the next thread; linear memories are released only when an instance is
+ * freed, which the kernel's single app never is), so no TLB shootdown is needed.
  */
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
@@ -29,6 +33,8 @@
 #define STACK_GUARD (1ull << 20)
 #define STACK_SIZE (8ull << 20)
 #define STACK_PREMAP (64ull << 10)
+#define STACK_SLOT (STACK_GUARD + STACK_SIZE)
+#define STACK_SLOTS 1024
 /* memory.grow leaves this much RAM free, so the stack (and the kernel working for the app)
  * can still get pages after the app took everything it could. Not the whole 8 MiB: a VM
  * in 16 MiB of RAM must still have room for its app. */
@@ -37,7 +43,8 @@
 #define SLOT (16ull << 30)             /* >= KILN_MEM_RESERVE, 1 GiB aligned */
 #define NSLOTS 256
 
-uintptr_t wasm_stack_lo, wasm_stack_hi;
+static spinlock_t vm_lock;
+static uint8_t stack_used[STACK_SLOTS], stack_premapped[STACK_SLOTS];
 static uint64_t *pml4;
 static uint64_t nx; /* PTE_NX when the CPU has it (the bit is reserved otherwise) */
 static struct {
@@ -106,6 +113,8 @@ uint64_t virt_to_phys(const void *p) {
 }
 
 void *kmap_mmio(uint64_t phys, size_t len) {
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&vm_lock);
   for (uint64_t va = PAGE_ROUND_DOWN(phys); va < phys + len; va += PAGE_SIZE) {
     int large;
     uint64_t *e = walk(va, 1, &large);
@@ -114,6 +123,7 @@ void *kmap_mmio(uint64_t phys, size_t len) {
     *e = va | PTE_P | PTE_W | PTE_PCD | PTE_PWT | nx;
     invlpg(va);
   }
+  spin_unlock_irqrestore(&vm_lock, f);
   return (void *)(uintptr_t)phys;
 }
 
@@ -148,25 +158,59 @@ void vm_init(void) {
   }
   __asm__ volatile("mov %0, %%cr3" ::"r"((uintptr_t)pml4) : "memory");
   pmem_set_limit(top);
+}
 
-  /* The Wasm stack: the top pre-mapped, the rest on demand. */
-  wasm_stack_lo = STACK_BASE + STACK_GUARD;
-  wasm_stack_hi = wasm_stack_lo + STACK_SIZE;
-  for (uint64_t va = wasm_stack_hi - STACK_PREMAP; va < wasm_stack_hi; va += PAGE_SIZE) {
-    void *pg = kalloc_page();
-    if (!pg || map_page(va, (uintptr_t)pg, PTE_W | nx)) panic("vm: no memory for the Wasm stack");
+/* A Wasm stack: the top pre-mapped (once per slot), the rest on demand. */
+int vm_stack_alloc(uintptr_t *lo, uintptr_t *hi) {
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&vm_lock);
+  int slot = -1;
+  for (int i = 0; i < STACK_SLOTS && slot < 0; i++)
+    if (!stack_used[i]) slot = i;
+  if (slot < 0) goto out;
+  uint64_t top = STACK_BASE + (uint64_t)slot * STACK_SLOT + STACK_SLOT;
+  for (uint64_t va = top - STACK_PREMAP; va < top && !stack_premapped[slot]; va += PAGE_SIZE) {
+    uint64_t *e = walk(va, 1, NULL);
+    void *pg = e && !(*e & PTE_P) ? kalloc_page() : NULL;
+    if (e && (*e & PTE_P)) continue;
+    if (!pg) {
+      slot = -1;
+      goto out;
+    }
+    *e = (uintptr_t)pg | PTE_P | PTE_W | nx;
   }
+  stack_premapped[slot] = stack_used[slot] = 1;
+  *lo = top - STACK_SIZE;
+  *hi = top;
+out:
+  spin_unlock_irqrestore(&vm_lock, f);
+  return slot;
+}
+
+void vm_stack_free(int slot) {
+  if (slot >= 0 && slot < STACK_SLOTS) __atomic_store_n(&stack_used[slot], 0, __ATOMIC_RELEASE);
+}
+
+/* The offset of addr in its stack slot, or -1 when it is in none. */
+static int64_t stack_offset(uint64_t addr) {
+  if (addr < STACK_BASE || addr >= STACK_BASE + STACK_SLOTS * STACK_SLOT) return -1;
+  return (int64_t)((addr - STACK_BASE) % STACK_SLOT);
 }
 
 int vm_handle_demand_fault(uint64_t addr) {
-  if (addr < wasm_stack_lo || addr >= wasm_stack_hi) return 0;
+  if (stack_offset(addr) < (int64_t)STACK_GUARD) return 0;
   uint64_t va = PAGE_ROUND_DOWN(addr);
-  uint64_t *e = walk(va, 0, NULL);
-  if (e && (*e & PTE_P)) return 0; /* mapped already: a protection fault, not ours */
-  void *pg = kalloc_page();
-  if (pg && map_page(va, (uintptr_t)pg, PTE_W | nx) == 0) return 1;
-  if (pg) kfree_page(pg);
-  return -1;
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&vm_lock);
+  uint64_t *e = walk(va, 1, NULL);
+  int r = -1;
+  if (e && (*e & PTE_P)) r = 0; /* mapped already: a protection fault, not ours */
+  else if (e) {
+    void *pg = kalloc_page();
+    if (pg) *e = (uintptr_t)pg | PTE_P | PTE_W | nx, r = 1;
+  }
+  spin_unlock_irqrestore(&vm_lock, f);
+  return r;
 }
 
 int vm_classify(uint64_t addr) {
@@ -174,7 +218,8 @@ int vm_classify(uint64_t addr) {
     uint64_t i = (addr - MEM_BASE) / SLOT;
     if (slots[i].used && addr - MEM_BASE - i * SLOT < KILN_MEM_RESERVE) return VM_REGION_LINEAR_MEMORY;
   }
-  if (addr >= STACK_BASE && addr < wasm_stack_lo) return VM_REGION_STACK_GUARD;
+  int64_t off = stack_offset(addr);
+  if (off >= 0 && off < (int64_t)STACK_GUARD) return VM_REGION_STACK_GUARD;
   return VM_REGION_OTHER;
 }
 
@@ -186,13 +231,17 @@ static int slot_of(const kiln_memory *m) {
 }
 
 int kiln_plat_mem_reserve(kiln_memory *m) {
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&vm_lock);
   for (int i = 0; i < NSLOTS; i++) {
     if (slots[i].used) continue;
     slots[i].used = 1;
     slots[i].mapped = 0;
     m->base = (uint8_t *)(uintptr_t)(MEM_BASE + i * SLOT);
+    spin_unlock_irqrestore(&vm_lock, f);
     return 0;
   }
+  spin_unlock_irqrestore(&vm_lock, f);
   return -1;
 }
 
@@ -207,7 +256,16 @@ static void unmap_range(uint64_t from, uint64_t to) {
   }
 }
 
+static int mem_commit(kiln_memory *m, uint64_t from, uint64_t to);
 int kiln_plat_mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&vm_lock);
+  int r = mem_commit(m, from, to);
+  spin_unlock_irqrestore(&vm_lock, f);
+  return r;
+}
+
+static int mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
   int s = slot_of(m);
   if (s < 0 || to > KILN_MEM_RESERVE || from > to) return -1;
   uint64_t base = (uintptr_t)m->base, a = PAGE_ROUND_DOWN(from), b = PAGE_ROUND_UP(to);
@@ -233,7 +291,15 @@ int kiln_plat_mem_commit(kiln_memory *m, uint64_t from, uint64_t to) {
   return 0;
 }
 
+static void mem_release(kiln_memory *m);
 void kiln_plat_mem_release(kiln_memory *m) {
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&vm_lock);
+  mem_release(m);
+  spin_unlock_irqrestore(&vm_lock, f);
+}
+
+static void mem_release(kiln_memory *m) {
   int s = slot_of(m);
   if (s < 0 || !slots[s].used) return;
   uint64_t base = (uintptr_t)m->base;

@@ -84,13 +84,17 @@ void wasi_plat_random(void *buf, size_t n) { random_bytes(buf, n); }
  * waits; an interrupt during the checks may make one it already passed ready (the network
  * runs from interrupts between two sockets' checks), and must end the wait at once rather
  * than be slept through until the next interrupt or deadline. */
-static uint64_t wait_seen;
-
+/* Kept per thread (struct thread's wait_seen). */
 void wasi_plat_wait(uint64_t deadline_ns) {
-  uint64_t seen = wait_seen;
+  struct thread *t = sched_current();
+  uint64_t seen = t->wait_seen;
   if (!run_polls()) kernel_idle_until(deadline_ns, seen);
   run_polls();
-  wait_seen = kernel_events();
+  t->wait_seen = kernel_events();
 }
 
-void wasi_plat_yield(void) { run_polls(); }
+/* sched_yield: the network's work, then the other ready threads. */
+void wasi_plat_yield(void) {
+  run_polls();
+  sched_yield_cpu();
+}

@@ -74,10 +74,31 @@ struct ksock {
   /* UDP receive queue */
   struct dgram *dq_head, *dq_tail;
   uint32_t dq_n;
+  /* Threads: a blocking call lets the locks go while it waits, so another thread may close
+   * the socket meanwhile. Calls in progress hold it (users); a close with users tears the
+   * connection down and marks it closed, and the last user frees it. */
+  uint32_t users;
+  uint8_t closed;
+  /* Changed (and its waiters woken) whenever the socket may have become readable, acceptable,
+   * connected or failed: blocking receives, accepts and connects wait on it (net_wait_word). */
+  uint32_t wake;
 };
 
 static struct ksock_counts counts;
 static struct ksock *all_socks;
+
+/* Inside net_enter: a blocking call holds the socket, and lets it go before net_leave. */
+static void sock_hold(struct ksock *s) { s->users++; }
+/* Callbacks and closes: the socket's waiters look again (and every poll_oneoff). */
+static void sock_wake(struct ksock *s) {
+  net_changed();
+  if (!s) return;
+  __atomic_fetch_add(&s->wake, 1, __ATOMIC_SEQ_CST);
+  kernel_wake_word(&s->wake);
+}
+static void sock_put(struct ksock *s) {
+  if (--s->users == 0 && s->closed) kfree(s);
+}
 
 /* The instant a blocking call with timeout ms gives up (UINT64_MAX: never). */
 static uint64_t deadline_of(uint32_t ms) { return ms ? time_ns() + (uint64_t)ms * 1000000ull : UINT64_MAX; }
@@ -177,6 +198,7 @@ static int rx_copy_in(struct ksock *s, const struct pbuf *p) {
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) {
   struct ksock *s = arg;
+  sock_wake(s);
   if (!s) { /* closed socket: lwIP's default behaviour */
     if (p) { tcp_recved(pcb, p->tot_len); pbuf_free(p); }
     return ERR_OK;
@@ -216,6 +238,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
 
 static void on_err(void *arg, err_t err) {
   struct ksock *s = arg;
+  sock_wake(s);
   if (!s) return;
   s->tcp = NULL; /* lwIP has freed it */
   if (err == ERR_CLSD) { /* orderly end after our FIN was acknowledged */
@@ -235,6 +258,7 @@ static void on_err(void *arg, err_t err) {
 
 static err_t on_connected(void *arg, struct tcp_pcb *pcb, err_t err) {
   struct ksock *s = arg;
+  sock_wake(s);
   if (s) s->state = S_CONNECTED;
   return ERR_OK;
 }
@@ -247,6 +271,7 @@ static void tcp_setup(struct ksock *s) {
 
 static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
   struct ksock *l = arg;
+  sock_wake(l);
   if (!l || err != ERR_OK || !newpcb) return ERR_VAL;
   struct ksock *s = sock_new(KSOCK_TCP);
   if (!s) {
@@ -266,6 +291,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
 
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port) {
   struct ksock *s = arg;
+  sock_wake(s);
   struct dgram *d = (s && s->dq_n < UDP_QUEUE_MAX && !s->shut_rd) ? kalloc(sizeof *d) : NULL;
   if (!d) { /* queue full: a datagram may be dropped, as UDP allows */
     pbuf_free(p);
@@ -377,6 +403,7 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
   int r;
   uint64_t deadline = deadline_of(s->rcvtimeo_ms);
   net_enter();
+  sock_hold(s);
   net_poll();
   for (;;) {
     if (s->acc_head) {
@@ -392,10 +419,12 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
       r = 0;
       break;
     }
+    if (s->closed) { r = WASI_EBADF; break; }
     if (!s->tcp) { r = s->err ? s->err : WASI_EINVAL; break; }
     if (nonblock || expired(deadline)) { r = WASI_EAGAIN; break; }
-    net_wait(deadline);
+    net_wait_word(&s->wake, deadline);
   }
+  sock_put(s);
   net_leave();
   return r;
 }
@@ -425,9 +454,13 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
     else if (nonblock) r = WASI_EINPROGRESS;
     else {
       uint64_t deadline = deadline_of(s->sndtimeo_ms);
-      while (s->state == S_CONNECTING && s->tcp && !s->err && !expired(deadline)) net_wait(deadline);
-      if (s->state == S_CONNECTING && s->tcp && !s->err) r = WASI_EINPROGRESS; /* timed out: goes on */
+      sock_hold(s);
+      while (s->state == S_CONNECTING && s->tcp && !s->err && !s->closed && !expired(deadline))
+        net_wait_word(&s->wake, deadline);
+      if (s->closed) r = WASI_EBADF;
+      else if (s->state == S_CONNECTING && s->tcp && !s->err) r = WASI_EINPROGRESS; /* timed out: goes on */
       else if (s->state != S_CONNECTED && !(r = take_connect_err(s))) r = WASI_ECONNREFUSED;
+      sock_put(s);
     }
   }
   net_leave();
@@ -512,10 +545,13 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
   int r = 0;
   uint64_t deadline = deadline_of(s->rcvtimeo_ms);
   net_enter();
+  sock_hold(s);
   net_poll();
   if (s->type == KSOCK_UDP) {
-    while (!s->dq_head && !nonblock && !s->shut_rd && !expired(deadline)) net_wait(deadline);
-    if (s->dq_head) r = udp_take(s, iov, n, flags & KSOCK_PEEK, done, truncated, from, from_port);
+    while (!s->dq_head && !nonblock && !s->shut_rd && !s->closed && !expired(deadline))
+      net_wait_word(&s->wake, deadline);
+    if (s->closed) r = WASI_EBADF;
+    else if (s->dq_head) r = udp_take(s, iov, n, flags & KSOCK_PEEK, done, truncated, from, from_port);
     else if (!s->shut_rd) r = WASI_EAGAIN;
   } else if (s->state == S_LISTEN || s->state == S_CONNECTING || s->state == S_NEW || s->state == S_BOUND) {
     r = take_connect_err(s);
@@ -539,15 +575,20 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
         if (r == ERR_REPORTED_RESET) r = 0;
         break;
       }
+      if (s->closed) {
+        r = WASI_EBADF;
+        break;
+      }
       if (!s->tcp) break;
       if (want == 0) break;
       if (nonblock || expired(deadline)) {
         if (*done == 0) r = WASI_EAGAIN;
         break;
       }
-      net_wait(deadline);
+      net_wait_word(&s->wake, deadline);
     }
   }
+  sock_put(s);
   net_leave();
   return r;
 }
@@ -640,9 +681,10 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
   } else {
     uint64_t deadline = deadline_of(s->sndtimeo_ms);
     counts.sends++;
+    sock_hold(s);
     for (;;) {
       size_t k = 0;
-      r = tcp_try_send(s, iov, n, *done, &k);
+      r = s->closed ? WASI_EBADF : tcp_try_send(s, iov, n, *done, &k);
       *done += k;
       if (r || *done == want) break;
       if (nonblock || expired(deadline)) {
@@ -651,6 +693,7 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
       }
       net_wait(deadline);
     }
+    sock_put(s);
     if (r && *done) r = 0; /* report what went; the error shows on the next call */
   }
   virtio_net_flush();
@@ -665,6 +708,7 @@ int ksock_shutdown(struct ksock *s, int how) {
   else {
     if (how & 1) {
       s->shut_rd = 1;
+      sock_wake(s); /* a receive blocked in another thread ends */
       /* Drop what is queued; the window reopens so the peer is not stalled. */
       size_t n = s->rx_bytes;
       while (s->rx_head) {
@@ -742,8 +786,12 @@ void ksock_close(struct ksock *s) {
   else all_socks = s->all_next;
   if (s->all_next) s->all_next->all_prev = s->all_prev;
   virtio_net_flush();
+  /* Another thread blocked in a call on it: it wakes, sees closed, and frees it last. */
+  s->closed = 1;
+  int in_use = s->users > 0;
+  if (in_use) sock_wake(s);
   net_leave();
-  kfree(s);
+  if (!in_use) kfree(s);
 }
 
 int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup) {

@@ -16,17 +16,28 @@ struct pbuf;
  * ENETDOWN). Prints one line on the console either way. */
 int net_init(void);
 int net_up(void); /* 1 when a NIC is running */
-/* The stack is entered by one context at a time: socket calls bracket their work with
- * net_enter()/net_leave(); interrupt handlers only process packets and timers when nobody is
- * inside, and otherwise leave the work to whoever is. */
+/* The stack is entered by one thread at a time, on any CPU: socket calls bracket their work
+ * with net_enter()/net_leave() (a lock; nests); interrupt handlers only process packets and
+ * timers when nobody is inside, and otherwise leave the work to whoever is. */
 void net_enter(void);
 void net_leave(void);
+/* Inside net_enter (lwIP callbacks): a socket's readiness changed; waiters look again. */
+void net_changed(void);
+struct net_lock_stats {
+  uint64_t taken;     /* net_enter took the lock */
+  uint64_t contended; /* ... after finding it held by another CPU */
+};
+extern struct net_lock_stats net_lock_stats;
 /* Inside net_enter: process received frames, lwIP timers, push out queued frames.
  * Returns the number of frames processed. */
 int net_poll(void);
-/* Inside net_enter: poll; if that found nothing, halt until the next interrupt (or at
- * most until deadline_ns on the monotonic clock) and poll again. */
+/* Inside net_enter: poll; if that found nothing, block (without the lock) until the next
+ * kernel event (or at most until deadline_ns on the monotonic clock) and poll again. */
 void net_wait(uint64_t deadline_ns);
+/* The same, for one socket: until *word (which its callbacks change, then kernel_wake_word)
+ * differs from what it was at the call, or deadline_ns. Threads waiting for different
+ * sockets then wake for their own socket only, not for every kernel event. */
+void net_wait_word(const volatile uint32_t *word, uint64_t deadline_ns);
 /* Called by the NIC's interrupt handler. */
 void net_irq(void);
 extern uint64_t net_tw_recycled;

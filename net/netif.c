@@ -1,6 +1,7 @@
-/* net/netif.c — the lwIP port's core: bring-up (NIC, lwIP, address), the entry guard that
- * keeps lwIP single-threaded although interrupts may drive it, polling, waiting with hlt,
- * lwIP's timers from the kernel tick, and the few platform functions lwIP calls. */
+/* net/netif.c — the lwIP port's core: bring-up (NIC, lwIP, address), the lock that keeps
+ * lwIP single-threaded although threads on every CPU and interrupts drive it, polling,
+ * waiting (the thread blocks, the CPU runs others or halts), lwIP's timers from the kernel
+ * tick, and the few platform functions lwIP calls. */
 #include "net/net.h"
 
 #include <stdarg.h>
@@ -17,9 +18,19 @@
 
 static struct netif nif;
 static int running;
-/* >0 while some context is inside lwIP; interrupts then only record that work is waiting. */
-static volatile int depth;
+/* The lwIP lock: one thread at a time inside lwIP, on any CPU (held by owner, depth times:
+ * socket calls nest). Kernel code is never preempted and net_wait lets go while it blocks,
+ * so a holder is always running and a spin is short. An interrupt handler never waits for
+ * it: when it is held, the handler only records that work is waiting (work), and the holder
+ * does that work before letting go. */
+static spinlock_t lock;
+static struct thread *owner;
+static int depth;
 static volatile int work;
+/* Socket readiness may have changed inside lwIP (frames processed, a callback ran): the
+ * threads waiting in net_wait (or poll_oneoff) must look again once the lock is free. */
+static volatile int changed;
+struct net_lock_stats net_lock_stats;
 uint64_t net_tw_recycled; /* TIME_WAIT connections ended by a new SYN (net/stats.c) */
 
 u32_t sys_now(void) { return (u32_t)(time_ns() / 1000000); }
@@ -45,12 +56,41 @@ _Noreturn void kiln_net_assert(const char *msg, const char *file, int line) {
 
 int net_up(void) { return running; }
 
-void net_enter(void) { depth++; }
+void net_enter(void) {
+  struct thread *t = sched_current();
+  if (owner == t) {
+    depth++;
+    return;
+  }
+  if (!spin_trylock(&lock)) {
+    __atomic_fetch_add(&net_lock_stats.contended, 1, __ATOMIC_RELAXED);
+    spin_lock(&lock);
+  }
+  net_lock_stats.taken++;
+  owner = t;
+  depth = 1;
+}
+
+void net_changed(void) { changed = 1; }
+
+/* Lets go of the lock; an interrupt that found it held left work, done here first (and
+ * again if one comes in while letting go). */
+static void unlock_all(void) {
+  for (;;) {
+    if (work) net_poll();
+    int wake = changed;
+    changed = 0;
+    owner = NULL;
+    spin_unlock(&lock);
+    if (wake) kernel_event();
+    if (!work || !spin_trylock(&lock)) return;
+    owner = sched_current();
+  }
+}
 
 void net_leave(void) {
-  /* An interrupt found the stack busy: do its work now, before anyone waits. */
-  if (depth == 1 && work) net_poll();
-  depth--;
+  if (--depth) return;
+  unlock_all();
 }
 
 static void reap_orphans(void);
@@ -62,6 +102,7 @@ int net_poll(void) {
   sys_check_timeouts();
   if (tcp_active_pcbs) reap_orphans();
   virtio_net_flush();
+  if (n > 0) changed = 1; /* ACKs free send space, FINs end streams: no callback says so */
   return n;
 }
 
@@ -77,22 +118,45 @@ void net_wait(uint64_t deadline_ns) {
     uint64_t t = time_ns() + (uint64_t)ms * 1000000ull;
     if (t < deadline_ns) deadline_ns = t;
   }
+  /* Blocks without the lock (other threads use the stack meanwhile), then takes it back
+   * at the same depth. */
+  int d = depth;
+  depth = 1;
+  unlock_all();
   kernel_idle_until(deadline_ns, seen);
+  net_enter();
+  depth = d;
   net_poll();
 }
 
-/* Interrupt context: run the stack only if no one is inside it (one core: if depth is 0
- * here, the interrupted code is not in lwIP). */
+void net_wait_word(const volatile uint32_t *word, uint64_t deadline_ns) {
+  uint32_t seen = *word;
+  if (net_poll() > 0) return;
+  u32_t ms = sys_timeouts_sleeptime();
+  if (ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE) {
+    uint64_t t = time_ns() + (uint64_t)ms * 1000000ull;
+    if (t < deadline_ns) deadline_ns = t;
+  }
+  int d = depth;
+  depth = 1;
+  unlock_all();
+  kernel_wait_word(word, seen, deadline_ns);
+  net_enter();
+  depth = d;
+  net_poll();
+}
+
+/* Interrupt context (the boot processor): run the stack only if no one is inside it. */
 static void run_from_irq(void) {
   if (!running) return;
   kernel_event();
-  if (depth) {
-    work = 1;
-    return;
-  }
-  depth = 1;
+  work = 1;
+  if (!spin_trylock(&lock)) return;
   net_poll();
-  depth = 0;
+  int wake = changed;
+  changed = 0;
+  spin_unlock(&lock);
+  if (wake) kernel_event();
 }
 
 void net_irq(void) { run_from_irq(); }

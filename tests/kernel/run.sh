@@ -11,6 +11,10 @@
 #   5. quiet=1: the console carries the app's output only; panics and traps still show.
 #   4. Precise sleeping: 1 ms and 100 us sleeps end on time through a one-shot timer interrupt
 #      and hlt (the kernel's idle counters, stats=1), with the LAPIC timer and with the PIT.
+#   6. Several CPUs (smp=N: ACPI MADT, INIT-SIPI-SIPI, also from GRUB) and the scheduler:
+#      wasi threads on 1 and 2 CPUs (atomic sum with memory.atomic.wait/notify, both CPUs
+#      running threads), timer preemption (busy threads cannot starve a sleeping main), a trap
+#      or proc_exit in a worker ends the VM with the trap (reported once) or the status.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -58,7 +62,7 @@ fi
 link() {
   local name=$1 src=$2
   case $src in
-    *.wat) wat2wasm --debug-names "$src" -o "$W/$name.wasm" ;;
+    *.wat) wat2wasm --enable-threads --debug-names "$src" -o "$W/$name.wasm" ;;
     *.c) clang-19 --target=wasm32-wasi -O2 -o "$W/$name.wasm" "$src" ;;
   esac || return 1
   ./build/kiln-aot "$W/$name.wasm" -o "$W/$name.o" &&
@@ -79,16 +83,19 @@ else
 fi
 
 # ---- 3. boots ----
-# boot NAME ELF APPEND WANT_STATUS_LINE SERIAL_PATTERN...   (RAM: $MEM, default 128M)
+# boot NAME ELF APPEND WANT_STATUS_LINE SERIAL_PATTERN...   (RAM: $MEM, default 128M; $SMP CPUs)
 # A WANT ending in '*' matches any status line with that prefix.
 boot() {
   local name=$1 elf=$2 append=$3 want=$4 p out status
   shift 4
   rm -f "$W/status"
-  out=$(timeout 60 qemu-system-x86_64 -accel tcg -cpu max -m "${MEM:-128M}" -display none -monitor none -serial stdio \
+  local acc=tcg
+  [ "${SMP:-1}" -gt 1 ] && acc=tcg,thread=multi
+  out=$(timeout 60 qemu-system-x86_64 -accel $acc -smp "${SMP:-1}" -cpu max -m "${MEM:-128M}" -display none -monitor none -serial stdio \
     -no-reboot -nic none -kernel "$elf" -append "$append" -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
     -debugcon "file:$W/status" </dev/null 2>&1)
   status=$(head -n1 "$W/status" 2>/dev/null)
+  BOOT_OUT=$out # for further checks by the caller
   if [ "$status" != "$want" ] && ! [[ $want == *'*' && $status == "${want%'*'}"* ]]; then fail "$name" "status line '$status', want '$want'; output: $(tail -n3 <<<"$out" | tr '\n' '|')"; return; fi
   for p in "$@"; do
     grep -qF -- "$p" <<<"$out" || { fail "$name" "output lacks '$p': $(tail -n3 <<<"$out" | tr '\n' '|')"; return; }
@@ -114,6 +121,14 @@ if [ -f "$W/exit.elf" ]; then
     "trap call stack exhausted in selftest"
   MEM=1G boot "more RAM (1 GiB, 2 MiB identity pages)" "$W/exit.elf" "arg=x arg=abc" "exit 3" "1023 MiB RAM"
   MEM=5G boot "RAM above 4 GiB (PCI hole in the memory map)" "$W/exit.elf" "arg=x arg=abc" "exit 3"
+  # The other processors: found in the ACPI MADT (qboot's tables, RSDP found by scanning),
+  # started by INIT-SIPI-SIPI; as many as smp= asks and the machine has.
+  SMP=2 boot "smp=2: the second CPU starts (ACPI MADT, INIT-SIPI-SIPI)" "$W/exit.elf" "arg=x arg=abc smp=2" "exit 3" \
+    "kiln: 2 CPUs (smp=2, 2 in the ACPI MADT)"
+  SMP=4 boot "smp=4: four CPUs" "$W/exit.elf" "arg=x arg=abc smp=4" "exit 3" "kiln: 4 CPUs (smp=4, 4 in the ACPI MADT)"
+  SMP=2 boot "smp=8 on a 2-CPU machine starts 2" "$W/exit.elf" "arg=x arg=abc smp=8" "exit 3" \
+    "kiln: 2 CPUs (smp=8, 2 in the ACPI MADT)"
+  SMP=2 boot "smp=1 (the default) on a 2-CPU machine boots as before" "$W/exit.elf" "arg=x arg=abc" "exit 3"
 fi
 
 for t in "oob|trap out of bounds memory access in *|kiln: trap: out of bounds memory access in" \
@@ -158,6 +173,31 @@ else
   fail "link sleep" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
 fi
 
+# ---- 6. threads and the scheduler, on one CPU and on two ----
+for t in sum busy wtrap wexit; do
+  link "threads-$t" "tests/kernel/apps/threads-$t.wat" 2>"$W/link.log" || fail "link threads-$t" "$(tail -n2 "$W/link.log" | tr '\n' '|')"
+done
+if [ -f "$W/threads-sum.elf" ]; then
+  boot "threads: 4 x 100,000 atomic adds, main waits (memory.atomic.wait32/notify), 1 CPU" "$W/threads-sum.elf" "" "exit 0"
+  SMP=2 boot "threads: 4 x 100,000 atomic adds, main waits (memory.atomic.wait32/notify), 2 CPUs, both run threads" \
+    "$W/threads-sum.elf" "smp=2 stats=1" "exit 0" "kiln: 2 CPUs"
+  out=$(grep -a 'kiln: cpu 1:' <<<"$BOOT_OUT")
+  n=$(sed -n 's/.*cpu 1: \([0-9]*\) switches.*/\1/p' <<<"$out")
+  if [ "${n:-0}" -gt 0 ]; then pass "threads: the second CPU ran app threads ($n switches)"
+  else fail "threads: the second CPU ran app threads" "'$out'"; fi
+fi
+if [ -f "$W/threads-busy.elf" ]; then
+  boot "threads: two busy workers do not starve main's 50 ms sleep (preemption), 1 CPU" "$W/threads-busy.elf" "" "exit 0"
+  SMP=2 boot "threads: two busy workers do not starve main's 50 ms sleep (preemption), 2 CPUs" "$W/threads-busy.elf" "smp=2" "exit 0"
+fi
+if [ -f "$W/threads-wtrap.elf" ]; then
+  SMP=2 boot "threads: a trap in a worker ends the VM with the trap" "$W/threads-wtrap.elf" "smp=2" \
+    "trap unreachable in *" "kiln: trap: unreachable in"
+  if [ "$(grep -ac 'kiln: trap:' <<<"$BOOT_OUT")" = 1 ]; then pass "threads: the worker's trap is reported once"
+  else fail "threads: the worker's trap is reported once" "$(grep -a 'kiln: trap' <<<"$BOOT_OUT" | tr '\n' '|')"; fi
+fi
+[ -f "$W/threads-wexit.elf" ] && SMP=2 boot "threads: proc_exit(7) in a worker ends the VM with status 7" "$W/threads-wexit.elf" "smp=2" "exit 7"
+
 # ---- 5. quiet=1: no kernel note at all, but panics and traps are still reported ----
 # quiet NAME ELF APPEND WANT_STATUS: the console lines that are not the app's (ALLOW, a regex)
 # must be none; every further pattern must be there.
@@ -200,6 +240,17 @@ if [ -f "$W/exit.elf" ]; then
     status=$(head -n1 "$W/status" 2>/dev/null)
     if [ "$status" = "exit 8" ] && grep -q 'multiboot2' <<<"$out"; then pass "GRUB ISO boot (multiboot2), argv from grub.cfg"
     else fail "GRUB ISO boot (multiboot2), argv from grub.cfg" "status '$status'; $(tail -n2 <<<"$out" | tr '\n' '|')"; fi
+    # SeaBIOS and GRUB: the RSDP from the BIOS area, the trampoline below 1 MiB all the same.
+    sed -i 's|ip=10.0.2.15|ip=10.0.2.15 smp=2|' "$W/iso/boot/grub/grub.cfg"
+    if grub-mkrescue -o "$W/smp.iso" "$W/iso" >"$W/grub.log" 2>&1; then
+      rm -f "$W/status"
+      out=$(timeout 60 qemu-system-x86_64 -accel tcg,thread=multi -smp 2 -cpu max -m 128M -display none -monitor none \
+        -serial stdio -no-reboot -nic none -cdrom "$W/smp.iso" -boot d -device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+        -debugcon "file:$W/status" </dev/null 2>&1)
+      status=$(head -n1 "$W/status" 2>/dev/null)
+      if [ "$status" = "exit 8" ] && grep -q 'kiln: 2 CPUs' <<<"$out"; then pass "GRUB ISO boot with smp=2: two CPUs"
+      else fail "GRUB ISO boot with smp=2: two CPUs" "status '$status'; $(grep -a kiln <<<"$out" | tr '\n' '|')"; fi
+    fi
   else
     fail "grub-mkrescue" "$(tail -n2 "$W/grub.log" | tr '\n' '|')"
   fi

@@ -4,7 +4,8 @@
 # `kiln run --hosted`. Deterministic results under contention (mutex, C11 atomics, condition
 # variables, once, thread-specific data, join/detach), many rounds of racing threads, a trap
 # and proc_exit in a worker ending the whole instance, and the runtime's wait/notify checks.
-# Each run is bounded by `timeout`. (VM cases with --smp come with the SMP kernel.)
+# The same programs then run in the VM on two CPUs (kiln build --smp 2; kernel/sched.c), and
+# the deterministic sum on one. Each run is bounded by `timeout`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -25,10 +26,17 @@ missing=$(grep -ho 'WASI_FN([a-z_0-9]*, [A-Za-z_]*)(' wasi/*.c | sort -u | sed '
     grep -q "^LOCKED($name, $sig," host/wasi_lock.c || echo "$name/$sig"
   done)
 if [ -z "$missing" ]; then pass wasi-lock/complete; else fail wasi-lock/complete "not locked: $missing"; fi
+# ... and through the kernel's (kernel/wasi_lock.c), in the VM.
+missing=$(grep -ho 'WASI_FN([a-z_0-9]*, [A-Za-z_]*)(' wasi/*.c | sort -u | sed 's/WASI_FN(\(.*\), \(.*\))(/\1 \2/' |
+  while read -r name sig; do
+    case $name in proc_exit | proc_raise) continue ;; esac
+    grep -q "^  LOCKED($name, $sig," kernel/wasi_lock.c || echo "$name/$sig"
+  done)
+if [ -z "$missing" ]; then pass wasi-lock/kernel-complete; else fail wasi-lock/kernel-complete "not locked: $missing"; fi
 
 WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first -Wl,-z,stack-size=65536
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
-for p in sum condvar once_tsd race trap exit; do
+for p in sum condvar once_tsd race trap exit echo_mt close_blocked; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 done
 # The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
@@ -86,4 +94,75 @@ run wait-notify wait_notify
 if [ "$rc" = 134 ] && grep -q 'trap: unaligned atomic' "$T/wait-notify.err"; then pass wait-notify
 else fail wait-notify "exit $rc (1-4: a check failed; 134 with 'unaligned atomic' expected): $(head -c 200 "$T/wait-notify.err")"; fi
 run spawn-unshared spawn_unshared; expect spawn-unshared 0
+
+# ---- in the VM: kiln build --smp N with the arguments, kiln run (TCG, multi-threaded) ----
+# vmrun NAME SMP WASM [ARGS...]: sets $rc, output in $T/NAME.out/.err (at most 120 s)
+vmrun() {
+  local name=$1 smp=$2 wasm=$3 a args=()
+  shift 3
+  for a in "$@"; do args+=(--arg "$a"); done
+  if ! ./kiln build "$T/$wasm.wasm" -o "$T/$name.iso" --smp "$smp" "${args[@]}" >"$T/$name.err" 2>&1; then
+    rc=build-failed
+    return
+  fi
+  timeout 120 ./kiln run "$T/$name.elf" --timeout 110 >"$T/$name.out" 2>"$T/$name.err"
+  rc=$?
+}
+vmrun vm-smp2-sum 2 sum; expect vm-smp2-sum 0 "locked 1000000 atomic 1000000 want 1000000 results 60"
+if grep -q '^kiln: 2 CPUs' "$T/vm-smp2-sum.err"; then pass vm-smp2-two-cpus
+else fail vm-smp2-two-cpus "no 'kiln: 2 CPUs' note: $(head -c 300 "$T/vm-smp2-sum.err")"; fi
+vmrun vm-smp1-sum 1 sum 8 20000; expect vm-smp1-sum 0 "locked 720000 atomic 720000 want 720000"
+# kiln run --smp 2 overrides the image's default (through fw_cfg, so also through GRUB).
+for img in elf iso; do
+  timeout 120 ./kiln run "$T/vm-smp1-sum.$img" --smp 2 --timeout 110 >"$T/vm-run-smp2-$img.out" 2>"$T/vm-run-smp2-$img.err"
+  rc=$?
+  if ! grep -q '^kiln: 2 CPUs (smp=2' "$T/vm-run-smp2-$img.err"; then rc="$rc, no 'kiln: 2 CPUs (smp=2' note"; fi
+  expect "vm-run-smp2-$img" 0 "locked 720000 atomic 720000 want 720000"
+done
+vmrun vm-smp2-sum-16 2 sum 16 20000; expect vm-smp2-sum-16 0 "locked 2720000 atomic 2720000 want 2720000"
+vmrun vm-smp2-condvar 2 condvar; expect vm-smp2-condvar 0 "timedwait: ETIMEDOUT"
+vmrun vm-smp2-once-tsd 2 once_tsd; expect vm-smp2-once-tsd 0 "ok"
+vmrun vm-smp2-race 2 race 200 4 1000; expect vm-smp2-race 0 "200 rounds of 4 threads: no lost update"
+vmrun vm-smp2-trap 2 trap
+traps=$(grep -c '^kiln: trap:' "$T/vm-smp2-trap.err")
+if [ "$rc" != 134 ] || [ "$traps" != 1 ] || ! grep -q '^kiln: trap: unreachable in trapping_worker' "$T/vm-smp2-trap.err" ||
+  grep -q joined "$T/vm-smp2-trap.out"; then
+  fail vm-smp2-trap-in-worker "exit $rc, $traps trap lines: $(head -c 300 "$T/vm-smp2-trap.err") $(head -c 100 "$T/vm-smp2-trap.out")"
+else
+  pass vm-smp2-trap-in-worker
+fi
+vmrun vm-smp2-exit 2 exit; expect vm-smp2-exit 7 "worker exits with 7"
+if grep -q joined "$T/vm-smp2-exit.out"; then fail vm-smp2-exit-in-worker "main went on after exit(7) in a worker"
+else pass vm-smp2-exit-in-worker; fi
+# Concurrent socket calls: a thread per connection, 16 clients at once (lwIP under its lock).
+for smp in 2 1; do
+  port=$(free_port) name=vm-smp$smp-echo-exit
+  if ./kiln build "$T/echo_mt.wasm" -o "$T/$name.iso" --smp "$smp" --arg 16 --listen tcp:7 >"$T/$name.err" 2>&1; then
+    timeout 200 ./kiln run "$T/$name.elf" --fwd "$port:7" --timeout 190 </dev/null >"$T/$name.out" 2>"$T/$name.err" &
+    vm=$!
+    relay "vm-smp$smp-" < <(timeout 180 python3 tests/threads/echo_client.py "$port" 16 200)
+    wait "$vm"
+    rc=$?
+    expect "$name" 0 "served 16 connections, 0 with errors"
+  else
+    fail "$name" "kiln build: $(tail -n1 "$T/$name.err")"
+  fi
+done
+# close() while another thread is blocked in recv() on the socket: it wakes with an error.
+port=$(free_port) name=vm-smp2-close-blocked
+if ./kiln build "$T/close_blocked.wasm" -o "$T/$name.iso" --smp 2 --listen tcp:7 >"$T/$name.err" 2>&1; then
+  timeout 60 ./kiln run "$T/$name.elf" --fwd "$port:7" --timeout 50 </dev/null >"$T/$name.out" 2>"$T/$name.err" &
+  vm=$!
+  timeout 20 python3 -c 'import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
+time.sleep(3)' "$port"
+  wait "$vm"
+  rc=$?
+  expect "$name" 0 "receiver woke after the close"
+else
+  fail "$name" "kiln build: $(tail -n1 "$T/$name.err")"
+fi
+vmrun vm-smp2-wait-notify 2 wait_notify
+if [ "$rc" = 134 ] && grep -q 'trap: unaligned atomic' "$T/vm-smp2-wait-notify.err"; then pass vm-smp2-wait-notify
+else fail vm-smp2-wait-notify "exit $rc: $(head -c 200 "$T/vm-smp2-wait-notify.err")"; fi
 finish
