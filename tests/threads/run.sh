@@ -5,7 +5,8 @@
 # variables, once, thread-specific data, join/detach), many rounds of racing threads, a trap
 # and proc_exit in a worker ending the whole instance, and the runtime's wait/notify checks.
 # The same programs then run in the VM on two CPUs (kiln build --smp 2; kernel/sched.c), and
-# the deterministic sum on one. Each run is bounded by `timeout`.
+# the deterministic sum on one; and examples/broker under load, hosted and on two CPUs. Each run
+# is bounded by `timeout`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -165,4 +166,35 @@ fi
 vmrun vm-smp2-wait-notify 2 wait_notify
 if [ "$rc" = 134 ] && grep -q 'trap: unaligned atomic' "$T/vm-smp2-wait-notify.err"; then pass vm-smp2-wait-notify
 else fail vm-smp2-wait-notify "exit $rc: $(head -c 200 "$T/vm-smp2-wait-notify.err")"; fi
+# examples/broker (a thread per connection, queues under locks) under bench/broker-client's load,
+# hosted and in the VM on two CPUs: every message arrives whole and in order, and the broker's
+# counters are back to idle after.
+check "build examples/broker" make -s $KILN_DRIVER build/examples/broker.wasm
+check "build broker-client" clang-19 -O2 -pthread -o "$T/broker-client" bench/broker-client.c
+# broker_load NAME PORT: the load, then the counters; passes or fails NAME
+broker_load() {
+  local name=$1 port=$2 i out= err=
+  for i in $(seq 100); do "$T/broker-client" 127.0.0.1 "$port" stats >/dev/null 2>&1 && break; sleep 0.3; done
+  for load in "transfer 10 2000 1024" "transfer 40 2000 256" "receive 8 4 2000 1024"; do
+    out=$(timeout 120 "$T/broker-client" 127.0.0.1 "$port" $load 2>&1) || { err="$load: $out"; break; }
+  done
+  out=$("$T/broker-client" 127.0.0.1 "$port" stats 2>&1)
+  if [ -n "$err" ]; then fail "$name" "$err"
+  elif ! grep -q '^conns=0 queued=0 received=10000 delivered=10000 ' <<<"$out"; then fail "$name" "counters: $out"
+  else pass "$name"; fi
+}
+port=$(free_port)
+timeout 200 ./kiln run --hosted build/examples/broker.wasm --listen "tcp:$port" >"$T/broker-hosted.out" 2>&1 &
+pid=$!
+broker_load broker-hosted "$port"
+kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+port=$(free_port)
+if ./kiln build build/examples/broker.wasm -o "$T/broker.iso" --smp 2 --listen tcp:9000 >"$T/broker-vm.err" 2>&1; then
+  timeout 200 ./kiln run "$T/broker.elf" --fwd "$port:9000" --mem 256M --timeout 190 </dev/null >"$T/broker-vm.out" 2>&1 &
+  pid=$!
+  broker_load vm-smp2-broker "$port"
+  kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+else
+  fail vm-smp2-broker "kiln build: $(tail -n1 "$T/broker-vm.err")"
+fi
 finish
