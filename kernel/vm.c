@@ -169,6 +169,19 @@ int vm_handle_demand_fault(uint64_t addr) {
   return -1;
 }
 
+uint64_t vm_stack_trim(void) {
+  uint64_t freed = 0;
+  for (uint64_t va = wasm_stack_lo; va < wasm_stack_hi - STACK_PREMAP; va += PAGE_SIZE) {
+    uint64_t *e = walk(va, 0, NULL);
+    if (!e || !(*e & PTE_P)) continue;
+    kfree_page(table(*e));
+    *e = 0;
+    invlpg(va);
+    freed += PAGE_SIZE;
+  }
+  return freed;
+}
+
 int vm_classify(uint64_t addr) {
   if (addr >= MEM_BASE && addr < MEM_BASE + NSLOTS * SLOT) {
     uint64_t i = (addr - MEM_BASE) / SLOT;

@@ -27,6 +27,9 @@ int net_poll(void);
 /* Inside net_enter: poll; if that found nothing, halt until the next interrupt (or at
  * most until deadline_ns on the monotonic clock) and poll again. */
 void net_wait(uint64_t deadline_ns);
+/* A restart in place unwound the instance out of a socket call, inside net_enter: nobody is
+ * inside lwIP any more. */
+void net_unwound(void);
 /* Called by the NIC's interrupt handler. */
 void net_irq(void);
 extern uint64_t net_tw_recycled;
@@ -48,5 +51,8 @@ void virtio_net_get_stats(struct virtio_net_stats *s);
 /* Formats the idle-relevant counters (open sockets, pcbs, pbufs, heap) into buf. */
 int net_stats_format(char *buf, size_t n);
 void net_stats_init(void);
+
+/* ---- net/metrics.c: the Prometheus endpoint (metrics=PORT) ---- */
+void net_metrics_init(void);
 
 #endif
