@@ -25,6 +25,7 @@ static int served;
 static int gen = 1;
 static char *ring[RING];
 static unsigned ring_next;
+static char *volatile kept; /* the last allocation of /grow and /leak: clang may not elide it */
 
 static void reply(int fd, const char *body) {
   char out[512];
@@ -65,13 +66,14 @@ int main(void) {
       size_t mb = strtoul(path + 6, NULL, 10);
       char *p = malloc(mb << 20);
       if (p) memset(p, 1, mb << 20);
+      kept = p;
       snprintf(body, sizeof body, "grew=%d pages=%zu\n", p != NULL, __builtin_wasm_memory_size(0));
     } else if (!strncmp(path, "/entry", 6)) {
       free(ring[ring_next % RING]);
       ring[ring_next++ % RING] = entry();
       snprintf(body, sizeof body, "pages=%zu\n", __builtin_wasm_memory_size(0));
     } else if (!strncmp(path, "/leak", 5)) {
-      entry();
+      kept = entry();
       snprintf(body, sizeof body, "pages=%zu\n", __builtin_wasm_memory_size(0));
     } else if (!strncmp(path, "/dirty", 6)) {
       gen = 2;
