@@ -95,59 +95,30 @@ int life_pending(void) { return pending; }
 void kiln__metric_add__ii_(kiln_instance *ctx, int32_t what, int32_t n) {
   (void)ctx;
   if (n < 0) return;
-  if (what == 0) stats.app_requests += (uint32_t)n;
-  else if (what == 1) stats.app_outgoing += (uint32_t)n;
-}
-
-/* One metric: HELP, TYPE and the value (labels, if any, in `labels`). */
-static int metric(char *b, size_t n, const char *name, const char *type, const char *help, uint64_t v) {
-  return ksnprintf(b, n, "# HELP %s %s\n# TYPE %s %s\n%s %llu\n", name, help, name, type, name,
-                   (unsigned long long)v);
+  if (what == LIFE_COUNT_REQUESTS) stats.app_requests += (uint32_t)n;
+  else if (what == LIFE_COUNT_OUTGOING) stats.app_outgoing += (uint32_t)n;
 }
 
 int life_metrics_format(char *buf, size_t n) {
   struct ksock_counts c;
   ksock_counts(&c);
-  uint64_t pages = mem_pages();
-  size_t o = 0;
-#define PUT(...) do { int w_ = __VA_ARGS__; if (w_ > 0) o += (size_t)w_ < n - o ? (size_t)w_ : n - o - 1; } while (0)
-  PUT(metric(buf + o, n - o, "kiln_memory_allocated_bytes", "gauge",
-             "Linear memory of the running instance (0 between instances).", pages * KILN_PAGE_SIZE));
-  PUT(metric(buf + o, n - o, "kiln_memory_touched_bytes", "gauge",
-             "Linear memory backed by guest pages (the kernel maps every page it commits).",
-             pages * KILN_PAGE_SIZE));
-  PUT(metric(buf + o, n - o, "kiln_requests_total", "counter",
-             "Requests processed: counted by the app (kiln.metric_add 0) when it counts, else accepted connections.",
-             stats.app_requests ? stats.app_requests : c.accepted));
-  PUT(metric(buf + o, n - o, "kiln_connections_accepted_total", "counter", "TCP connections accepted by the app.",
-             c.accepted));
-  PUT(metric(buf + o, n - o, "kiln_outgoing_requests_total", "counter",
-             "Outgoing requests: counted by the app (kiln.metric_add 1) when it counts, else connects.", outgoing()));
-  PUT(metric(buf + o, n - o, "kiln_connects_total", "counter", "TCP connections the app opened.", c.connects));
-  PUT(ksnprintf(buf + o, n - o, "# HELP kiln_restarts_total Instance restarts, by reason (policy).\n"
-                                "# TYPE kiln_restarts_total counter\n"));
-  for (int k = LIFE_ON_FAILURE; k <= LIFE_MEMORY_RATIO; k++)
-    PUT(ksnprintf(buf + o, n - o, "kiln_restarts_total{reason=\"%s\"} %llu\n", life_policy_name(k),
-                  (unsigned long long)stats.restarts[k]));
-  PUT(metric(buf + o, n - o, "kiln_traps_total", "counter", "Wasm traps of instances.", stats.traps));
-  PUT(metric(buf + o, n - o, "kiln_failures_total", "counter", "Instances that trapped or exited non-zero.",
-             stats.failures));
-  PUT(metric(buf + o, n - o, "kiln_instance_uptime_seconds", "gauge", "Lifetime of the running instance.",
-             life_uptime_ns() / 1000000000ull));
-  PUT(metric(buf + o, n - o, "kiln_last_restart_microseconds", "gauge",
-             "Guest time the last restart took (old instance freed to new one started).",
-             stats.last_restart_ns / 1000));
-  PUT(metric(buf + o, n - o, "kiln_guest_free_bytes", "gauge", "Free guest RAM (the kernel's page allocator).",
-             pmem_free_bytes()));
-  PUT(metric(buf + o, n - o, "kiln_memory_returned_bytes_total", "counter",
-             "Guest RAM reported free to the host (virtio-balloon free page reporting).", balloon_reported_bytes()));
-  if (policy.kind == LIFE_MEMORY_RATIO) {
-    PUT(metric(buf + o, n - o, "kiln_memory_needed_bytes", "gauge",
-               "memory-ratio: the memory the instance needs by its recent outgoing requests.",
-               ratio.needed * KILN_PAGE_SIZE));
-    PUT(metric(buf + o, n - o, "kiln_memory_surplus_bytes", "gauge",
-               "memory-ratio: the memory the instance holds beyond that.", ratio.surplus * KILN_PAGE_SIZE));
-  }
-#undef PUT
-  return (int)o;
+  struct life_figures f = {
+      .mem_bytes = mem_pages() * KILN_PAGE_SIZE,
+      .touched_bytes = mem_pages() * KILN_PAGE_SIZE,
+      .requests = stats.app_requests ? stats.app_requests : c.accepted,
+      .accepted = c.accepted,
+      .outgoing = outgoing(),
+      .connects = c.connects,
+      .traps = stats.traps,
+      .failures = stats.failures,
+      .uptime_s = life_uptime_ns() / 1000000000ull,
+      .last_restart_us = stats.last_restart_ns / 1000,
+      .guest_free = pmem_free_bytes(),
+      .returned = balloon_reported_bytes(),
+      .ratio = policy.kind == LIFE_MEMORY_RATIO,
+      .needed_bytes = ratio.needed * KILN_PAGE_SIZE,
+      .surplus_bytes = ratio.surplus * KILN_PAGE_SIZE,
+  };
+  for (int k = 0; k <= LIFE_MEMORY_RATIO; k++) f.restarts[k] = stats.restarts[k];
+  return (int)life_metrics_text(buf, n, &f);
 }

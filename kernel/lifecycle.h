@@ -68,4 +68,22 @@ int life_ratio_sample(struct life_ratio *r, const struct life_policy *p, uint64_
 /* on-failure: the wait before restart number n (1, 2, ...) of a run of failures. */
 uint64_t life_backoff_ns(const struct life_policy *p, uint32_t n);
 
+/* ---- kernel/metrics_text.c: the figures both platforms report ---- */
+struct life_figures {
+  uint64_t mem_bytes, touched_bytes;
+  uint64_t requests, accepted, outgoing, connects;
+  uint64_t restarts[LIFE_MEMORY_RATIO + 1]; /* by reason */
+  uint64_t traps, failures, uptime_s, last_restart_us;
+  uint64_t guest_free, returned;
+  int ratio; /* memory-ratio's own figures below are meaningful */
+  uint64_t needed_bytes, surplus_bytes;
+};
+/* Writes them in the Prometheus text format (NUL-terminated, cut at n); returns the length. */
+size_t life_metrics_text(char *buf, size_t n, const struct life_figures *f);
+
+/* The app's counts (import kiln.metric_add(what, n): what 0 = requests it processed, 1 =
+ * outgoing requests it sent), for what the platform cannot see, such as HTTP requests on a
+ * keep-alive connection. Each platform defines the import and keeps these. */
+enum { LIFE_COUNT_REQUESTS = 0, LIFE_COUNT_OUTGOING = 1 };
+
 #endif
