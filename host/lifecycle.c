@@ -23,7 +23,7 @@
 static struct life_policy policy;
 static struct life_ratio ratio;
 static int pending;
-static uint64_t started_ns, next_ns = UINT64_MAX;
+static uint64_t started_ns, pending_since, next_ns = UINT64_MAX;
 /* Held while the instance changes (started, ended) and while the metrics thread reads it. */
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static kiln_instance *current;
@@ -119,18 +119,26 @@ int host_life_pending(void) { return pending; }
 uint64_t host_life_next_ns(void) { return next_ns; }
 uint64_t host_life_linear_bytes(const kiln_instance *inst) { return pages_of(inst) * KILN_PAGE_SIZE; }
 
+/* As the kernel's: a quiet moment (no socket open but the listeners), or LIFE_GRACE_NS. */
 void host_life_restart_point(void) {
   kiln_instance *ctx = kiln_host_current();
   if (!current || !ctx || policy.kind < LIFE_AFTER) return;
   uint64_t now = now_ns();
-  if (now < next_ns) return;
-  if (policy.kind == LIFE_AFTER) {
-    pending = LIFE_AFTER;
-  } else {
-    if (life_ratio_sample(&ratio, &policy, now, mem_pages(), outgoing(), KILN_PAGE_SIZE)) pending = LIFE_MEMORY_RATIO;
-    next_ns = ratio.next_ns;
+  if (!pending && now >= next_ns) {
+    if (policy.kind == LIFE_AFTER) {
+      pending = LIFE_AFTER;
+    } else {
+      if (life_ratio_sample(&ratio, &policy, now, mem_pages(), outgoing(), KILN_PAGE_SIZE)) pending = LIFE_MEMORY_RATIO;
+      next_ns = ratio.next_ns;
+    }
+    if (pending) pending_since = now;
   }
-  if (pending) kiln_plat_unwind(ctx, LIFE_UNWIND_RESTART, __builtin_return_address(0));
+  if (!pending) return;
+  struct ksock_counts c;
+  ksock_counts(&c);
+  if (c.open == c.listening + c.pending_accept || now - pending_since >= LIFE_GRACE_NS)
+    kiln_plat_unwind(ctx, LIFE_UNWIND_RESTART, __builtin_return_address(0));
+  next_ns = now + 10000000ull; /* not quiet yet: waits look again every 10 ms */
 }
 
 void kiln__metric_add__ii_(kiln_instance *ctx, int32_t what, int32_t n) {

@@ -18,7 +18,7 @@ static kiln_instance *current;
 static uint64_t started_ns;
 static struct life_ratio ratio;
 static int pending; /* a policy decided to restart: LIFE_AFTER or LIFE_MEMORY_RATIO */
-static uint64_t next_check_ns;
+static uint64_t next_check_ns, pending_since;
 
 static struct {
   uint64_t restarts[LIFE_MEMORY_RATIO + 1]; /* by policy (reason) */
@@ -76,17 +76,30 @@ void life_failed(uint32_t trap_code) {
   if (trap_code) stats.traps++;
 }
 
+/* A policy restart waits for a quiet moment: no socket of the app open besides its listeners
+ * and the connections waiting in their backlogs (a one-request-per-connection server between
+ * requests), so no request in flight is cut;
+ * after LIFE_GRACE_NS without one, it goes ahead anyway (keep-alive clients hold connections). */
+static int quiet(void) {
+  struct ksock_counts c;
+  ksock_counts(&c);
+  return c.open == c.listening + c.pending_accept;
+}
+
 void life_restart_point(void) {
   if (!current || policy.kind < LIFE_AFTER || !call_current()) return;
   uint64_t now = time_ns();
-  if (now < next_check_ns) return;
-  if (policy.kind == LIFE_AFTER) {
-    pending = LIFE_AFTER;
-  } else {
-    if (life_ratio_sample(&ratio, &policy, now, mem_pages(), outgoing(), KILN_PAGE_SIZE)) pending = LIFE_MEMORY_RATIO;
-    next_check_ns = ratio.next_ns;
+  if (!pending && now >= next_check_ns) {
+    if (policy.kind == LIFE_AFTER) {
+      pending = LIFE_AFTER;
+    } else {
+      if (life_ratio_sample(&ratio, &policy, now, mem_pages(), outgoing(), KILN_PAGE_SIZE)) pending = LIFE_MEMORY_RATIO;
+      next_check_ns = ratio.next_ns;
+    }
+    if (pending) pending_since = now;
   }
-  if (pending) kiln_plat_unwind(call_current(), LIFE_UNWIND_RESTART, __builtin_return_address(0));
+  if (pending && (quiet() || now - pending_since >= LIFE_GRACE_NS))
+    kiln_plat_unwind(call_current(), LIFE_UNWIND_RESTART, __builtin_return_address(0));
 }
 
 int life_pending(void) { return pending; }

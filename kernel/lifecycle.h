@@ -33,6 +33,10 @@
 
 enum { LIFE_NEVER = 0, LIFE_ON_FAILURE, LIFE_AFTER, LIFE_MEMORY_RATIO };
 
+/* A policy restart (after:, memory-ratio) waits until the app has no socket open besides its
+ * preopened listeners, so that no request in flight is cut, for at most this long. */
+#define LIFE_GRACE_NS 5000000000ull
+
 struct life_policy {
   int kind;
   uint32_t limit;                                 /* on-failure: most restarts, 0 = no limit */

@@ -8,7 +8,10 @@
  *                       fetches one first, as /login)
  *   GET /stats          hits=N misses=N entries=N pages=N (linear memory)
  *
- * usage: auth-proxy AUTH_IPV4 AUTH_PORT UPSTREAM_IPV4 UPSTREAM_PORT [TTL_SECONDS]  (TTL 600)
+ * usage: auth-proxy AUTH_IPV4 AUTH_PORT UPSTREAM_IPV4 UPSTREAM_PORT [TTL_SECONDS [SESSION_KIB]]
+ * TTL defaults to 600 s. SESSION_KIB (default 0) is per-user session state kept with the
+ * token (as a filter that caches the user's claims would): bench/lifecycle uses it to scale
+ * the cache up to where the host sees it next to QEMU's own memory.
  * It serves the preopened listener (fd 3); one request per connection. Each token is 1 KiB
  * plus its entry, so memory grows with the users logged in; a logout or an expiry frees the
  * entry, but the Wasm memory never shrinks: what `kiln --restart memory-ratio` reclaims.
@@ -35,6 +38,7 @@ struct entry {
   struct entry *next;
   time_t expires;
   char user[48];
+  char *session; /* SESSION_KIB of per-user state, or NULL */
   char token[TOKEN];
 };
 
@@ -43,6 +47,7 @@ static unsigned long hits, misses, entries;
 static uint8_t auth_ip[4], up_ip[4];
 static int auth_port, up_port;
 static long ttl = 600;
+static size_t session_bytes;
 
 static unsigned bucket(const char *user) {
   unsigned h = 2166136261u;
@@ -59,6 +64,7 @@ static struct entry **find(const char *user) {
 static void drop(struct entry **e) {
   struct entry *x = *e;
   *e = x->next;
+  free(x->session);
   free(x);
   entries--;
 }
@@ -112,6 +118,8 @@ static struct entry *token_for(const char *user) {
     return NULL;
   }
   snprintf(x->user, sizeof x->user, "%s", user);
+  x->session = session_bytes ? malloc(session_bytes) : NULL;
+  if (x->session) memset(x->session, 0x2a, session_bytes);
   x->expires = now + ttl;
   x->next = *e; /* the slot where the user was looked for (or its expired entry was) */
   *e = x;
@@ -140,6 +148,7 @@ int main(int argc, char **argv) {
     return 2;
   }
   if (argc > 5) ttl = atol(argv[5]);
+  if (argc > 6) session_bytes = (size_t)atol(argv[6]) << 10;
   printf("auth-proxy: serving on fd 3, auth %s:%d, upstream %s:%d, ttl %ld s\n", argv[1], auth_port, argv[3],
          up_port, ttl);
   fflush(stdout);
