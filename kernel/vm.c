@@ -250,16 +250,22 @@ void kiln_plat_mem_release(kiln_memory *m) {
   int s = slot_of(m);
   if (s < 0 || !slots[s].used) return;
   uint64_t base = (uintptr_t)m->base;
-  unmap_range(base, base + slots[s].mapped);
-  /* Free the slot's page tables: it spans whole PDPT entries (1 GiB each). */
+  /* The slot's pages and page tables, table by table (it spans whole PDPT entries, 1 GiB
+   * each), and one TLB flush at the end: a walk and an invlpg per page cost a restart in place
+   * more than freeing the pages does. */
   for (uint64_t va = base; va < base + SLOT; va += 1ull << 30) {
     uint64_t *l4 = &pml4[(va >> 39) & 511];
     if (!(*l4 & PTE_P)) continue;
     uint64_t *pdpte = &table(*l4)[(va >> 30) & 511];
     if (!(*pdpte & PTE_P)) continue;
     uint64_t *pd = table(*pdpte);
-    for (int i = 0; i < 512; i++)
-      if (pd[i] & PTE_P) kfree_page(table(pd[i]));
+    for (int i = 0; i < 512; i++) {
+      if (!(pd[i] & PTE_P)) continue;
+      uint64_t *pt = table(pd[i]);
+      for (int j = 0; j < 512; j++)
+        if (pt[j] & PTE_P) kfree_page(table(pt[j]));
+      kfree_page(pt);
+    }
     kfree_page(pd);
     *pdpte = 0;
   }

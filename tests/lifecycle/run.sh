@@ -33,43 +33,7 @@ fi
 if ! clang-19 --target=wasm32-wasi -O2 -Wl,--stack-first -Wl,-z,stack-size=65536 -o "$T/life.wasm" \
     tests/lifecycle/apps/life.c 2>"$T/app.log"; then
   fail "build the test app" "$(head -n2 "$T/app.log" | tr '\n' '|')"
-  # ---- 6. hosted ----
-hosted() { # NAME POLICY: the app as a Linux process, listening on HP, metrics on MP
-  HP=$(free_port) MP=$(free_port)
-  vm_start "$1" ./kiln run --hosted "$T/life.wasm" --listen "tcp:$HP" --metrics "$MP" --restart "$2"
-  for _ in $(seq 200); do curl -s -m 2 "http://127.0.0.1:$HP/info" >/dev/null && return 0; sleep 0.1; done
-  return 1
-}
-if hosted hfail on-failure,backoff=0; then
-  hp=$(ps -o pid=,args= -g "$(cat "$T/hfail.pid")" | awk '$2 == "life" { print $1; exit }')
-  fresh=$(rss_kib "$hp")
-  g=$(get /grow/64)
-  grown=$(rss_kib "$hp")
-  get /trap >/dev/null
-  a=$(get /info)
-  after=$(rss_kib "$hp")
-  r=$(metric 'kiln_restarts_total{reason="on-failure"}') back=$(metric kiln_memory_returned_bytes_total)
-  if [ "$a" = "served=1 pages=2 gen=1" ] && [[ $g == grew=1* ]] && [ "$r" = 1 ] &&
-    grep -q 'restart on-failure (trap: unreachable in' "$T/hfail.log"; then
-    pass "hosted on-failure: a trap restarts the instance in place ($a), logged, counted in the metrics"
-  else fail "hosted on-failure: a trap restarts the instance" "'$g' '$a' restarts '$r'; $(tail -n2 "$T/hfail.log" | tr '\n' '|')"; fi
-  [ $((grown - fresh)) -ge 50000 ] && [ "$after" -le $((fresh * 110 / 100)) ] && [ "${back:-0}" -ge $((64 << 20)) ] &&
-    pass "hosted: the process's resident set falls back after the restart ($fresh -> $grown -> $after KiB)" ||
-    fail "hosted: the resident set falls back" "$fresh -> $grown -> $after KiB, returned $back"
-  stop hfail
-else
-  fail "hosted on-failure app starts" "$(tail -n3 "$T/hfail.log" 2>/dev/null | tr '\n' '|')"
-fi
-if hosted hafter after:1s; then
-  timeout 60 python3 tests/lifecycle/client.py loop "$HP" 4 2 >"$T/hloop.out" 2>&1
-  relay "hosted: " <"$T/hloop.out"
-  grep -q -e '^PASS ' -e '^FAIL ' "$T/hloop.out" || fail "hosted client loop" "$(tail -n2 "$T/hloop.out" | tr '\n' '|')"
-  stop hafter
-else
-  fail "hosted after:1s app starts" "$(tail -n3 "$T/hafter.log" 2>/dev/null | tr '\n' '|')"
-fi
-
-finish
+  finish
   exit 1
 fi
 
@@ -89,7 +53,22 @@ boot() {
 get() { curl -s -m 30 "http://127.0.0.1:$HP$1"; }
 # metric NAME: its value from the metrics endpoint (the whole sample name, labels included)
 metric() { curl -s -m 30 "http://127.0.0.1:$MP/metrics" | awk -v n="$1" '$1 == n { print $2 }'; }
-qemu_pid() { ps -o pid=,comm= -g "$(cat "$T/$1.pid")" | awk '$2 ~ /^qemu/ { print $1; exit }'; }
+# in_group PGID NAME: the pid of the process of group PGID whose argv[0] ends with NAME (/proc: no ps)
+in_group() {
+  python3 - "$1" "$2" <<'PY'
+import os, sys
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open("/proc/%s/stat" % p).read()
+        argv0 = open("/proc/%s/cmdline" % p, "rb").read().split(b"\0")[0].decode(errors="replace")
+    except OSError:
+        continue
+    if stat[stat.rindex(")") + 2:].split()[2] == sys.argv[1] and argv0.endswith(sys.argv[2]):
+        print(p)
+        break
+PY
+}
+qemu_pid() { in_group "$(cat "$T/$1.pid")" qemu-system-x86_64; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 
 # ---- 2. on-failure ----
@@ -212,7 +191,7 @@ hosted() { # NAME POLICY: the app as a Linux process, listening on HP, metrics o
   return 1
 }
 if hosted hfail on-failure,backoff=0; then
-  hp=$(ps -o pid=,args= -g "$(cat "$T/hfail.pid")" | awk '$2 == "life" { print $1; exit }')
+  hp=$(in_group "$(cat "$T/hfail.pid")" life)
   fresh=$(rss_kib "$hp")
   g=$(get /grow/64)
   grown=$(rss_kib "$hp")
