@@ -111,9 +111,9 @@ static uint32_t call_start(kiln_instance *inst, char *what, char *fn, size_t n) 
   return code;
 }
 
-/* Restart in place, first half: the instance and its WASI state go (linear memory, tables,
- * globals, open files and sockets) except the preopened listening sockets, which the next
- * state gets back; the Wasm stack shrinks to its pre-mapped top. Returns the new state. */
+/* Restart in place, up to the new instance: the old one and its WASI state go (linear memory,
+ * tables, globals, open files and sockets) except the preopened listening sockets, which the
+ * new state gets back; the Wasm stack shrinks to its pre-mapped top. Returns the new state. */
 static struct wasi_state *restart_in_place(struct wasi_state *st, kiln_instance *inst, int unwound) {
   wasi_sock_keep_listeners(st);
   if (unwound) net_unwound(); /* it left from inside a socket call */

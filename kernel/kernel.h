@@ -275,7 +275,6 @@ void life_started(struct kiln_instance *inst); /* an instance runs (NULL: none y
 void life_ended(void);
 void life_failed(uint32_t trap_code);           /* it trapped (code) or exited non-zero (0) */
 void life_restarted(int reason, uint64_t guest_ns);
-uint64_t life_uptime_ns(void);
 /* Where the instance waits: unwinds it (LIFE_UNWIND_RESTART) when a policy restart is due. */
 void life_restart_point(void);
 int life_pending(void); /* the policy (LIFE_AFTER, LIFE_MEMORY_RATIO) that asked, or 0 */

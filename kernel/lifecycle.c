@@ -25,7 +25,6 @@ static struct {
   uint64_t traps, failures;
   uint64_t app_requests, app_outgoing; /* kiln.metric_add */
   uint64_t last_restart_ns;            /* guest time of the last restart */
-  uint64_t instances;
 } stats;
 
 void life_init(void) {
@@ -57,14 +56,13 @@ void life_started(kiln_instance *inst) {
   current = inst;
   started_ns = time_ns();
   pending = 0;
-  stats.instances++;
   if (policy.kind == LIFE_MEMORY_RATIO) life_ratio_start(&ratio, &policy, started_ns, mem_pages(), outgoing());
   next_check_ns = policy.kind == LIFE_AFTER ? started_ns + policy.lifetime_ns : started_ns;
 }
 
 void life_ended(void) { current = NULL; }
 
-uint64_t life_uptime_ns(void) { return current ? time_ns() - started_ns : 0; }
+static uint64_t uptime_ns(void) { return current ? time_ns() - started_ns : 0; }
 
 void life_restarted(int reason, uint64_t guest_ns) {
   stats.restarts[reason]++;
@@ -78,8 +76,8 @@ void life_failed(uint32_t trap_code) {
 
 /* A policy restart waits for a quiet moment: no socket of the app open besides its listeners
  * and the connections waiting in their backlogs (a one-request-per-connection server between
- * requests), so no request in flight is cut;
- * after LIFE_GRACE_NS without one, it goes ahead anyway (keep-alive clients hold connections). */
+ * requests), so no request in flight is cut; after LIFE_GRACE_NS without one, it goes ahead
+ * anyway (keep-alive clients may hold connections for ever). */
 static int quiet(void) {
   struct ksock_counts c;
   ksock_counts(&c);
@@ -124,7 +122,7 @@ int life_metrics_format(char *buf, size_t n) {
       .connects = c.connects,
       .traps = stats.traps,
       .failures = stats.failures,
-      .uptime_s = life_uptime_ns() / 1000000000ull,
+      .uptime_s = uptime_ns() / 1000000000ull,
       .last_restart_us = stats.last_restart_ns / 1000,
       .guest_free = pmem_free_bytes(),
       .returned = balloon_reported_bytes(),
