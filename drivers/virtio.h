@@ -151,6 +151,15 @@ struct virtio_net_hdr {
 #define VIRTIO_CONSOLE_RXQ 0
 #define VIRTIO_CONSOLE_TXQ 1
 
+/* 5.5 Memory balloon device (virtio device id 5): only free page reporting is used. The
+ * queues are numbered 0 inflateq, 1 deflateq, 2 statsq, 3 free_page_vq, 4 reporting_vq, each
+ * present only with its feature; QEMU always creates statsq and offers no free page hinting
+ * unless asked, so its reporting_vq is the last queue it has (num_queues - 1). A reported
+ * buffer is device-writable; the device discards its pages and returns it. */
+#define VIRTIO_PCI_DEVICE_BALLOON_TRANSITIONAL 0x1002
+#define VIRTIO_PCI_DEVICE_BALLOON_MODERN 0x1045
+#define VIRTIO_BALLOON_F_PAGE_REPORTING 5
+
 /* ---- drivers/virtio.c: the modern PCI transport and split virtqueues ---- */
 
 struct virtq {

@@ -1,6 +1,6 @@
 # examples/net.mk — the network examples (built by the pattern rule of examples/examples.mk),
 # and examples/www plus big.bin (1 MiB, deterministic) generated here, not committed.
-NET_EXAMPLES := http-server echo msg-send msg-recv udp-echo
+NET_EXAMPLES := http-server echo msg-send msg-recv udp-echo auth-proxy auth-server upstream
 ALL += $(NET_EXAMPLES:%=$(B)/examples/%.wasm)
 
 WWW_SRC := $(shell find examples/www -type f 2>/dev/null)

@@ -3,21 +3,25 @@
  * and exit with the app's status. A trap prints "kiln: trap: MESSAGE in FUNCTION" and exits 134.
  *
  *   app.bin [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]...
- *           [--max-file-size SIZE] [--max-write SIZE] [--] ARGS...
+ *           [--max-file-size SIZE] [--max-write SIZE] [--restart POLICY] [--metrics PORT] [--] ARGS...
  *
  * ARGS become argv[1..]. --dir maps the host directory itself, read-write and confined
  * (host/hostfs.c); --max-file-size (default 4G) and --max-write (bytes written in all, default
  * 8G) bound what the app can put there (EFBIG / ENOSPC beyond). --listen preopens a listening TCP socket on ADDR (default 127.0.0.1:
  * a hosted app is not exposed to the network unless asked) as the kernel's listen=tcp:PORT
  * does: its fd comes after stdio and every --dir, in command-line order, as wasmtime's
- * --tcplisten.
+ * --tcplisten. --restart restarts the app in place under a policy of kernel/lifecycle.h (a new
+ * instance and WASI state, the listening sockets kept, the old linear memory unmapped);
+ * --metrics serves the lifecycle's figures on 127.0.0.1:PORT (host/lifecycle.c).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "host/host.h"
+#include "kernel/lifecycle.h"
 #include "wasi/socket_fd.h"
 #include "wasi/vfs.h"
 #include "wasi/wasi.h"
@@ -30,7 +34,8 @@ extern const struct kiln_module app_module __asm__("kiln_module");
 static _Noreturn void usage(const char *prog, const char *why) {
   fprintf(stderr,
           "kiln: %s\nusage: %s [--env K=V]... [--dir HOST[:GUEST]]... [--listen tcp:[ADDR:]PORT]...\n"
-          "       [--max-file-size SIZE] [--max-write SIZE] [--] ARGS...   (SIZE: bytes, or with K, M, G, T)\n",
+          "       [--max-file-size SIZE] [--max-write SIZE] [--restart POLICY] [--metrics PORT] [--] ARGS...\n"
+          "       (SIZE: bytes, or with K, M, G, T)\n",
           why, prog);
   exit(2);
 }
@@ -90,7 +95,9 @@ static uint64_t parse_size(const char *s, int *ok) {
 static int import_memory(const kiln_module *m, const kiln_import *imp, kiln_extern *out) {
   static kiln_memory mem;
   const kiln_limits *l = &m->memories[imp->index].limits;
-  if (strcmp(imp->module.s, "env") != 0 || strcmp(imp->field.s, "memory") != 0 || mem.base) return -1;
+  if (strcmp(imp->module.s, "env") != 0 || strcmp(imp->field.s, "memory") != 0) return -1;
+  if (mem.base) kiln_plat_mem_release(&mem); /* a restart in place: a fresh memory */
+  memset(&mem, 0, sizeof mem);
   mem.shared = l->shared;
   mem.max_pages = l->has_max ? l->max : KILN_MAX_PAGES;
   if (kiln_plat_mem_reserve(&mem) != 0) return -1;
@@ -120,24 +127,103 @@ static int resolve_locked(void *ud, const kiln_module *m, const kiln_import *imp
 /* proc_exit's status, from the WASI state all threads share. */
 static int wasi_exit_status(kiln_instance *ctx) { return ((struct wasi_state *)ctx->host)->exit_code; }
 
-static void add_arg(struct wasi_state *st, const char *s) {
-  if (wasi_add_arg(st, s, strlen(s)) != 0) {
-    fprintf(stderr, "kiln: out of memory for the arguments\n");
+/* What the command line asks for: kept, because a restart in place builds the state again. */
+struct options {
+  const char **args, **envs, **dirs, **listens;
+  int nargs, nenvs, ndirs, nlisten;
+  struct wasi_vfs *hostfs; /* one backend for every --dir of the process: one write quota */
+};
+
+/* A new WASI state from the options: args, env, --dir, then --listen (after a restart in place,
+ * the same listening sockets: wasi_sock_keep_listeners). NULL after a message. */
+static struct wasi_state *state_from(const struct options *o) {
+  struct wasi_state *st = wasi_create();
+  if (!st) {
+    fprintf(stderr, "kiln: out of memory\n");
+    return NULL;
+  }
+  for (int k = 0; k < o->nargs; k++)
+    if (wasi_add_arg(st, o->args[k], strlen(o->args[k])) != 0) {
+      fprintf(stderr, "kiln: out of memory for the arguments\n");
+      goto fail;
+    }
+  for (int k = 0; k < o->nenvs; k++)
+    if (wasi_add_env(st, o->envs[k], strlen(o->envs[k])) != 0) {
+      fprintf(stderr, "kiln: --env %s: not NAME=VALUE, or out of memory\n", o->envs[k]);
+      goto fail;
+    }
+  /* --dir HOST[:GUEST]: the host directory itself; without GUEST it appears under its own name. */
+  for (int k = 0; k < o->ndirs; k++) {
+    const char *v = o->dirs[k];
+    char host[4096], err[512];
+    const char *colon = strchr(v, ':');
+    size_t hl = colon ? (size_t)(colon - v) : strlen(v);
+    memcpy(host, v, hl); /* length checked when parsed */
+    host[hl] = 0;
+    const char *guest = colon ? colon + 1 : host;
+    struct wasi_vfs_file *root;
+    if (hostfs_root(o->hostfs, host, &root, err, sizeof err) != 0) {
+      fprintf(stderr, "kiln: --dir %s: %s\n", v, err);
+      goto fail;
+    }
+    if (wasi_preopen_vfs(st, o->hostfs, root, guest, strlen(guest)) != 0) {
+      fprintf(stderr, "kiln: --dir %s: cannot preopen (out of fds or memory)\n", v);
+      goto fail;
+    }
+  }
+  /* Sockets after all the directories, whatever the order on the command line. */
+  for (int k = 0; k < o->nlisten; k++)
+    if (preopen_listen(st, o->listens[k]) != 0) goto fail;
+  return st;
+fail:
+  wasi_destroy(st);
+  return NULL;
+}
+
+/* Runs _start: KILN_TRAP_NONE, KILN_TRAP_EXIT, LIFE_UNWIND_RESTART or a trap (printed, and
+ * described in why). */
+static uint32_t call_start(kiln_instance *inst, char *why, size_t n) {
+  kiln_extern start;
+  if (kiln_export_get(inst, "_start", &start) != 0 || start.kind != KILN_EXTERN_FUNC) {
+    fprintf(stderr, "kiln: the module exports no _start function\n");
     exit(1);
   }
+  kiln_val vals[1];
+  host_life_started(inst);
+  kiln_host_exit_status = wasi_exit_status; /* for a thread that ends the app (aot/abi.h §8) */
+  uint32_t code = kiln_invoke(&start.u.func, vals);
+  host_life_ended();
+  /* With threads, the end of _start ends every thread, through the same door as a thread that
+   * traps or exits, so only one of them reports; and there is no restart in place
+   * (kernel/instance.h). The process ends there and the OS reclaims all. */
+  if (kiln_threads_spawned()) kiln_plat_instance_end(inst, code);
+  if (code != KILN_TRAP_NONE && code != KILN_TRAP_EXIT && code != LIFE_UNWIND_RESTART) {
+    char where[256], what[256];
+    kiln_describe_pc(kiln_host_last_trap.ctx, kiln_host_last_trap.pc, where, sizeof where);
+    kiln_describe_trap(kiln_host_last_trap.ctx, code, what, sizeof what);
+    snprintf(why, n, "trap: %s in %s", code == KILN_HOST_WILD_FAULT ? kiln_host_trap_message(code) : what, where);
+    fprintf(stderr, "kiln: %s\n", why);
+  }
+  return code;
+}
+
+static uint64_t mono_ns(void) {
+  uint64_t t = 0;
+  wasi_plat_clock_get(1, &t);
+  return t;
 }
 
 int main(int argc, char **argv) {
-  struct wasi_state *st = wasi_create();
-  if (!st) {
+  struct options o = {0};
+  o.args = calloc((size_t)argc + 1, sizeof *o.args), o.envs = calloc((size_t)argc, sizeof *o.envs);
+  o.dirs = calloc((size_t)argc, sizeof *o.dirs), o.listens = calloc((size_t)argc, sizeof *o.listens);
+  if (!o.args || !o.envs || !o.dirs || !o.listens) {
     fprintf(stderr, "kiln: out of memory\n");
     return 1;
   }
   /* argv[0] of the app is the program's name, as a shell would pass it. */
-  const char *prog = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
-  add_arg(st, prog);
-  const char **listens = calloc((size_t)argc, sizeof *listens), **dirs = calloc((size_t)argc, sizeof *dirs);
-  int nlisten = 0, ndirs = 0;
+  o.args[o.nargs++] = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+  const char *restart = NULL, *metrics = NULL;
   uint64_t max_file = WASI_VFS_DEFAULT_MAX_FILE_SIZE, max_write = WASI_VFS_DEFAULT_WRITE_BUDGET;
   int i = 1;
   for (; i < argc; i++) {
@@ -147,7 +233,11 @@ int main(int argc, char **argv) {
       break;
     } else if (strcmp(a, "--listen") == 0) {
       if (i + 1 >= argc) usage(argv[0], "missing value after --listen");
-      if (listens) listens[nlisten++] = argv[++i];
+      o.listens[o.nlisten++] = argv[++i];
+    } else if (strcmp(a, "--restart") == 0 || strcmp(a, "--metrics") == 0) {
+      if (i + 1 >= argc) usage(argv[0], "missing value after --restart/--metrics");
+      if (a[2] == 'r') restart = argv[++i];
+      else metrics = argv[++i];
     } else if (strcmp(a, "--max-file-size") == 0 || strcmp(a, "--max-write") == 0) {
       int ok;
       if (i + 1 >= argc) usage(argv[0], "missing value after --max-file-size/--max-write");
@@ -159,9 +249,13 @@ int main(int argc, char **argv) {
       if (i + 1 >= argc) usage(argv[0], "missing value after --env/--dir");
       const char *v = argv[++i];
       if (a[2] == 'e') {
-        if (!strchr(v, '=') || wasi_add_env(st, v, strlen(v)) != 0) usage(argv[0], "--env needs K=V");
-      } else if (dirs) {
-        dirs[ndirs++] = v; /* preopened below, once the quota options are all read */
+        if (!strchr(v, '=')) usage(argv[0], "--env needs K=V");
+        o.envs[o.nenvs++] = v;
+      } else {
+        const char *colon = strchr(v, ':');
+        size_t hl = colon ? (size_t)(colon - v) : strlen(v);
+        if (hl == 0 || hl >= 4096) usage(argv[0], "--dir needs HOST[:GUEST]");
+        o.dirs[o.ndirs++] = v; /* preopened once the quota options are all read */
       }
     } else if (a[0] == '-' && a[1] == '-') {
       char why[256];
@@ -171,58 +265,72 @@ int main(int argc, char **argv) {
       break; /* the first plain argument starts the app's own */
     }
   }
-  for (; i < argc; i++) add_arg(st, argv[i]);
-  if (!listens || !dirs) {
+  for (; i < argc; i++) o.args[o.nargs++] = argv[i];
+  if (o.ndirs && !(o.hostfs = hostfs_create(max_file, max_write))) {
     fprintf(stderr, "kiln: out of memory\n");
     return 1;
   }
-  /* --dir HOST[:GUEST]: the host directory itself; without GUEST it appears under its own name.
-   * One backend for all, so the write quota counts them together. */
-  struct wasi_vfs *hostfs = ndirs ? hostfs_create(max_file, max_write) : NULL;
-  for (int k = 0; k < ndirs; k++) {
-    const char *v = dirs[k];
-    char host[4096], err[512];
-    const char *colon = strchr(v, ':');
-    size_t hl = colon ? (size_t)(colon - v) : strlen(v);
-    if (hl == 0 || hl >= sizeof host) usage(argv[0], "--dir needs HOST[:GUEST]");
-    memcpy(host, v, hl);
-    host[hl] = 0;
-    const char *guest = colon ? colon + 1 : host;
-    struct wasi_vfs_file *root;
-    if (!hostfs) {
-      fprintf(stderr, "kiln: out of memory\n");
-      return 1;
-    }
-    if (hostfs_root(hostfs, host, &root, err, sizeof err) != 0) {
-      fprintf(stderr, "kiln: --dir %s: %s\n", v, err);
-      return 1;
-    }
-    if (wasi_preopen_vfs(st, hostfs, root, guest, strlen(guest)) != 0) {
-      fprintf(stderr, "kiln: --dir %s: cannot preopen (out of fds or memory)\n", v);
-      return 1;
-    }
-  }
-  /* Sockets after all the directories, whatever the order on the command line. */
-  for (int k = 0; k < nlisten; k++)
-    if (preopen_listen(st, listens[k]) != 0) return 1;
+  if (host_life_init(restart) != 0 || (metrics && host_life_metrics(metrics) != 0)) return 2;
+  const struct life_policy *pol = host_life_policy();
+  struct wasi_state *st = state_from(&o);
+  if (!st) return 1;
 
-  char err[256];
-  kiln_instance *inst = kiln_instantiate(&app_module, resolve_locked, NULL, st, err, sizeof err);
-  if (!inst) {
-    if (st->exited) return st->exit_code; /* proc_exit from a start function */
-    int trapped = kiln_host_last_trap.code != KILN_TRAP_NONE;
-    fprintf(stderr, "kiln: %s: %s\n", trapped ? "trap" : "instantiation failed", err);
-    return trapped ? KILN_HOST_EXIT_TRAP : 1;
+  uint32_t failures = 0; /* on-failure: the current run of failures */
+  for (;;) {
+    char err[256];
+    uint64_t t_start = mono_ns();
+    uint32_t code;
+    char why[300] = "";
+    kiln_instance *inst = kiln_instantiate(&app_module, resolve_locked, NULL, st, err, sizeof err);
+    if (inst) {
+      code = call_start(inst, why, sizeof why);
+    } else if (st->exited) { /* proc_exit from a start function */
+      code = KILN_TRAP_EXIT;
+    } else if (kiln_host_last_trap.code != KILN_TRAP_NONE) {
+      snprintf(why, sizeof why, "trap: %s", err);
+      fprintf(stderr, "kiln: %s\n", why);
+      code = kiln_host_last_trap.code;
+    } else {
+      fprintf(stderr, "kiln: instantiation failed: %s\n", err);
+      return 1;
+    }
+    uint64_t ran = mono_ns() - t_start;
+    int reason;
+    if (code == LIFE_UNWIND_RESTART) {
+      reason = host_life_pending();
+      snprintf(why, sizeof why, "%s", reason == LIFE_AFTER ? "lifetime reached" : "memory surplus");
+    } else {
+      int failed = code == KILN_TRAP_EXIT ? st->exit_code != 0 : code != KILN_TRAP_NONE;
+      if (failed) host_life_failed(code == KILN_TRAP_EXIT ? 0 : code);
+      if (!failed || pol->kind != LIFE_ON_FAILURE || (pol->limit && failures >= pol->limit)) {
+        /* No wasi_destroy/kiln_instance_free: the process ends here and the OS reclaims all. */
+        if (code == KILN_TRAP_NONE) return 0;
+        if (code == KILN_TRAP_EXIT) return st->exit_code;
+        return KILN_HOST_EXIT_TRAP;
+      }
+      reason = LIFE_ON_FAILURE;
+      if (ran >= pol->reset_ns) failures = 0;
+      failures++;
+      if (code == KILN_TRAP_EXIT) snprintf(why, sizeof why, "exit %d", st->exit_code);
+    }
+    /* Restart in place: the instance (its linear memory unmapped: back to the host) and the
+     * WASI state go, the listening sockets stay; the Wasm stack's pages are given back. */
+    uint64_t t0 = mono_ns(), linear = host_life_linear_bytes(inst);
+    wasi_sock_keep_listeners(st);
+    wasi_destroy(st);
+    if (inst) kiln_instance_free(inst);
+    kiln_host_stack_trim();
+    if (!(st = state_from(&o))) return 1;
+    uint64_t took = mono_ns() - t0;
+    host_life_restarted(reason, took, linear);
+    fprintf(stderr, "kiln: restart %s (%s) after %llu ms: %llu us, %llu KiB back to the host\n",
+            reason == LIFE_ON_FAILURE ? "on-failure" : reason == LIFE_AFTER ? "after" : "memory-ratio", why,
+            (unsigned long long)(ran / 1000000), (unsigned long long)(took / 1000),
+            (unsigned long long)(linear >> 10));
+    if (reason == LIFE_ON_FAILURE) {
+      uint64_t wait = life_backoff_ns(pol, failures);
+      struct timespec ts = {(time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull)};
+      while (nanosleep(&ts, &ts) != 0) {}
+    }
   }
-  kiln_extern start;
-  if (kiln_export_get(inst, "_start", &start) != 0 || start.kind != KILN_EXTERN_FUNC) {
-    fprintf(stderr, "kiln: the module exports no _start function\n");
-    return 1;
-  }
-  kiln_val vals[1];
-  /* The end of _start ends every thread (aot/abi.h §8), through the same door as a thread
-   * that traps or exits, so only one of them reports. No wasi_destroy/kiln_instance_free:
-   * the process ends there and the OS reclaims all. */
-  kiln_host_exit_status = wasi_exit_status;
-  kiln_plat_instance_end(inst, kiln_invoke(&start.u.func, vals));
 }

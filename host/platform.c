@@ -226,6 +226,13 @@ uint32_t kiln_plat_call(kiln_instance *ctx, kiln_tramp_fn tramp, void *fn, kiln_
   return f.code;
 }
 
+kiln_instance *kiln_host_current(void) { return top ? top->ctx : NULL; }
+
+void kiln_host_stack_trim(void) {
+  long pg = sysconf(_SC_PAGESIZE);
+  if (stack_lo) madvise(stack_lo, WASM_STACK_SIZE - (size_t)pg, MADV_DONTNEED);
+}
+
 kiln_eh_state *kiln_plat_eh_state(void) {
   if (!top) {
     fprintf(stderr, "kiln: exception state asked for outside any Wasm call\n");

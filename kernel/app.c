@@ -1,10 +1,15 @@
 /* kernel/app.c — the app's life: WASI state from the command line and the file-system module,
  * instantiation of the linked `kiln_module`, a call of its `_start` (a WASI command), and the
- * report through the exit protocol (kernel/exit.c). The app is all its threads (aot/abi.h §8):
- * whichever of them ends it first (_start returning, proc_exit, a trap) reports, once; the
- * others stop. */
+ * report through the exit protocol (kernel/exit.c); or, under a restart policy (restart=,
+ * kernel/lifecycle.h), a restart in place: a new instance and WASI state in the same VM, the
+ * preopened listening sockets kept, the freed RAM reported to the host. The app is all its
+ * threads (aot/abi.h §8): whichever of them ends it first (_start returning, proc_exit, a trap)
+ * reports, once; the others stop. An app that has started threads is never restarted in place
+ * (its other threads would still run on the old instance): it ends as without a policy. */
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
+#include "kernel/lifecycle.h"
+#include "net/net.h"
 #include "p9/p9.h"
 #include "wasi/socket_fd.h"
 #include "wasi/wasi.h"
@@ -83,46 +88,59 @@ static struct wasi_state *wasi_from_boot(void) {
   }
   /* Volumes (virtio-9p host directories), after the packed directories. */
   volume_preopen(st);
-  /* Listening sockets (listen=tcp:PORT), fds after stdio and the preopened directories. */
+  /* Listening sockets (listen=tcp:PORT), fds after stdio and the preopened directories;
+   * after a restart in place, the same sockets (wasi_sock_keep_listeners). */
   const char *spec;
   uint32_t fd;
   for (int i = 0; (spec = kernel_cmdline_get_nth("listen", i)); i++) {
     int rc = wasi_sock_preopen_listen(st, spec, &fd);
     if (rc) panic("listen=%s: cannot listen (WASI errno %d)", spec, rc);
   }
-  console_listening();
   return st;
 }
 
-_Noreturn void app_run(void) {
-  const kiln_module *m = &app_module;
-  if (report_missing_imports(m)) panic("the app imports functions the kernel does not provide");
-  struct wasi_state *st = wasi_from_boot();
-
+/* Instantiates the app (data segments, start function). NULL when the start function trapped
+ * or exited: *code says how (KILN_TRAP_EXIT, or a trap described in what/fn). */
+static kiln_instance *instantiate_app(const kiln_module *m, struct wasi_state *st, uint32_t *code, char *what,
+                                      char *fn, size_t n) {
   char err[160];
   kiln_instance *inst = kiln_instantiate(m, resolve_locked, NULL, st, err, sizeof err);
-  if (!inst) {
-    /* The start function may have trapped or exited: that is the app's outcome. */
-    if (st->exited) app_exit((uint32_t)st->exit_code);
-    for (uint32_t code = 1; code < KILN_TRAP_COUNT; code++)
-      if (!strcmp(err, kiln_trap_message(code))) {
-        char fn[128];
-        kiln_describe_pc(NULL, call_last_trap_pc(), fn, sizeof fn);
-        kernel_exit_trap(err, fn);
-      }
-    panic("instantiation failed: %s", err);
+  if (inst) return inst;
+  if (st->exited) {
+    *code = KILN_TRAP_EXIT;
+    return NULL;
   }
+  for (uint32_t c = 1; c < KILN_TRAP_COUNT; c++)
+    if (!strcmp(err, kiln_trap_message(c))) {
+      ksnprintf(what, n, "%s", err);
+      kiln_describe_pc(NULL, call_last_trap_pc(), fn, n);
+      *code = c;
+      return NULL;
+    }
+  panic("instantiation failed: %s", err);
+}
 
+/* Runs _start: KILN_TRAP_NONE (it returned), KILN_TRAP_EXIT (proc_exit), LIFE_UNWIND_RESTART
+ * (a policy restart stopped it) or a trap, described in what/fn. */
+static uint32_t call_start(kiln_instance *inst, char *what, char *fn, size_t n) {
   kiln_extern start;
   if (kiln_export_get(inst, "_start", &start) || start.kind != KILN_EXTERN_FUNC)
     panic("the app exports no _start function (not a WASI command)");
   if (start.u.func.func->type->nparams || start.u.func.func->type->nresults)
     panic("the app's _start is not of type [] -> []");
+  life_started(inst);
   kiln_val vals[1];
-  kiln_plat_instance_end(inst, kiln_invoke(&start.u.func, vals));
+  uint32_t code = kiln_invoke(&start.u.func, vals);
+  life_ended();
+  if (kiln_threads_spawned()) kiln_plat_instance_end(inst, code);
+  if (code != KILN_TRAP_NONE && code != KILN_TRAP_EXIT && code != LIFE_UNWIND_RESTART) {
+    kiln_describe_pc(inst, call_last_trap_pc(), fn, n);
+    kiln_describe_trap(inst, code, what, n);
+  }
+  return code;
 }
 
-/* The end of _start (KILN_TRAP_NONE), or of any thread's call that trapped or exited
+/* The end of _start in an app with threads, or of any thread's call that trapped or exited
  * (aot/abi.h §8): the whole app ends, reported by the first thread that gets here. */
 _Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code) {
   void *pc = call_last_trap_pc();
@@ -133,4 +151,72 @@ _Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code) {
   kiln_describe_pc(ctx, pc, fn, sizeof fn);
   kiln_describe_trap(ctx, code, what, sizeof what);
   kernel_exit_trap(what, fn);
+}
+
+/* Restart in place, up to the new instance: the old one and its WASI state go (linear memory,
+ * tables, globals, open files and sockets) except the preopened listening sockets, which the
+ * new state gets back; the Wasm stack shrinks to its pre-mapped top. Returns the new state. */
+static struct wasi_state *restart_in_place(struct wasi_state *st, kiln_instance *inst, int unwound) {
+  wasi_sock_keep_listeners(st);
+  if (unwound) net_unwound(); /* it left from inside a socket call */
+  wasi_destroy(st);
+  if (inst) kiln_instance_free(inst);
+  vm_stack_trim();
+  return wasi_from_boot();
+}
+
+_Noreturn void app_run(void) {
+  const kiln_module *m = &app_module;
+  if (report_missing_imports(m)) panic("the app imports functions the kernel does not provide");
+  life_init();
+  const struct life_policy *pol = life_policy();
+  struct wasi_state *st = wasi_from_boot();
+  console_listening();
+  uint32_t failures = 0;    /* on-failure: the current run of failures */
+  int restarted = 0;        /* the policy that restarted the instance about to start, or 0 */
+  uint64_t teardown_ns = 0, returned = 0, ran_ns = 0;
+  char why[200] = "";
+  for (;;) {
+    char what[160] = "", fn[128] = "";
+    uint32_t code = KILN_TRAP_NONE;
+    uint64_t t_start = time_ns();
+    kiln_instance *inst = instantiate_app(m, st, &code, what, fn, sizeof what);
+    if (restarted) { /* the restart's guest time: the old instance freed, the new one made */
+      uint64_t took = teardown_ns + (time_ns() - t_start);
+      life_restarted(restarted, took);
+      klog("kiln: restart %s (%s) after %llu ms: %llu us, %llu KiB back to the host\n", life_policy_name(restarted),
+           why, (unsigned long long)(ran_ns / 1000000), (unsigned long long)(took / 1000),
+           (unsigned long long)(returned >> 10));
+      restarted = 0;
+    }
+    if (inst) code = call_start(inst, what, fn, sizeof what);
+    ran_ns = time_ns() - t_start;
+    if (code == LIFE_UNWIND_RESTART) {
+      restarted = life_pending();
+      ksnprintf(why, sizeof why, "%s", restarted == LIFE_AFTER ? "lifetime reached" : "memory surplus");
+    } else {
+      int failed = code == KILN_TRAP_EXIT ? st->exit_code != 0 : code != KILN_TRAP_NONE;
+      if (failed) life_failed(code == KILN_TRAP_EXIT ? 0 : code);
+      if (!failed || pol->kind != LIFE_ON_FAILURE || (pol->limit && failures >= pol->limit)) {
+        if (code == KILN_TRAP_NONE) app_exit(0);
+        if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
+        kernel_exit_trap(what, fn);
+      }
+      if (code != KILN_TRAP_EXIT) kprintf("kiln: trap: %s in %s\n", what, fn);
+      restarted = LIFE_ON_FAILURE;
+      if (ran_ns >= pol->reset_ns) failures = 0; /* it ran long enough: the back-off starts over */
+      failures++;
+      if (code == KILN_TRAP_EXIT) ksnprintf(why, sizeof why, "exit %d", st->exit_code);
+      else ksnprintf(why, sizeof why, "trap: %s in %s", what, fn);
+    }
+    uint64_t t0 = time_ns();
+    st = restart_in_place(st, inst, code == LIFE_UNWIND_RESTART);
+    teardown_ns = time_ns() - t0;
+    /* The freed RAM back to the host (not part of the restart's time: the host's work). */
+    returned = balloon_report_free();
+    if (restarted == LIFE_ON_FAILURE) { /* Docker's back-off; the listeners queue clients meanwhile */
+      uint64_t until = time_ns() + life_backoff_ns(pol, failures);
+      while (time_ns() < until) kernel_idle_until(until, kernel_events());
+    }
+  }
 }

@@ -757,6 +757,8 @@ static void inherit_imports(kiln_instance *inst, kiln_instance *parent) {
   }
 }
 
+int kiln_threads_spawned(void) { return __atomic_load_n(&next_tid, __ATOMIC_RELAXED) > 1; }
+
 int32_t kiln_thread_spawn(kiln_instance *parent, uint32_t start_arg) {
   const kiln_module *m = parent->module;
   for (uint32_t i = 0; i < m->nmemories; i++)

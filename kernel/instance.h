@@ -78,6 +78,9 @@ void kiln_instance_free(kiln_instance *inst); /* frees what the instance owns */
  * running wasi_thread_start(tid, start_arg) on a new platform thread. Returns the tid
  * (1..0x1fffffff) or a negative WASI errno (-6 EAGAIN, -58 ENOTSUP). */
 int32_t kiln_thread_spawn(kiln_instance *parent, uint32_t start_arg);
+/* Whether the app ever asked for a thread: restart policies (kernel/lifecycle.h) then no
+ * longer restart it in place, since its other threads would run on in the old instance. */
+int kiln_threads_spawned(void);
 
 /* A lock over kiln_plat_wait/wake (three states: free, held, held with waiters), for the
  * runtime's and the platforms' own shared state (queues, memory.grow, WASI). */

@@ -111,6 +111,7 @@ struct cpu {
   int kicked;                    /* idle, and sent a wake-up IPI it has not acted on yet */
   int halted;       /* in hlt (kernel/time.c's idle accounting) */
   uint64_t halt_t0;
+  uint32_t tlb_gen; /* the vm_tlb_gen this CPU's TLB has caught up with (kernel/vm.c) */
 };
 extern struct cpu cpus[MAX_CPUS];
 extern int ncpus; /* started, including the boot processor */
@@ -186,6 +187,14 @@ int vm_handle_demand_fault(uint64_t addr);
 /* Which region a fault address is in: */
 enum { VM_REGION_OTHER = 0, VM_REGION_LINEAR_MEMORY, VM_REGION_STACK_GUARD };
 int vm_classify(uint64_t addr);
+/* Frees the current thread's Wasm stack pages below its pre-mapped top (between instances).
+ * Returns bytes. */
+uint64_t vm_stack_trim(void);
+/* Unmapping (a restart in place frees linear memory and stack pages) bumps vm_tlb_gen after
+ * flushing the CPU that did it; another CPU flushes before it next runs an app thread
+ * (kernel/sched.c), which is the only code that touches those addresses. */
+extern uint32_t vm_tlb_gen;
+void vm_tlb_catch_up(struct cpu *c);
 
 /* ---- kernel/heap.c: kalloc/kfree (kiln_plat_alloc/kiln_plat_free use it) ---- */
 void *kalloc(size_t n); /* zeroed, 16-byte aligned; NULL when out of memory */
@@ -381,6 +390,28 @@ _Noreturn void app_run(void);
 /* fn() runs when the app exits normally, before the machine stops (the network drains its
  * TCP data there); 0 or -1. Not after a trap or a panic. */
 int app_exit_register(void (*fn)(void));
+
+/* ---- kernel/lifecycle.c: restart policy, counters, the restart point, metrics ---- */
+/* kiln_plat_unwind code of a policy restart (beyond every trap code) */
+#define LIFE_UNWIND_RESTART 0x10000
+struct kiln_instance;
+struct life_policy;
+void life_init(void); /* reads restart= (see kernel/lifecycle.h); panics on a bad policy */
+const struct life_policy *life_policy(void);
+void life_started(struct kiln_instance *inst); /* an instance runs (NULL: none yet) */
+void life_ended(void);
+void life_failed(uint32_t trap_code);           /* it trapped (code) or exited non-zero (0) */
+void life_restarted(int reason, uint64_t guest_ns);
+/* Where the instance waits: unwinds it (LIFE_UNWIND_RESTART) when a policy restart is due. */
+void life_restart_point(void);
+int life_pending(void); /* the policy (LIFE_AFTER, LIFE_MEMORY_RATIO) that asked, or 0 */
+int life_metrics_format(char *buf, size_t n);
+
+/* ---- drivers/virtio_balloon.c: guest RAM back to the host (free page reporting) ---- */
+int virtio_balloon_probe(void); /* 0, or -1 when absent or without free page reporting */
+/* Reports the free RAM (beyond a reserve) to the host, which drops it; returns the bytes. */
+uint64_t balloon_report_free(void);
+uint64_t balloon_reported_bytes(void); /* in all, since boot */
 
 /* ---- kernel/random.c: RDSEED/RDRAND, else a ChaCha20 DRBG ---- */
 void random_init(void);

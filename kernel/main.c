@@ -51,6 +51,9 @@ void kmain(uint32_t magic, uint32_t info) {
        pmem_total_bytes() >> 20, tsc_hz / 1000000, tsc_hz ? (rdtsc() - t0) * 1000000 / tsc_hz : 0);
   /* The network: virtio-net, lwIP, address from ip=/gw=/mask= or DHCP (off without a NIC). */
   net_init();
+  /* The memory balloon, when kiln run attached one: RAM freed by a restart goes back to the
+   * host (free page reporting). */
+  virtio_balloon_probe();
   /* Volumes (kiln run --volume): each virtio-9p device attached over 9P2000.L now, so a
    * broken one stops the boot with its name; preopened when the app starts. */
   volume_init();

@@ -120,6 +120,7 @@ static void schedule(void) {
   if (next != c->idle) {
     next->state = T_RUNNING;
     c->runs++;
+    vm_tlb_catch_up(c);
   }
   c->current = next;
   sched_switch(&prev->rsp, next->rsp);

@@ -13,9 +13,11 @@
  *                             stray access faults and becomes the trap "out of bounds memory
  *                             access" (kernel/trap.c)
  * Every CPU shares these tables; vm_lock serializes their changes (page faults on any CPU
- * included). Nothing is unmapped while another CPU may use it (a thread's stack slot keeps
- * its pages for the next thread; linear memories are released only when an instance is
- * freed, which the kernel's single app never is), so no TLB shootdown is needed.
+ * included). Pages are unmapped only by a restart in place (linear memory, the Wasm stack
+ * below its pre-mapped top), which happens only in an app of one thread (kernel/app.c), on
+ * the CPU running it: that CPU flushes its TLB and bumps vm_tlb_gen, and any other CPU
+ * flushes before it next switches to an app thread (vm_tlb_catch_up), since only app threads
+ * touch those addresses. No shootdown IPI is needed.
  */
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
@@ -54,9 +56,25 @@ static struct {
 
 static inline uint64_t *table(uint64_t e) { return (uint64_t *)(uintptr_t)(e & PTE_ADDR); }
 static inline void invlpg(uint64_t va) { __asm__ volatile("invlpg (%0)" ::"r"(va) : "memory"); }
+uint32_t vm_tlb_gen;
+
 static inline void flush_tlb(void) {
   uint64_t cr3;
   __asm__ volatile("mov %%cr3, %0; mov %0, %%cr3" : "=r"(cr3)::"memory");
+}
+
+/* After unmapping (vm_lock held): this CPU is flushed, the others catch up. */
+static void unmapped(void) {
+  flush_tlb();
+  this_cpu()->tlb_gen = __atomic_add_fetch(&vm_tlb_gen, 1, __ATOMIC_SEQ_CST);
+}
+
+void vm_tlb_catch_up(struct cpu *c) {
+  uint32_t g = __atomic_load_n(&vm_tlb_gen, __ATOMIC_SEQ_CST);
+  if (c->tlb_gen != g) {
+    flush_tlb();
+    c->tlb_gen = g;
+  }
 }
 
 /* The 4 KiB-level entry of va, creating missing tables when `create`; NULL when a table is
@@ -213,6 +231,23 @@ int vm_handle_demand_fault(uint64_t addr) {
   return r;
 }
 
+uint64_t vm_stack_trim(void) {
+  struct thread *t = sched_current();
+  uint64_t freed = 0;
+  stack_probe();
+  uint64_t f = spin_lock_irqsave(&vm_lock);
+  for (uint64_t va = t->wasm_lo; va < t->wasm_hi - STACK_PREMAP; va += PAGE_SIZE) {
+    uint64_t *e = walk(va, 0, NULL);
+    if (!e || !(*e & PTE_P)) continue;
+    kfree_page(table(*e));
+    *e = 0;
+    freed += PAGE_SIZE;
+  }
+  if (freed) unmapped();
+  spin_unlock_irqrestore(&vm_lock, f);
+  return freed;
+}
+
 int vm_classify(uint64_t addr) {
   if (addr >= MEM_BASE && addr < MEM_BASE + NSLOTS * SLOT) {
     uint64_t i = (addr - MEM_BASE) / SLOT;
@@ -303,20 +338,26 @@ static void mem_release(kiln_memory *m) {
   int s = slot_of(m);
   if (s < 0 || !slots[s].used) return;
   uint64_t base = (uintptr_t)m->base;
-  unmap_range(base, base + slots[s].mapped);
-  /* Free the slot's page tables: it spans whole PDPT entries (1 GiB each). */
+  /* The slot's pages and page tables, table by table (it spans whole PDPT entries, 1 GiB
+   * each), and one TLB flush at the end: a walk and an invlpg per page cost a restart in place
+   * more than freeing the pages does. */
   for (uint64_t va = base; va < base + SLOT; va += 1ull << 30) {
     uint64_t *l4 = &pml4[(va >> 39) & 511];
     if (!(*l4 & PTE_P)) continue;
     uint64_t *pdpte = &table(*l4)[(va >> 30) & 511];
     if (!(*pdpte & PTE_P)) continue;
     uint64_t *pd = table(*pdpte);
-    for (int i = 0; i < 512; i++)
-      if (pd[i] & PTE_P) kfree_page(table(pd[i]));
+    for (int i = 0; i < 512; i++) {
+      if (!(pd[i] & PTE_P)) continue;
+      uint64_t *pt = table(pd[i]);
+      for (int j = 0; j < 512; j++)
+        if (pt[j] & PTE_P) kfree_page(table(pt[j]));
+      kfree_page(pt);
+    }
     kfree_page(pd);
     *pdpte = 0;
   }
-  flush_tlb();
+  unmapped();
   slots[s].used = 0;
   slots[s].mapped = 0;
   m->base = NULL;

@@ -38,6 +38,7 @@ int64_t wasi_plat_console_write(int fd, const void *buf, size_t n) {
 int64_t wasi_plat_console_read(void *buf, size_t n) {
   if (!n) return 0;
   for (;;) {
+    life_restart_point();
     uint64_t seen = kernel_events();
     int64_t r = console_read(buf, n);
     if (r != 0) return r < 0 ? 0 : r;
@@ -86,6 +87,7 @@ void wasi_plat_random(void *buf, size_t n) { random_bytes(buf, n); }
  * than be slept through until the next interrupt or deadline. */
 /* Kept per thread (struct thread's wait_seen). */
 void wasi_plat_wait(uint64_t deadline_ns) {
+  life_restart_point(); /* a policy restart stops a waiting instance here */
   struct thread *t = sched_current();
   uint64_t seen = t->wait_seen;
   if (!run_polls()) kernel_idle_until(deadline_ns, seen);

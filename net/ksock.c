@@ -450,6 +450,7 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
     if (s->nodelay) tcp_nagle_disable(s->tcp);
     s->state = S_CONNECTING;
     r = map_err(tcp_connect(s->tcp, &a, port, on_connected));
+    if (!r) counts.connects++;
     if (r) s->state = S_NEW;
     else if (nonblock) r = WASI_EINPROGRESS;
     else {

@@ -54,6 +54,7 @@ struct ksock_counts {
   uint32_t open, tcp_open, udp_open, listening, pending_accept;
   uint64_t accepted, rx_queued_bytes;
   uint64_t sends, polls; /* stream send calls and readiness checks (cost per request) */
+  uint64_t connects;     /* TCP connections the app started (outgoing requests, for metrics) */
 };
 void ksock_counts(struct ksock_counts *c);
 

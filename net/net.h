@@ -38,6 +38,9 @@ void net_wait(uint64_t deadline_ns);
  * differs from what it was at the call, or deadline_ns. Threads waiting for different
  * sockets then wake for their own socket only, not for every kernel event. */
 void net_wait_word(const volatile uint32_t *word, uint64_t deadline_ns);
+/* A restart in place unwound the instance out of a socket call, inside net_enter: nobody is
+ * inside lwIP any more. */
+void net_unwound(void);
 /* Called by the NIC's interrupt handler. */
 void net_irq(void);
 extern uint64_t net_tw_recycled;
@@ -59,5 +62,8 @@ void virtio_net_get_stats(struct virtio_net_stats *s);
 /* Formats the idle-relevant counters (open sockets, pcbs, pbufs, heap) into buf. */
 int net_stats_format(char *buf, size_t n);
 void net_stats_init(void);
+
+/* ---- net/metrics.c: the Prometheus endpoint (metrics=PORT) ---- */
+void net_metrics_init(void);
 
 #endif

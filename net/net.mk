@@ -13,7 +13,7 @@ $(B)/k/lwip/%.o: $(LWIP_DIR)/%.c $(DEPS)
 	@mkdir -p $(@D)
 	$(CC) $(KERNEL_CFLAGS) $(NET_CFLAGS) -w -c $< -o $@
 
-NET_OBJS := $(B)/k/net/netif.o $(B)/k/net/ksock.o $(B)/k/net/stats.o $(B)/k/net/chksum.o \
+NET_OBJS := $(B)/k/net/netif.o $(B)/k/net/ksock.o $(B)/k/net/stats.o $(B)/k/net/metrics.o $(B)/k/net/chksum.o \
   $(B)/k/drivers/pci.o $(B)/k/drivers/virtio.o $(B)/k/drivers/virtio_net.o
 # wasi/socket_fd.c is listed by wasi/wasi.mk (every wasi/*.c); it needs our include paths.
 $(NET_OBJS) $(B)/k/wasi/socket_fd.o: KERNEL_CFLAGS += $(NET_CFLAGS)

@@ -106,7 +106,16 @@ int net_poll(void) {
   return n;
 }
 
+void net_unwound(void) {
+  depth = 0;
+  net_enter();
+  net_leave();
+}
+
 void net_wait(uint64_t deadline_ns) {
+  /* A socket call that waits is where a policy restart stops the instance (it unwinds from
+   * here; kernel/app.c then calls net_unwound). */
+  life_restart_point();
   /* An interrupt after this point (which finds us inside lwIP and leaves its work flagged)
    * makes kernel_idle_until return at once instead of sleeping through it. */
   uint64_t seen = kernel_events();
@@ -320,7 +329,8 @@ int net_init(void) {
     net_leave();
     if (!dhcp_supplied_address(&nif)) klog("net: no DHCP answer yet; still trying\n");
   } /* a static address was reported by the status callback when the netif came up */
-  /* 6. The optional counters endpoint (netstat=PORT). */
+  /* 6. The optional counters endpoint (netstat=PORT) and metrics endpoint (metrics=PORT). */
   net_stats_init();
+  net_metrics_init();
   return 0;
 }

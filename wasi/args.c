@@ -20,6 +20,7 @@ void wasi_destroy(struct wasi_state *st) {
   if (st->fs) memfs_destroy(st->fs);
   wasi_free(st->args);
   wasi_free(st->env);
+  wasi_free(st->poll_scratch);
   wasi_free(st);
 }
 

@@ -58,13 +58,16 @@ int32_t WASI_FN(poll_oneoff, iiii_i)(kiln_instance *ctx, int32_t in, int32_t out
     if (subs[i * WASI_SUBSCRIPTION_SIZE + 8] > WASI_EVENTTYPE_FD_WRITE) return WASI_EINVAL;
   /* Clock deadlines, as monotonic instants: realtime ones are converted once, here. The
    * subscriptions are copied first, since the events may overlap them in guest memory. */
-  uint64_t *deadline = wasi_alloc(n * sizeof *deadline);
-  uint8_t *copy = wasi_alloc((size_t)n * WASI_SUBSCRIPTION_SIZE);
-  if (!deadline || !copy) {
-    wasi_free(deadline);
-    wasi_free(copy);
-    return WASI_ENOMEM;
+  size_t need = (size_t)n * (sizeof(uint64_t) + WASI_SUBSCRIPTION_SIZE);
+  if (need > st->poll_scratch_len) {
+    uint8_t *b = wasi_alloc(need);
+    if (!b) return WASI_ENOMEM;
+    wasi_free(st->poll_scratch);
+    st->poll_scratch = b;
+    st->poll_scratch_len = need;
   }
+  uint64_t *deadline = (uint64_t *)st->poll_scratch; /* 8-byte aligned: the allocation is */
+  uint8_t *copy = st->poll_scratch + (size_t)n * sizeof(uint64_t);
   memcpy(copy, subs, (size_t)n * WASI_SUBSCRIPTION_SIZE);
   uint64_t mono = 0, earliest = UINT64_MAX;
   wasi_plat_clock_get(WASI_CLOCK_MONOTONIC, &mono);
@@ -93,8 +96,6 @@ int32_t WASI_FN(poll_oneoff, iiii_i)(kiln_instance *ctx, int32_t in, int32_t out
     if (fired) break;
     wasi_plat_wait(earliest);
   }
-  wasi_free(deadline);
-  wasi_free(copy);
   wasi_st32(pn, fired);
   return 0;
 }

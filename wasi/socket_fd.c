@@ -102,6 +102,57 @@ static int op_accept(struct wasi_state *st, struct wasi_fd *f, uint16_t flags, u
   return sock_fd_new(st, c, flags & WASI_FDFLAG_NONBLOCK, newfd);
 }
 
+/* The listening sockets wasi_sock_preopen_listen opened, so that a restart in place keeps
+ * them (wasi_sock_keep_listeners) and the next state gets them back instead of new ones:
+ * connections that arrive meanwhile wait in their backlog, none is refused. */
+#define PREOPEN_MAX 16
+static struct {
+  struct ksock *s; /* NULL: a free entry */
+  uint16_t port;
+  uint8_t kept; /* taken out of a state, waiting for the next one */
+} preopened[PREOPEN_MAX];
+
+static int listener_for(uint16_t port, struct ksock **out) {
+  for (int i = 0; i < PREOPEN_MAX; i++)
+    if (preopened[i].s && preopened[i].kept && preopened[i].port == port) {
+      preopened[i].kept = 0;
+      *out = preopened[i].s;
+      return 0;
+    }
+  int e = ksock_listen_tcp(port, out);
+  if (e) return e;
+  for (int i = 0; i < PREOPEN_MAX; i++)
+    if (!preopened[i].s) {
+      preopened[i].s = *out, preopened[i].port = port, preopened[i].kept = 0;
+      break;
+    }
+  return 0;
+}
+
+int wasi_sock_keep_listeners(struct wasi_state *st) {
+  int kept = 0;
+  for (int i = 0; i < PREOPEN_MAX; i++) {
+    if (!preopened[i].s || preopened[i].kept) continue;
+    struct wasi_fd *found = NULL;
+    for (uint32_t fd = 0; fd < st->nfds && !found; fd++)
+      if (st->fds[fd].kind == WASI_FD_SOCKET && st->fds[fd].priv == preopened[i].s) found = &st->fds[fd];
+    /* Still the listener on its port (the app may have closed it, and a new socket may sit
+     * at the same address): then it leaves the state unclosed. */
+    int listening = 0;
+    uint8_t ip[4];
+    uint16_t port = 0;
+    if (found && !ksock_getopt(preopened[i].s, KSOCK_OPT_ACCEPTCONN, &listening) && listening &&
+        !ksock_addr(preopened[i].s, 0, ip, &port) && port == preopened[i].port) {
+      memset(found, 0, sizeof *found);
+      preopened[i].kept = 1;
+      kept++;
+    } else {
+      preopened[i].s = NULL; /* closed by the app, or closed with this state */
+    }
+  }
+  return kept;
+}
+
 int wasi_sock_preopen_listen(struct wasi_state *st, const char *spec, uint32_t *fd) {
   /* "tcp:PORT" (a list separated by commas opens several, in order). */
   while (*spec) {
@@ -113,7 +164,7 @@ int wasi_sock_preopen_listen(struct wasi_state *st, const char *spec, uint32_t *
     if (!digits || port == 0 || port > 65535 || (*spec && *spec != ',')) return WASI_EINVAL;
     if (*spec == ',') spec++;
     struct ksock *s;
-    int e = ksock_listen_tcp((uint16_t)port, &s);
+    int e = listener_for((uint16_t)port, &s);
     if (e) return e;
     if ((e = sock_fd_new(st, s, 0, fd))) return e;
   }

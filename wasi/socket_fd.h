@@ -13,4 +13,9 @@ struct wasi_state;
  * ENETDOWN without a network, EADDRINUSE). */
 int wasi_sock_preopen_listen(struct wasi_state *st, const char *spec, uint32_t *fd);
 
+/* Restart in place: takes the listening sockets wasi_sock_preopen_listen opened out of st, so
+ * that wasi_destroy(st) leaves them listening; the next wasi_sock_preopen_listen of the same
+ * port gives them to the new state. Returns how many were kept. */
+int wasi_sock_keep_listeners(struct wasi_state *st);
+
 #endif

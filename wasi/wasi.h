@@ -112,6 +112,11 @@ struct wasi_state {
   int32_t exit_code; /* set by proc_exit before it unwinds with KILN_TRAP_EXIT */
   uint8_t exited;
 
+  /* poll_oneoff's working arrays, kept (and grown) here rather than allocated per call: a
+   * restart in place may unwind out of its wait, and they are freed with the state. */
+  uint8_t *poll_scratch;
+  size_t poll_scratch_len;
+
   void *plat; /* the platform's own per-instance data; wasi/ never touches it */
 };
 
