@@ -316,6 +316,7 @@ int main(int argc, char **argv) {
     /* Restart in place: the instance (its linear memory unmapped: back to the host) and the
      * WASI state go, the listening sockets stay; the Wasm stack's pages are given back. */
     uint64_t t0 = mono_ns(), linear = host_life_linear_bytes(inst);
+    if (code == LIFE_UNWIND_RESTART) host_wasi_release(); /* it left from inside a locked WASI call */
     wasi_sock_keep_listeners(st);
     wasi_destroy(st);
     if (inst) kiln_instance_free(inst);

@@ -158,7 +158,10 @@ _Noreturn void kiln_plat_instance_end(kiln_instance *ctx, uint32_t code) {
  * new state gets back; the Wasm stack shrinks to its pre-mapped top. Returns the new state. */
 static struct wasi_state *restart_in_place(struct wasi_state *st, kiln_instance *inst, int unwound) {
   wasi_sock_keep_listeners(st);
-  if (unwound) net_unwound(); /* it left from inside a socket call */
+  if (unwound) { /* it left from inside a WASI call: its locks are let go */
+    wasi_lock_release();
+    net_unwound();
+  }
   wasi_destroy(st);
   if (inst) kiln_instance_free(inst);
   vm_stack_trim();

@@ -404,6 +404,9 @@ void life_failed(uint32_t trap_code);           /* it trapped (code) or exited n
 void life_restarted(int reason, uint64_t guest_ns);
 /* Where the instance waits: unwinds it (LIFE_UNWIND_RESTART) when a policy restart is due. */
 void life_restart_point(void);
+/* When the restart point must run next (a wait that sleeps longer caps its deadline there),
+ * or UINT64_MAX. */
+uint64_t life_next_ns(void);
 int life_pending(void); /* the policy (LIFE_AFTER, LIFE_MEMORY_RATIO) that asked, or 0 */
 int life_metrics_format(char *buf, size_t n);
 

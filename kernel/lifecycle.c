@@ -103,6 +103,11 @@ void life_restart_point(void) {
 
 int life_pending(void) { return pending; }
 
+uint64_t life_next_ns(void) {
+  if (!current || policy.kind < LIFE_AFTER || kiln_threads_spawned()) return UINT64_MAX;
+  return pending ? time_ns() + 10000000ull : next_check_ns; /* pending: look for quiet every 10 ms */
+}
+
 /* kiln.metric_add(what, n): the app counts what the kernel cannot see (aot/abi.h mangling). */
 void kiln__metric_add__ii_(kiln_instance *ctx, int32_t what, int32_t n) {
   (void)ctx;

@@ -88,6 +88,7 @@ void wasi_plat_random(void *buf, size_t n) { random_bytes(buf, n); }
 /* Kept per thread (struct thread's wait_seen). */
 void wasi_plat_wait(uint64_t deadline_ns) {
   life_restart_point(); /* a policy restart stops a waiting instance here */
+  if (life_next_ns() < deadline_ns) deadline_ns = life_next_ns();
   struct thread *t = sched_current();
   uint64_t seen = t->wait_seen;
   if (!run_polls()) kernel_idle_until(deadline_ns, seen);

@@ -116,6 +116,7 @@ void net_wait(uint64_t deadline_ns) {
   /* A socket call that waits is where a policy restart stops the instance (it unwinds from
    * here; kernel/app.c then calls net_unwound). */
   life_restart_point();
+  if (life_next_ns() < deadline_ns) deadline_ns = life_next_ns();
   /* An interrupt after this point (which finds us inside lwIP and leaves its work flagged)
    * makes kernel_idle_until return at once instead of sleeping through it. */
   uint64_t seen = kernel_events();
@@ -139,6 +140,8 @@ void net_wait(uint64_t deadline_ns) {
 }
 
 void net_wait_word(const volatile uint32_t *word, uint64_t deadline_ns) {
+  life_restart_point(); /* as in net_wait; the wait ends in time for the next one */
+  if (life_next_ns() < deadline_ns) deadline_ns = life_next_ns();
   uint32_t seen = *word;
   if (net_poll() > 0) return;
   u32_t ms = sys_timeouts_sleeptime();
