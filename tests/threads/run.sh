@@ -4,7 +4,8 @@
 # `kiln run --hosted`. Deterministic results under contention (mutex, C11 atomics, condition
 # variables, once, thread-specific data, join/detach), many rounds of racing threads, a trap
 # and proc_exit in a worker ending the whole instance, and the runtime's wait/notify checks.
-# Each run is bounded by `timeout`. (VM cases with --smp come with the SMP kernel.)
+# Each run is bounded by `timeout`. In the VM (one core until the SMP kernel, whose --smp cases
+# will run the same programs): the wait/notify checks.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -86,4 +87,18 @@ run wait-notify wait_notify
 if [ "$rc" = 134 ] && grep -q 'trap: unaligned atomic' "$T/wait-notify.err"; then pass wait-notify
 else fail wait-notify "exit $rc (1-4: a check failed; 134 with 'unaligned atomic' expected): $(head -c 200 "$T/wait-notify.err")"; fi
 run spawn-unshared spawn_unshared; expect spawn-unshared 0
+
+# The kernel's runtime, the same checks: a wait that times out sleeps (hlt) to its deadline,
+# and the traps are the same.
+for w in wait_notify unshared_wait; do
+  want=$([ $w = wait_notify ] && echo "unaligned atomic" || echo "expected shared memory")
+  if ! ./kiln build "$T/$w.wasm" -o "$T/$w.iso" >"$T/$w.build" 2>&1; then
+    fail "vm $w" "kiln build: $(tail -n1 "$T/$w.build")"
+    continue
+  fi
+  timeout 150 ./kiln run "$T/$w.elf" --timeout 120 >"$T/$w.vm" 2>&1
+  rc=$?
+  if [ $rc = 134 ] && grep -q "trap: $want" "$T/$w.vm"; then pass "vm $w"
+  else fail "vm $w" "exit $rc (134 with '$want' expected): $(tail -n2 "$T/$w.vm" | tr '\n' ' ')"; fi
+done
 finish
