@@ -29,7 +29,7 @@ if [ -z "$missing" ]; then pass wasi-lock/complete; else fail wasi-lock/complete
 
 WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first -Wl,-z,stack-size=65536
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
-for p in sum condvar once_tsd race trap exit; do
+for p in sum condvar once_tsd race c11 trap exit; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 done
 # The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
@@ -66,6 +66,7 @@ run condvar condvar; expect condvar 0 "timedwait: ETIMEDOUT"
 run condvar-1x8 condvar 1 8 5000; expect condvar-1x8 0 "taken 5000 items"
 run once-tsd once_tsd; expect once-tsd 0 "ok"
 run race race 500 4 1000; expect race 0 "500 rounds of 4 threads: no lost update"
+run c11 c11; expect c11 0 "ok"
 run race-wide race 50 16 500; expect race-wide 0 "50 rounds of 16 threads: no lost update"
 
 # A trap in a worker ends everything, reported once, with the worker's function.
