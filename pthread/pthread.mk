@@ -8,7 +8,7 @@ PTHREAD_LIB := $(B)/pthread/libkiln-pthread.a
 PTHREAD_CFLAGS := -pthread -Ipthread/include
 PTHREAD_LDFLAGS := -Wl,@pthread/kiln-pthread.rsp $(PTHREAD_LIB)
 PTHREAD_OBJS := $(patsubst pthread/%.c,$(B)/pthread/%.o,$(wildcard pthread/*.c))
-$(B)/pthread/%.o: pthread/%.c pthread/pthread_int.h pthread/include/pthread.h pthread/pthread.mk $(DEPS)
+$(B)/pthread/%.o: pthread/%.c pthread/pthread_int.h $(wildcard pthread/include/*.h) pthread/pthread.mk $(DEPS)
 	@mkdir -p $(@D)
 	$(WASM_CC) -O2 -Wall -Wextra -Wno-unused-parameter $(PTHREAD_CFLAGS) -I. -c $< -o $@
 $(PTHREAD_LIB): $(PTHREAD_OBJS)

@@ -1,4 +1,5 @@
-/* pthread/sync.c — mutexes and condition variables over memory.atomic.wait32/notify.
+/* pthread/sync.c — mutexes, condition variables, read-write locks, barriers and semaphores
+ * over memory.atomic.wait32/notify.
  *
  * A lock word has three states (Drepper, "Futexes Are Tricky", mutex 2): 0 free, 1 held,
  * 2 held and maybe waited for, so an unlock without waiters makes no runtime call. A mutex is
@@ -7,6 +8,7 @@
  * is a sequence number that signal and broadcast bump, and waiters sleep on. */
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdint.h>
 #include <time.h>
 
@@ -151,4 +153,130 @@ int pthread_cond_broadcast(pthread_cond_t *c) {
   __atomic_add_fetch(C_SEQ(c), 1, __ATOMIC_SEQ_CST);
   __builtin_wasm_memory_atomic_notify(C_SEQ(c), UINT32_MAX);
   return 0;
+}
+
+/* ---- read-write locks: a lock word, the readers, a writer flag, and a sequence that every
+ * unlock bumps and the blocked sleep on ---- */
+
+#define RW_LOCK(rw) ((int *)&(rw)->__u.__vi[0])
+#define RW_READERS(rw) ((rw)->__u.__i[1])
+#define RW_WRITER(rw) ((rw)->__u.__i[2])
+#define RW_SEQ(rw) ((int *)&(rw)->__u.__vi[3])
+
+int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *a) {
+  *rw = (pthread_rwlock_t)PTHREAD_RWLOCK_INITIALIZER;
+  return 0;
+}
+int pthread_rwlock_destroy(pthread_rwlock_t *rw) { return 0; }
+
+/* Takes rw for reading (writer 0) or writing; with try, EBUSY instead of waiting. */
+static int rw_take(pthread_rwlock_t *rw, int writer, int try) {
+  for (;;) {
+    kiln_lock_word(RW_LOCK(rw));
+    if (!RW_WRITER(rw) && (!writer || !RW_READERS(rw))) {
+      if (writer) RW_WRITER(rw) = 1;
+      else RW_READERS(rw)++;
+      kiln_unlock_word(RW_LOCK(rw));
+      return 0;
+    }
+    int seq = __atomic_load_n(RW_SEQ(rw), __ATOMIC_SEQ_CST);
+    kiln_unlock_word(RW_LOCK(rw));
+    if (try) return EBUSY;
+    __builtin_wasm_memory_atomic_wait32(RW_SEQ(rw), seq, -1);
+  }
+}
+
+int pthread_rwlock_rdlock(pthread_rwlock_t *rw) { return rw_take(rw, 0, 0); }
+int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw) { return rw_take(rw, 0, 1); }
+int pthread_rwlock_wrlock(pthread_rwlock_t *rw) { return rw_take(rw, 1, 0); }
+int pthread_rwlock_trywrlock(pthread_rwlock_t *rw) { return rw_take(rw, 1, 1); }
+
+int pthread_rwlock_unlock(pthread_rwlock_t *rw) {
+  kiln_lock_word(RW_LOCK(rw));
+  if (RW_WRITER(rw)) RW_WRITER(rw) = 0;
+  else if (RW_READERS(rw) > 0) RW_READERS(rw)--;
+  __atomic_add_fetch(RW_SEQ(rw), 1, __ATOMIC_SEQ_CST);
+  kiln_unlock_word(RW_LOCK(rw));
+  __builtin_wasm_memory_atomic_notify(RW_SEQ(rw), UINT32_MAX);
+  return 0;
+}
+
+/* ---- barriers: the last of `count` arrivals starts a new generation and wakes the rest ---- */
+
+#define B_LOCK(b) ((int *)&(b)->__u.__vi[0])
+#define B_COUNT(b) ((b)->__u.__i[1])
+#define B_WAITING(b) ((b)->__u.__i[2])
+#define B_GEN(b) ((int *)&(b)->__u.__vi[3])
+
+int pthread_barrier_init(pthread_barrier_t *b, const pthread_barrierattr_t *a, unsigned count) {
+  if (count == 0) return EINVAL;
+  *b = (pthread_barrier_t){{{0}}};
+  B_COUNT(b) = (int)count;
+  return 0;
+}
+int pthread_barrier_destroy(pthread_barrier_t *b) { return 0; }
+
+int pthread_barrier_wait(pthread_barrier_t *b) {
+  kiln_lock_word(B_LOCK(b));
+  int gen = __atomic_load_n(B_GEN(b), __ATOMIC_SEQ_CST);
+  if (++B_WAITING(b) == B_COUNT(b)) {
+    B_WAITING(b) = 0;
+    __atomic_add_fetch(B_GEN(b), 1, __ATOMIC_SEQ_CST);
+    kiln_unlock_word(B_LOCK(b));
+    __builtin_wasm_memory_atomic_notify(B_GEN(b), UINT32_MAX);
+    return PTHREAD_BARRIER_SERIAL_THREAD;
+  }
+  kiln_unlock_word(B_LOCK(b));
+  while (__atomic_load_n(B_GEN(b), __ATOMIC_SEQ_CST) == gen) __builtin_wasm_memory_atomic_wait32(B_GEN(b), gen, -1);
+  return 0;
+}
+
+/* ---- semaphores (semaphore.h of the sysroot): the value in the first word ---- */
+
+#define SEM_VALUE(s) ((int *)&(s)->__val[0])
+
+int sem_init(sem_t *s, int pshared, unsigned value) {
+  if (value > INT32_MAX) return errno = EINVAL, -1; /* SEM_VALUE_MAX */
+  __atomic_store_n(SEM_VALUE(s), (int)value, __ATOMIC_SEQ_CST);
+  return 0;
+}
+int sem_destroy(sem_t *s) { return 0; }
+
+int sem_getvalue(sem_t *restrict s, int *restrict value) {
+  *value = __atomic_load_n(SEM_VALUE(s), __ATOMIC_SEQ_CST);
+  return 0;
+}
+
+int sem_post(sem_t *s) {
+  __atomic_add_fetch(SEM_VALUE(s), 1, __ATOMIC_SEQ_CST);
+  __builtin_wasm_memory_atomic_notify(SEM_VALUE(s), 1);
+  return 0;
+}
+
+int sem_trywait(sem_t *s) {
+  int v = __atomic_load_n(SEM_VALUE(s), __ATOMIC_SEQ_CST);
+  while (v > 0)
+    if (__atomic_compare_exchange_n(SEM_VALUE(s), &v, v - 1, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) return 0;
+  return errno = EAGAIN, -1;
+}
+
+/* Until the value is positive (then take one) or the CLOCK_REALTIME time abs passes. */
+static int sem_take(sem_t *s, const struct timespec *abs) {
+  for (;;) {
+    if (sem_trywait(s) == 0) return 0;
+    int64_t ns = -1;
+    if (abs) {
+      struct timespec now;
+      clock_gettime(CLOCK_REALTIME, &now);
+      ns = ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+      if (ns <= 0) return errno = ETIMEDOUT, -1;
+    }
+    __builtin_wasm_memory_atomic_wait32(SEM_VALUE(s), 0, ns);
+  }
+}
+
+int sem_wait(sem_t *s) { return sem_take(s, NULL); }
+int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abs) {
+  if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return errno = EINVAL, -1;
+  return sem_take(s, abs);
 }

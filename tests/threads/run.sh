@@ -37,7 +37,7 @@ if [ -z "$missing" ]; then pass wasi-lock/kernel-complete; else fail wasi-lock/k
 
 WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first -Wl,-z,stack-size=65536
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
-for p in sum condvar once_tsd race trap exit echo_mt close_blocked; do
+for p in sum condvar once_tsd race c11 trap exit echo_mt close_blocked; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 done
 # The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
@@ -74,6 +74,7 @@ run condvar condvar; expect condvar 0 "timedwait: ETIMEDOUT"
 run condvar-1x8 condvar 1 8 5000; expect condvar-1x8 0 "taken 5000 items"
 run once-tsd once_tsd; expect once-tsd 0 "ok"
 run race race 500 4 1000; expect race 0 "500 rounds of 4 threads: no lost update"
+run c11 c11; expect c11 0 "ok"
 run race-wide race 50 16 500; expect race-wide 0 "50 rounds of 16 threads: no lost update"
 
 # A trap in a worker ends everything, reported once, with the worker's function.
@@ -197,4 +198,17 @@ if ./kiln build build/examples/broker.wasm -o "$T/broker.iso" --smp 2 --listen t
 else
   fail vm-smp2-broker "kiln build: $(tail -n1 "$T/broker-vm.err")"
 fi
+# The kernel's runtime, the same checks: a wait that times out sleeps (hlt) to its deadline,
+# and the traps are the same.
+for w in wait_notify unshared_wait; do
+  want=$([ $w = wait_notify ] && echo "unaligned atomic" || echo "expected shared memory")
+  if ! ./kiln build "$T/$w.wasm" -o "$T/$w.iso" >"$T/$w.build" 2>&1; then
+    fail "vm $w" "kiln build: $(tail -n1 "$T/$w.build")"
+    continue
+  fi
+  timeout 150 ./kiln run "$T/$w.elf" --timeout 120 >"$T/$w.vm" 2>&1
+  rc=$?
+  if [ $rc = 134 ] && grep -q "trap: $want" "$T/$w.vm"; then pass "vm $w"
+  else fail "vm $w" "exit $rc (134 with '$want' expected): $(tail -n2 "$T/$w.vm" | tr '\n' ' ')"; fi
+done
 finish
