@@ -147,7 +147,7 @@
  *    deadline_ns) blocks while *word == expected (futex semantics: it may return early, the
  *    caller checks again) and kiln_plat_wake(word, n). The hosted runtime implements them with
  *    Linux futexes, the kernel with its scheduler. The same two hooks make the runtime's own
- *    locks (queues, memory.grow, thread ids).
+ *    locks (kiln_lock: the queues, memory.grow).
  *
  *    wasi-threads. The import `wasi.thread-spawn (i32) -> i32` (mangled
  *    wasi__thread_x2dspawn__i_i) takes the app's start_arg and returns a thread id in
@@ -164,15 +164,19 @@
  *    start_arg) -> ()` is then called on a new thread of execution that the platform makes
  *    (kiln_plat_thread_create: a pthread hosted, a kernel thread under the scheduler), with
  *    its own Wasm stack and guard. A module without that export, or whose memories are not
- *    all shared, gets -ENOTSUP.
+ *    all shared, gets -ENOTSUP. A module that imports its memory as `env.memory` (wasm-ld
+ *    --import-memory, the convention of wasi-threads in wasmtime) gets one the runtime makes
+ *    with the import's limits and `shared` flag (host/main.c; the kernel should do the same).
  *
  *    Ending. The instance is all its threads. A trap in any thread, or proc_exit in any
  *    thread, ends all of them: the thread's call unwinds to its kiln_plat_call as today, and
  *    the runtime then calls kiln_plat_instance_end(ctx, code), which the first caller wins
  *    (the others block forever in it): it reports the trap once ("trap: MESSAGE in FUNCTION",
  *    exit status 134) or exits with proc_exit's status, and stops every other thread. When
- *    wasi_thread_start returns, only that thread ends. When _start returns, the whole
- *    instance ends with status 0, as in wasmtime, whatever threads still run.
+ *    wasi_thread_start returns, only that thread ends (its instance is freed unless the module
+ *    imports a table or a global, where its functions may have been stored). When _start
+ *    returns, the whole instance ends with status 0, as in wasmtime, whatever threads still
+ *    run: the runtimes end _start through the same kiln_plat_instance_end.
  */
 #ifndef KILN_ABI_H
 #define KILN_ABI_H

@@ -99,6 +99,7 @@ static void print_types(const uint8_t *t, uint32_t n) {
 static void print_limits(const Limits *l) {
   printf("%llu %s", (unsigned long long)l->min, l->has_max ? "" : "none");
   if (l->has_max) printf("%llu", (unsigned long long)l->max);
+  if (l->shared) fputs(" shared", stdout);
 }
 
 static void inspect(const Module *m) {

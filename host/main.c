@@ -85,10 +85,29 @@ static uint64_t parse_size(const char *s, int *ok) {
   return (uint64_t)v << shift;
 }
 
+/* `env.memory`, which wasm-ld's --import-memory asks for (the wasi-threads convention, as
+ * wasmtime provides it): made here with the import's own limits, shared when it is. */
+static int import_memory(const kiln_module *m, const kiln_import *imp, kiln_extern *out) {
+  static kiln_memory mem;
+  const kiln_limits *l = &m->memories[imp->index].limits;
+  if (strcmp(imp->module.s, "env") != 0 || strcmp(imp->field.s, "memory") != 0 || mem.base) return -1;
+  mem.shared = l->shared;
+  mem.max_pages = l->has_max ? l->max : KILN_MAX_PAGES;
+  if (kiln_plat_mem_reserve(&mem) != 0) return -1;
+  if (l->min && kiln_plat_mem_commit(&mem, 0, l->min * KILN_PAGE_SIZE) != 0) return -1;
+  mem.pages = l->min;
+  mem.bytes = l->min * KILN_PAGE_SIZE;
+  memset(out, 0, sizeof *out);
+  out->kind = KILN_EXTERN_MEMORY;
+  out->u.memory = &mem;
+  return 0;
+}
+
 /* WASI imports bind to their locked entries (host/wasi_lock.c): threads share the WASI state.
  * Anything else falls back to the symbol linked into the app (or is an unknown import). */
 static int resolve_locked(void *ud, const kiln_module *m, const kiln_import *imp, kiln_extern *out, char *err,
                           size_t errlen) {
+  if (imp->kind == KILN_EXTERN_MEMORY) return import_memory(m, imp, out);
   void *fn = imp->kind == KILN_EXTERN_FUNC && imp->symbol_name ? host_wasi_locked(imp->symbol_name) : NULL;
   if (!fn) return -1;
   memset(out, 0, sizeof *out);

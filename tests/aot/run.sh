@@ -130,9 +130,21 @@ feature feat-relaxed-simd --enable-relaxed-simd relaxed-simd "relaxed SIMD" fd \
 ins=$($AOT --inspect $W/feat-relaxed-simd.wasm 2>&1)
 if grep -q "^feature simd 0xd: the v128 type$" <<<"$ins"; then pass feat-simd-inspect
 else fail feat-simd-inspect "inspect: $(grep '^feature' <<<"$ins" | tr '\n' ';')"; fi
-feature feat-atomic --enable-threads threads "threads (shared memory, atomics)" fe \
-  '(module (memory 1) (func (drop (i32.atomic.load (i32.const 0)))))'
-feature feat-shared --enable-threads threads "threads (shared memory, atomics)" 03 '(module (memory 1 2 shared))'
+# threads are implemented: --inspect lists them unmarked, at the atomic opcode and the shared
+# limits flag, and shows the memory as shared
+echo '(module (memory 1 2 shared) (func (drop (i32.atomic.load (i32.const 0)))))' >$W/feat-threads.wat
+if wat2wasm --enable-threads $W/feat-threads.wat -o $W/feat-threads.wasm && ins=$($AOT --inspect $W/feat-threads.wasm) &&
+   grep -q "^feature threads 0x[0-9a-f]*: a shared memory$" <<<"$ins" && grep -q "^memory 1 2 shared$" <<<"$ins" &&
+   ! grep -q "NOT SUPPORTED" <<<"$ins" && $AOT $W/feat-threads.wasm -o $W/feat-threads.o
+then pass feat-threads; else fail feat-threads "inspect: $(tr '\n' ';' <<<"${ins-}")"; fi
+# a shared memory needs a maximum (FILE:0xOFF at its limits flag)
+echo '(module (memory 1 2 shared))' >$W/shared-nomax.wat
+if wat2wasm --enable-threads $W/shared-nomax.wat -o $W/shared-nomax.wasm; then
+  printf '\x02' | dd of=$W/shared-nomax.wasm bs=1 seek=$(($(stat -c %s $W/shared-nomax.wasm) - 3)) conv=notrunc 2>/dev/null
+  err=$($AOT $W/shared-nomax.wasm -o $W/shared-nomax.o 2>&1)
+  if [[ $err == "$W/shared-nomax.wasm:0x"*": shared memory must have maximum" ]]; then pass shared-nomax
+  else fail shared-nomax "got '$err'"; fi
+else fail shared-nomax "wat2wasm failed"; fi
 # the exnref form of exception handling (try_table, throw_ref) is refused; the legacy one is not
 bin feat-eh-exnref "$HDR 01 04 01 60 00 00 03 02 01 00 0a 08 01 06 00 1f 40 00 0b 0b"
 expect_err feat-eh-exnref "0x17: exception handling with exnref (try_table, throw_ref) is not supported by kiln-aot (try_table)"

@@ -4,8 +4,9 @@
 # `kiln run --hosted`. Deterministic results under contention (mutex, C11 atomics, condition
 # variables, once, thread-specific data, join/detach), many rounds of racing threads, a trap
 # and proc_exit in a worker ending the whole instance, and the runtime's wait/notify checks.
-# The same programs then run in the VM on two CPUs (kiln build --smp 2; kernel/sched.c), and
-# the deterministic sum on one. Each run is bounded by `timeout`.
+# The same programs then run in the VM on two CPUs (kiln build --smp 2; kernel/sched.c), the
+# deterministic sum and a threaded echo server on one, and the wait/notify checks on one and
+# two. Each run is bounded by `timeout`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -39,6 +40,10 @@ WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first 
 for p in sum condvar once_tsd race trap exit echo_mt close_blocked; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 done
+# The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
+# modules built for wasmtime have it: the hosted runtime provides it.
+check "build sum (imported memory)" "${WASM[@]}" -Wl,--import-memory -o "$T/sum_imported.wasm" tests/threads/sum.c \
+  -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 for w in unshared_wait wait_notify spawn_unshared; do
   check "build $w" wat2wasm --enable-threads "tests/threads/$w.wat" -o "$T/$w.wasm"
 done
@@ -63,6 +68,7 @@ expect() {
 }
 
 run sum sum; expect sum 0 "locked 1000000 atomic 1000000 want 1000000 results 60"
+run sum-imported sum_imported; expect sum-imported 0 "locked 1000000 atomic 1000000 want 1000000 results 60"
 run sum-16 sum 16 20000; expect sum-16 0 "locked 2720000 atomic 2720000 want 2720000"
 run condvar condvar; expect condvar 0 "timedwait: ETIMEDOUT"
 run condvar-1x8 condvar 1 8 5000; expect condvar-1x8 0 "taken 5000 items"
@@ -160,4 +166,17 @@ fi
 vmrun vm-smp2-wait-notify 2 wait_notify
 if [ "$rc" = 134 ] && grep -q 'trap: unaligned atomic' "$T/vm-smp2-wait-notify.err"; then pass vm-smp2-wait-notify
 else fail vm-smp2-wait-notify "exit $rc: $(head -c 200 "$T/vm-smp2-wait-notify.err")"; fi
+# The kernel's runtime, the same checks: a wait that times out sleeps (hlt) to its deadline,
+# and the traps are the same.
+for w in wait_notify unshared_wait; do
+  want=$([ $w = wait_notify ] && echo "unaligned atomic" || echo "expected shared memory")
+  if ! ./kiln build "$T/$w.wasm" -o "$T/$w.iso" >"$T/$w.build" 2>&1; then
+    fail "vm $w" "kiln build: $(tail -n1 "$T/$w.build")"
+    continue
+  fi
+  timeout 150 ./kiln run "$T/$w.elf" --timeout 120 >"$T/$w.vm" 2>&1
+  rc=$?
+  if [ $rc = 134 ] && grep -q "trap: $want" "$T/$w.vm"; then pass "vm $w"
+  else fail "vm $w" "exit $rc (134 with '$want' expected): $(tail -n2 "$T/$w.vm" | tr '\n' ' ')"; fi
+done
 finish
