@@ -4,9 +4,9 @@
 # `kiln run --hosted`. Deterministic results under contention (mutex, C11 atomics, condition
 # variables, once, thread-specific data, join/detach), many rounds of racing threads, a trap
 # and proc_exit in a worker ending the whole instance, and the runtime's wait/notify checks.
-# The same programs then run in the VM on two CPUs (kiln build --smp 2; kernel/sched.c), and
-# the deterministic sum on one; and examples/broker under load, hosted and on two CPUs. Each run
-# is bounded by `timeout`.
+# The same programs then run in the VM on two CPUs (kiln build --smp 2; kernel/sched.c), the
+# deterministic sum and a threaded echo server on one, the wait/notify checks on one and two,
+# and examples/broker under load, hosted and on two CPUs. Each run is bounded by `timeout`.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
