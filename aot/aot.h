@@ -373,6 +373,9 @@ char *mangle_import(const Module *m, const Import *imp);
 /* ---- opt_address.c ---- */
 void optimize_addresses(Compiler *c); /* after SROA, before the -O pipeline */
 
+/* ---- opt_pipeline.c ---- */
+void run_pipeline(Compiler *c, LLVMTargetMachineRef tm); /* LLVM's -O pipeline, SLP without its uitofp bug */
+
 /* ---- opt_exact.c ---- */
 void keep_dead_loads(Compiler *c); /* after SROA */
 

@@ -1,6 +1,6 @@
 /* aot/emit.c — one compilation: the target machine (pinned CPU, PIC, small code model),
  * the split of the functions into chunks, and per chunk in its own thread and LLVMContext:
- * lowering, verification, the optimisation pipeline (LLVMRunPasses "default<On>") and an
+ * lowering, verification, the optimisation pipeline (opt_pipeline.c) and an
  * object in memory; then the chunk objects become the one output object (ld.lld -r). */
 #include <pthread.h>
 #include <spawn.h>
@@ -37,11 +37,6 @@ static void llvm_init(void) {
   LLVMInitializeX86Target();
   LLVMInitializeX86TargetMC();
   LLVMInitializeX86AsmPrinter();
-  /* No SLP vectorizer: LLVM 19's narrows an int-to-float conversion of a sign-extended value to
-   * the narrow type, uitofp(sext i1 c to i64) became uitofp <2 x i1> (1.0 where Wasm gives
-   * 2^64 - 1; tests/aot/exact.wast "uitofp-pair"). The pass builder's own switch is
-   * not honoured by "default<O2>", LLVM's option is; the loop vectorizer stays on. */
-  LLVMParseCommandLineOptions(2, (const char *[]){"kiln-aot", "-vectorize-slp=false"}, "");
 }
 
 LLVMTargetMachineRef aot_target_machine(const Module *m, const Options *o) {
@@ -226,15 +221,10 @@ static void compile_chunk(Work *w, Chunk *ch) {
   build_ir(&c, dl);
   fail_catch = NULL;
   char *msg = NULL;
-  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
-  LLVMErrorRef e;
   if (o->opt >= 1) pre_optimize(&c, tm); /* on SSA values: locals promoted first */
   else keep_dead_loads(&c);              /* -O0's instruction selection skips unused loads too */
   if (o->ll_pre && LLVMPrintModuleToFile(c.mod, o->ll_pre, &msg)) internal(m, "writing IR", msg);
-  char pipeline[32];
-  snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt);
-  if ((e = LLVMRunPasses(c.mod, pipeline, tm, po))) internal(m, "optimizer", LLVMGetErrorMessage(e));
-  LLVMDisposePassBuilderOptions(po);
+  run_pipeline(&c, tm);
 
   if (o->ll && LLVMPrintModuleToFile(c.mod, o->ll, &msg)) internal(m, "writing IR", msg);
   if (LLVMTargetMachineEmitToFile(tm, c.mod, ch->path, LLVMObjectFile, &msg)) {

@@ -16,6 +16,7 @@ packages=(
   curl python3 iproute2 xxd time         # tests and scripts (time: /usr/bin/time for peak memory)
   tcl sqlite3                            # tools/realprogs.sh: sqlite3's amalgamation (tclsh); tests/real reads databases back
   nodejs                                 # node's WASI, a compute benchmark peer
+  linux-perf                             # perf: profiling kiln-aot and the hosted runtime against native
   wrk nginx-light gnuplot-nox cpio kmod  # benchmarks (cpio, kmod: the Linux guest initramfs)
   umoci skopeo                           # kiln build --oci, --oci-archive (OCI images for urunc)
   podman                                 # tests/oci: podman load of such an image
