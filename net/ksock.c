@@ -555,7 +555,9 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
 /* Bytes the connection may queue now: its send buffer's room, cut to a fair share when lwIP's
  * heap runs short (connections whose peers do not read would otherwise take all of it). */
 static size_t tx_allowance(struct tcp_pcb *pcb) {
-  size_t room = tcp_sndbuf(pcb);
+  /* snd_buf itself: tcp_sndbuf() caps it at 64 KiB (u16), which made an idle connection look
+   * 64 KiB full and, with a peer window below 48 KiB, never writable again */
+  size_t room = pcb->snd_buf;
   if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 2) return 0;
   size_t used = lwip_stats.mem.used, queued = TCP_SND_BUF - room;
   /* Not much more than the peer's window: a peer that does not read (window 0) holds at
