@@ -92,6 +92,7 @@ _Noreturn void app_run(void) {
   if (start.u.func.func->type->nparams || start.u.func.func->type->nresults)
     panic("the app's _start is not of type [] -> []");
   kiln_val vals[1];
+  boot_tsc_app = rdtsc();
   uint32_t code = kiln_invoke(&start.u.func, vals);
   if (code == KILN_TRAP_NONE) app_exit(0);
   if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
