@@ -15,10 +15,10 @@
  *   - the poll set lives on the heap (wasi-libc's poll() puts 128 bytes per fd on the shadow
  *     stack), and no function has a large frame.
  *
- * Files of more than SENDFILE_MIN bytes go out without passing through the app: in Kiln's VM
- * through kiln.sendfile (the image's file bytes go to the NIC without a copy), natively
- * through Linux's sendfile(2); where that is not available for a file (hosted, volumes, files
- * the app changed) it falls back to pread into the shared buffer and writev.
+ * Files of more than SENDFILE_MIN bytes go out without passing through the app: through
+ * kiln.sendfile, Kiln's import (the image's file bytes go to the NIC without a copy); where
+ * that is not available for a file (hosted, volumes, files the app changed: ENOTSUP) it falls
+ * back to pread into the shared buffer and writev.
  *
  * usage: http-server [DOCROOT] [LISTEN_FD]
  *   DOCROOT    preopened directory to serve (default "/")
@@ -37,11 +37,7 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __wasi__
 #include <wasi/api.h>
-#else
-#include <sys/sendfile.h>
-#endif
 
 #define MAXC 256                  /* connections served at once (the kernel has 512 TCP pcbs) */
 #define REQ_MIN 1024              /* first size of a request buffer */
@@ -225,25 +221,17 @@ static int try_parse(struct conn *c) {
   return 1;
 }
 
-#ifdef __wasi__
 __attribute__((import_module("kiln"), import_name("sendfile"))) int32_t
 kiln_sendfile(int32_t out_fd, int32_t in_fd, int64_t offset, int32_t count, int32_t *nsent);
-#endif
 
 /* Sends up to len bytes of file `in` from off on socket `out` without reading them into the
  * app. Returns the bytes sent, -1 with errno set, or -2 when the file cannot go this way. */
 static ssize_t send_file(int out, int in, off_t off, size_t len) {
-#ifdef __wasi__
   int32_t sent = 0;
   int32_t e = kiln_sendfile(out, in, off, (int32_t)len, &sent);
-  if (e == __WASI_ERRNO_NOTSUP || e == __WASI_ERRNO_NOSYS) return -2;
+  if (e == __WASI_ERRNO_NOTSUP) return -2;
   if (e) return errno = e, -1;
   return sent;
-#else
-  ssize_t k = sendfile(out, in, &off, len);
-  if (k < 0 && (errno == EINVAL || errno == ENOSYS)) return -2;
-  return k;
-#endif
 }
 
 /* Sends what it can; returns -1 when the connection must be closed, 0 when the socket is
