@@ -3,8 +3,10 @@
 # 127.0.0.1): the http-server example serving files byte-exact (0 B to 10 MiB), bad requests,
 # 100 concurrent keep-alive and 10,000 sequential connections, the kernel's counters back to
 # idle afterwards (netstat= endpoint); kiln-fwd alone on the host; the echo example; the msg-send/msg-recv pair between
-# two VMs (through a host forward). Every VM runs in 16 MiB of guest RAM (plus the size of its
-# file-system image, which stays in RAM) with a time limit.
+# two VMs (through a host forward). The http-server also runs on a tap device in a network
+# namespace the suite makes and removes (root only), where the device offers TSO and checksum
+# offload. Every VM runs in 16 MiB of guest RAM (plus the size of its file-system image, which
+# stays in RAM) with a time limit.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
