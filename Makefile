@@ -32,7 +32,7 @@ WASM_CFLAGS := -O2 -Wall -Wextra -Wl,--stack-first -Wl,-z,stack-size=$(WASM_STAC
 .PHONY: deps
 deps:
 	@tools/deps.sh
-$(DEPS): tools/deps.sh
+$(DEPS): tools/deps.sh $(wildcard tools/patches/lwip/*.patch)
 	@mkdir -p $(B) && tools/deps.sh
 	@echo "LLVM_CFLAGS := $$($(LLVM_CONFIG) --cflags)" >$@.tmp && mv $@.tmp $@
 include $(DEPS)

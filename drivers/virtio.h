@@ -134,6 +134,7 @@ struct virtq_used {
 #define VIRTIO_NET_HDR_F_NEEDS_CSUM 1
 #define VIRTIO_NET_HDR_F_DATA_VALID 2
 #define VIRTIO_NET_HDR_GSO_NONE 0
+#define VIRTIO_NET_HDR_GSO_TCPV4 1
 struct virtio_net_hdr {
   uint8_t flags;
   uint8_t gso_type;

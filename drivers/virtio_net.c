@@ -5,12 +5,18 @@
  * free one. Only when the pool runs low (TCP holds many frames unread) is a frame copied into
  * a PBUF_POOL pbuf, so the ring never starves. Mergeable rx buffers: a frame may span several.
  * Transmit: lwIP leaves PBUF_LINK_ENCAPSULATION_HLEN bytes in front of every frame it builds,
- * so the 12-byte virtio-net header goes there and header+frame is one descriptor that the
+ * so the 12-byte virtio-net header goes there, and the frame's pbufs (headers, then data that
+ * may be file bytes lwIP references without copying) become one descriptor chain that the
  * device reads in place (the pbuf is referenced until the device is done; lwIP knows not to
- * retransmit a busy segment). Other frames are copied into a bounce buffer. Notifications are
- * batched: the device is notified once per poll/send round (virtio_net_flush).
+ * retransmit a busy segment). Frames without that room are copied into a bounce buffer, and
+ * chains longer than TX_SG_MAX into one pbuf. Notifications are batched: the device is
+ * notified once per poll/send round (virtio_net_flush).
  * Checksums are offloaded both ways when the device offers it (tap backends do; QEMU's user
- * network does not), switched per netif for transmit and per frame for receive. */
+ * network does not), switched per netif for transmit and per frame for receive. With
+ * HOST_TSO4 the device also segments TCP: lwIP (patched, tools/patches/lwip/tso.patch) hands
+ * over segments of up to 64 KiB and the header's GSO fields say where to cut them (the
+ * connection's MSS). With GUEST_TSO4 the device may hand us such segments too, spread over
+ * mergeable buffers. */
 #include "drivers/virtio.h"
 #include "kernel/kernel.h"
 #include "lwip/etharp.h"
@@ -28,6 +34,10 @@
 #define RING_MAX 256
 #define RX_EXTRA 256 /* buffers beyond the ring that the stack may hold without copies */
 #define TX_BATCH 32  /* notify at least this often while queueing */
+#define TX_SG_MAX 32 /* descriptors of one frame; a longer pbuf chain is copied into one pbuf */
+/* The largest TCP/IPv4 packet handed to the device with TSO: a frame's length, Ethernet and
+ * virtio-net headers included, must fit lwIP's 16-bit pbuf length. */
+#define TSO_MAX (0xffff - SIZEOF_ETH_HDR - HDR_LEN)
 
 struct rxbuf {
   struct pbuf_custom pc; /* first: the pbuf lwIP sees */
@@ -89,7 +99,8 @@ int virtio_net_probe(void) {
   }
   /* Steps 4-6: the features that make it fast where the device offers them. */
   uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM |
-                  1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_STATUS;
+                  1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_HOST_TSO4 |
+                  1ull << VIRTIO_NET_F_GUEST_TSO4;
   if (virtio_negotiate(&dev, want) != 0) {
     klog("virtio-net: feature negotiation failed\n");
     return -1;
@@ -97,6 +108,15 @@ int virtio_net_probe(void) {
   st.csum_tx = !!(dev.features & 1ull << VIRTIO_NET_F_CSUM);
   st.csum_rx = !!(dev.features & 1ull << VIRTIO_NET_F_GUEST_CSUM);
   st.mrg_rxbuf = !!(dev.features & 1ull << VIRTIO_NET_F_MRG_RXBUF);
+  /* TSO needs checksum offload (5.1.3.1); large received frames need mergeable buffers (ours
+   * hold one 1514-byte frame). QEMU offers them together; refuse a device that does not. */
+  st.tso_tx = st.csum_tx && (dev.features & 1ull << VIRTIO_NET_F_HOST_TSO4);
+  st.tso_rx = !!(dev.features & 1ull << VIRTIO_NET_F_GUEST_TSO4);
+  if (st.tso_rx && !(st.csum_rx && st.mrg_rxbuf)) {
+    klog("virtio-net: the device gives GUEST_TSO4 without GUEST_CSUM and MRG_RXBUF\n");
+    virtio_fail(&dev);
+    return -1;
+  }
   /* Interrupts: MSI-X entry 0 when possible, else the INTx line the firmware assigned. */
   use_msix = virtio_msix_setup(&dev, on_interrupt, NULL) == 0;
   uint16_t vec = use_msix ? 0 : VIRTIO_MSI_NO_VECTOR;
@@ -151,10 +171,10 @@ int virtio_net_probe(void) {
   /* Step 8: DRIVER_OK. */
   virtio_driver_ok(&dev);
   found = 1;
-  klog("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x, %s, rx ring %u + %u spare, tx ring %u%s%s%s\n", mac[0],
+  klog("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x, %s, rx ring %u + %u spare, tx ring %u%s%s%s%s%s\n", mac[0],
           mac[1], mac[2], mac[3], mac[4], mac[5], use_msix ? "MSI-X" : "INTx", rxq.size, RX_EXTRA, txq.size,
           st.mrg_rxbuf ? ", mergeable rx buffers" : "", st.csum_tx ? ", tx checksum offload" : "",
-          st.csum_rx ? ", rx checksum offload" : "");
+          st.csum_rx ? ", rx checksum offload" : "", st.tso_tx ? ", TSO" : "", st.tso_rx ? ", rx TSO" : "");
   return 0;
 }
 
@@ -172,10 +192,28 @@ static void tx_reap(void) {
   }
 }
 
+/* The MSS of the connection a TCP segment belongs to (the device cuts the segment into pieces
+ * of this size): its pcb, found by ports and peer address; the netif's MTU less the headers
+ * when the pcb is gone. */
+static uint32_t tso_mss(const uint8_t *ip, const uint8_t *th, uint32_t hdrs) {
+  uint16_t sport = (uint16_t)(th[0] << 8 | th[1]), dport = (uint16_t)(th[2] << 8 | th[3]);
+  ip4_addr_t dst;
+  memcpy(&dst, ip + 16, 4);
+  uint32_t mss = 1500 - hdrs;
+  for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next)
+    if (pcb->local_port == sport && pcb->remote_port == dport && ip4_addr_cmp(ip_2_ip4(&pcb->remote_ip), &dst)) {
+      if (pcb->mss < mss) mss = pcb->mss;
+      break;
+    }
+  return mss;
+}
+
 /* With CSUM negotiated, TCP/UDP checksums of outgoing IPv4 frames are left to the device:
- * it wants the pseudo-header sum in the checksum field and where to start summing. */
-static void tx_csum(struct virtio_net_hdr *h, uint8_t *frame, uint32_t len) {
-  if (!st.csum_tx || len < SIZEOF_ETH_HDR + IP_HLEN) return;
+ * it wants the pseudo-header sum in the checksum field and where to start summing. A TCP
+ * segment longer than its MSS (lwIP's TSO) also gets the GSO fields. `frame` holds at least
+ * the headers (lwIP builds them in the first pbuf); `len` is the whole frame's length. */
+static void tx_offload(struct virtio_net_hdr *h, uint8_t *frame, uint32_t first, uint32_t len) {
+  if (!st.csum_tx || first < SIZEOF_ETH_HDR + IP_HLEN) return;
   if (frame[12] != 0x08 || frame[13] != 0x00) return;
   uint8_t *ip = frame + SIZEOF_ETH_HDR;
   uint32_t ihl = (ip[0] & 0x0f) * 4u;
@@ -186,7 +224,7 @@ static void tx_csum(struct virtio_net_hdr *h, uint8_t *frame, uint32_t len) {
   if (proto == IP_PROTO_TCP) off = 16;
   else if (proto == IP_PROTO_UDP) off = 6;
   else return;
-  if (tot < ihl + off + 2 || SIZEOF_ETH_HDR + tot > len) return;
+  if (tot < ihl + off + 2 || SIZEOF_ETH_HDR + tot > len || SIZEOF_ETH_HDR + ihl + off + 2 > first) return;
   uint32_t l4len = tot - ihl, sum = 0;
   for (int i = 12; i < 20; i += 2) sum += (uint32_t)ip[i] << 8 | ip[i + 1];
   sum += proto + l4len;
@@ -196,12 +234,49 @@ static void tx_csum(struct virtio_net_hdr *h, uint8_t *frame, uint32_t len) {
   h->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
   h->csum_start = (uint16_t)(SIZEOF_ETH_HDR + ihl);
   h->csum_offset = (uint16_t)off;
+  if (proto != IP_PROTO_TCP || !st.tso_tx) return;
+  uint8_t *th = ip + ihl;
+  uint32_t hdrs = ihl + (th[12] >> 4) * 4u;
+  if (SIZEOF_ETH_HDR + hdrs > first || tot < hdrs) return;
+  uint32_t mss = tso_mss(ip, th, hdrs);
+  if (tot - hdrs <= mss) return;
+  h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+  h->gso_size = (uint16_t)mss;
+  h->hdr_len = (uint16_t)(SIZEOF_ETH_HDR + hdrs);
+  st.tx_tso++;
+}
+
+/* A frame into the bounce buffer, when it fits (frames lwIP builds have room for our header;
+ * ICMP replies in received buffers and the like do not). */
+static err_t tx_bounce_frame(struct pbuf *p, uint64_t *addr, uint32_t *len, void **cookie) {
+  struct txbounce *b = tx_free;
+  if (!b || p->tot_len > sizeof b->data - HDR_LEN) {
+    st.tx_dropped++;
+    return b ? ERR_BUF : ERR_MEM;
+  }
+  tx_free = b->next_free;
+  memset(b->data, 0, HDR_LEN);
+  pbuf_copy_partial(p, b->data + HDR_LEN, p->tot_len, 0);
+  st.tx_copied_bytes += p->tot_len;
+  tx_offload((struct virtio_net_hdr *)b->data, b->data + HDR_LEN, p->tot_len, p->tot_len);
+  *addr = virt_to_phys(b->data);
+  *len = HDR_LEN + p->tot_len;
+  *cookie = (void *)((uintptr_t)b | 1);
+  return ERR_OK;
 }
 
 static err_t linkoutput(struct netif *nif, struct pbuf *p) {
   (void)nif;
   tx_reap();
-  if (txq.num_free == 0) {
+  uint16_t nbufs = pbuf_clen(p);
+  struct pbuf *flat = NULL;
+  if (nbufs > TX_SG_MAX) { /* a long chain (many small writes appended to one segment) */
+    flat = pbuf_clone(PBUF_RAW_TX, PBUF_RAM, p);
+    if (!flat) return ERR_MEM;
+    st.tx_copied_bytes += p->tot_len;
+    p = flat, nbufs = 1;
+  }
+  if (txq.num_free < nbufs) {
     /* Ring full (the backend is not keeping up): push what is queued and refuse this frame
      * with ERR_MEM, which TCP takes as "not sent yet" (the segment stays queued, the pcb is
      * marked). Ask for a completion interrupt so virtio_net_poll can resume those pcbs as
@@ -211,36 +286,30 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p) {
     tx_blocked = 1;
     txq.avail->flags = 0;
     st.tx_full++;
+    if (flat) pbuf_free(flat);
     return ERR_MEM;
   }
-  uint64_t addr;
-  uint32_t len;
-  uint16_t flags = 0;
+  uint64_t addr[TX_SG_MAX];
+  uint32_t len[TX_SG_MAX];
+  uint16_t flags[TX_SG_MAX] = {0};
+  int n = 0;
   void *cookie;
-  if (p->next == NULL && pbuf_add_header(p, HDR_LEN) == 0) {
+  if (pbuf_add_header(p, HDR_LEN) == 0) {
     struct virtio_net_hdr *h = p->payload;
     memset(h, 0, HDR_LEN);
-    tx_csum(h, (uint8_t *)p->payload + HDR_LEN, p->len - HDR_LEN);
-    addr = virt_to_phys(p->payload);
-    len = p->len;
+    tx_offload(h, (uint8_t *)p->payload + HDR_LEN, p->len - HDR_LEN, p->tot_len - HDR_LEN);
+    for (struct pbuf *q = p; q; q = q->next)
+      if (q->len) addr[n] = virt_to_phys(q->payload), len[n] = q->len, n++;
     pbuf_remove_header(p, HDR_LEN);
-    pbuf_ref(p);
+    if (!flat) pbuf_ref(p); /* a clone is ours already */
     cookie = p;
   } else {
-    struct txbounce *b = tx_free;
-    if (!b || p->tot_len > sizeof b->data - HDR_LEN) {
-      st.tx_dropped++;
-      return b ? ERR_BUF : ERR_MEM;
-    }
-    tx_free = b->next_free;
-    memset(b->data, 0, HDR_LEN);
-    pbuf_copy_partial(p, b->data + HDR_LEN, p->tot_len, 0);
-    tx_csum((struct virtio_net_hdr *)b->data, b->data + HDR_LEN, p->tot_len);
-    addr = virt_to_phys(b->data);
-    len = HDR_LEN + p->tot_len;
-    cookie = (void *)((uintptr_t)b | 1);
+    err_t e = flat ? ERR_BUF : tx_bounce_frame(p, &addr[0], &len[0], &cookie);
+    if (flat) pbuf_free(flat);
+    if (e != ERR_OK) return e;
+    n = 1;
   }
-  if (virtq_add(&txq, &addr, &len, &flags, 1, cookie) < 0) { /* cannot happen: checked above */
+  if (virtq_add(&txq, addr, len, flags, n, cookie) < 0) { /* cannot happen: checked above */
     st.tx_dropped++;
     return ERR_MEM;
   }
@@ -289,16 +358,21 @@ int virtio_net_poll(struct netif *nif) {
     if (len < (uint32_t)HDR_LEN || len > RXBUF_DATA) len = HDR_LEN;
     struct pbuf *p = rx_wrap(b, b->data + HDR_LEN, len - HDR_LEN);
     int bad = p == NULL;
-    /* A frame in mergeable buffers continues in the next used entries, without header. */
+    /* A frame in mergeable buffers continues in the next used entries, without header. With
+     * GUEST_TSO4 it may be a TCP segment of up to 64 KiB; one longer than a pbuf can say
+     * (u16) is dropped. */
+    uint32_t total = len - HDR_LEN;
     for (uint32_t i = 1; i < nbuf; i++) {
       struct rxbuf *c = virtq_get(&rxq, &len);
       if (!c) { bad = 1; break; }
       if (len > RXBUF_DATA) len = 0;
+      total += len;
       struct pbuf *q = rx_wrap(c, c->data, len);
-      if (!q) bad = 1;
-      else if (p) pbuf_cat(p, q);
-      else pbuf_free(q);
+      if (!q || total > 0xffff) bad = 1;
+      if (q && p && !bad) pbuf_cat(p, q);
+      else if (q) pbuf_free(q);
     }
+    if (h.gso_type != VIRTIO_NET_HDR_GSO_NONE) st.rx_tso++;
     n++;
     if (bad || p->tot_len < SIZEOF_ETH_HDR) {
       if (p) pbuf_free(p);
@@ -325,6 +399,7 @@ int virtio_net_netif_init(struct netif *nif) {
   nif->output = etharp_output;
   nif->linkoutput = linkoutput;
   nif->mtu = 1500;
+  nif->tso_max = st.tso_tx ? TSO_MAX : 0; /* lwIP builds TCP segments up to this (LWIP_TCP_TSO) */
   nif->hwaddr_len = 6;
   memcpy(nif->hwaddr, mac, 6);
   nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET | NETIF_FLAG_LINK_UP;

@@ -423,6 +423,13 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
   return r;
 }
 
+/* Hosted there is no copy to save (the host's kernel copies anyway): an ordinary send. */
+int ksock_send_stable(struct ksock *s, const uint8_t *p, size_t len, int nonblock, size_t *done) {
+  if (s->type != KSOCK_TCP) return WASI_ENOTSUP;
+  struct wasi_buf iov = {(uint8_t *)p, len};
+  return ksock_send(s, &iov, 1, nonblock, done, NULL, 0);
+}
+
 int ksock_shutdown(struct ksock *s, int how) {
   if (s->type == KSOCK_TCP) {
     check_connect(s);

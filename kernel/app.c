@@ -130,6 +130,7 @@ static uint32_t call_start(kiln_instance *inst, char *what, char *fn, size_t n) 
     panic("the app's _start is not of type [] -> []");
   life_started(inst);
   kiln_val vals[1];
+  boot_tsc_app = rdtsc();
   uint32_t code = kiln_invoke(&start.u.func, vals);
   life_ended();
   if (kiln_threads_spawned()) kiln_plat_instance_end(inst, code);

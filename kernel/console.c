@@ -44,6 +44,7 @@ void console_host_init(void) {
 }
 
 void console_listening(void) {
+  if (!boot_tsc_listening) boot_tsc_listening = rdtsc();
   if (serial_present(COM4)) serial_write(COM4, "l", 1);
 }
 

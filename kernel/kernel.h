@@ -249,6 +249,9 @@ void time_init_ap(void);         /* another processor's deadline timer */
 uint64_t time_ns(void);          /* monotonic, since boot */
 uint64_t time_realtime_ns(void); /* since the Unix epoch (RTC at boot + monotonic) */
 uint64_t time_tsc_hz(void);
+/* The boot timeline as TSC values (the TSC counts from the machine's reset, so firmware time
+ * is included): kernel entry, the app's _start, the listening sockets up (net/stats.c). */
+extern uint64_t boot_tsc_entry, boot_tsc_app, boot_tsc_listening;
 uint64_t time_ticks(void);       /* timer interrupts since time_init */
 /* fn(arg) runs at every tick in interrupt context (e.g. lwIP timers); 0 or -1. */
 int timer_register(irq_handler_fn fn, void *arg);

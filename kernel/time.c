@@ -201,6 +201,8 @@ void time_idle_stats(struct idle_stats *s) {
   s->mode = dl_names[dl_mode];
 }
 
+uint64_t boot_tsc_entry, boot_tsc_app, boot_tsc_listening;
+
 uint64_t time_ns(void) {
   if (!mult) return ticks * (1000000000ull / TIMER_HZ);
   return (uint64_t)(((unsigned __int128)(rdtsc() - tsc0) * mult) >> 32);

@@ -12,6 +12,7 @@
 
 unsigned short kiln_chksum(const void *data, int len);
 unsigned short kiln_chksum_copy(void *dst, const void *src, unsigned short len);
+unsigned long long kiln_chksum_bytes; /* what checksums cost: every byte summed, for net/stats.c */
 
 static inline uint64_t load64(const uint8_t *p) {
   uint64_t v;
@@ -42,6 +43,7 @@ unsigned short kiln_chksum(const void *data, int len) {
   const uint8_t *p = data;
   size_t n = len > 0 ? (size_t)len : 0;
   uint64_t a = 0, b = 0;
+  kiln_chksum_bytes += n;
   for (; n >= 32; p += 32, n -= 32) {
     a = add64(a, load64(p));
     b = add64(b, load64(p + 8));
@@ -57,6 +59,7 @@ unsigned short kiln_chksum_copy(void *dst, const void *src, unsigned short len) 
   const uint8_t *s = src;
   size_t n = len;
   uint64_t a = 0;
+  kiln_chksum_bytes += n;
   for (; n >= 16; d += 16, s += 16, n -= 16) {
     uint64_t x = load64(s), y = load64(s + 8);
     __builtin_memcpy(d, &x, 8);

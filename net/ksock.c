@@ -597,7 +597,9 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
 /* Bytes the connection may queue now: its send buffer's room, cut to a fair share when lwIP's
  * heap runs short (connections whose peers do not read would otherwise take all of it). */
 static size_t tx_allowance(struct tcp_pcb *pcb) {
-  size_t room = tcp_sndbuf(pcb);
+  /* snd_buf itself: tcp_sndbuf() caps it at 64 KiB (u16), which made an idle connection look
+   * 64 KiB full and, with a peer window below 48 KiB, never writable again */
+  size_t room = pcb->snd_buf;
   if (tcp_sndqueuelen(pcb) >= TCP_SND_QUEUELEN - 2) return 0;
   size_t used = lwip_stats.mem.used, queued = TCP_SND_BUF - room;
   /* Not much more than the peer's window: a peer that does not read (window 0) holds at
@@ -609,7 +611,10 @@ static size_t tx_allowance(struct tcp_pcb *pcb) {
   return room < limit - queued ? room : limit - queued;
 }
 
-static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t skip, size_t *sent) {
+/* Queues what the connection may take of iov (from byte `skip` on). `stable`: the bytes stay
+ * valid and unchanged while the kernel runs, so lwIP references them (PBUF_ROM) instead of
+ * copying them into its heap. */
+static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t skip, int stable, size_t *sent) {
   *sent = 0;
   if (s->err == ERR_REPORTED_RESET) return WASI_EPIPE;
   if (s->err == WASI_ECONNRESET) {
@@ -631,9 +636,12 @@ static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, s
       if (k > room) k = room;
       if (k > 0xffff) k = 0xffff;
       int more = (off + k < len) || (i + 1 < n);
-      err_t e = tcp_write(s->tcp, iov[i].p + off, (u16_t)k, TCP_WRITE_FLAG_COPY | (more ? TCP_WRITE_FLAG_MORE : 0));
+      err_t e = tcp_write(s->tcp, iov[i].p + off, (u16_t)k,
+                          (stable ? 0 : TCP_WRITE_FLAG_COPY) | (more ? TCP_WRITE_FLAG_MORE : 0));
       if (e == ERR_MEM) goto out;
       if (e != ERR_OK) return map_err(e);
+      if (stable) counts.sent_ref_bytes += k;
+      else counts.sent_copied_bytes += k;
       off += k;
       *sent += k;
     }
@@ -641,6 +649,33 @@ static int tcp_try_send(struct ksock *s, const struct wasi_buf *iov, size_t n, s
 out:
   if (*sent) tcp_output(s->tcp);
   return 0;
+}
+
+/* A stream send: queues iov as the connection's bounds allow, waiting for room unless nonblock. */
+static int tcp_send(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t want, int nonblock, int stable,
+                    size_t *done) {
+  if (s->state != S_CONNECTED) {
+    int r = take_connect_err(s);
+    return r ? r : WASI_ENOTCONN;
+  }
+  uint64_t deadline = deadline_of(s->sndtimeo_ms);
+  counts.sends++;
+  int r = 0;
+  sock_hold(s); /* a close in another thread while this one waits frees it at sock_put */
+  for (;;) {
+    size_t k = 0;
+    r = s->closed ? WASI_EBADF : tcp_try_send(s, iov, n, *done, stable, &k);
+    *done += k;
+    if (r || *done == want) break;
+    if (nonblock || expired(deadline)) {
+      if (*done == 0) r = WASI_EAGAIN;
+      break;
+    }
+    net_wait(deadline);
+  }
+  sock_put(s);
+  if (r && *done) r = 0; /* report what went; the error shows on the next call */
+  return r;
 }
 
 int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblock, size_t *done, const uint8_t *to,
@@ -676,27 +711,21 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
         if (r == 0) *done = want;
       }
     }
-  } else if (s->state != S_CONNECTED) {
-    r = take_connect_err(s);
-    if (!r) r = WASI_ENOTCONN;
   } else {
-    uint64_t deadline = deadline_of(s->sndtimeo_ms);
-    counts.sends++;
-    sock_hold(s);
-    for (;;) {
-      size_t k = 0;
-      r = s->closed ? WASI_EBADF : tcp_try_send(s, iov, n, *done, &k);
-      *done += k;
-      if (r || *done == want) break;
-      if (nonblock || expired(deadline)) {
-        if (*done == 0) r = WASI_EAGAIN;
-        break;
-      }
-      net_wait(deadline);
-    }
-    sock_put(s);
-    if (r && *done) r = 0; /* report what went; the error shows on the next call */
+    r = tcp_send(s, iov, n, want, nonblock, 0, done);
   }
+  virtio_net_flush();
+  net_leave();
+  return r;
+}
+
+int ksock_send_stable(struct ksock *s, const uint8_t *p, size_t len, int nonblock, size_t *done) {
+  struct wasi_buf iov = {(uint8_t *)p, len};
+  *done = 0;
+  int r;
+  net_enter();
+  if (s->type != KSOCK_TCP) r = WASI_ENOTSUP;
+  else r = tcp_send(s, &iov, 1, len, nonblock, 1, done);
   virtio_net_flush();
   net_leave();
   return r;

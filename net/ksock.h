@@ -33,6 +33,10 @@ int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int flags,
 /* Stream send, or datagram send to the connected peer (to_ip NULL) or to to_ip:to_port. */
 int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblock, size_t *done,
                const uint8_t *to_ip, uint16_t to_port);
+/* Stream send of bytes that stay valid and unchanged as long as the kernel runs (files packed
+ * into the image): the network stack references them instead of copying them. Otherwise as
+ * ksock_send; ENOTSUP on a datagram socket. */
+int ksock_send_stable(struct ksock *s, const uint8_t *p, size_t len, int nonblock, size_t *done);
 int ksock_shutdown(struct ksock *s, int how); /* how: 1 read, 2 write, 3 both */
 void ksock_close(struct ksock *s);
 /* Readiness: events 1 read, 2 write; 1 ready / 0 not yet; *nbytes bytes available to read
@@ -55,6 +59,7 @@ struct ksock_counts {
   uint64_t accepted, rx_queued_bytes;
   uint64_t sends, polls; /* stream send calls and readiness checks (cost per request) */
   uint64_t connects;     /* TCP connections the app started (outgoing requests, for metrics) */
+  uint64_t sent_copied_bytes, sent_ref_bytes; /* stream bytes copied into lwIP / referenced in place */
 };
 void ksock_counts(struct ksock_counts *c);
 

@@ -36,9 +36,10 @@ unsigned kiln_net_rand(void);
 #define PBUF_POOL_SIZE 128
 #define PBUF_POOL_BUFSIZE 1536
 /* Room for the 12-byte virtio-net header in front of every frame lwIP builds, so the driver
- * sends header and frame as one descriptor without copying. */
+ * sends header and frame as one descriptor chain without copying. Frames may be pbuf chains
+ * (the driver gathers them): file bytes sent without copying stay where they are. */
 #define PBUF_LINK_ENCAPSULATION_HLEN 12
-#define LWIP_NETIF_TX_SINGLE_PBUF 1
+#define LWIP_NETIF_TX_SINGLE_PBUF 0
 #define LWIP_SUPPORT_CUSTOM_PBUF 1 /* received frames stay in the driver's buffers */
 
 /* ---- protocols ---- */
@@ -66,7 +67,8 @@ unsigned kiln_net_rand(void);
 #define LWIP_NETIF_HOSTNAME 0
 
 /* ---- TCP, tuned for throughput ---- */
-#define TCP_MSS 1460
+#define TCP_MSS 1460 /* advertised and seen on the wire; with TSO lwIP's segments are larger: */
+#define LWIP_TCP_TSO 1 /* tools/patches/lwip/tso.patch: segments of up to 64 KiB when the NIC cuts them */
 #define LWIP_WND_SCALE 1
 #define TCP_RCV_SCALE 2                 /* advertise windows up to 256 KiB */
 #define TCP_WND (128 * 1024)
@@ -106,6 +108,7 @@ unsigned kiln_net_rand(void);
 #define LWIP_CHKSUM_COPY(dst, src, len) kiln_chksum_copy(dst, src, len)
 unsigned short kiln_chksum(const void *data, int len);
 unsigned short kiln_chksum_copy(void *dst, const void *src, unsigned short len);
+extern unsigned long long kiln_chksum_bytes; /* bytes summed by either (net/stats.c) */
 
 /* ---- statistics: read by the socket-layer counters (net/stats.c) ---- */
 #define LWIP_STATS 1

@@ -1,7 +1,11 @@
 /* net/stats.c — the network's own counters (open sockets, TCP pcbs by state, pbufs and
  * receive buffers in use, heap), and an optional endpoint that serves them: with
  * `netstat=PORT` on the kernel command line, every TCP connection to PORT gets one line of
- * counters and is closed. Tests use it to check that everything returns to idle. The
+ * counters and is closed. Tests use it to check that everything returns to idle, and
+ * bench/serve to count copies and checksums per request (file_read_bytes: copied out of files
+ * into the app; sent_copied_bytes: copied by lwIP from the app; sent_ref_bytes: sent by
+ * reference; tx_copied_bytes: copied by the driver; csum_bytes: summed by the CPU) and for the
+ * boot timeline (entry_us, app_start_us, listening_us: from the machine's reset). The
  * connection being served is itself one active pcb (counted in tcp_active). */
 #include "kernel/kernel.h"
 #include "lwip/memp.h"
@@ -10,11 +14,18 @@
 #include "lwip/tcp.h"
 #include "net/net.h"
 #include "net/ksock.h"
+#include "wasi/wasi_int.h"
 
 static int count_list(struct tcp_pcb *p) {
   int n = 0;
   for (; p; p = p->next) n++;
   return n;
+}
+
+/* A TSC value as microseconds since the machine's reset (the boot timeline). */
+static unsigned long long tsc_us(uint64_t tsc) {
+  uint64_t mhz = time_tsc_hz() / 1000000;
+  return mhz ? (unsigned long long)(tsc / mhz) : 0;
 }
 
 int net_stats_format(char *buf, size_t n) {
@@ -29,7 +40,8 @@ int net_stats_format(char *buf, size_t n) {
                    "sockets=%u tcp=%u udp=%u listening=%u pending_accept=%u accepted=%llu sends=%llu polls=%llu rx_queued=%llu "
                    "tcp_active=%d tcp_time_wait=%d pbuf_ref=%u pbuf_pool=%u rx_bufs_held=%u heap_used=%llu "
                    "tcp_seg=%u tw_recycled=%llu orphans_reaped=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
-                   "uptime_us=%llu idle_us=%llu\n",
+                   "tso=%u tx_tso=%llu rx_tso=%llu file_read_bytes=%llu sent_copied_bytes=%llu sent_ref_bytes=%llu tx_copied_bytes=%llu csum_bytes=%llu "
+                   "entry_us=%llu app_start_us=%llu listening_us=%llu uptime_us=%llu idle_us=%llu\n",
                    c.open, c.tcp_open, c.udp_open, c.listening, c.pending_accept, (unsigned long long)c.accepted,
                    (unsigned long long)c.sends, (unsigned long long)c.polls,
                    (unsigned long long)c.rx_queued_bytes, count_list(tcp_active_pcbs), count_list(tcp_tw_pcbs),
@@ -39,13 +51,17 @@ int net_stats_format(char *buf, size_t n) {
                    (unsigned long long)v.rx_frames, (unsigned long long)v.tx_frames,
                    (unsigned long long)v.rx_copied, (unsigned long long)v.rx_dropped,
                    (unsigned long long)v.tx_dropped, (unsigned long long)v.tx_full, (unsigned long long)v.irqs,
-                   (unsigned long long)v.rx_kicks, (unsigned long long)v.tx_kicks,
+                   (unsigned long long)v.rx_kicks, (unsigned long long)v.tx_kicks, (unsigned)v.tso_tx,
+                   (unsigned long long)v.tx_tso, (unsigned long long)v.rx_tso, (unsigned long long)memfs_read_bytes,
+                   (unsigned long long)c.sent_copied_bytes, (unsigned long long)c.sent_ref_bytes,
+                   (unsigned long long)v.tx_copied_bytes, (unsigned long long)kiln_chksum_bytes,
+                   tsc_us(boot_tsc_entry), tsc_us(boot_tsc_app), tsc_us(boot_tsc_listening),
                    (unsigned long long)(time_ns() / 1000), (unsigned long long)(is.idle_ns / 1000));
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   if (err != ERR_OK || !pcb) return ERR_VAL;
-  char line[768];
+  char line[1024];
   int len = net_stats_format(line, sizeof line);
   if (len < 0) len = 0;
   if (len >= (int)sizeof line) len = sizeof line - 1;

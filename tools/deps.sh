@@ -39,10 +39,14 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 # lwIP from Debian's source package (tools/apt-source.sh: a private apt configuration derived
-# from the machine's own Debian source).
-if [ ! -f "$build/lwip/src/core/tcp.c" ]; then
-  echo "deps: fetching lwIP sources (apt-get source lwip)"
+# from the machine's own Debian source), with Kiln's patches (tools/patches/lwip/). A tree
+# fetched with other patches than today's is fetched again: build/lwip/.kiln-patches records
+# which.
+patches=$(cat "$top"/tools/patches/lwip/*.patch 2>/dev/null | sha256sum | cut -c1-64)
+if [ ! -f "$build/lwip/src/core/tcp.c" ] || [ "$(cat "$build/lwip/.kiln-patches" 2>/dev/null)" != "$patches" ]; then
+  echo "deps: fetching lwIP sources (apt-get source lwip) and applying tools/patches/lwip/"
   mkdir -p "$build"
   "$top/tools/apt-source.sh" "$build" lwip
   [ -f "$build/lwip/src/core/tcp.c" ] || { echo "deps: lwIP source package has no src/core/tcp.c" >&2; exit 1; }
+  echo "$patches" >"$build/lwip/.kiln-patches"
 fi

@@ -96,10 +96,13 @@ void memfs_maybe_free(struct wasi_fs *fs, struct wasi_node *n) {
   if (n->nlink == 0 && n->refs == 0) node_free(fs, n);
 }
 
+uint64_t memfs_read_bytes;
+
 size_t memfs_read(struct wasi_node *n, uint64_t off, void *buf, size_t len) {
   if (off >= n->size) return 0;
   if (len > n->size - off) len = (size_t)(n->size - off);
   memcpy(buf, (n->data ? n->data : n->ro) + off, len);
+  memfs_read_bytes += len;
   return len;
 }
 

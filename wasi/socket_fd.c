@@ -30,6 +30,15 @@
  *                                                                iiiiiiii_i
  *       numeric IPv4 and "localhost" only (there is no resolver in the kernel).
  * sock_recv, sock_send and sock_shutdown have the same signature in both APIs: wasi/preview1_sock.c.
+ *
+ * Kiln's own extension (module kiln):
+ *   sendfile(out_fd, in_fd, offset: i64, count, *nsent)          iiIii_i
+ *       sends up to count bytes of file in_fd from offset (its file offset does not move, as
+ *       with fd_pread) on stream socket out_fd, blocking unless out_fd is non-blocking;
+ *       *nsent: bytes sent (0 at or past the end). Only files packed into the VM image, which
+ *       never change in place: the network stack sends their bytes without copying them
+ *       (a file the app has written, a volume's, or any file hosted: ENOTSUP, read and send
+ *       it instead). Rights: FD_READ and FD_SEEK on in_fd, FD_WRITE on out_fd.
  */
 #include "net/ksock.h"
 #include "wasi/socket_fd.h"
@@ -501,6 +510,32 @@ int32_t WASI_FN(sock_getaddrinfo, iiiiiiii_i)(kiln_instance *ctx, int32_t pnode,
   return 0;
 }
 
+int32_t KILN_IMPORT(kiln, sendfile, iiIii_i)(kiln_instance *ctx, int32_t out_fd, int32_t in_fd, int64_t off,
+                                             int32_t count, int32_t pnsent) {
+  struct wasi_state *st = WASI_STATE(ctx);
+  uint8_t *out = wasi_guest_ptr(ctx, (uint32_t)pnsent, 4);
+  if (!out) return WASI_EFAULT;
+  struct wasi_fd *s, *f = wasi_fd_get(st, (uint32_t)in_fd);
+  if (!f) return WASI_EBADF;
+  uint64_t need = WASI_RIGHT(WASI_R_FD_READ) | WASI_RIGHT(WASI_R_FD_SEEK);
+  if (f->kind != WASI_FD_FILE) return f->kind == WASI_FD_DIR ? WASI_EISDIR : WASI_ESPIPE;
+  if ((f->rights_base & need) != need) return WASI_ENOTCAPABLE;
+  if (off < 0 || count < 0) return WASI_EINVAL;
+  /* Image bytes (ro, never written in place: a write first copies the file) live as long as
+   * the kernel; anything else could change or move while the stack still holds it. */
+  struct wasi_node *n = f->node;
+  if (f->vfs || !n || n->data || (!n->ro && n->size)) return WASI_ENOTSUP;
+  int e = sock_get(st, out_fd, &s);
+  if (e) return e;
+  if (!(s->rights_base & WASI_RIGHT(WASI_R_FD_WRITE))) return WASI_ENOTCAPABLE;
+  size_t len = (uint64_t)off >= n->size ? 0 : (size_t)(n->size - (uint64_t)off);
+  if (len > (size_t)count) len = (size_t)count;
+  size_t done = 0;
+  if (len) e = ksock_send_stable(SOCK(s), n->ro + off, len, NONBLOCK(s), &done);
+  if (!e) wasi_st32(out, (uint32_t)done);
+  return e;
+}
+
 #ifndef WASI_KERNEL
 /* Hosted builds without host/net_plat.c linked in: no network (ENOSYS), but everything links.
  * host/net_plat.c defines the real ones (over the host's BSD sockets). */
@@ -515,6 +550,9 @@ WEAK int ksock_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int f
                     int *truncated, uint8_t from_ip[4], uint16_t *from_port) { return WASI_ENOSYS; }
 WEAK int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblock, size_t *done,
                     const uint8_t *to_ip, uint16_t to_port) { return WASI_ENOSYS; }
+WEAK int ksock_send_stable(struct ksock *s, const uint8_t *p, size_t len, int nonblock, size_t *done) {
+  return WASI_ENOSYS;
+}
 WEAK int ksock_shutdown(struct ksock *s, int how) { return WASI_ENOSYS; }
 WEAK void ksock_close(struct ksock *s) {}
 WEAK int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup) { return 1; }

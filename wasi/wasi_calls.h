@@ -57,4 +57,7 @@ int32_t WASI_FN(sock_recv, iiiiii_i)(kiln_instance *, int32_t, int32_t, int32_t,
 int32_t WASI_FN(sock_send, iiiii_i)(kiln_instance *, int32_t, int32_t, int32_t, int32_t, int32_t);
 int32_t WASI_FN(sock_shutdown, ii_i)(kiln_instance *, int32_t, int32_t);
 
+/* Kiln's own extension (module "kiln"), wasi/socket_fd.c. */
+int32_t KILN_IMPORT(kiln, sendfile, iiIii_i)(kiln_instance *, int32_t, int32_t, int64_t, int32_t, int32_t);
+
 #endif

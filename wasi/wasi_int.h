@@ -96,6 +96,7 @@ void memfs_ref(struct wasi_node *n);
 void memfs_unref(struct wasi_fs *fs, struct wasi_node *n);
 void memfs_maybe_free(struct wasi_fs *fs, struct wasi_node *n);
 size_t memfs_read(struct wasi_node *n, uint64_t off, void *buf, size_t len);
+extern uint64_t memfs_read_bytes; /* bytes copied out of files by memfs_read (net/stats.c) */
 int memfs_write(struct wasi_node *n, uint64_t off, const void *buf, size_t len);
 int memfs_truncate(struct wasi_node *n, uint64_t size);
 int memfs_symlink_set(struct wasi_node *n, const char *target, uint32_t len);

@@ -15,6 +15,11 @@
  *   - the poll set lives on the heap (wasi-libc's poll() puts 128 bytes per fd on the shadow
  *     stack), and no function has a large frame.
  *
+ * Files of more than SENDFILE_MIN bytes go out without passing through the app: through
+ * kiln.sendfile, Kiln's import (the image's file bytes go to the NIC without a copy); where
+ * that is not available for a file (hosted, volumes, files the app changed: ENOTSUP) it falls
+ * back to pread into the shared buffer and writev.
+ *
  * usage: http-server [DOCROOT] [LISTEN_FD]
  *   DOCROOT    preopened directory to serve (default "/")
  *   LISTEN_FD  the listening socket (default: the first socket fd from 3 on, i.e. the one
@@ -40,6 +45,8 @@
 #define CHUNK (64 * 1024)         /* file bytes per send */
 #define TIMEOUT_MS 30000          /* default of both timeouts; env HTTP_TIMEOUT_MS changes it */
 #define ACCEPT_BURST 64           /* connections accepted per loop turn */
+#define SENDFILE_MIN (16 * 1024)  /* smaller files: one writev of header and data is cheaper */
+#define SENDFILE_MAX (1 << 20)    /* bytes per sendfile call */
 
 struct conn {
   int fd;
@@ -50,6 +57,7 @@ struct conn {
   int file; /* file being streamed, or -1 */
   off_t foff, fend;
   int keep; /* keep the connection after this response */
+  int sendfile; /* send the file with sendfile (cleared when it is not supported for it) */
   int sending, ready;
   int64_t deadline; /* ms: the request head or the next bit of progress is due by then */
 };
@@ -183,6 +191,7 @@ static void handle_request(struct conn *c, size_t end) {
   c->hoff = 0;
   c->foff = 0;
   c->fend = head ? 0 : stt.st_size;
+  c->sendfile = c->fend > SENDFILE_MIN;
   if (head || stt.st_size == 0) close(fd), fd = -1;
   c->file = fd;
   c->sending = 1;
@@ -212,15 +221,41 @@ static int try_parse(struct conn *c) {
   return 1;
 }
 
+__attribute__((import_module("kiln"), import_name("sendfile"))) int32_t
+kiln_sendfile(int32_t out_fd, int32_t in_fd, int64_t offset, int32_t count, int32_t *nsent);
+
+/* Sends up to len bytes of file `in` from off on socket `out` without reading them into the
+ * app. Returns the bytes sent, -1 with errno set, or -2 when the file cannot go this way. */
+static ssize_t send_file(int out, int in, off_t off, size_t len) {
+  int32_t sent = 0;
+  int32_t e = kiln_sendfile(out, in, off, (int32_t)len, &sent);
+  if (e == __WASI_ERRNO_NOTSUP) return -2;
+  if (e) return errno = e, -1;
+  return sent;
+}
+
 /* Sends what it can; returns -1 when the connection must be closed, 0 when the socket is
  * full, 1 when the response is complete and the connection stays. */
 static int pump(struct conn *c) {
   for (;;) {
+    if (c->sendfile && c->hoff == c->hlen && c->file >= 0 && c->foff < c->fend) {
+      size_t want = c->fend - c->foff < SENDFILE_MAX ? (size_t)(c->fend - c->foff) : SENDFILE_MAX;
+      ssize_t k = send_file(c->fd, c->file, c->foff, want);
+      if (k == -2) {
+        c->sendfile = 0;
+        continue;
+      }
+      if (k < 0) return errno == EAGAIN ? 0 : -1;
+      c->deadline = now_ms() + send_timeout_ms; /* progress */
+      c->foff += k;
+      if ((size_t)k < want) return 0;
+      continue;
+    }
     struct iovec iov[2];
     int n = 0;
     if (c->hoff < c->hlen) iov[n].iov_base = c->hdr + c->hoff, iov[n].iov_len = c->hlen - c->hoff, n++;
     size_t want = 0;
-    if (c->file >= 0 && c->foff < c->fend) {
+    if (c->file >= 0 && c->foff < c->fend && !c->sendfile) {
       want = (size_t)(c->fend - c->foff) < CHUNK ? (size_t)(c->fend - c->foff) : CHUNK;
       ssize_t r = pread(c->file, chunk, want, c->foff);
       if (r <= 0) return -1;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""tests/net/client.py — the host side of the network tests (127.0.0.1 only).
+"""tests/net/client.py — the host side of the network tests (127.0.0.1 only, except the tso
+cases, which run inside the test's own network namespace).
 
   client.py http PORT STATSPORT DOCROOT   checks the http-server example against DOCROOT
+  client.py tso HOST PORT STATSPORT DOCROOT   the same server on a tap device (TSO, zero copy)
   client.py echo PORT                     checks the echo example
   client.py stats STATSPORT               prints the kernel's network counters
   client.py sockcheck PORT LOG UDPPORT    the host side of tests/net/apps/sockcheck.c
@@ -434,9 +436,69 @@ def sockcheck(port, log, udpport):
         report("wasmedge api: host side (hello, reset, half close, waitall)", False, repr(e))
 
 
+def tso_tests(host, port, sport, root):
+    """The server on a tap device (tests/net/run.sh): the device segments TCP (TSO) and takes
+    checksums, and files leave the image without being copied or summed by the guest."""
+    global HOST
+    HOST = host
+    files = sorted(f for f in os.listdir(root) if os.path.isfile(os.path.join(root, f)) and f.startswith("f_"))
+    base = stats(sport)
+    check("tso: the device offers TSO and the kernel uses it", lambda: base.get("tso") == "1" or base)
+    sent = 0
+
+    def whole():
+        nonlocal sent
+        c = Conn(port)
+        for f in files:
+            want = open(os.path.join(root, f), "rb").read()
+            st, h, body = c.get("/" + f)
+            if st != 200 or body != want:
+                return f"{f}: status {st}, {len(body)} of {len(want)} bytes, equal: {body == want}"
+            sent += len(body)
+        c.close()
+    check("tso: every file byte-exact over one keep-alive connection (0 B to 10 MiB)", whole)
+    errors, lock = [], threading.Lock()
+    want_1m = open(os.path.join(root, "f_1048576.bin"), "rb").read()
+
+    def client(k):
+        try:
+            c = Conn(port, timeout=120)
+            for _ in range(2):
+                st, h, body = c.get("/f_1048576.bin" if k % 4 == 0 else "/f_65536.bin")
+                if st != 200 or (k % 4 == 0 and body != want_1m) or (k % 4 and len(body) != 65536):
+                    raise ValueError(f"status {st}, {len(body)} bytes")
+            c.close()
+        except Exception as e:
+            with lock:
+                errors.append(f"client {k} after {time.monotonic() - t0:.1f} s: {type(e).__name__}: {e}")
+    t0 = time.monotonic()
+    ts = [threading.Thread(target=client, args=(k,)) for k in range(100)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join(300)
+    report("tso: 100 concurrent connections, 2 responses each (64 KiB, 1 MiB every 4th), 0 errors",
+           not errors, "; ".join(errors[:3]) + f" ({len(errors)} in all)")
+    sent += 25 * 2 * (1 << 20) + 75 * 2 * 65536
+    after = stats(sport)
+    d = {k: int(after[k]) - int(base[k]) for k in ("tx_tso", "sent_ref_bytes", "sent_copied_bytes",
+                                                   "file_read_bytes", "csum_bytes", "tx_copied_bytes")}
+    check("tso: large segments handed to the device (%d)" % d["tx_tso"], lambda: d["tx_tso"] > sent // 65536 // 2 or d)
+    big = sum(os.path.getsize(os.path.join(root, f)) for f in files if os.path.getsize(os.path.join(root, f)) > 16384)
+    check("tso: files above 16 KiB go out without a copy (%d bytes referenced, %d read into the app)"
+          % (d["sent_ref_bytes"], d["file_read_bytes"]),
+          lambda: (d["sent_ref_bytes"] >= big and d["file_read_bytes"] < 16384 * len(files)) or d)
+    check("tso: the guest sums almost nothing (%d bytes summed for %d sent)" % (d["csum_bytes"], sent),
+          lambda: d["csum_bytes"] < sent // 100 or d)
+    check("tso: nothing copied on the way to the device (%d bytes)" % d["tx_copied_bytes"],
+          lambda: d["tx_copied_bytes"] < sent // 100 or d)
+
+
 def main():
     if len(sys.argv) >= 5 and sys.argv[1] == "http":
         http_tests(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
+    elif len(sys.argv) == 6 and sys.argv[1] == "tso":
+        tso_tests(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     elif len(sys.argv) == 3 and sys.argv[1] == "echo":
         echo_tests(int(sys.argv[2]))
     elif len(sys.argv) == 5 and sys.argv[1] == "sockcheck":
