@@ -24,7 +24,9 @@
  *   DOCROOT    preopened directory to serve (default "/")
  *   LISTEN_FD  the listening socket (default: the first socket fd from 3 on, i.e. the one
  *              `kiln build --listen tcp:PORT` preopens after stdio and the directories)
- * Uses wasi-libc's accept/recv/send/writev on the preopened socket and WASI poll_oneoff. */
+ * Uses wasi-libc's accept/recv/send/writev on the preopened socket and WASI poll_oneoff. The
+ * same source builds natively (the Linux guest of bench/serve runs it): poll(2) and
+ * sendfile(2) stand in for poll_oneoff and kiln.sendfile. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdint.h>
@@ -37,7 +39,12 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __wasi__
 #include <wasi/api.h>
+#else
+#include <poll.h>
+#include <sys/sendfile.h>
+#endif
 
 #define MAXC 256                  /* connections served at once (the kernel has 512 TCP pcbs) */
 #define REQ_MIN 1024              /* first size of a request buffer */
@@ -69,8 +76,12 @@ static int nconns;
 static const char *root = "/";
 static char chunk[CHUNK];
 static char path[REQ_MAX + 64]; /* one request is parsed at a time: not on the stack */
+#ifdef __wasi__
 static __wasi_subscription_t subs[MAXC + 2];
 static __wasi_event_t evs[MAXC + 2];
+#else
+static struct pollfd pfds[MAXC + 1];
+#endif
 
 static const struct {
   const char *ext, *type;
@@ -221,6 +232,7 @@ static int try_parse(struct conn *c) {
   return 1;
 }
 
+#ifdef __wasi__
 __attribute__((import_module("kiln"), import_name("sendfile"))) int32_t
 kiln_sendfile(int32_t out_fd, int32_t in_fd, int64_t offset, int32_t count, int32_t *nsent);
 
@@ -233,6 +245,12 @@ static ssize_t send_file(int out, int in, off_t off, size_t len) {
   if (e) return errno = e, -1;
   return sent;
 }
+#else
+static ssize_t send_file(int out, int in, off_t off, size_t len) {
+  ssize_t k = sendfile(out, in, &off, len);
+  return k < 0 && (errno == EINVAL || errno == ENOSYS) ? -2 : k;
+}
+#endif
 
 /* Sends what it can; returns -1 when the connection must be closed, 0 when the socket is
  * full, 1 when the response is complete and the connection stays. */
@@ -350,6 +368,55 @@ static int find_listener(void) {
   return -1;
 }
 
+/* Waits until the listener or a connection is ready (reading, or writing while it sends) or
+ * the earliest deadline passes; marks the ready connections and returns whether the listener
+ * is, or -1 on an error. */
+static int wait_ready(int lfd) {
+  int64_t now = now_ms(), first = INT64_MAX;
+  for (int i = 0; i < nconns; i++) {
+    conns[i]->ready = 0;
+    if (conns[i]->deadline < first) first = conns[i]->deadline;
+  }
+  int64_t wait = first == INT64_MAX ? -1 : first > now ? first - now + 1 : 1;
+  int listener = 0;
+#ifdef __wasi__
+  /* userdata: 0 the listener, i + 1 connection i, MAXC + 1 the clock. */
+  size_t n = 0;
+  subs[n++] = (__wasi_subscription_t){.userdata = 0, .u.tag = __WASI_EVENTTYPE_FD_READ,
+                                      .u.u.fd_read.file_descriptor = (__wasi_fd_t)lfd};
+  for (int i = 0; i < nconns; i++)
+    subs[n++] = (__wasi_subscription_t){.userdata = (uint64_t)i + 1,
+                                        .u.tag = conns[i]->sending ? __WASI_EVENTTYPE_FD_WRITE : __WASI_EVENTTYPE_FD_READ,
+                                        .u.u.fd_read.file_descriptor = (__wasi_fd_t)conns[i]->fd};
+  if (wait >= 0)
+    subs[n++] = (__wasi_subscription_t){.userdata = MAXC + 1, .u.tag = __WASI_EVENTTYPE_CLOCK,
+                                        .u.u.clock = {.id = __WASI_CLOCKID_MONOTONIC,
+                                                      .timeout = (uint64_t)wait * 1000000u}};
+  __wasi_size_t got = 0;
+  __wasi_errno_t e = __wasi_poll_oneoff(subs, evs, n, &got);
+  if (e) {
+    fprintf(stderr, "http-server: poll_oneoff: %s\n", strerror(e));
+    return -1;
+  }
+  for (__wasi_size_t k = 0; k < got; k++) {
+    uint64_t u = evs[k].userdata;
+    if (u == 0) listener = 1;
+    else if (u <= (uint64_t)nconns) conns[u - 1]->ready = 1;
+  }
+#else
+  pfds[0] = (struct pollfd){.fd = lfd, .events = POLLIN};
+  for (int i = 0; i < nconns; i++)
+    pfds[i + 1] = (struct pollfd){.fd = conns[i]->fd, .events = conns[i]->sending ? POLLOUT : POLLIN};
+  if (poll(pfds, (nfds_t)nconns + 1, wait > INT32_MAX ? INT32_MAX : (int)wait) < 0 && errno != EINTR) {
+    perror("http-server: poll");
+    return -1;
+  }
+  listener = pfds[0].revents != 0;
+  for (int i = 0; i < nconns; i++) conns[i]->ready = pfds[i + 1].revents != 0;
+#endif
+  return listener;
+}
+
 int main(int argc, char **argv) {
   if (argc > 1) root = argv[1];
   const char *t = getenv("HTTP_TIMEOUT_MS");
@@ -362,41 +429,12 @@ int main(int argc, char **argv) {
   printf("http-server: serving %s on fd %d\n", root, lfd);
   fflush(stdout);
   for (;;) {
-    /* userdata: 0 the listener, i + 1 connection i, MAXC + 1 the clock. */
-    int64_t now = now_ms(), first = INT64_MAX;
-    size_t n = 0;
-    subs[n++] = (__wasi_subscription_t){.userdata = 0, .u.tag = __WASI_EVENTTYPE_FD_READ,
-                                        .u.u.fd_read.file_descriptor = (__wasi_fd_t)lfd};
-    for (int i = 0; i < nconns; i++) {
-      struct conn *c = conns[i];
-      c->ready = 0;
-      subs[n++] = (__wasi_subscription_t){.userdata = (uint64_t)i + 1,
-                                          .u.tag = c->sending ? __WASI_EVENTTYPE_FD_WRITE : __WASI_EVENTTYPE_FD_READ,
-                                          .u.u.fd_read.file_descriptor = (__wasi_fd_t)c->fd};
-      if (c->deadline < first) first = c->deadline;
-    }
-    if (first != INT64_MAX) {
-      int64_t wait = first > now ? first - now : 0;
-      subs[n++] = (__wasi_subscription_t){.userdata = MAXC + 1, .u.tag = __WASI_EVENTTYPE_CLOCK,
-                                          .u.u.clock = {.id = __WASI_CLOCKID_MONOTONIC,
-                                                        .timeout = (uint64_t)wait * 1000000u + 1000000u}};
-    }
-    __wasi_size_t got = 0;
-    __wasi_errno_t e = __wasi_poll_oneoff(subs, evs, n, &got);
-    if (e) {
-      fprintf(stderr, "http-server: poll_oneoff: %s\n", strerror(e));
-      return 1;
-    }
-    int listener = 0;
-    for (__wasi_size_t k = 0; k < got; k++) {
-      uint64_t u = evs[k].userdata;
-      if (u == 0) listener = 1;
-      else if (u <= (uint64_t)nconns) conns[u - 1]->ready = 1;
-    }
+    int listener = wait_ready(lfd);
+    if (listener < 0) return 1;
     /* Downwards: conn_close moves the last connection (already seen) into slot i. */
     for (int i = nconns - 1; i >= 0; i--)
       if (conns[i]->ready) serve(i);
-    now = now_ms();
+    int64_t now = now_ms();
     for (int i = nconns - 1; i >= 0; i--)
       if (now >= conns[i]->deadline) conn_close(i);
     if (listener) accept_new(lfd);
