@@ -302,15 +302,13 @@ int main(int argc, char **argv) {
     } else {
       int failed = code == KILN_TRAP_EXIT ? st->exit_code != 0 : code != KILN_TRAP_NONE;
       if (failed) host_life_failed(code == KILN_TRAP_EXIT ? 0 : code);
-      if (!failed || pol->kind != LIFE_ON_FAILURE || (pol->limit && failures >= pol->limit)) {
+      if (!life_restart_on_failure(pol, failed, ran, &failures)) {
         /* No wasi_destroy/kiln_instance_free: the process ends here and the OS reclaims all. */
         if (code == KILN_TRAP_NONE) return 0;
         if (code == KILN_TRAP_EXIT) return st->exit_code;
         return KILN_HOST_EXIT_TRAP;
       }
       reason = LIFE_ON_FAILURE;
-      if (ran >= pol->reset_ns) failures = 0;
-      failures++;
       if (code == KILN_TRAP_EXIT) snprintf(why, sizeof why, "exit %d", st->exit_code);
     }
     /* Restart in place: the instance (its linear memory unmapped: back to the host) and the

@@ -201,15 +201,13 @@ _Noreturn void app_run(void) {
     } else {
       int failed = code == KILN_TRAP_EXIT ? st->exit_code != 0 : code != KILN_TRAP_NONE;
       if (failed) life_failed(code == KILN_TRAP_EXIT ? 0 : code);
-      if (!failed || pol->kind != LIFE_ON_FAILURE || (pol->limit && failures >= pol->limit)) {
+      if (!life_restart_on_failure(pol, failed, ran_ns, &failures)) {
         if (code == KILN_TRAP_NONE) app_exit(0);
         if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
         kernel_exit_trap(what, fn);
       }
       if (code != KILN_TRAP_EXIT) kprintf("kiln: trap: %s in %s\n", what, fn);
       restarted = LIFE_ON_FAILURE;
-      if (ran_ns >= pol->reset_ns) failures = 0; /* it ran long enough: the back-off starts over */
-      failures++;
       if (code == KILN_TRAP_EXIT) ksnprintf(why, sizeof why, "exit %d", st->exit_code);
       else ksnprintf(why, sizeof why, "trap: %s in %s", what, fn);
     }

@@ -71,6 +71,10 @@ int life_ratio_sample(struct life_ratio *r, const struct life_policy *p, uint64_
 
 /* on-failure: the wait before restart number n (1, 2, ...) of a run of failures. */
 uint64_t life_backoff_ns(const struct life_policy *p, uint32_t n);
+/* After an instance ended by itself (failed: a trap or a non-zero exit) having run ran_ns:
+ * whether the policy restarts it (on-failure, within its limit); *failures counts the current
+ * run of failures, started over after reset_ns of running. */
+int life_restart_on_failure(const struct life_policy *p, int failed, uint64_t ran_ns, uint32_t *failures);
 
 /* ---- kernel/metrics_text.c: the figures both platforms report ---- */
 struct life_figures {

@@ -123,6 +123,13 @@ bad:
   return -1;
 }
 
+int life_restart_on_failure(const struct life_policy *p, int failed, uint64_t ran_ns, uint32_t *failures) {
+  if (!failed || p->kind != LIFE_ON_FAILURE || (p->limit && *failures >= p->limit)) return 0;
+  if (ran_ns >= p->reset_ns) *failures = 0; /* it ran long enough: the back-off starts over */
+  (*failures)++;
+  return 1;
+}
+
 uint64_t life_backoff_ns(const struct life_policy *p, uint32_t n) {
   uint64_t t = p->backoff_ns;
   for (uint32_t i = 1; i < n && t < p->max_backoff_ns; i++) t *= 2;

@@ -80,6 +80,20 @@ int main(void) {
             life_backoff_ns(&p, 4) == 800 * MS && life_backoff_ns(&p, 5) == S && life_backoff_ns(&p, 60) == S,
         "on-failure back-off doubles up to its maximum");
 
+  life_policy_parse("on-failure:2,reset=10s", &p, err, sizeof err);
+  uint32_t fails = 0;
+  int r1 = life_restart_on_failure(&p, 1, S, &fails), r2 = life_restart_on_failure(&p, 1, S, &fails);
+  int r3 = life_restart_on_failure(&p, 1, S, &fails), r0 = life_restart_on_failure(&p, 0, S, &fails);
+  uint32_t at_limit = fails;
+  int r4 = life_restart_on_failure(&p, 1, 0, &fails); /* at the limit: even a long run ends it */
+  life_policy_parse("on-failure:2,reset=10s", &p, err, sizeof err);
+  fails = 2;
+  int r5 = p.limit == 2 && life_restart_on_failure(&p, 1, 11 * S, &fails) == 0;
+  life_policy_parse("never", &p, err, sizeof err);
+  uint32_t zero = 0;
+  check(r1 && r2 && !r3 && !r0 && at_limit == 2 && !r4 && r5 && !life_restart_on_failure(&p, 1, S, &zero),
+        "on-failure restarts a failure up to its limit, never a success; never restarts nothing");
+
   const char *pol = "memory-ratio,measure=3s,window=2s,sample=100ms,min=256K";
   long long t = run(pol, grow_idle_pages, none, 20);
   check(t >= 3000 && t <= 3200, "memory-ratio: grows then idles: restarted once the measure period ends");
