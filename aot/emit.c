@@ -120,8 +120,11 @@ void build_ir(Compiler *c, LLVMTargetDataRef dl) {
   c->md_invariant = LLVMGetMDKindIDInContext(c->llc, "invariant.load", 14);
   c->md_addr = LLVMGetMDKindIDInContext(c->llc, "kiln.addr", 9);
   c->md_tbaa = LLVMGetMDKindIDInContext(c->llc, "tbaa", 4);
-  /* An imported memory may have been grown to 65536 pages elsewhere: see opt_address.c. */
-  c->widen = o->opt >= 1 && m->nmems > 0 && m->mems[0].import < 0 && m->mems[0].lim.min < KILN_MAX_PAGES;
+  /* An imported memory may have been grown to 65536 pages elsewhere: see opt_address.c. An
+   * access to any memory proves its address, so every memory must be bounded. */
+  c->widen = o->opt >= 1 && m->nmems > 0;
+  for (uint32_t i = 0; i < m->nmems; i++)
+    if (m->mems[i].import >= 0 || m->mems[i].lim.min >= KILN_MAX_PAGES) c->widen = false;
 
   declare_functions(c);
   for (uint32_t f = c->lo; f < c->hi; f++) lower_function(c, f);

@@ -18,6 +18,7 @@
 #define LIMIT_DATA_SEGMENTS 100000u
 #define LIMIT_ELEM_SEGMENTS 10000000u /* V8's limit on table initializers */
 #define LIMIT_TABLES 100000u         /* tables, imported ones included */
+#define LIMIT_MEMORIES 100u          /* memories, imported ones included (wasmtime's; each reserves 8 GiB) */
 #define LIMIT_TABLE_ENTRIES 10000000u /* a table's initial size; a larger maximum is only a hint */
 #define LIMIT_PARAMS 1000u           /* per function type */
 #define LIMIT_RESULTS 1000u          /* per function type */

@@ -407,4 +407,5 @@ void lower_function(Compiler *c, uint32_t fidx) {
   free(L.ctrl);
   free(L.locals);
   free(L.local_types);
+  free(L.mem_bases);
 }
