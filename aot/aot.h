@@ -374,6 +374,8 @@ void optimize_addresses(Compiler *c); /* after SROA, before the -O pipeline */
 
 /* ---- opt_exact.c ---- */
 void keep_dead_loads(Compiler *c); /* after SROA */
+void hold_loads(Compiler *c, bool hold); /* linear-memory loads volatile for a while, or back */
+void keep_load_widths(Compiler *c, bool after_pipeline); /* loads LLVM would narrow: volatile */
 
 /* ---- emit.c ---- */
 LLVMTargetMachineRef aot_target_machine(const Module *m, const Options *o);

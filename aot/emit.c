@@ -147,10 +147,16 @@ void pre_optimize(Compiler *c, LLVMTargetMachineRef tm) {
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMErrorRef e;
   if ((e = LLVMRunPasses(c->mod, "function(sroa)", tm, po))) internal(c->m, "optimizer", LLVMGetErrorMessage(e));
-  LLVMDisposePassBuilderOptions(po);
   keep_dead_loads(c);
   optimize_addresses(c);
   bound_big_functions(c, 1);
+  /* Loads that die once values are propagated (opt_exact.c): InstCombine with every load held
+   * (it skips the functions bound_big_functions marked). */
+  hold_loads(c, true);
+  if ((e = LLVMRunPasses(c->mod, "function(instcombine<no-verify-fixpoint>)", tm, po))) internal(c->m, "optimizer", LLVMGetErrorMessage(e));
+  hold_loads(c, false);
+  keep_dead_loads(c);
+  LLVMDisposePassBuilderOptions(po);
 }
 
 /* ---- chunks ---- */
@@ -233,11 +239,13 @@ static void compile_chunk(Work *w, Chunk *ch) {
   LLVMErrorRef e;
   if (o->opt >= 1) pre_optimize(&c, tm); /* on SSA values: locals promoted first */
   else keep_dead_loads(&c);              /* -O0's instruction selection skips unused loads too */
+  keep_load_widths(&c, false);
   if (o->ll_pre && LLVMPrintModuleToFile(c.mod, o->ll_pre, &msg)) internal(m, "writing IR", msg);
   char pipeline[32];
   snprintf(pipeline, sizeof pipeline, "default<O%d>", o->opt);
   if ((e = LLVMRunPasses(c.mod, pipeline, tm, po))) internal(m, "optimizer", LLVMGetErrorMessage(e));
   LLVMDisposePassBuilderOptions(po);
+  keep_load_widths(&c, true); /* before instruction selection */
 
   if (o->ll && LLVMPrintModuleToFile(c.mod, o->ll, &msg)) internal(m, "writing IR", msg);
   if (LLVMTargetMachineEmitToFile(tm, c.mod, ch->path, LLVMObjectFile, &msg)) {

@@ -48,6 +48,7 @@
 (assert_return (invoke "load1-i64" (i32.const 0)) (i64.const 0x01020304))
 (assert_return (invoke "load0" (i32.const 8)) (i32.const 0))
 (assert_return (invoke "v128-1" (i32.const 8)) (i64.const 0x01020304))
+(assert_trap (invoke "v128-1" (i32.const 131057)) "out of bounds memory access")
 
 ;; growing memory 2 maps it; memory 1 stops at its maximum
 (assert_return (invoke "grow2" (i32.const 1)) (i32.const 0))
