@@ -44,5 +44,8 @@
  * the module. A module within one chunk stays one LLVM module (cross-function inlining). */
 #define CHUNK_CODE_BYTES (128u * 1024) /* bytes of function bodies per chunk */
 #define CHUNK_FUNCS 10000u             /* functions per chunk (each costs LLVM memory) */
+/* A body this large is a chunk of its own: past the OPT_MAX_* bounds it is then emitted by the
+ * -O0 code generator, which needs half the memory of -O2's on the same unoptimised code. */
+#define CHUNK_ALONE_BYTES (256u * 1024)
 
 #endif
