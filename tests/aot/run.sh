@@ -312,6 +312,12 @@ else fail eh-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';'
 ins=$($AOT --inspect build/spec/eh/eh.1.wasm 2>&1)
 if grep -qx "import tag a.e (i32)" <<<"$ins" && grep -qx "export tag own (i32)" <<<"$ins"; then pass eh-inspect-tags
 else fail eh-inspect-tags "$(tr '\n' ';' <<<"$ins")"; fi
+# each tag once, its type once: imported, re-exported, defined, with 0 and 2 params
+echo '(module (import "m" "t" (tag $t (param i32 f64))) (export "t2" (tag $t)) (tag $v (export "v")))' >$W/tags.wat
+want='import tag m.t (i32,f64);export tag t2 (i32,f64);export tag v ();'
+if wat2wasm --enable-exceptions $W/tags.wat -o $W/tags.wasm && ins=$($AOT --inspect $W/tags.wasm) &&
+   [ "$(grep ' tag ' <<<"$ins" | tr '\n' ';')" = "$want" ]; then pass inspect-tag-types
+else fail inspect-tag-types "$(grep ' tag ' <<<"${ins-}" | tr '\n' ';'), expected $want"; fi
 # a throw that would cross a host frame (Wasm -> host -> Wasm) is a trap of the inner call
 if wat2wasm --enable-exceptions tests/aot/eh_host.wat -o $W/eh_host.wasm 2>$W/eh.err &&
    $AOT --name m $W/eh_host.wasm -o $W/eh_host.o 2>>$W/eh.err && make -s build/host/libkiln-rt.a >/dev/null &&
@@ -381,6 +387,30 @@ if wat2wasm --enable-multi-memory $W/mem0.wat -o $W/mem0.wasm && $AOT $W/mem0.wa
   if [ "$(grep -c 'load ptr, ptr %0,' <<<"$body")" = 1 ] && ! grep -q 'getelementptr i8, ptr %0, i64 8' <<<"$body"
   then pass multimem-mem0-base; else fail multimem-mem0-base "memory 0 not reached through ctx->mem0 alone: $(tr '\n' ' ' <<<"$body" | head -c 300)"; fi
 else fail multimem-mem0-base "wat2wasm or kiln-aot failed"; fi
+
+# a WASI app with two memories, hosted and in the VM: memory.copy from memory 1 into memory 0
+# (which WASI sees), then a load past the end of memory 1 traps
+echo '(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (memory $m1 2)
+  (data (memory $m1) (i32.const 65536) "hello from memory 1\n")
+  (func (export "_start")
+    (memory.copy 0 $m1 (i32.const 100) (i32.const 65536) (i32.const 20))
+    (i32.store (i32.const 0) (i32.const 100))
+    (i32.store (i32.const 4) (i32.const 20))
+    (drop (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (drop (i32.load $m1 (i32.const 131070)))))' >$W/mmapp.wat
+if wat2wasm --enable-multi-memory $W/mmapp.wat -o $W/mmapp.wasm; then
+  out=$(KILN_CACHE=off ./kiln run --hosted $W/mmapp.wasm 2>$W/mmapp.err); rc=$?
+  if [ $rc = 134 ] && [ "$out" = "hello from memory 1" ] && grep -q "out of bounds memory access" $W/mmapp.err
+  then pass multimem-app-hosted; else fail multimem-app-hosted "exit $rc, '$out', $(tail -n1 $W/mmapp.err)"; fi
+  if KILN_CACHE=off ./kiln build $W/mmapp.wasm -o $W/mmapp.iso >$W/mmapp.log 2>&1; then
+    out=$(./kiln run $W/mmapp.elf --timeout 120 2>$W/mmapp.err); rc=$?
+    if [ $rc = 134 ] && [ "$out" = "hello from memory 1" ] && grep -q "out of bounds memory access" $W/mmapp.err
+    then pass multimem-app-vm; else fail multimem-app-vm "exit $rc, '$out', $(tail -n1 $W/mmapp.err)"; fi
+  else fail multimem-app-vm "kiln build: $(tail -n1 $W/mmapp.log)"; fi
+else fail multimem-app "wat2wasm failed"; fi
 
 # --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
 out=$(python3 tests/spec/spec.py -v tests/aot/extconst.wast 2>&1)
