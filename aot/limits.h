@@ -6,7 +6,8 @@
  * roughly linearly with the module's size (tests/aot/hostile.py, README "Limits"), and the
  * peak memory of kiln-aot and its linker stays within 1 GiB with 2 threads (measured: a million
  * functions at -O0 0.86 GiB, 1M globals 0.97 GiB; each more thread adds at most one chunk,
- * about 0.25 GiB), except for a single function body of more than about 600 KB. */
+ * about 0.25 GiB), except for a single function body of more than about 2.5 MB: one body is
+ * never split, and costs about 0.4 KB per byte of branches at any -O level (README "Limits"). */
 #ifndef KILN_AOT_LIMITS_H
 #define KILN_AOT_LIMITS_H
 

@@ -76,7 +76,7 @@ static void usage(void) {
                   "  1000 params and 1000 results per type; 50000 locals per function (params included);\n"
                   "  7654321 bytes per function body; 1000000 types, functions, globals; 100000 imports,\n"
                   "  exports, data segments, tables; 10000000 element segments and initial table entries;\n"
-                  "  1000000 tags; 64 parameters per tag (an exception's values)\n"
+                  "  1000000 tags; 100 memories; 64 parameters per tag (an exception's values)\n"
                   "proposals beyond 2.0: tail calls, extended-const, exception handling (legacy encoding:\n"
                   "  try/catch/catch_all/delegate/throw/rethrow; aot/abi.h section 5), multi-memory (up to 100\n"
                   "  memories, each with its own guard region); others are refused by name\n"
