@@ -59,6 +59,10 @@
  *    relies on this to compute `x + C` addresses in 64 bits without wrap-around (aot/opt_address.c).
  *    With `kiln-aot --bounds-checks` the code instead compares against
  *    ctx->memories[0]->bytes (for targets without an MMU).
+ *    Multi-memory: every memory k has a reservation of its own, with the same guard; code
+ *    reaches memory k > 0 through ctx->memories[k]->base (loaded once per function: it never
+ *    moves) and checks against ctx->memories[k]->bytes; kiln_rt_memory_* take the index.
+ *    Memory 0 stays ctx->mem0.
  *
  * 4. Traps
  *    Generated code calls kiln_trap(ctx, code), which never returns. Hardware faults in the

@@ -231,6 +231,8 @@ typedef struct Lower {
   LLVMValueRef out; /* tailcc with 2+ results: where `return` stores them (NULL otherwise) */
   LLVMBasicBlockRef entry; /* allocas and invariant ctx loads go here */
   LLVMValueRef mem0, funcs, globals, tables, memories, tags; /* cached invariant ctx loads */
+  LLVMValueRef *mem_bases; /* base of memory k > 0, loaded in the entry block on first use (lower_memory.c) */
+  uint32_t memarg_mem;     /* memory of the last memarg read (read_memarg), for mem_address */
   LLVMValueRef eh;       /* kiln_eh_state * when the body uses exceptions (lower_eh.c), else NULL */
   LLVMValueRef eh_entry; /* the chain head when the function was entered */
   LLVMValueRef *locals;
@@ -278,6 +280,8 @@ void scan_features(const Module *m, Features *out); /* needs m->path, buf, size 
 int first_unsupported(const Features *f);            /* FEAT_* or -1 */
 void refuse_unsupported(const Module *m, const Features *f); /* fail_at the first one used */
 void print_features(const Features *f);              /* --inspect: `feature ID 0xOFF: WHAT [mark]` */
+bool disable_feature(const char *id);                /* --disable ID; false for an unknown ID */
+bool feature_enabled(int f);                         /* FEAT_*: supported and not disabled */
 bool body_uses_eh(const Module *m, const uint8_t *body, const uint8_t *end); /* try, throw, ... */
 
 /* ---- validate.c: the operand and control stacks of the spec's validation algorithm ---- */
@@ -333,10 +337,10 @@ bool lower_trunc_sat(Lower *L, uint32_t sub);
 /* ---- lower_memory.c ---- */
 bool lower_memory(Lower *L, uint8_t op);
 bool lower_memory_fc(Lower *L, uint32_t sub);
-void read_memarg(Lower *L, unsigned size, uint32_t *offset); /* memory 0, alignment <= size */
-LLVMValueRef mem_address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size); /* checked with --bounds-checks */
+void read_memarg(Lower *L, unsigned size, uint32_t *offset); /* alignment <= size; sets L->memarg_mem */
+LLVMValueRef mem_address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned size); /* in L->memarg_mem; checked with --bounds-checks */
 LLVMValueRef mem_offset(Lower *L, LLVMValueRef addr, uint32_t offset); /* zext(addr) + offset, as i64 */
-LLVMValueRef mem_at(Lower *L, LLVMValueRef ea, unsigned size); /* base + ea, checked with --bounds-checks */
+LLVMValueRef mem_at(Lower *L, LLVMValueRef ea, unsigned size); /* base of L->memarg_mem + ea, checked with --bounds-checks */
 
 /* ---- lower_atomic.c: the 0xfe prefix (threads: atomics, wait, notify, fence) ---- */
 bool lower_atomic(Lower *L, uint32_t sub);
@@ -378,6 +382,8 @@ void run_pipeline(Compiler *c, LLVMTargetMachineRef tm); /* LLVM's -O pipeline, 
 
 /* ---- opt_exact.c ---- */
 void keep_dead_loads(Compiler *c); /* after SROA */
+void hold_loads(Compiler *c, bool hold); /* linear-memory loads volatile for a while, or back */
+void keep_load_widths(Compiler *c, bool after_pipeline); /* loads LLVM would narrow: volatile */
 
 /* ---- emit.c ---- */
 LLVMTargetMachineRef aot_target_machine(const Module *m, const Options *o);

@@ -115,8 +115,11 @@ void build_ir(Compiler *c, LLVMTargetDataRef dl) {
   c->md_invariant = LLVMGetMDKindIDInContext(c->llc, "invariant.load", 14);
   c->md_addr = LLVMGetMDKindIDInContext(c->llc, "kiln.addr", 9);
   c->md_tbaa = LLVMGetMDKindIDInContext(c->llc, "tbaa", 4);
-  /* An imported memory may have been grown to 65536 pages elsewhere: see opt_address.c. */
-  c->widen = o->opt >= 1 && m->nmems > 0 && m->mems[0].import < 0 && m->mems[0].lim.min < KILN_MAX_PAGES;
+  /* An imported memory may have been grown to 65536 pages elsewhere: see opt_address.c. An
+   * access to any memory proves its address, so every memory must be bounded. */
+  c->widen = o->opt >= 1 && m->nmems > 0;
+  for (uint32_t i = 0; i < m->nmems; i++)
+    if (m->mems[i].import >= 0 || m->mems[i].lim.min >= KILN_MAX_PAGES) c->widen = false;
 
   declare_functions(c);
   for (uint32_t f = c->lo; f < c->hi; f++) lower_function(c, f);
@@ -139,10 +142,16 @@ void pre_optimize(Compiler *c, LLVMTargetMachineRef tm) {
   LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
   LLVMErrorRef e;
   if ((e = LLVMRunPasses(c->mod, "function(sroa)", tm, po))) internal(c->m, "optimizer", LLVMGetErrorMessage(e));
-  LLVMDisposePassBuilderOptions(po);
   keep_dead_loads(c);
   optimize_addresses(c);
   bound_big_functions(c, 1);
+  /* Loads that die once values are propagated (opt_exact.c): InstCombine with every load held
+   * (it skips the functions bound_big_functions marked). */
+  hold_loads(c, true);
+  if ((e = LLVMRunPasses(c->mod, "function(instcombine<no-verify-fixpoint>)", tm, po))) internal(c->m, "optimizer", LLVMGetErrorMessage(e));
+  hold_loads(c, false);
+  keep_dead_loads(c);
+  LLVMDisposePassBuilderOptions(po);
 }
 
 /* ---- chunks ---- */
@@ -157,7 +166,8 @@ typedef struct Chunk {
 } Chunk;
 
 /* Contiguous index ranges of about o->chunk_bytes of bodies (and at most CHUNK_FUNCS
- * functions), then the descriptor as a chunk of its own; a module that fits one chunk keeps
+ * functions; a body of CHUNK_ALONE_BYTES or more alone), then the descriptor as a chunk of
+ * its own; a module that fits one chunk keeps
  * everything in one LLVM module, so small programs lose no inlining. The split depends on
  * the module only, never on -j: the object is the same whatever the number of threads. */
 static Chunk *plan_chunks(const Module *m, const Options *o, unsigned *n) {
@@ -176,8 +186,14 @@ static Chunk *plan_chunks(const Module *m, const Options *o, unsigned *n) {
   uint32_t lo = m->nimported_funcs;
   uint64_t bytes = 0;
   for (uint32_t f = m->nimported_funcs; f < m->nfuncs; f++) {
-    bytes += (uint64_t)(m->funcs[f].body_end - m->funcs[f].body);
-    if (bytes >= o->chunk_bytes || f + 1 - lo >= CHUNK_FUNCS || f + 1 == m->nfuncs) {
+    uint64_t size = (uint64_t)(m->funcs[f].body_end - m->funcs[f].body);
+    if (size >= CHUNK_ALONE_BYTES && f > lo) { /* the run before it ends here */
+      if (k + 1 == cap) ch = xrealloc(ch, sizeof *ch * (cap *= 2));
+      ch[k++] = (Chunk){.lo = lo, .hi = f};
+      lo = f, bytes = 0;
+    }
+    bytes += size;
+    if (bytes >= o->chunk_bytes || size >= CHUNK_ALONE_BYTES || f + 1 - lo >= CHUNK_FUNCS || f + 1 == m->nfuncs) {
       if (k + 1 == cap) ch = xrealloc(ch, sizeof *ch * (cap *= 2));
       ch[k++] = (Chunk){.lo = lo, .hi = f + 1};
       lo = f + 1, bytes = 0;
@@ -197,6 +213,15 @@ typedef struct Work {
   atomic_uint next;   /* the next chunk to take */
   atomic_uint failed; /* the lowest chunk with an error (nchunks: none) */
 } Work;
+
+/* Whether the chunk is only functions bound_big_functions took out of the pipeline. */
+static bool all_optnone(const Compiler *c) {
+  unsigned optnone = LLVMGetEnumAttributeKindForName("optnone", 7);
+  if (c->descriptor || c->lo == c->hi) return false;
+  for (uint32_t f = c->lo; f < c->hi; f++)
+    if (!LLVMGetEnumAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex, optnone)) return false;
+  return true;
+}
 
 /* Compiles one chunk in a context of its own, freed before the next: the compiler's memory is
  * bounded by the chunk, not the module. An invalid body stops the chunk with its message. */
@@ -223,8 +248,16 @@ static void compile_chunk(Work *w, Chunk *ch) {
   char *msg = NULL;
   if (o->opt >= 1) pre_optimize(&c, tm); /* on SSA values: locals promoted first */
   else keep_dead_loads(&c);              /* -O0's instruction selection skips unused loads too */
+  if (o->opt >= 1 && all_optnone(&c)) { /* the -O0 code generator: half the memory, a quarter of the time */
+    Options o0 = *o;
+    o0.opt = 0;
+    LLVMDisposeTargetMachine(tm);
+    tm = aot_target_machine(m, &o0);
+  }
+  keep_load_widths(&c, false);
   if (o->ll_pre && LLVMPrintModuleToFile(c.mod, o->ll_pre, &msg)) internal(m, "writing IR", msg);
   run_pipeline(&c, tm);
+  keep_load_widths(&c, true); /* before instruction selection */
 
   if (o->ll && LLVMPrintModuleToFile(c.mod, o->ll, &msg)) internal(m, "writing IR", msg);
   if (LLVMTargetMachineEmitToFile(tm, c.mod, ch->path, LLVMObjectFile, &msg)) {

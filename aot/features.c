@@ -26,7 +26,7 @@ static const struct {
     [FEAT_EH] = {"exception-handling", "exception handling", true},
     [FEAT_EH_EXNREF] = {"exception-handling-exnref", "exception handling with exnref (try_table, throw_ref)", false},
     [FEAT_TAIL_CALL] = {"tail-call", "tail calls", true},
-    [FEAT_MULTI_MEMORY] = {"multi-memory", "multi-memory", false},
+    [FEAT_MULTI_MEMORY] = {"multi-memory", "multi-memory", true},
     [FEAT_EXTENDED_CONST] = {"extended-const", "extended constant expressions", true},
     [FEAT_MEMORY64] = {"memory64", "memory64", false},
     [FEAT_FUNC_REFS] = {"function-references", "typed function references", false},
@@ -39,6 +39,17 @@ typedef struct Scan {
   jmp_buf jb;
   Features *out;
 } Scan;
+
+/* Features turned off by `kiln-aot --disable ID`: refused as if kiln-aot lacked them. */
+static bool disabled[FEAT_COUNT];
+
+bool disable_feature(const char *id) {
+  for (int i = 0; i < FEAT_COUNT; i++)
+    if (!strcmp(features[i].id, id)) return disabled[i] = true;
+  return false;
+}
+
+bool feature_enabled(int f) { return features[f].supported && !disabled[f]; }
 
 static void use(Scan *s, int f, size_t off, const char *what) {
   FeatureUse *u = &s->out->use[f];
@@ -456,13 +467,14 @@ void scan_features(const Module *m, Features *out) {
 int first_unsupported(const Features *f) {
   int best = -1;
   for (int i = 0; i < FEAT_COUNT; i++)
-    if (f->use[i].used && !features[i].supported && (best < 0 || f->use[i].off < f->use[best].off)) best = i;
+    if (f->use[i].used && !feature_enabled(i) && (best < 0 || f->use[i].off < f->use[best].off)) best = i;
   return best;
 }
 
 void refuse_unsupported(const Module *m, const Features *f) {
   int i = first_unsupported(f);
   if (i < 0) return;
+  if (disabled[i]) fail_at(m, f->use[i].off, "%s is disabled (--disable %s) (%s)", features[i].name, features[i].id, f->use[i].what);
   fail_at(m, f->use[i].off, "%s is not supported by kiln-aot (%s)", features[i].name, f->use[i].what);
 }
 
@@ -472,6 +484,6 @@ void print_features(const Features *f) {
     const FeatureUse *u = &f->use[i];
     if (!u->used) continue;
     printf("feature %s 0x%zx: %s%s\n", features[i].id, u->off, u->what,
-           features[i].supported ? "" : "   [NOT SUPPORTED by kiln-aot]");
+           !features[i].supported ? "   [NOT SUPPORTED by kiln-aot]" : disabled[i] ? "   [DISABLED]" : "");
   }
 }

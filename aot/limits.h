@@ -6,7 +6,8 @@
  * roughly linearly with the module's size (tests/aot/hostile.py, README "Limits"), and the
  * peak memory of kiln-aot and its linker stays within 1 GiB with 2 threads (measured: a million
  * functions at -O0 0.86 GiB, 1M globals 0.97 GiB; each more thread adds at most one chunk,
- * about 0.25 GiB), except for a single function body of more than about 600 KB. */
+ * about 0.25 GiB), except for a single function body of more than about 2.5 MB: one body is
+ * never split, and costs about 0.4 KB per byte of branches at any -O level (README "Limits"). */
 #ifndef KILN_AOT_LIMITS_H
 #define KILN_AOT_LIMITS_H
 
@@ -18,6 +19,7 @@
 #define LIMIT_DATA_SEGMENTS 100000u
 #define LIMIT_ELEM_SEGMENTS 10000000u /* V8's limit on table initializers */
 #define LIMIT_TABLES 100000u         /* tables, imported ones included */
+#define LIMIT_MEMORIES 100u          /* memories, imported ones included (wasmtime's; each reserves 8 GiB) */
 #define LIMIT_TABLE_ENTRIES 10000000u /* a table's initial size; a larger maximum is only a hint */
 #define LIMIT_PARAMS 1000u           /* per function type */
 #define LIMIT_RESULTS 1000u          /* per function type */
@@ -43,5 +45,8 @@
  * the module. A module within one chunk stays one LLVM module (cross-function inlining). */
 #define CHUNK_CODE_BYTES (128u * 1024) /* bytes of function bodies per chunk */
 #define CHUNK_FUNCS 10000u             /* functions per chunk (each costs LLVM memory) */
+/* A body this large is a chunk of its own: past the OPT_MAX_* bounds it is then emitted by the
+ * -O0 code generator, which needs half the memory of -O2's on the same unoptimised code. */
+#define CHUNK_ALONE_BYTES (256u * 1024)
 
 #endif

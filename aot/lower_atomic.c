@@ -31,11 +31,14 @@ static const LLVMAtomicRMWBinOp rmw_ops[6] = {LLVMAtomicRMWBinOpAdd, LLVMAtomicR
 
 #define SEQ_CST LLVMAtomicOrderingSequentiallyConsistent
 
-/* The threads proposal wants the alignment immediate to be exactly natural. */
+/* The threads proposal wants the alignment immediate to be exactly natural. With multi-memory,
+ * bit 6 of it names the memory (left in L->memarg_mem, as read_memarg does). */
 static uint32_t read_atomic_memarg(Lower *L, unsigned size) {
   uint32_t align = rd_u32(&L->r);
+  L->memarg_mem = 0;
+  if ((align & 0x40) && feature_enabled(FEAT_MULTI_MEMORY)) L->memarg_mem = rd_u32(&L->r), align &= ~0x40u;
   uint32_t offset = rd_u32(&L->r);
-  check_memory(L, 0);
+  check_memory(L, L->memarg_mem);
   if (align >= 32 || (1ull << align) != size) fail_at(L->m, L->op_off, "alignment must be exactly natural for atomics");
   return offset;
 }
@@ -64,7 +67,7 @@ static void lower_wait_notify(Lower *L, uint32_t sub) {
   Compiler *c = L->c;
   unsigned size = sub == ATOMIC_WAIT64 ? 8 : 4;
   uint32_t offset = read_atomic_memarg(L, size);
-  LLVMValueRef mem = LLVMConstInt(c->i32, 0, 0), r;
+  LLVMValueRef mem = LLVMConstInt(c->i32, L->memarg_mem, 0), r;
   if (sub == ATOMIC_NOTIFY) {
     LLVMValueRef count = pop_typed(L, T_I32), addr = pop_typed(L, T_I32);
     r = call_rt(L, "kiln_rt_atomic_notify", c->i32, 4, (LLVMValueRef[]){L->ctx, mem, mem_offset(L, addr, offset), count});

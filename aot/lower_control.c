@@ -193,7 +193,12 @@ static void lower_end(Lower *L) {
   }
   if (f->op == OP_TRY || f->op == OP_CATCH || f->op == OP_CATCH_ALL) eh_end(L, f);
   else finish_arm(L, f);
-  if (f->op == OP_IF) { /* no else: the implicit else passes the params through */
+  if (f->op == OP_IF && f->np == 0 && f->nr == 0) {
+    /* no else and nothing to pass: the condition jumps straight to the end, one block less
+     * (a chain of such ifs is the costliest shape per byte to compile) */
+    LLVMReplaceAllUsesWith(LLVMBasicBlockAsValue(f->els), LLVMBasicBlockAsValue(f->end));
+    LLVMDeleteBasicBlock(f->els);
+  } else if (f->op == OP_IF) { /* no else: the implicit else passes the params through */
     LLVMPositionBuilderAtEnd(L->b, f->els);
     f->unreachable = false;
     L->nvals = f->height;
@@ -412,4 +417,5 @@ void lower_function(Compiler *c, uint32_t fidx) {
   free(L.ctrl);
   free(L.locals);
   free(L.local_types);
+  free(L.mem_bases);
 }

@@ -2,7 +2,12 @@
  *
  * The effective address is base + zext(i32 addr) + u32 offset: with the 8 GiB reservation
  * of abi.h it can never leave the region, so by default there is no check at all. With
- * --bounds-checks the end of the access is compared with memories[0]->bytes. */
+ * --bounds-checks the end of the access is compared with memories[k]->bytes.
+ *
+ * Multi-memory: every memory has a reservation of its own. Memory 0's base is ctx->mem0, as
+ * before; the base of memory k > 0 is memories[k]->base, loaded once per function in the
+ * entry block (it never moves), so an access to any memory is one GEP from a value LLVM
+ * keeps in a register or a spill slot. */
 #include <stddef.h>
 
 #include "aot/abi.h"
@@ -22,19 +27,37 @@ static const MemOp memops[] = {
     /* 0x3a */ {T_I32, 1, 0}, {T_I32, 2, 0}, {T_I64, 1, 0}, {T_I64, 2, 0}, {T_I64, 4, 0},
 };
 
-static LLVMValueRef mem_base(Lower *L) {
-  if (!L->mem0) L->mem0 = ctx_field(L, offsetof(kiln_instance, mem0), L->c->ptr, true);
-  return L->mem0;
+/* ctx->memories[k], the kiln_memory (its pointer never changes), loaded where the builder is. */
+static LLVMValueRef mem_object(Lower *L, uint32_t k) {
+  Compiler *c = L->c;
+  if (!L->memories) L->memories = ctx_field(L, offsetof(kiln_instance, memories), c->ptr, true);
+  LLVMValueRef p = LLVMBuildGEP2(L->b, c->i8, L->memories, (LLVMValueRef[]){LLVMConstInt(c->i64, 8ull * k, 0)}, 1, "");
+  return load_invariant(L, c->ptr, p);
 }
 
-/* memories[0]->field, reloaded at each use: it changes with memory.grow. A shared memory
+static LLVMValueRef mem_base(Lower *L, uint32_t k) {
+  if (k == 0) {
+    if (!L->mem0) L->mem0 = ctx_field(L, offsetof(kiln_instance, mem0), L->c->ptr, true);
+    return L->mem0;
+  }
+  if (!L->mem_bases) L->mem_bases = xmalloc(sizeof(LLVMValueRef) * L->m->nmems);
+  if (!L->mem_bases[k]) {
+    LLVMBuilderRef save = L->b;
+    L->b = LLVMCreateBuilderInContext(L->c->llc);
+    LLVMPositionBuilderAtEnd(L->b, L->entry);
+    L->mem_bases[k] = load_invariant(L, L->c->ptr, mem_object(L, k)); /* kiln_memory.base is at 0 */
+    LLVMDisposeBuilder(L->b);
+    L->b = save;
+  }
+  return L->mem_bases[k];
+}
+
+/* memories[k]->field, reloaded at each use: it changes with memory.grow. A shared memory
  * grows in other threads: its size is read atomically (abi.h §8). */
-static LLVMValueRef mem_field(Lower *L, unsigned off) {
-  if (!L->memories) L->memories = ctx_field(L, offsetof(kiln_instance, memories), L->c->ptr, true);
-  LLVMValueRef m0 = load_invariant(L, L->c->ptr, L->memories);
-  LLVMValueRef p = LLVMBuildGEP2(L->b, L->c->i8, m0, (LLVMValueRef[]){LLVMConstInt(L->c->i64, off, 0)}, 1, "");
+static LLVMValueRef mem_field(Lower *L, uint32_t k, unsigned off) {
+  LLVMValueRef p = LLVMBuildGEP2(L->b, L->c->i8, mem_object(L, k), (LLVMValueRef[]){LLVMConstInt(L->c->i64, off, 0)}, 1, "");
   LLVMValueRef v = set_tbaa(L->c, LLVMBuildLoad2(L->b, L->c->i64, p, ""), TBAA_RUNTIME);
-  if (L->m->nmems && L->m->mems[0].lim.shared) {
+  if (L->m->mems[k].lim.shared) {
     LLVMSetOrdering(v, LLVMAtomicOrderingAcquire);
     LLVMSetAlignment(v, 8);
   }
@@ -56,20 +79,24 @@ LLVMValueRef mem_at(Lower *L, LLVMValueRef a, unsigned size) {
   Compiler *c = L->c;
   if (c->opt->bounds_checks) {
     LLVMValueRef end = LLVMBuildAdd(L->b, a, LLVMConstInt(c->i64, size, 0), "");
-    trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGT, end, mem_field(L, offsetof(kiln_memory, bytes)), ""),
+    trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGT, end, mem_field(L, L->memarg_mem, offsetof(kiln_memory, bytes)), ""),
             KILN_TRAP_MEMORY_OOB);
   }
   /* inbounds: base + any u33 stays inside the reservation (abi.h), which lets LLVM's loop
    * analyses assume pointer induction variables do not wrap. */
-  LLVMValueRef g = LLVMBuildInBoundsGEP2(L->b, c->i8, mem_base(L), &a, 1, "");
+  LLVMValueRef g = LLVMBuildInBoundsGEP2(L->b, c->i8, mem_base(L, L->memarg_mem), &a, 1, "");
   LLVMSetMetadata(g, c->md_addr, LLVMMDNodeInContext(c->llc, NULL, 0)); /* for opt_address.c */
   return g;
 }
 
+/* Alignment, then (multi-memory: when bit 6 of the alignment is set) a memory index, then
+ * the offset. The memory is left in L->memarg_mem for mem_address. */
 void read_memarg(Lower *L, unsigned size, uint32_t *offset) {
   uint32_t align = rd_u32(&L->r);
+  L->memarg_mem = 0;
+  if ((align & 0x40) && feature_enabled(FEAT_MULTI_MEMORY)) L->memarg_mem = rd_u32(&L->r), align &= ~0x40u;
   *offset = rd_u32(&L->r);
-  check_memory(L, 0);
+  check_memory(L, L->memarg_mem);
   if (align >= 32 || (1ull << align) > size) fail_at(L->m, L->op_off, "alignment must not be larger than natural");
 }
 
@@ -78,6 +105,16 @@ static void zero_byte(Lower *L) {
     L->r.p--;
     rd_fail(&L->r, "zero byte expected");
   }
+}
+
+/* The memory of memory.size/grow/fill/copy/init: a u32 index under multi-memory, where Wasm
+ * 2.0 has a zero byte (`--disable multi-memory`, as the 2.0 test suite runs). */
+static uint32_t mem_index(Lower *L) {
+  uint32_t k = 0;
+  if (!feature_enabled(FEAT_MULTI_MEMORY)) zero_byte(L);
+  else k = rd_u32(&L->r);
+  check_memory(L, k);
+  return k;
 }
 
 bool lower_memory(Lower *L, uint8_t op) {
@@ -110,19 +147,17 @@ bool lower_memory(Lower *L, uint8_t op) {
   }
   switch (op) {
   case OP_MEMORY_SIZE: {
-    zero_byte(L);
-    check_memory(L, 0);
-    LLVMValueRef pages = mem_field(L, offsetof(kiln_memory, pages));
+    uint32_t k = mem_index(L);
+    LLVMValueRef pages = mem_field(L, k, offsetof(kiln_memory, pages));
     push_val(L, T_I32, LLVMBuildTrunc(L->b, pages, c->i32, ""));
     return true;
   }
   case OP_MEMORY_GROW: {
-    zero_byte(L);
-    check_memory(L, 0);
+    uint32_t k = mem_index(L);
     /* Kiln memories stop at 65535 pages (a grow may always fail, says the spec), so that an
      * access that did not trap bounds its address 64 KiB below 2^32: opt_address.c. */
     LLVMValueRef delta = pop_typed(L, T_I32);
-    LLVMValueRef pages = mem_field(L, offsetof(kiln_memory, pages));
+    LLVMValueRef pages = mem_field(L, k, offsetof(kiln_memory, pages));
     LLVMValueRef room = LLVMBuildSub(L->b, LLVMConstInt(c->i64, KILN_MAX_PAGES - 1, 0), pages, "");
     LLVMValueRef too_big = LLVMBuildICmp(L->b, LLVMIntUGT, LLVMBuildZExt(L->b, delta, c->i64, ""), room, "");
     LLVMBasicBlockRef here = LLVMGetInsertBlock(L->b);
@@ -130,7 +165,7 @@ bool lower_memory(Lower *L, uint8_t op) {
     LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(c->llc, L->fn, "grown");
     LLVMBuildCondBr(L->b, too_big, done, call_bb);
     LLVMPositionBuilderAtEnd(L->b, call_bb);
-    LLVMValueRef args[3] = {L->ctx, LLVMConstInt(c->i32, 0, 0), delta};
+    LLVMValueRef args[3] = {L->ctx, LLVMConstInt(c->i32, k, 0), delta};
     LLVMValueRef r = call_rt(L, "kiln_rt_memory_grow", c->i32, 3, args);
     LLVMBuildBr(L->b, done);
     LLVMPositionBuilderAtEnd(L->b, done);
@@ -147,16 +182,14 @@ bool lower_memory(Lower *L, uint8_t op) {
 
 bool lower_memory_fc(Lower *L, uint32_t sub) {
   Compiler *c = L->c;
-  LLVMValueRef zero = LLVMConstInt(c->i32, 0, 0);
   switch (sub) {
   case FC_MEMORY_INIT: {
     uint32_t seg = rd_u32(&L->r);
-    zero_byte(L);
-    check_memory(L, 0);
+    uint32_t k = mem_index(L);
     check_data(L, seg);
     LLVMValueRef n = pop_typed(L, T_I32), src = pop_typed(L, T_I32), dst = pop_typed(L, T_I32);
     call_rt(L, "kiln_rt_memory_init", c->voidt, 6,
-            (LLVMValueRef[]){L->ctx, zero, LLVMConstInt(c->i32, seg, 0), dst, src, n});
+            (LLVMValueRef[]){L->ctx, LLVMConstInt(c->i32, k, 0), LLVMConstInt(c->i32, seg, 0), dst, src, n});
     return true;
   }
   case FC_DATA_DROP: {
@@ -166,18 +199,16 @@ bool lower_memory_fc(Lower *L, uint32_t sub) {
     return true;
   }
   case FC_MEMORY_COPY: {
-    zero_byte(L);
-    zero_byte(L);
-    check_memory(L, 0);
+    uint32_t kd = mem_index(L), ks = mem_index(L);
     LLVMValueRef n = pop_typed(L, T_I32), src = pop_typed(L, T_I32), dst = pop_typed(L, T_I32);
-    call_rt(L, "kiln_rt_memory_copy", c->voidt, 6, (LLVMValueRef[]){L->ctx, zero, zero, dst, src, n});
+    call_rt(L, "kiln_rt_memory_copy", c->voidt, 6,
+            (LLVMValueRef[]){L->ctx, LLVMConstInt(c->i32, kd, 0), LLVMConstInt(c->i32, ks, 0), dst, src, n});
     return true;
   }
   case FC_MEMORY_FILL: {
-    zero_byte(L);
-    check_memory(L, 0);
+    uint32_t k = mem_index(L);
     LLVMValueRef n = pop_typed(L, T_I32), val = pop_typed(L, T_I32), dst = pop_typed(L, T_I32);
-    call_rt(L, "kiln_rt_memory_fill", c->voidt, 5, (LLVMValueRef[]){L->ctx, zero, dst, val, n});
+    call_rt(L, "kiln_rt_memory_fill", c->voidt, 5, (LLVMValueRef[]){L->ctx, LLVMConstInt(c->i32, k, 0), dst, val, n});
     return true;
   }
   default: return false;

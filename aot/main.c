@@ -57,6 +57,7 @@ void *xrealloc(void *p, size_t n) {
 static void usage(void) {
   fprintf(stderr, "usage: kiln-aot IN.wasm -o OUT.o [--name N] [-O0|-O1|-O2|-O3] [--cpu CPU] [-j N]\n"
                   "                [--chunk-bytes N] [--bounds-checks] [--emit-llvm OUT.ll] [--emit-llvm-unoptimized OUT.ll]\n"
+                  "                [--disable FEATURE]...\n"
                   "       kiln-aot --inspect IN.wasm\n"
                   "  -O0  no optimisation: fastest compile, every local in memory\n"
                   "  -O1  LLVM's O1 pipeline after SROA, address widening, no vectorizer\n"
@@ -75,11 +76,13 @@ static void usage(void) {
                   "  1000 params and 1000 results per type; 50000 locals per function (params included);\n"
                   "  7654321 bytes per function body; 1000000 types, functions, globals; 100000 imports,\n"
                   "  exports, data segments, tables; 10000000 element segments and initial table entries;\n"
-                  "  1000000 tags; 64 parameters per tag (an exception's values)\n"
+                  "  1000000 tags; 100 memories; 64 parameters per tag (an exception's values)\n"
                   "proposals beyond 2.0: tail calls, extended-const, exception handling (legacy encoding:\n"
                   "  try/catch/catch_all/delegate/throw/rethrow; aot/abi.h section 5), threads (shared memories,\n"
-                  "  seq_cst atomics trapping \"unaligned atomic\", wait/notify, fence; aot/abi.h section 8);\n"
-                  "  others are refused by name\n");
+                  "  seq_cst atomics trapping \"unaligned atomic\", wait/notify, fence; aot/abi.h section 8),\n"
+                  "  multi-memory (up to 100 memories, each with its own guard region); others are refused by name\n"
+                  "  --disable ID  refuse a proposal kiln-aot implements (ID as --inspect lists it), e.g.\n"
+                  "  --disable multi-memory: Wasm 2.0's single memory and zero-byte memory immediates\n");
   exit(2);
 }
 
@@ -217,6 +220,12 @@ int main(int argc, char **argv) {
     else if (!strncmp(a, "-j", 2) && (a[2] || i + 1 < argc)) o.jobs = (unsigned)number(a[2] ? a + 2 : argv[++i], 1024);
     else if (!strcmp(a, "--chunk-bytes") && i + 1 < argc) o.chunk_bytes = (uint32_t)number(argv[++i], UINT32_MAX);
     else if (!strcmp(a, "--inspect")) do_inspect = true;
+    else if (!strcmp(a, "--disable") && i + 1 < argc) {
+      if (!disable_feature(argv[++i])) {
+        fprintf(stderr, "kiln-aot: --disable: unknown feature '%s' (the IDs --inspect lists)\n", argv[i]);
+        return 2;
+      }
+    }
     else if (a[0] == '-' && a[1] == 'O' && a[2] >= '0' && a[2] <= '3' && !a[3]) o.opt = a[2] - '0';
     else if (a[0] == '-' || o.in) usage();
     else o.in = a;

@@ -12,8 +12,9 @@
  * goes through a GEP tagged !kiln.addr whose index is zext(a) or zext(a) + off. Within a basic
  * block (and along unique-predecessor chains), the i32 values already used as `a` are proven;
  * an `add a, C` of a proven `a` gets nuw, and the zexts of it that feed addresses become
- * `add nuw nsw (zext a), C`. Only enabled when memory 0 is defined here with fewer than 65536
- * initial pages (an imported memory may come from elsewhere and be full). */
+ * `add nuw nsw (zext a), C`. Only enabled when every memory is defined here with fewer than
+ * 65536 initial pages (an imported memory may come from elsewhere and be full; with several
+ * memories, an access to any of them proves its address). */
 #include <stdlib.h>
 #include <string.h>
 

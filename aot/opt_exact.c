@@ -1,13 +1,26 @@
-/* aot/opt_exact.c — keeping what Wasm observes and LLVM would optimise away: loads whose
- * value nobody uses.
+/* aot/opt_exact.c — keeping what Wasm observes and LLVM would optimise away: the trap of an
+ * out-of-bounds load whose value nobody uses, or only part of it.
  *
- * With the guard region, an out-of-bounds load traps only if it is executed; LLVM deletes a
- * load whose value is unused. After SROA (locals are SSA values) a liveness walk from every
- * instruction with an effect (stores, calls, terminators) finds the linear-memory loads whose
- * values reach nothing, e.g. `local.set $unused (i32.load ..)` or `(drop (i32.add (load) ..))`,
- * (or only into x*0, x&0, x|-1, a shift or rotation of 0 or -1 by them) and makes them volatile,
- * which LLVM never deletes. It runs at -O0 too: instruction selection skips an unused load there.
- * Loads that only die later, after inlining or constant propagation, are not covered. */
+ * With the guard region, an out-of-bounds load traps only if it is executed, in full; LLVM
+ * deletes a load whose value is unused and narrows one whose value is only partly used.
+ *
+ * Dead loads. After SROA (locals are SSA values) a liveness walk from every instruction with
+ * an effect (stores, calls, terminators) finds the linear-memory loads whose values reach
+ * nothing, e.g. `local.set $unused (i32.load ..)` or `(drop (i32.add (load) ..))`, (or only
+ * into x*0, x&0, x|-1, a shift or rotation of 0 or -1 by them) and makes them volatile, which
+ * LLVM never deletes. It runs at -O0 too: instruction selection skips an unused load there.
+ * At -O1 and above the walk runs a second time after one round of InstCombine, during which
+ * every linear-memory load is held volatile (hold_loads): loads that die only once values are
+ * propagated (a select whose condition a dominating branch decides, fuzz seed 127; constant
+ * folding) are found too. Loads that die later, after inlining, are covered only as unused
+ * calls (keep_call).
+ *
+ * Narrowed loads. InstCombine turns an extractelement of a vector load into a scalar load,
+ * and instruction selection a load under trunc, and or shift by a constant into a smaller
+ * one: the narrower access misses the trap when the original straddles the end of memory
+ * (`i64x2.extract_lane 0 (v128.load)` at size - 9). keep_load_widths makes a linear-memory
+ * load whose every use is such a partial one volatile (LLVM never narrows those), before the
+ * pipeline and again after it. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,6 +55,12 @@ static bool ps_has(const PtrSet *s, LLVMValueRef v) {
   for (size_t i = hash_ptr(v, s->cap); s->slot[i]; i = (i + 1) & (s->cap - 1))
     if (s->slot[i] == v) return true;
   return false;
+}
+
+/* A non-volatile load of linear memory (lower_memory.c and lower_simd.c tag them with TBAA). */
+static bool memory_load(Compiler *c, LLVMValueRef in) {
+  return LLVMIsALoadInst(in) && !LLVMGetVolatile(in) && c->tbaa_tag[TBAA_MEMORY] &&
+         LLVMGetMetadata(in, c->md_tbaa) == c->tbaa_tag[TBAA_MEMORY];
 }
 
 static const char *callee_name(LLVMValueRef call) {
@@ -150,9 +169,8 @@ static void keep_function(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn, const 
   }
   for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
     for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
-      if (LLVMIsALoadInst(in) && !ps_has(&live, in)) {
-        LLVMValueRef p = LLVMGetOperand(in, 0);
-        if (LLVMIsAGetElementPtrInst(p) && LLVMGetMetadata(p, c->md_addr)) LLVMSetVolatile(in, 1);
+      if (memory_load(c, in) && !ps_has(&live, in)) {
+        LLVMSetVolatile(in, 1);
       } else if (LLVMIsACallInst(in) && ps_has(deletable, LLVMGetCalledValue(in))) {
         bool used = false;
         for (LLVMUseRef u = LLVMGetFirstUse(in); u && !used; u = LLVMGetNextUse(u))
@@ -174,4 +192,58 @@ void keep_dead_loads(Compiler *c) {
   for (uint32_t f = c->lo; f < c->hi; f++) keep_function(c, b, c->fns[f], &deletable);
   LLVMDisposeBuilder(b);
   free(deletable.slot);
+}
+
+/* hold_loads(c, true) makes every linear-memory load volatile and marks it !kiln.held;
+ * hold_loads(c, false) makes the marked ones plain again. */
+void hold_loads(Compiler *c, bool hold) {
+  unsigned held = LLVMGetMDKindIDInContext(c->llc, "kiln.held", 9);
+  LLVMValueRef mark = LLVMMDNodeInContext(c->llc, NULL, 0);
+  for (uint32_t f = c->lo; f < c->hi; f++)
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(c->fns[f]); bb; bb = LLVMGetNextBasicBlock(bb))
+      for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+        if (hold && memory_load(c, in)) {
+          LLVMSetVolatile(in, 1);
+          LLVMSetMetadata(in, held, mark);
+        } else if (!hold && LLVMIsALoadInst(in) && LLVMGetMetadata(in, held)) {
+          LLVMSetVolatile(in, 0);
+          LLVMSetMetadata(in, held, NULL);
+        }
+      }
+}
+
+/* Whether every use of v drops its last bytes, so that LLVM may load fewer bytes from the
+ * same start: extractelement, trunc, `and` with a constant whose top byte is zero; through
+ * bitcasts and right shifts by a constant (a shifted value alone keeps the last bytes: LLVM
+ * narrows it to a load that still ends where v ends, which traps alike). vector: only
+ * extractelement counts (InstCombine's case before the pipeline). */
+static bool only_partial(LLVMValueRef v, bool vector, int depth) {
+  LLVMUseRef u = LLVMGetFirstUse(v);
+  if (!u || depth > 4) return false;
+  for (; u; u = LLVMGetNextUse(u)) {
+    LLVMValueRef user = LLVMGetUser(u);
+    if (LLVMIsAExtractElementInst(user)) continue;
+    if (LLVMIsABitCastInst(user) && only_partial(user, vector, depth + 1)) continue;
+    if (vector) return false;
+    if (LLVMIsATruncInst(user)) continue;
+    if (!LLVMIsABinaryOperator(user)) return false;
+    LLVMOpcode op = LLVMGetInstructionOpcode(user);
+    LLVMValueRef a = LLVMGetOperand(user, 0), b = LLVMGetOperand(user, 1);
+    if ((op == LLVMLShr || op == LLVMAShr) && a == v && LLVMIsAConstantInt(b) && only_partial(user, false, depth + 1))
+      continue;
+    LLVMValueRef mask = a == v ? b : a;
+    if (op != LLVMAnd || !LLVMIsAConstantInt(mask) || LLVMGetTypeKind(LLVMTypeOf(v)) != LLVMIntegerTypeKind) return false;
+    unsigned width = LLVMGetIntTypeWidth(LLVMTypeOf(v));
+    if (width > 64 || width < 16 || LLVMConstIntGetZExtValue(mask) >> (width - 8)) return false;
+  }
+  return true;
+}
+
+/* Every function of the module: after the pipeline, c->fns[] may name functions inlined away. */
+void keep_load_widths(Compiler *c, bool after_pipeline) {
+  for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn)) {
+    for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+      for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in))
+        if (memory_load(c, in) && only_partial(in, !after_pipeline, 0)) LLVMSetVolatile(in, 1);
+  }
 }

@@ -385,6 +385,7 @@ static void sec_import(Module *m, Reader *r) {
       break;
     }
     case EXT_MEMORY: {
+      if (m->nmems >= LIMIT_MEMORIES) rd_fail(r, "memories: %u exceeds the limit of %u", m->nmems + 1, LIMIT_MEMORIES);
       Memory mem = {.lim = rd_limits(r, true), .import = (int32_t)i};
       check_limits(r, mem.lim, WASM_MAX_PAGES, "memory");
       m->mems = xrealloc(m->mems, sizeof(Memory) * (m->nmems + 1));
@@ -418,7 +419,6 @@ static void sec_import(Module *m, Reader *r) {
     default: r->p--; rd_fail(r, "malformed import kind");
     }
   }
-  if (m->nmems > 1) rd_fail(r, "multiple memories");
 }
 
 static void sec_function(Module *m, Reader *r) {
@@ -442,14 +442,13 @@ static void sec_table(Module *m, Reader *r) {
 }
 
 static void sec_memory(Module *m, Reader *r) {
-  uint32_t n = rd_count(r, 2);
+  uint32_t n = rd_limited(r, 2, m->nmems, LIMIT_MEMORIES, "memories");
   m->mems = xrealloc(m->mems, sizeof(Memory) * (m->nmems + n + 1));
   for (uint32_t i = 0; i < n; i++) {
     Memory mem = {.lim = rd_limits(r, true), .import = -1};
     check_limits(r, mem.lim, WASM_MAX_PAGES, "memory");
     m->mems[m->nmems++] = mem;
   }
-  if (m->nmems > 1) rd_fail(r, "multiple memories");
 }
 
 static void sec_global(Module *m, Reader *r) {

@@ -71,6 +71,28 @@ linear funcs 5000 -O2
 linear nest 20000 -O2
 linear brtable 20000 -O2
 
+# One body of 300 KB (25,000 ifs) at -O2: past the pipeline's bounds, a chunk of its own
+# (CHUNK_ALONE_BYTES), emitted by the -O0 code generator: it must compute the right results
+# and cost no more memory than at -O0 (the -O2 code generator took twice as much).
+python3 -c '
+import sys
+n = 25000
+step = "(if (local.get 0) (then (local.set 0 (i32.sub (local.get 0) (i32.const 1)))))"
+print("(module (func (export \"f\") (param i32) (result i32) %s (local.get 0))" % (step * n))
+print("  (func (export \"g\") (param i32) (result i32) (i32.add (local.get 0) (i32.const 1))))")
+for x, want in ((5, 0), (30000, 5000), (-1, -25001)):
+    print("(assert_return (invoke \"f\" (i32.const %d)) (i32.const %d))" % (x, want))
+print("(assert_return (invoke \"g\" (i32.const 1)) (i32.const 2))")
+' >$W/bigbody.wast
+out=$(python3 tests/spec/spec.py -v $W/bigbody.wast 2>&1)
+if grep -qx "5 passed, 0 failed, 0 skipped" <<<"$out"; then pass "bigbody-O2-results"
+else fail "bigbody-O2-results" "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 3 | tr '\n' ';')"; fi
+aot_run bigbody-O0 300 -O0 build/spec/bigbody/bigbody.0.wasm -o $W/bigbody-O0.o; r0=$rss s0=$secs
+aot_run bigbody-O2 300 -O2 build/spec/bigbody/bigbody.0.wasm -o $W/bigbody-O2.o
+if [ $rc = 0 ] && [ $((rss * 4)) -le $((r0 * 5)) ]; then
+  pass "bigbody-O2-memory (-O0: ${s0}s $((r0 / 1024)) MiB; -O2: ${secs}s $((rss / 1024)) MiB)"
+else fail "bigbody-O2-memory" "exit $rc; -O0: $((r0 / 1024)) MiB; -O2: $((rss / 1024)) MiB (more than 1.25x)"; fi
+
 # A frame far larger than the margin below stack_limit and the guard region under it, in a
 # function called again and again until the stack runs out: its prologue must trap before
 # anything is stored below the guard (-O0 stored into the frame first: SIGSEGV hosted, a kernel

@@ -26,7 +26,7 @@ PROPOSAL_DIR = os.path.abspath(os.path.join(TOP, "..", "shared", "testsuite", "p
 PROPOSALS = [
     ("tail-call", None),
     ("extended-const", None),
-    ("multi-memory", "multi-memory not yet supported by kiln-aot"),
+    ("multi-memory", None),
     ("exception-handling-legacy", None),
     ("threads", None),
 ]
@@ -124,6 +124,10 @@ def run_file(path):
     cases, lines = [], []
     modules = []  # wasm filenames, index = K of kiln_module_mK
     aot_ok = os.path.exists(AOT)
+    # The Wasm 2.0 suite runs without multi-memory, the one proposal kiln-aot implements that
+    # changes 2.0's verdicts: a second memory is invalid there, a memory.grow immediate a zero
+    # byte (Wasm 3.0 dropped those cases). Fixed per file, so cached objects stay valid.
+    flags = (["--disable", "multi-memory"] if os.path.dirname(os.path.abspath(path)) == SUITE else []) + AOT_FLAGS
 
     def compile_module(fn):
         wasm = os.path.join(out, fn)
@@ -135,7 +139,7 @@ def run_file(path):
         if newer(obj, wasm) and newer(obj, AOT) and not AOT_FLAGS:
             modules[-1] = obj
             return len(modules) - 1, None
-        rc, msg = run([AOT, "--name", sym, wasm, "-o", obj] + AOT_FLAGS, COMPILE_TIMEOUT)
+        rc, msg = run([AOT, "--name", sym, wasm, "-o", obj] + flags, COMPILE_TIMEOUT)
         if rc == 0:
             modules[-1] = obj
             return len(modules) - 1, None
@@ -177,7 +181,7 @@ def run_file(path):
             if not aot_ok:
                 case.status, case.why = "FAIL", "build/kiln-aot does not exist"
                 continue
-            rc, msg = run([AOT, os.path.join(out, c["filename"]), "-o", os.path.join(out, "rejected.o")],
+            rc, msg = run([AOT, os.path.join(out, c["filename"]), "-o", os.path.join(out, "rejected.o")] + flags,
                           COMPILE_TIMEOUT)
             if rc == 1:
                 case.status = "PASS"
