@@ -7,11 +7,11 @@
  * waiting in poll_oneoff, a socket call, a stdin read or a 9P reply never stops the others.
  * proc_exit and proc_raise take no lock: they end the instance by unwinding.
  *
- * The list is the same as the hosted runtime's (host/wasi_lock.c): every WASI function wasi/
- * defines has one line; kernel/app.c stops the boot when an app imports one that is not here. */
+ * The list of locked entries is wasi/wasi_locked.h, shared with the hosted runtime
+ * (host/wasi_lock.c); kernel/app.c stops the boot when an app imports a WASI function that is
+ * not in it. */
 #include "kernel/instance.h"
 #include "kernel/kernel.h"
-#include "wasi/wasi_calls.h"
 
 static uint32_t wasi_lock;
 
@@ -35,88 +35,7 @@ void wasi_lock_reacquire(int released) {
   if (released) lock();
 }
 
-#define LOCKED(name, sig, params, args)                                                                     \
-  int32_t WASI_FN(name, sig) params;                                                                        \
-  static int32_t locked_##name##__##sig params {                                                            \
-    lock();                                                                                                 \
-    int32_t r = WASI_FN(name, sig) args;                                                                    \
-    unlock();                                                                                               \
-    return r;                                                                                               \
-  }
-#define WASI_LOCKED_LIST \
-  LOCKED(args_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(args_sizes_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(environ_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(environ_sizes_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(clock_res_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(clock_time_get, iIi_i, (kiln_instance *ctx, int32_t a, int64_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(fd_advise, iIIi_i, (kiln_instance *ctx, int32_t a, int64_t b, int64_t c, int32_t d), (ctx, a, b, c, d)) \
-  LOCKED(fd_allocate, iII_i, (kiln_instance *ctx, int32_t a, int64_t b, int64_t c), (ctx, a, b, c)) \
-  LOCKED(fd_close, i_i, (kiln_instance *ctx, int32_t a), (ctx, a)) \
-  LOCKED(fd_datasync, i_i, (kiln_instance *ctx, int32_t a), (ctx, a)) \
-  LOCKED(fd_fdstat_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(fd_fdstat_set_flags, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(fd_fdstat_set_rights, iII_i, (kiln_instance *ctx, int32_t a, int64_t b, int64_t c), (ctx, a, b, c)) \
-  LOCKED(fd_filestat_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(fd_filestat_set_size, iI_i, (kiln_instance *ctx, int32_t a, int64_t b), (ctx, a, b)) \
-  LOCKED(fd_filestat_set_times, iIIi_i, (kiln_instance *ctx, int32_t a, int64_t b, int64_t c, int32_t d), (ctx, a, b, c, d)) \
-  LOCKED(fd_pread, iiiIi_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int64_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  LOCKED(fd_prestat_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(fd_prestat_dir_name, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(fd_pwrite, iiiIi_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int64_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  LOCKED(fd_read, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
-  LOCKED(fd_readdir, iiiIi_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int64_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  LOCKED(fd_renumber, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(fd_seek, iIii_i, (kiln_instance *ctx, int32_t a, int64_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
-  LOCKED(fd_sync, i_i, (kiln_instance *ctx, int32_t a), (ctx, a)) \
-  LOCKED(fd_tell, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(fd_write, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
-  LOCKED(path_create_directory, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(path_filestat_get, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  LOCKED(path_filestat_set_times, iiiiIIi_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int64_t e, int64_t f, int32_t g), (ctx, a, b, c, d, e, f, g)) \
-  LOCKED(path_link, iiiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f, int32_t g), (ctx, a, b, c, d, e, f, g)) \
-  LOCKED(path_open, iiiiiIIii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int64_t f, int64_t g, int32_t h, int32_t i), (ctx, a, b, c, d, e, f, g, h, i)) \
-  LOCKED(path_readlink, iiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f), (ctx, a, b, c, d, e, f)) \
-  LOCKED(path_remove_directory, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(path_rename, iiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f), (ctx, a, b, c, d, e, f)) \
-  LOCKED(path_symlink, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  LOCKED(path_unlink_file, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(poll_oneoff, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
-  LOCKED(sched_yield, _i, (kiln_instance *ctx), (ctx)) \
-  LOCKED(random_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(sock_accept, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(sock_recv, iiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f), (ctx, a, b, c, d, e, f)) \
-  LOCKED(sock_send, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  LOCKED(sock_shutdown, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(sock_open, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(sock_bind, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(sock_connect, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(sock_listen, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(sock_accept, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  LOCKED(sock_recv_from, iiiiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f, int32_t g, int32_t h), (ctx, a, b, c, d, e, f, g, h)) \
-  LOCKED(sock_recv_from, iiiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f, int32_t g), (ctx, a, b, c, d, e, f, g)) \
-  LOCKED(sock_send_to, iiiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f, int32_t g), (ctx, a, b, c, d, e, f, g)) \
-  LOCKED(sock_getlocaladdr, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
-  LOCKED(sock_getpeeraddr, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
-  LOCKED(sock_getlocaladdr, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(sock_getpeeraddr, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  LOCKED(sock_setsockopt, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  LOCKED(sock_getsockopt, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  LOCKED(sock_getaddrinfo, iiiiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f, int32_t g, int32_t h), (ctx, a, b, c, d, e, f, g, h))
-WASI_LOCKED_LIST
-#undef LOCKED
-
-static const struct {
-  const char *symbol; /* the mangled import name (aot/abi.h §2) */
-  void *fn;
-} locked[] = {
-#define LOCKED(name, sig, params, args) {"wasi_snapshot_preview1__" #name "__" #sig, (void *)locked_##name##__##sig},
-    WASI_LOCKED_LIST
-#undef LOCKED
-};
-
-void *wasi_locked_entry(const char *symbol) {
-  for (size_t i = 0; i < ARRAY_LEN(locked); i++)
-    if (!strcmp(locked[i].symbol, symbol)) return locked[i].fn;
-  return NULL;
-}
+#define WASI_LOCK_ENTER lock()
+#define WASI_LOCK_LEAVE unlock()
+#define WASI_LOCKED_LOOKUP wasi_locked_entry
+#include "wasi/wasi_locked.h"
