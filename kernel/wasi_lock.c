@@ -16,7 +16,11 @@
 static uint32_t wasi_lock;
 
 static void lock(void) {
-  kiln_lock(&wasi_lock);
+  uint32_t free = 0;
+  if (!__atomic_compare_exchange_n(&wasi_lock, &free, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) {
+    __atomic_fetch_add(&sched_stats.wasi_sleeps, 1, __ATOMIC_RELAXED);
+    kiln_lock(&wasi_lock);
+  }
   sched_current()->wasi_held = 1;
 }
 

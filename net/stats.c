@@ -24,12 +24,15 @@ int net_stats_format(char *buf, size_t n) {
   time_idle_stats(&is);
   ksock_counts(&c);
   virtio_net_get_stats(&v);
+  uint64_t switches = 0; /* to app threads, all CPUs */
+  for (int i = 0; i < ncpus; i++) switches += cpus[i].runs;
   uint32_t held = v.rx_bufs_total - v.rx_bufs_free - v.rx_bufs_posted;
   return ksnprintf(buf, n,
                    "sockets=%u tcp=%u udp=%u listening=%u pending_accept=%u accepted=%llu sends=%llu polls=%llu rx_queued=%llu "
                    "tcp_active=%d tcp_time_wait=%d pbuf_ref=%u pbuf_pool=%u rx_bufs_held=%u heap_used=%llu "
                    "tcp_seg=%u tw_recycled=%llu orphans_reaped=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
-                   "uptime_us=%llu idle_us=%llu\n",
+                   "uptime_us=%llu idle_us=%llu ipis=%llu event_wakes=%llu word_wakes=%llu wasi_sleeps=%llu "
+                   "net_lock=%llu net_lock_contended=%llu switches=%llu\n",
                    c.open, c.tcp_open, c.udp_open, c.listening, c.pending_accept, (unsigned long long)c.accepted,
                    (unsigned long long)c.sends, (unsigned long long)c.polls,
                    (unsigned long long)c.rx_queued_bytes, count_list(tcp_active_pcbs), count_list(tcp_tw_pcbs),
@@ -40,12 +43,16 @@ int net_stats_format(char *buf, size_t n) {
                    (unsigned long long)v.rx_copied, (unsigned long long)v.rx_dropped,
                    (unsigned long long)v.tx_dropped, (unsigned long long)v.tx_full, (unsigned long long)v.irqs,
                    (unsigned long long)v.rx_kicks, (unsigned long long)v.tx_kicks,
-                   (unsigned long long)(time_ns() / 1000), (unsigned long long)(is.idle_ns / 1000));
+                   (unsigned long long)(time_ns() / 1000), (unsigned long long)(is.idle_ns / 1000),
+                   (unsigned long long)sched_stats.ipis, (unsigned long long)sched_stats.event_wakes,
+                   (unsigned long long)sched_stats.word_wakes, (unsigned long long)sched_stats.wasi_sleeps,
+                   (unsigned long long)net_lock_stats.taken, (unsigned long long)net_lock_stats.contended,
+                   (unsigned long long)switches);
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   if (err != ERR_OK || !pcb) return ERR_VAL;
-  char line[768];
+  char line[1024];
   int len = net_stats_format(line, sizeof line);
   if (len < 0) len = 0;
   if (len >= (int)sizeof line) len = sizeof line - 1;
