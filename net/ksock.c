@@ -217,7 +217,11 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
   /* Refused: lwIP keeps it for later. */
   if (s->rx_bytes + len > RX_SOCK_MAX) return ERR_MEM;
   if (s->rx_bytes >= RX_SOCK_SHARE && counts.rx_queued_bytes >= RX_TOTAL_SOFT) return ERR_MEM;
-  int copied = (len < RX_COPY_BELOW || s->rx_bytes > 0) && rx_copy_in(s, p);
+  /* A frame the driver already copied into lwIP's pool (its own buffers ran low) is copied
+   * out again: queued, it would hold the pool too, and with both gone the driver drops
+   * frames and the peers stall until their retransmission timeouts. */
+  int pooled = !(p->flags & PBUF_FLAG_IS_CUSTOM);
+  int copied = (len < RX_COPY_BELOW || s->rx_bytes > 0 || pooled) && rx_copy_in(s, p);
   /* No heap for a copy: refused too, unless the queue is empty (a new request must still
    * get through while others fill the heap; one held driver buffer per socket then). */
   if (!copied && s->rx_bytes > 0) return ERR_MEM;
