@@ -32,7 +32,7 @@ int net_stats_format(char *buf, size_t n) {
                    "tcp_active=%d tcp_time_wait=%d pbuf_ref=%u pbuf_pool=%u rx_bufs_held=%u heap_used=%llu "
                    "tcp_seg=%u tw_recycled=%llu orphans_reaped=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
                    "uptime_us=%llu idle_us=%llu ipis=%llu event_wakes=%llu word_wakes=%llu wasi_sleeps=%llu "
-                   "net_lock=%llu net_lock_contended=%llu switches=%llu\n",
+                   "net_lock=%llu net_lock_contended=%llu switches=%llu refused_sock=%llu refused_share=%llu refused_heap=%llu\n",
                    c.open, c.tcp_open, c.udp_open, c.listening, c.pending_accept, (unsigned long long)c.accepted,
                    (unsigned long long)c.sends, (unsigned long long)c.polls,
                    (unsigned long long)c.rx_queued_bytes, count_list(tcp_active_pcbs), count_list(tcp_tw_pcbs),
@@ -47,7 +47,8 @@ int net_stats_format(char *buf, size_t n) {
                    (unsigned long long)sched_stats.ipis, (unsigned long long)sched_stats.event_wakes,
                    (unsigned long long)sched_stats.word_wakes, (unsigned long long)sched_stats.wasi_sleeps,
                    (unsigned long long)net_lock_stats.taken, (unsigned long long)net_lock_stats.contended,
-                   (unsigned long long)switches);
+                   (unsigned long long)switches, (unsigned long long)c.refused_sock,
+                   (unsigned long long)c.refused_share, (unsigned long long)c.refused_heap);
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
