@@ -311,7 +311,7 @@ struct thread {
   void *arg;
 };
 #define SCHED_IPI_VECTOR 0xf1 /* wake an idle CPU; the tick, forwarded to busy ones */
-/* Where the scheduler's time goes (netstat= and stats=1 print them). */
+/* Where the scheduler's time goes (the netstat= line shows them, net/stats.c). */
 struct sched_stats {
   uint64_t ipis;        /* wake-up IPIs sent to idle CPUs */
   uint64_t event_wakes; /* threads woken by kernel_event (poll_oneoff, blocked sends) */
