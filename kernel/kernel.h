@@ -314,6 +314,14 @@ struct thread {
   void *arg;
 };
 #define SCHED_IPI_VECTOR 0xf1 /* wake an idle CPU; the tick, forwarded to busy ones */
+/* Where the scheduler's time goes (the netstat= line shows them, net/stats.c). */
+struct sched_stats {
+  uint64_t ipis;        /* wake-up IPIs sent to idle CPUs */
+  uint64_t event_wakes; /* threads woken by kernel_event (poll_oneoff, blocked sends) */
+  uint64_t word_wakes;  /* threads woken on their own word (futex, socket) */
+  uint64_t wasi_sleeps; /* WASI calls that slept for the WASI lock */
+};
+extern struct sched_stats sched_stats;
 void sched_init(void);               /* the boot processor, once time and memory are up */
 void sched_init_ap(struct cpu *c);
 struct thread *sched_current(void);

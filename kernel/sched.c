@@ -37,6 +37,7 @@ static volatile uint32_t event_word;     /* kernel_event() counter, the word eve
 static uint32_t fpu_bytes;
 static int fpu_xsave;
 static int nthreads = 1;
+struct sched_stats sched_stats;
 
 struct thread *sched_current(void) { return this_cpu()->current; }
 
@@ -83,6 +84,7 @@ static void kick_idle(void) {
   for (int i = 0; i < ncpus && ready > 0; i++)
     if (&cpus[i] != me && cpus[i].current == cpus[i].idle && !cpus[i].kicked) {
       cpus[i].kicked = 1;
+      sched_stats.ipis++;
       lapic_ipi(cpus[i].apic_id, SCHED_IPI_VECTOR);
       ready--;
     }
@@ -156,7 +158,9 @@ static int wake_word(const volatile uint32_t *word, uint32_t n) {
 
 void kiln_plat_wake(uint32_t *word, uint32_t n) {
   uint64_t f = spin_lock_irqsave(&sched_lock);
-  if (wake_word(word, n)) kick_idle();
+  int woke = wake_word(word, n);
+  sched_stats.word_wakes += (uint64_t)woke;
+  if (woke) kick_idle();
   spin_unlock_irqrestore(&sched_lock, f);
 }
 
@@ -167,7 +171,9 @@ uint64_t kiln_plat_now_ns(void) { return time_ns(); }
 void kernel_event(void) {
   uint64_t f = spin_lock_irqsave(&sched_lock);
   event_word++;
-  if (wake_word(&event_word, UINT32_MAX)) kick_idle();
+  int n = wake_word(&event_word, UINT32_MAX);
+  sched_stats.event_wakes += (uint64_t)n;
+  if (n) kick_idle();
   spin_unlock_irqrestore(&sched_lock, f);
 }
 uint64_t kernel_events(void) { return event_word; }
@@ -193,7 +199,9 @@ void kernel_wait_word(const volatile uint32_t *word, uint32_t seen, uint64_t dea
 
 void kernel_wake_word(const volatile uint32_t *word) {
   uint64_t f = spin_lock_irqsave(&sched_lock);
-  if (wake_word(word, UINT32_MAX)) kick_idle();
+  int woke = wake_word(word, UINT32_MAX);
+  sched_stats.word_wakes += (uint64_t)woke;
+  if (woke) kick_idle();
   spin_unlock_irqrestore(&sched_lock, f);
 }
 

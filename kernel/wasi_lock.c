@@ -15,8 +15,28 @@
 
 static uint32_t wasi_lock;
 
+/* Pause-loop iterations a caller spins before it sleeps on a held lock. The holder is
+ * running (kernel code is never preempted, and a call that blocks lets the lock go) and its
+ * section is short, so a spin usually wins; sleeping costs a switch now and a wake-up IPI to
+ * this CPU at the unlock, and the holder's next call then finds the lock taken by a thread
+ * still waking up (a lock convoy). Measured in bench/broker, see README "Several CPUs". */
+#define WASI_LOCK_SPINS 4000
+
+static int try_lock(void) {
+  uint32_t free = 0;
+  return __atomic_compare_exchange_n(&wasi_lock, &free, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
 static void lock(void) {
-  kiln_lock(&wasi_lock);
+  int got = try_lock();
+  for (int i = 0; !got && ncpus > 1 && i < WASI_LOCK_SPINS; i++) {
+    __asm__ volatile("pause");
+    got = __atomic_load_n(&wasi_lock, __ATOMIC_RELAXED) == 0 && try_lock();
+  }
+  if (!got) {
+    __atomic_fetch_add(&sched_stats.wasi_sleeps, 1, __ATOMIC_RELAXED);
+    kiln_lock(&wasi_lock);
+  }
   sched_current()->wasi_held = 1;
 }
 

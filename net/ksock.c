@@ -39,9 +39,9 @@ enum { S_NEW, S_BOUND, S_LISTEN, S_CONNECTING, S_CONNECTED };
  * pcb is gone, so the socket stays dead: reads and writes say ENOTCONN, poll says hung up. */
 #define ERR_REPORTED_CONNECT 1001
 #define UDP_QUEUE_MAX 128
-#define RX_SOCK_MAX (64 * 1024)    /* unread bytes one TCP socket holds before refusing more */
+#define RX_SOCK_MAX TCP_WND        /* unread bytes one TCP socket holds before refusing more */
 #define RX_SOCK_SHARE (4 * 1024)   /* ... when all sockets together hold RX_TOTAL_SOFT */
-#define RX_TOTAL_SOFT (256 * 1024)
+#define RX_TOTAL_SOFT (1024 * 1024) /* below the heap less RX_HEAP_RESERVE */
 #define RX_COPY_BELOW 1024         /* segments shorter than this are copied out of the driver's buffer */
 #define TX_SHARE (16 * 1024)       /* bytes queued per connection beyond the peer's window */
 #define TX_SHARE_MIN (4 * 1024)    /* bytes queued per connection when the heap is 3/4 used */
@@ -215,12 +215,16 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err) 
   }
   uint32_t len = p->tot_len;
   /* Refused: lwIP keeps it for later. */
-  if (s->rx_bytes + len > RX_SOCK_MAX) return ERR_MEM;
-  if (s->rx_bytes >= RX_SOCK_SHARE && counts.rx_queued_bytes >= RX_TOTAL_SOFT) return ERR_MEM;
-  int copied = (len < RX_COPY_BELOW || s->rx_bytes > 0) && rx_copy_in(s, p);
+  if (s->rx_bytes + len > RX_SOCK_MAX) return counts.refused_sock++, ERR_MEM;
+  if (s->rx_bytes >= RX_SOCK_SHARE && counts.rx_queued_bytes >= RX_TOTAL_SOFT) return counts.refused_share++, ERR_MEM;
+  /* A frame the driver already copied into lwIP's pool (its own buffers ran low) is copied
+   * out again: queued, it would hold the pool too, and with both gone the driver drops
+   * frames and the peers stall until their retransmission timeouts. */
+  int pooled = !(p->flags & PBUF_FLAG_IS_CUSTOM);
+  int copied = (len < RX_COPY_BELOW || s->rx_bytes > 0 || pooled) && rx_copy_in(s, p);
   /* No heap for a copy: refused too, unless the queue is empty (a new request must still
    * get through while others fill the heap; one held driver buffer per socket then). */
-  if (!copied && s->rx_bytes > 0) return ERR_MEM;
+  if (!copied && s->rx_bytes > 0) return counts.refused_heap++, ERR_MEM;
   if (copied) {
     pbuf_free(p);
   } else {

@@ -60,6 +60,9 @@ struct ksock_counts {
   uint64_t sends, polls; /* stream send calls and readiness checks (cost per request) */
   uint64_t connects;     /* TCP connections the app started (outgoing requests, for metrics) */
   uint64_t sent_copied_bytes, sent_ref_bytes; /* stream bytes copied into lwIP / referenced in place */
+  /* Segments refused (lwIP then drops the peer's further data until the app reads): by the
+   * socket's own limit, by its share when all sockets hold much, for want of heap. */
+  uint64_t refused_sock, refused_share, refused_heap;
 };
 void ksock_counts(struct ksock_counts *c);
 

@@ -71,7 +71,11 @@ unsigned kiln_net_rand(void);
 #define LWIP_TCP_TSO 1 /* tools/patches/lwip/tso.patch: segments of up to 64 KiB when the NIC cuts them */
 #define LWIP_WND_SCALE 1
 #define TCP_RCV_SCALE 2                 /* advertise windows up to 256 KiB */
-#define TCP_WND (128 * 1024)
+/* The receive window is what one socket accepts unread (RX_SOCK_MAX in net/ksock.c): a
+ * larger one let peers send data within the window that the socket then refused, and lwIP
+ * drops a refusing connection's further segments, so the peer stalls until its
+ * retransmission timeout (measured with examples/broker's many senders: seconds). */
+#define TCP_WND (64 * 1024)
 #define TCP_SND_BUF (128 * 1024)
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF) / TCP_MSS)
 #define TCP_SNDLOWAT (32 * 1024) /* u16_t in lwIP: must stay below 64 KiB - 4 MSS */

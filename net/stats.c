@@ -28,6 +28,16 @@ static unsigned long long tsc_us(uint64_t tsc) {
   return mhz ? (unsigned long long)(tsc / mhz) : 0;
 }
 
+/* Frames lwIP itself holds: out-of-order segments waiting for a gap, and data a socket
+ * refused (kept for when its app reads). */
+static void held_by_tcp(unsigned *ooseq, unsigned *refused) {
+  *ooseq = *refused = 0;
+  for (struct tcp_pcb *p = tcp_active_pcbs; p; p = p->next) {
+    for (struct tcp_seg *s = p->ooseq; s; s = s->next) *ooseq += pbuf_clen(s->p);
+    if (p->refused_data) *refused += pbuf_clen(p->refused_data);
+  }
+}
+
 int net_stats_format(char *buf, size_t n) {
   struct ksock_counts c;
   struct virtio_net_stats v;
@@ -35,13 +45,18 @@ int net_stats_format(char *buf, size_t n) {
   time_idle_stats(&is);
   ksock_counts(&c);
   virtio_net_get_stats(&v);
+  unsigned ooseq, refused;
+  held_by_tcp(&ooseq, &refused);
+  uint64_t switches = 0; /* to app threads, all CPUs */
+  for (int i = 0; i < ncpus; i++) switches += cpus[i].runs;
   uint32_t held = v.rx_bufs_total - v.rx_bufs_free - v.rx_bufs_posted;
   return ksnprintf(buf, n,
                    "sockets=%u tcp=%u udp=%u listening=%u pending_accept=%u accepted=%llu sends=%llu polls=%llu rx_queued=%llu "
                    "tcp_active=%d tcp_time_wait=%d pbuf_ref=%u pbuf_pool=%u rx_bufs_held=%u heap_used=%llu "
                    "tcp_seg=%u tw_recycled=%llu orphans_reaped=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
                    "tso=%u tx_tso=%llu rx_tso=%llu file_read_bytes=%llu sent_copied_bytes=%llu sent_ref_bytes=%llu tx_copied_bytes=%llu csum_bytes=%llu "
-                   "entry_us=%llu app_start_us=%llu listening_us=%llu uptime_us=%llu idle_us=%llu\n",
+                   "entry_us=%llu app_start_us=%llu listening_us=%llu uptime_us=%llu idle_us=%llu ipis=%llu event_wakes=%llu word_wakes=%llu wasi_sleeps=%llu "
+                   "net_lock=%llu net_lock_contended=%llu switches=%llu refused_sock=%llu refused_share=%llu refused_heap=%llu ooseq_pbufs=%u refused_pbufs=%u\n",
                    c.open, c.tcp_open, c.udp_open, c.listening, c.pending_accept, (unsigned long long)c.accepted,
                    (unsigned long long)c.sends, (unsigned long long)c.polls,
                    (unsigned long long)c.rx_queued_bytes, count_list(tcp_active_pcbs), count_list(tcp_tw_pcbs),
@@ -56,7 +71,12 @@ int net_stats_format(char *buf, size_t n) {
                    (unsigned long long)c.sent_copied_bytes, (unsigned long long)c.sent_ref_bytes,
                    (unsigned long long)v.tx_copied_bytes, (unsigned long long)kiln_chksum_bytes,
                    tsc_us(boot_tsc_entry), tsc_us(boot_tsc_app), tsc_us(boot_tsc_listening),
-                   (unsigned long long)(time_ns() / 1000), (unsigned long long)(is.idle_ns / 1000));
+                   (unsigned long long)(time_ns() / 1000), (unsigned long long)(is.idle_ns / 1000),
+                   (unsigned long long)sched_stats.ipis, (unsigned long long)sched_stats.event_wakes,
+                   (unsigned long long)sched_stats.word_wakes, (unsigned long long)sched_stats.wasi_sleeps,
+                   (unsigned long long)net_lock_stats.taken, (unsigned long long)net_lock_stats.contended,
+                   (unsigned long long)switches, (unsigned long long)c.refused_sock,
+                   (unsigned long long)c.refused_share, (unsigned long long)c.refused_heap, ooseq, refused);
 }
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
