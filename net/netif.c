@@ -112,14 +112,16 @@ void net_unwound(void) {
   net_leave();
 }
 
-void net_wait(uint64_t deadline_ns) {
+/* net_wait and net_wait_word: until *word changes, or (word NULL) the next kernel event. */
+static void wait_for(const volatile uint32_t *word, uint64_t deadline_ns) {
   /* A socket call that waits is where a policy restart stops the instance (it unwinds from
-   * here; kernel/app.c then calls net_unwound). */
+   * here; kernel/app.c then calls net_unwound); the wait ends in time for the next check. */
   life_restart_point();
   if (life_next_ns() < deadline_ns) deadline_ns = life_next_ns();
   /* An interrupt after this point (which finds us inside lwIP and leaves its work flagged)
-   * makes kernel_idle_until return at once instead of sleeping through it. */
+   * makes the wait return at once instead of sleeping through it. */
   uint64_t seen = kernel_events();
+  uint32_t seen_word = word ? *word : 0;
   if (net_poll() > 0) return;
   /* Wake for lwIP's next timer too (retransmission, delayed ACK, TIME_WAIT, DHCP), by its
    * own deadline rather than at the next tick. */
@@ -133,30 +135,16 @@ void net_wait(uint64_t deadline_ns) {
   int d = depth;
   depth = 1;
   unlock_all();
-  kernel_idle_until(deadline_ns, seen);
+  if (word) kernel_wait_word(word, seen_word, deadline_ns);
+  else kernel_idle_until(deadline_ns, seen);
   net_enter();
   depth = d;
   net_poll();
 }
 
-void net_wait_word(const volatile uint32_t *word, uint64_t deadline_ns) {
-  life_restart_point(); /* as in net_wait; the wait ends in time for the next one */
-  if (life_next_ns() < deadline_ns) deadline_ns = life_next_ns();
-  uint32_t seen = *word;
-  if (net_poll() > 0) return;
-  u32_t ms = sys_timeouts_sleeptime();
-  if (ms != SYS_TIMEOUTS_SLEEPTIME_INFINITE) {
-    uint64_t t = time_ns() + (uint64_t)ms * 1000000ull;
-    if (t < deadline_ns) deadline_ns = t;
-  }
-  int d = depth;
-  depth = 1;
-  unlock_all();
-  kernel_wait_word(word, seen, deadline_ns);
-  net_enter();
-  depth = d;
-  net_poll();
-}
+void net_wait(uint64_t deadline_ns) { wait_for(NULL, deadline_ns); }
+
+void net_wait_word(const volatile uint32_t *word, uint64_t deadline_ns) { wait_for(word, deadline_ns); }
 
 /* Interrupt context (the boot processor): run the stack only if no one is inside it. */
 static void run_from_irq(void) {
