@@ -77,3 +77,29 @@ finish() {
   else echo "$T_PASS passed, $T_FAIL failed"; fi
   [ "$T_FAIL" -eq 0 ]
 }
+
+# netns_add VAR: a network namespace of the suite's own, held by a sleeping process; VAR gets its
+# handle (the holder's pid: netns_exec, netns_del, and `ip link ... netns HANDLE` take it).
+# `ip netns add` is not used: it bind-mounts under /run, which fails where / is not a mount
+# point (a chroot, as tools like debootstrap make).
+netns_add() {
+  local pid i
+  unshare --net sleep 100000 </dev/null >/dev/null 2>&1 &
+  pid=$!
+  for i in $(seq 100); do
+    [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" != "$(readlink /proc/$$/ns/net)" ] && break
+    sleep 0.02
+  done
+  if [ "$(readlink "/proc/$pid/ns/net" 2>/dev/null)" = "$(readlink /proc/$$/ns/net)" ]; then
+    kill "$pid" 2>/dev/null
+    echo "unshare --net: no network namespace" >&2
+    return 1
+  fi
+  printf -v "$1" %s "$pid"
+}
+netns_exec() { # netns_exec HANDLE CMD...: CMD inside the namespace
+  local ns=$1
+  shift
+  nsenter --target "$ns" --net "$@"
+}
+netns_del() { [ -n "${1-}" ] && kill "$1" 2>/dev/null && wait "$1" 2>/dev/null; return 0; }

@@ -91,30 +91,30 @@ fi
 # ---- the same server on a tap device inside a network namespace of our own: the device offers
 # checksum offload and TSO there (QEMU's user network offers neither), so lwIP hands it 64 KiB
 # segments and files leave the image without a copy (tests/net/client.py tso) ----
-NS=kilntest-tso-$$ TSO_HOST=169.254.101.1 TSO_GUEST=169.254.101.2
+NS= TSO_HOST=169.254.101.1 TSO_GUEST=169.254.101.2
 if [ "$(id -u)" != 0 ] || [ ! -c /dev/net/tun ]; then
   skip "tso over a tap device" "needs root and /dev/net/tun for a network namespace with a tap device"
-elif ! { ip netns add "$NS" && ip -n "$NS" link set lo up && ip -n "$NS" tuntap add dev ktap0 mode tap &&
-  ip -n "$NS" addr add "$TSO_HOST/24" dev ktap0 && ip -n "$NS" link set ktap0 up; } >"$T/netns.log" 2>&1; then
+elif ! { netns_add NS && netns_exec "$NS" ip link set lo up && netns_exec "$NS" ip tuntap add dev ktap0 mode tap &&
+  netns_exec "$NS" ip addr add "$TSO_HOST/24" dev ktap0 && netns_exec "$NS" ip link set ktap0 up; } >"$T/netns.log" 2>&1; then
   fail "tso: network namespace with a tap device" "$(tail -n1 "$T/netns.log")"
 else
-  trap 'ip netns del "$NS" 2>/dev/null; for g in "${VM_PGIDS[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done; rm -rf "$T"' EXIT
+  trap 'netns_del "$NS"; for g in "${VM_PGIDS[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done; rm -rf "$T"' EXIT
   mem=$(((($(stat -c %s "$T/http.fs") + (1 << 20) - 1) >> 20) + 18))
   # kiln run's machine (PVH through qboot, -nodefaults), with the tap device as its NIC
-  vm_start tso ip netns exec "$NS" timeout 600 qemu-system-x86_64 -nodefaults -no-user-config -accel tcg -cpu max \
+  vm_start tso nsenter --target "$NS" --net timeout 600 qemu-system-x86_64 -nodefaults -no-user-config -accel tcg -cpu max \
     -m "${mem}M" -smp 1 -display none -monitor none -serial stdio -no-reboot -bios /usr/share/qemu/qboot.rom \
     -device isa-debug-exit,iobase=0xf4,iosize=0x04 -netdev tap,id=n0,ifname=ktap0,script=no,downscript=no \
     -device virtio-net-pci,netdev=n0 -kernel "$T/http.elf" -initrd "$T/http.fs" \
     -append "$(tr '\n' ' ' <"$T/http.cmdline") ip=$TSO_GUEST mask=255.255.255.0 gw=$TSO_HOST"
   if wait_line tso "http-server: serving" 120; then
     pass "tso: the server boots on the tap device ($(grep -o 'tx checksum offload.*' "$T/tso.log"))"
-    ip netns exec "$NS" python3 tests/net/client.py tso "$TSO_GUEST" 80 81 "$W" >"$T/tso.out" 2>&1
+    netns_exec "$NS" python3 tests/net/client.py tso "$TSO_GUEST" 80 81 "$W" >"$T/tso.out" 2>&1
     count <"$T/tso.out"
   else
     fail "tso: the server boots on the tap device" "$(tail -n3 "$T/tso.log" | tr '\n' ' ')"
   fi
   stop tso
-  ip netns del "$NS"
+  netns_del "$NS"
 fi
 
 # ---- echo ----

@@ -15,10 +15,10 @@ cd "$(dirname "$0")/../.."
 . tests/lib.sh
 
 vm_setup
-NS=kiln-oci-$$ NC=kiln-oci-$$-c # the pod's network namespace, and the cluster's side of it
+NS= NC= # the pod's network namespace, and the cluster's side of it (tests/lib.sh netns_add)
 # lib.sh's cleanup (VMs, $T), and the namespaces with their devices.
 trap 'for g in "${VM_PGIDS[@]-}"; do [ -n "$g" ] && kill -- "-$g" 2>/dev/null; done
-  ip netns del "$NS" 2>/dev/null; ip netns del "$NC" 2>/dev/null; rm -rf "$T"' EXIT
+  netns_del "$NS"; netns_del "$NC"; rm -rf "$T"' EXIT
 
 vm_make $KILN_DRIVER build/examples/http-server.wasm build/examples/hello.wasm build/examples/www.stamp
 WWW=build/examples/www # examples/www and big.bin (1 MiB), as `make run` serves them
@@ -85,7 +85,7 @@ if out=$(TMPDIR=$T "${P[@]}" load -i "$T/http.tar" 2>&1) && grep -q "localhost/k
   same "podman image inspect: Annotations" "$(labels 0.Annotations <<<"$pj")"
   same "podman image inspect: Labels" "$(labels 0.Labels <<<"$pj")"
 else
-  fail "podman load" "$(tail -n2 <<<"$out" | tr '\n' '|')"
+  fail "podman load" "$(tr '\n' '|' <<<"$out" | tail -c 600)"
 fi
 
 # ---- 2. urunc's part: unpack, read the annotations, boot its Mewz command line ----
@@ -120,7 +120,7 @@ urunc_qemu() {
   q+=(-device virtio-net-pci,netdev=net0,disable-legacy=on,disable-modern=off
     -netdev "tap,script=no,downscript=no,id=net0,ifname=$tap" -no-reboot
     -device isa-debug-exit,iobase=0x501,iosize=2 "$@")
-  vm_start "$name" ip netns exec "$NS" timeout 120 "${q[@]}"
+  vm_start "$name" nsenter --target "$NS" --net timeout 120 "${q[@]}"
 }
 
 # Booted without its -initrd (a runtime that dropped the initrd annotation): a panic that says
@@ -143,21 +143,21 @@ fi
 # veth pair, the other in a namespace standing for the cluster) with the pod's address; urunc
 # adds a tap device, joins it to eth0 both ways with tc mirred redirects, and hands the VM
 # eth0's address and gateway. The guest's MAC is QEMU's, not eth0's, as with urunc.
-if ! { ip netns add "$NS" && ip netns add "$NC" && ip link add eth0 netns "$NS" type veth peer name peer0 netns "$NC" &&
-  ip -n "$NS" addr add 192.168.213.2/24 dev eth0 && ip -n "$NS" link set eth0 up && ip -n "$NS" link set lo up &&
-  ip -n "$NC" addr add 192.168.213.1/24 dev peer0 && ip -n "$NC" link set peer0 up &&
-  ip -n "$NC" addr add 10.77.0.5/24 dev peer0 && ip -n "$NC" addr add 192.168.77.5/16 dev peer0 &&
-  ip -n "$NS" tuntap add dev tap0_urunc mode tap && ip -n "$NS" link set tap0_urunc up &&
-  ip netns exec "$NS" tc qdisc add dev eth0 ingress && ip netns exec "$NS" tc qdisc add dev tap0_urunc ingress &&
-  ip netns exec "$NS" tc filter add dev eth0 parent ffff: protocol all u32 match u32 0 0 \
+if ! { netns_add NS && netns_add NC && ip link add eth0 netns "$NS" type veth peer name peer0 netns "$NC" &&
+  netns_exec "$NS" ip addr add 192.168.213.2/24 dev eth0 && netns_exec "$NS" ip link set eth0 up && netns_exec "$NS" ip link set lo up &&
+  netns_exec "$NC" ip addr add 192.168.213.1/24 dev peer0 && netns_exec "$NC" ip link set peer0 up &&
+  netns_exec "$NC" ip addr add 10.77.0.5/24 dev peer0 && netns_exec "$NC" ip addr add 192.168.77.5/16 dev peer0 &&
+  netns_exec "$NS" ip tuntap add dev tap0_urunc mode tap && netns_exec "$NS" ip link set tap0_urunc up &&
+  netns_exec "$NS" tc qdisc add dev eth0 ingress && netns_exec "$NS" tc qdisc add dev tap0_urunc ingress &&
+  netns_exec "$NS" tc filter add dev eth0 parent ffff: protocol all u32 match u32 0 0 \
     action mirred egress redirect dev tap0_urunc &&
-  ip netns exec "$NS" tc filter add dev tap0_urunc parent ffff: protocol all u32 match u32 0 0 \
+  netns_exec "$NS" tc filter add dev tap0_urunc parent ffff: protocol all u32 match u32 0 0 \
     action mirred egress redirect dev eth0; } 2>"$T/netns.log"; then
   fail "network namespaces with veth, tap and tc redirects" "$(tail -n1 "$T/netns.log")"
   finish
   exit 1
 fi
-in_cluster() { ip netns exec "$NC" "$@"; } # the client side: the pod's peer
+in_cluster() { netns_exec "$NC" "$@"; } # the client side: the pod's peer
 
 # mem_for BUNDLE: the least the kernel accepts, as docs/deploy.md asks of a pod's memory limit:
 # the files (they stay in RAM) rounded up to MiB, plus 8 MiB.
@@ -246,6 +246,6 @@ run_archive hello build/examples/hello.wasm 1 "Hello from Kiln!" "argv[0] = hell
 clang-19 --target=wasm32-wasi -O2 -o "$W/exit3.wasm" tests/boot/apps/exit3.c
 run_archive exit3 "$W/exit3.wasm" 7 -- # exit(3): (3 << 1) | 1
 
-ip netns del "$NS" 2>/dev/null
-ip netns del "$NC" 2>/dev/null
+netns_del "$NS"
+netns_del "$NC"
 finish
