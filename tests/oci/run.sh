@@ -79,6 +79,14 @@ fi
 # podman as root, in a store of its own under $T: nothing reaches the machine's storage.
 P=(podman --root "$T/podman/root" --runroot "$T/podman/run" --tmpdir "$T/podman/tmp" --storage-driver vfs
   --events-backend none --cgroup-manager cgroupfs)
+# podman applies an image's layers after remounting /, which fails where / is not a mount point
+# (a chroot, as debootstrap makes: "remount /, flags: 0x44000: invalid argument"). There it runs
+# in a mount namespace of its own, chrooted into a bind mount of / (the same files).
+if ! mountpoint -q /; then
+  mkdir -p "$T/rootbind"
+  P=(unshare -m --propagation unchanged -- sh -c 'mount --rbind / "$0" && mount --make-rprivate "$0" && exec chroot "$0" "$@"'
+    "$T/rootbind" "${P[@]}")
+fi
 if out=$(TMPDIR=$T "${P[@]}" load -i "$T/http.tar" 2>&1) && grep -q "localhost/kiln/http-server:latest" <<<"$out"; then
   pass "podman load (private store): localhost/kiln/http-server:latest"
   pj=$(TMPDIR=$T "${P[@]}" image inspect localhost/kiln/http-server:latest 2>"$T/podman.err")
