@@ -11,10 +11,23 @@ port, nconn, nmsg = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 errors, done = [], [0] * nconn
 
 
+def connect():
+    """The VM is started just before: until kiln run's forwarder listens, connects are refused
+    (retried for at most 90 s)."""
+    t_end = time.time() + 90
+    while True:
+        try:
+            return socket.create_connection(("127.0.0.1", port), timeout=60)
+        except ConnectionRefusedError:
+            if time.time() > t_end:
+                raise
+            time.sleep(0.2)
+
+
 def client(i):
     rng = random.Random(i)
     try:
-        s = socket.create_connection(("127.0.0.1", port), timeout=60)
+        s = connect()
         for _ in range(nmsg):
             msg = rng.randbytes(rng.randint(1, 16384))
             s.sendall(msg)

@@ -148,8 +148,16 @@ port=$(free_port) name=vm-smp2-close-blocked
 if ./kiln build "$T/close_blocked.wasm" -o "$T/$name.iso" --smp 2 --listen tcp:7 >"$T/$name.err" 2>&1; then
   timeout 60 ./kiln run "$T/$name.elf" --fwd "$port:7" --timeout 50 </dev/null >"$T/$name.out" 2>"$T/$name.err" &
   vm=$!
-  timeout 20 python3 -c 'import socket, sys, time
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
+  timeout 60 python3 -c 'import socket, sys, time
+t_end = time.time() + 50
+while True:  # refused until the forwarder of kiln run listens
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=15)
+        break
+    except ConnectionRefusedError:
+        if time.time() > t_end:
+            raise
+        time.sleep(0.2)
 time.sleep(3)' "$port"
   wait "$vm"
   rc=$?
