@@ -90,24 +90,9 @@ sched_thread_entry:
   ud2
 
 /* Where a preempted thread resumes (kernel/sched.c's sched_tick): its interrupted registers
- * are a struct trapframe at rsp; after the switch, back to them as the interrupt would have. */
+ * are a struct trapframe at rsp; after the switch, back to them as the interrupt would have
+ * (kernel/vectors.S's trap_return). */
   .globl sched_preempt_stub
 sched_preempt_stub:
   call sched_preempt
-  popq %r15
-  popq %r14
-  popq %r13
-  popq %r12
-  popq %r11
-  popq %r10
-  popq %r9
-  popq %r8
-  popq %rbp
-  popq %rdi
-  popq %rsi
-  popq %rdx
-  popq %rcx
-  popq %rbx
-  popq %rax
-  addq $16, %rsp /* vector and error code */
-  iretq
+  jmp trap_return

@@ -27,6 +27,10 @@ trap_common:
   andq $-16, %rsp
   call trap_dispatch
   movq %rbx, %rsp
+/* Back to the interrupted code from the struct trapframe at rsp (also where a preempted thread
+ * resumes: kernel/switch.S's sched_preempt_stub). */
+  .globl trap_return
+trap_return:
   popq %r15
   popq %r14
   popq %r13
