@@ -53,21 +53,8 @@ kiln_instance *kiln_host_current(void);
 /* Gives the Wasm stack's pages back (below the top page), between instances. */
 void kiln_host_stack_trim(void);
 
-/* ---- host/lifecycle.c: restart policy, restart point, counts, metrics (kernel/lifecycle.h) ---- */
-#define LIFE_UNWIND_RESTART 0x10000 /* kiln_plat_unwind code of a policy restart, as the kernel's */
-struct life_policy;
-int host_life_init(const char *spec); /* --restart (NULL: never); 0 or -1 with a message */
-const struct life_policy *host_life_policy(void);
+/* ---- host/lifecycle.c: the lifecycle's hooks (kernel/lifecycle.h) and its metrics endpoint ---- */
 int host_life_metrics(const char *port); /* --metrics PORT: the endpoint's thread; 0 or -1 */
-void host_life_started(kiln_instance *inst);
-void host_life_ended(void);
-void host_life_failed(uint32_t trap_code);
-void host_life_restarted(int reason, uint64_t took_ns, uint64_t returned);
-int host_life_pending(void);
-uint64_t host_life_linear_bytes(const kiln_instance *inst); /* its own linear memories */
-/* Waits call it first, and wait at most until host_life_next_ns() (monotonic). */
-void host_life_restart_point(void);
-uint64_t host_life_next_ns(void);
 
 /* ---- host/hostfs.c: --dir, a host directory served read-write (a backend of wasi/vfs.h) ---- */
 

@@ -23,7 +23,8 @@ ALL += $(B)/host/libkiln-rt.a
 # net_plat.o defines net/ksock.h for real; wasi/socket_fd.o's weak ENOSYS stubs yield to it.
 HOST_APP_OBJS := $(HOST_RT_OBJS) $(B)/h/host/main.o $(B)/h/host/wasi_plat.o $(B)/h/host/net_plat.o \
   $(B)/h/host/hostfs.o $(B)/h/host/wasi_lock.o \
-  $(B)/h/host/lifecycle.o $(B)/h/kernel/restart_policy.o $(B)/h/kernel/metrics_text.o
+  $(B)/h/host/lifecycle.o $(B)/h/kernel/lifecycle_core.o $(B)/h/kernel/restart_policy.o \
+  $(B)/h/kernel/metrics_text.o
 .SECONDEXPANSION:
 $(B)/host/kiln-host.o: $(HOST_APP_OBJS) $$(WASI_HOST_OBJS)
 	@mkdir -p $(@D)

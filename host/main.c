@@ -181,18 +181,18 @@ fail:
 }
 
 /* Runs _start: KILN_TRAP_NONE, KILN_TRAP_EXIT, LIFE_UNWIND_RESTART or a trap (printed, and
- * described in why). */
-static uint32_t call_start(kiln_instance *inst, char *why, size_t n) {
+ * described in trap as "MESSAGE in FUNCTION"). */
+static uint32_t call_start(kiln_instance *inst, char *trap, size_t n) {
   kiln_extern start;
   if (kiln_export_get(inst, "_start", &start) != 0 || start.kind != KILN_EXTERN_FUNC) {
     fprintf(stderr, "kiln: the module exports no _start function\n");
     exit(1);
   }
   kiln_val vals[1];
-  host_life_started(inst);
+  life_started(inst);
   kiln_host_exit_status = wasi_exit_status; /* for a thread that ends the app (aot/abi.h §8) */
   uint32_t code = kiln_invoke(&start.u.func, vals);
-  host_life_ended();
+  life_ended();
   /* With threads, the end of _start ends every thread, through the same door as a thread that
    * traps or exits, so only one of them reports; and there is no restart in place
    * (kernel/instance.h). The process ends there and the OS reclaims all. */
@@ -201,16 +201,10 @@ static uint32_t call_start(kiln_instance *inst, char *why, size_t n) {
     char where[256], what[256];
     kiln_describe_pc(kiln_host_last_trap.ctx, kiln_host_last_trap.pc, where, sizeof where);
     kiln_describe_trap(kiln_host_last_trap.ctx, code, what, sizeof what);
-    snprintf(why, n, "trap: %s in %s", code == KILN_HOST_WILD_FAULT ? kiln_host_trap_message(code) : what, where);
-    fprintf(stderr, "kiln: %s\n", why);
+    snprintf(trap, n, "%s in %s", code == KILN_HOST_WILD_FAULT ? kiln_host_trap_message(code) : what, where);
+    fprintf(stderr, "kiln: trap: %s\n", trap);
   }
   return code;
-}
-
-static uint64_t mono_ns(void) {
-  uint64_t t = 0;
-  wasi_plat_clock_get(1, &t);
-  return t;
 }
 
 int main(int argc, char **argv) {
@@ -270,65 +264,50 @@ int main(int argc, char **argv) {
     fprintf(stderr, "kiln: out of memory\n");
     return 1;
   }
-  if (host_life_init(restart) != 0 || (metrics && host_life_metrics(metrics) != 0)) return 2;
-  const struct life_policy *pol = host_life_policy();
+  char err[256];
+  if (life_init(restart, err, sizeof err) != 0) {
+    fprintf(stderr, "kiln: --restart: %s\n", err);
+    return 2;
+  }
+  if (metrics && host_life_metrics(metrics) != 0) return 2;
   struct wasi_state *st = state_from(&o);
   if (!st) return 1;
 
-  uint32_t failures = 0; /* on-failure: the current run of failures */
   for (;;) {
-    char err[256];
-    uint64_t t_start = mono_ns();
+    char trap[300] = "";
+    uint64_t t_start = kiln_plat_now_ns(), backoff_ns;
     uint32_t code;
-    char why[300] = "";
     kiln_instance *inst = kiln_instantiate(&app_module, resolve_locked, NULL, st, err, sizeof err);
     if (inst) {
-      code = call_start(inst, why, sizeof why);
+      code = call_start(inst, trap, sizeof trap);
     } else if (st->exited) { /* proc_exit from a start function */
       code = KILN_TRAP_EXIT;
     } else if (kiln_host_last_trap.code != KILN_TRAP_NONE) {
-      snprintf(why, sizeof why, "trap: %s", err);
-      fprintf(stderr, "kiln: %s\n", why);
+      snprintf(trap, sizeof trap, "%s", err);
+      fprintf(stderr, "kiln: trap: %s\n", trap);
       code = kiln_host_last_trap.code;
     } else {
       fprintf(stderr, "kiln: instantiation failed: %s\n", err);
       return 1;
     }
-    uint64_t ran = mono_ns() - t_start;
-    int reason;
-    if (code == LIFE_UNWIND_RESTART) {
-      reason = host_life_pending();
-      snprintf(why, sizeof why, "%s", reason == LIFE_AFTER ? "lifetime reached" : "memory surplus");
-    } else {
-      int failed = code == KILN_TRAP_EXIT ? st->exit_code != 0 : code != KILN_TRAP_NONE;
-      if (failed) host_life_failed(code == KILN_TRAP_EXIT ? 0 : code);
-      if (!life_restart_on_failure(pol, failed, ran, &failures)) {
-        /* No wasi_destroy/kiln_instance_free: the process ends here and the OS reclaims all. */
-        if (code == KILN_TRAP_NONE) return 0;
-        if (code == KILN_TRAP_EXIT) return st->exit_code;
-        return KILN_HOST_EXIT_TRAP;
-      }
-      reason = LIFE_ON_FAILURE;
-      if (code == KILN_TRAP_EXIT) snprintf(why, sizeof why, "exit %d", st->exit_code);
+    if (!life_decide(code, st->exit_code, kiln_plat_now_ns() - t_start, trap, &backoff_ns)) {
+      /* No wasi_destroy/kiln_instance_free: the process ends here and the OS reclaims all. */
+      if (code == KILN_TRAP_NONE) return 0;
+      if (code == KILN_TRAP_EXIT) return st->exit_code;
+      return KILN_HOST_EXIT_TRAP;
     }
     /* Restart in place: the instance (its linear memory unmapped: back to the host) and the
      * WASI state go, the listening sockets stay; the Wasm stack's pages are given back. */
-    uint64_t t0 = mono_ns(), linear = host_life_linear_bytes(inst);
+    uint64_t t0 = kiln_plat_now_ns(), linear = life_linear_bytes(inst);
     if (code == LIFE_UNWIND_RESTART) host_wasi_release(); /* it left from inside a locked WASI call */
     wasi_sock_keep_listeners(st);
     wasi_destroy(st);
     if (inst) kiln_instance_free(inst);
     kiln_host_stack_trim();
     if (!(st = state_from(&o))) return 1;
-    uint64_t took = mono_ns() - t0;
-    host_life_restarted(reason, took, linear);
-    fprintf(stderr, "kiln: restart %s (%s) after %llu ms: %llu us, %llu KiB back to the host\n",
-            reason == LIFE_ON_FAILURE ? "on-failure" : reason == LIFE_AFTER ? "after" : "memory-ratio", why,
-            (unsigned long long)(ran / 1000000), (unsigned long long)(took / 1000),
-            (unsigned long long)(linear >> 10));
-    if (reason == LIFE_ON_FAILURE) {
-      uint64_t wait = life_backoff_ns(pol, failures);
-      struct timespec ts = {(time_t)(wait / 1000000000ull), (long)(wait % 1000000000ull)};
+    life_restarted(kiln_plat_now_ns() - t0, linear);
+    if (backoff_ns) { /* on-failure's */
+      struct timespec ts = {(time_t)(backoff_ns / 1000000000ull), (long)(backoff_ns % 1000000000ull)};
       while (nanosleep(&ts, &ts) != 0) {}
     }
   }

@@ -24,6 +24,7 @@
 #include <linux/sockios.h>
 
 #include "host/host.h"
+#include "kernel/lifecycle.h"
 #include "net/ksock.h"
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
@@ -101,8 +102,8 @@ static struct timespec *timeout_of(uint64_t deadline, struct timespec *ts) {
 
 /* Blocks until fd shows one of events (or an error/hang-up) or the deadline passes. */
 static void wait_fd(int fd, short events, uint64_t deadline) {
-  host_life_restart_point(); /* a policy restart stops a waiting instance here */
-  if (host_life_next_ns() < deadline) deadline = host_life_next_ns();
+  life_restart_point(); /* a policy restart stops a waiting instance here */
+  if (life_next_ns() < deadline) deadline = life_next_ns();
   struct pollfd p = {.fd = fd, .events = events};
   struct timespec ts;
   int released = host_wasi_release(); /* other threads' WASI calls go on meanwhile */
@@ -113,8 +114,8 @@ static void wait_fd(int fd, short events, uint64_t deadline) {
 /* The set is built under the WASI lock, which the wait itself lets go: each thread polls its
  * own copy. */
 void net_plat_wait(uint64_t deadline_ns, int with_stdin) {
-  host_life_restart_point();
-  if (host_life_next_ns() < deadline_ns) deadline_ns = host_life_next_ns();
+  life_restart_point();
+  if (life_next_ns() < deadline_ns) deadline_ns = life_next_ns();
   static _Thread_local struct pollfd *pf;
   static _Thread_local size_t cap;
   size_t n = 0;

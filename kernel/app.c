@@ -172,53 +172,36 @@ static struct wasi_state *restart_in_place(struct wasi_state *st, kiln_instance 
 _Noreturn void app_run(void) {
   const kiln_module *m = &app_module;
   if (report_missing_imports(m)) panic("the app imports functions the kernel does not provide");
-  life_init();
-  const struct life_policy *pol = life_policy();
+  char err[200];
+  const char *spec = kernel_cmdline_get("restart");
+  if (life_init(spec, err, sizeof err)) panic("%s", err);
+  if (life_policy()->kind != LIFE_NEVER) klog("kiln: restart policy %s\n", spec);
   struct wasi_state *st = wasi_from_boot();
   console_listening();
-  uint32_t failures = 0;    /* on-failure: the current run of failures */
-  int restarted = 0;        /* the policy that restarted the instance about to start, or 0 */
-  uint64_t teardown_ns = 0, returned = 0, ran_ns = 0;
-  char why[200] = "";
+  int restarting = 0; /* the instance about to start replaces one (life_decide asked) */
+  uint64_t teardown_ns = 0, returned = 0;
   for (;;) {
-    char what[160] = "", fn[128] = "";
+    char what[160] = "", fn[128] = "", trap[300];
     uint32_t code = KILN_TRAP_NONE;
-    uint64_t t_start = time_ns();
+    uint64_t t_start = time_ns(), backoff_ns;
     kiln_instance *inst = instantiate_app(m, st, &code, what, fn, sizeof what);
-    if (restarted) { /* the restart's guest time: the old instance freed, the new one made */
-      uint64_t took = teardown_ns + (time_ns() - t_start);
-      life_restarted(restarted, took);
-      klog("kiln: restart %s (%s) after %llu ms: %llu us, %llu KiB back to the host\n", life_policy_name(restarted),
-           why, (unsigned long long)(ran_ns / 1000000), (unsigned long long)(took / 1000),
-           (unsigned long long)(returned >> 10));
-      restarted = 0;
-    }
+    if (restarting) /* the restart's guest time: the old instance freed, the new one made */
+      life_restarted(teardown_ns + (time_ns() - t_start), returned);
     if (inst) code = call_start(inst, what, fn, sizeof what);
-    ran_ns = time_ns() - t_start;
-    if (code == LIFE_UNWIND_RESTART) {
-      restarted = life_pending();
-      ksnprintf(why, sizeof why, "%s", restarted == LIFE_AFTER ? "lifetime reached" : "memory surplus");
-    } else {
-      int failed = code == KILN_TRAP_EXIT ? st->exit_code != 0 : code != KILN_TRAP_NONE;
-      if (failed) life_failed(code == KILN_TRAP_EXIT ? 0 : code);
-      if (!life_restart_on_failure(pol, failed, ran_ns, &failures)) {
-        if (code == KILN_TRAP_NONE) app_exit(0);
-        if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
-        kernel_exit_trap(what, fn);
-      }
-      if (code != KILN_TRAP_EXIT) kprintf("kiln: trap: %s in %s\n", what, fn);
-      restarted = LIFE_ON_FAILURE;
-      if (code == KILN_TRAP_EXIT) ksnprintf(why, sizeof why, "exit %d", st->exit_code);
-      else ksnprintf(why, sizeof why, "trap: %s in %s", what, fn);
+    ksnprintf(trap, sizeof trap, "%s in %s", what, fn);
+    restarting = life_decide(code, st->exit_code, time_ns() - t_start, trap, &backoff_ns);
+    if (!restarting) {
+      if (code == KILN_TRAP_NONE) app_exit(0);
+      if (code == KILN_TRAP_EXIT) app_exit((uint32_t)st->exit_code);
+      kernel_exit_trap(what, fn);
     }
+    if (code != KILN_TRAP_EXIT && code != LIFE_UNWIND_RESTART) kprintf("kiln: trap: %s\n", trap);
     uint64_t t0 = time_ns();
     st = restart_in_place(st, inst, code == LIFE_UNWIND_RESTART);
     teardown_ns = time_ns() - t0;
     /* The freed RAM back to the host (not part of the restart's time: the host's work). */
     returned = balloon_report_free();
-    if (restarted == LIFE_ON_FAILURE) { /* Docker's back-off; the listeners queue clients meanwhile */
-      uint64_t until = time_ns() + life_backoff_ns(pol, failures);
-      while (time_ns() < until) kernel_idle_until(until, kernel_events());
-    }
+    /* on-failure's back-off; the listeners queue clients meanwhile */
+    for (uint64_t until = time_ns() + backoff_ns; time_ns() < until;) kernel_idle_until(until, kernel_events());
   }
 }

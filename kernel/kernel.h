@@ -402,25 +402,6 @@ _Noreturn void app_run(void);
  * TCP data there); 0 or -1. Not after a trap or a panic. */
 int app_exit_register(void (*fn)(void));
 
-/* ---- kernel/lifecycle.c: restart policy, counters, the restart point, metrics ---- */
-/* kiln_plat_unwind code of a policy restart (beyond every trap code) */
-#define LIFE_UNWIND_RESTART 0x10000
-struct kiln_instance;
-struct life_policy;
-void life_init(void); /* reads restart= (see kernel/lifecycle.h); panics on a bad policy */
-const struct life_policy *life_policy(void);
-void life_started(struct kiln_instance *inst); /* an instance runs (NULL: none yet) */
-void life_ended(void);
-void life_failed(uint32_t trap_code);           /* it trapped (code) or exited non-zero (0) */
-void life_restarted(int reason, uint64_t guest_ns);
-/* Where the instance waits: unwinds it (LIFE_UNWIND_RESTART) when a policy restart is due. */
-void life_restart_point(void);
-/* When the restart point must run next (a wait that sleeps longer caps its deadline there),
- * or UINT64_MAX. */
-uint64_t life_next_ns(void);
-int life_pending(void); /* the policy (LIFE_AFTER, LIFE_MEMORY_RATIO) that asked, or 0 */
-int life_metrics_format(char *buf, size_t n);
-
 /* ---- drivers/virtio_balloon.c: guest RAM back to the host (free page reporting) ---- */
 int virtio_balloon_probe(void); /* 0, or -1 when absent or without free page reporting */
 /* Reports the free RAM (beyond a reserve) to the host, which drops it; returns the bytes. */

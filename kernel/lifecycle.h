@@ -1,7 +1,10 @@
 /* kernel/lifecycle.h — restart policies of an instance (the `restart=` kernel token, `kiln
- * build/run --restart`): parsing and the memory-ratio decision, written once in portable
- * freestanding C (kernel/restart_policy.c) for the kernel and the hosted runtime. The
- * platforms do the restart itself (kernel/app.c, host/main.c) and count (kernel/lifecycle.c).
+ * build/run --restart`) and the instance's life under them, written once in portable
+ * freestanding C for the kernel and the hosted runtime: the policies' parsing and decisions
+ * (kernel/restart_policy.c), the state of the running instance with its restart point,
+ * counters and metrics (kernel/lifecycle_core.c), their text (kernel/metrics_text.c). Each
+ * platform provides the few life_plat_* hooks below (kernel/lifecycle.c, host/lifecycle.c)
+ * and does the restart itself (kernel/app.c, host/main.c), asking life_decide whether to.
  *
  * Policies (DUR is N with ms, s, m or h; SIZE is N with K, M or G; options after commas):
  *   never                         the instance's end is the machine's (the default)
@@ -76,7 +79,7 @@ uint64_t life_backoff_ns(const struct life_policy *p, uint32_t n);
  * run of failures, started over after reset_ns of running. */
 int life_restart_on_failure(const struct life_policy *p, int failed, uint64_t ran_ns, uint32_t *failures);
 
-/* ---- kernel/metrics_text.c: the figures both platforms report ---- */
+/* ---- kernel/metrics_text.c: the lifecycle's text, the same on both platforms ---- */
 struct life_figures {
   uint64_t mem_bytes, touched_bytes;
   uint64_t requests, accepted, outgoing, connects;
@@ -88,10 +91,59 @@ struct life_figures {
 };
 /* Writes them in the Prometheus text format (NUL-terminated, cut at n); returns the length. */
 size_t life_metrics_text(char *buf, size_t n, const struct life_figures *f);
+/* Text written into b[0..n): cut there, always NUL-terminated; o is the length so far. */
+struct life_text {
+  char *b;
+  size_t n, o;
+};
+void life_put(struct life_text *w, const char *s);
+void life_put_u64(struct life_text *w, uint64_t v);
 
 /* The app's counts (import kiln.metric_add(what, n): what 0 = requests it processed, 1 =
  * outgoing requests it sent), for what the platform cannot see, such as HTTP requests on a
- * keep-alive connection. Each platform defines the import and keeps these. */
+ * keep-alive connection. kernel/lifecycle_core.c defines the import and keeps them. */
 enum { LIFE_COUNT_REQUESTS = 0, LIFE_COUNT_OUTGOING = 1 };
+
+/* ---- kernel/lifecycle_core.c: the running instance's life, counters and metrics ---- */
+/* kiln_plat_unwind code of a policy restart (beyond every trap code) */
+#define LIFE_UNWIND_RESTART 0x10000
+struct kiln_instance;
+/* The policy (spec NULL: never); 0, or -1 with a message in err. */
+int life_init(const char *spec, char *err, size_t errlen);
+const struct life_policy *life_policy(void);
+void life_started(struct kiln_instance *inst); /* _start is about to run */
+void life_ended(void);                         /* it returned (or unwound) */
+/* Where the instance waits (every WASI wait): unwinds it (LIFE_UNWIND_RESTART) when a policy
+ * restart is due, once the app has no connection open (LIFE_GRACE_NS at most). */
+void life_restart_point(void);
+/* When the restart point must run next (a wait that sleeps longer caps its deadline there;
+ * kiln_plat_now_ns's clock), or UINT64_MAX. */
+uint64_t life_next_ns(void);
+/* The restart loop's decision after an instance ended, having run ran_ns: code is what
+ * kiln_invoke returned (KILN_TRAP_NONE, KILN_TRAP_EXIT with proc_exit's exit_code,
+ * LIFE_UNWIND_RESTART, or a trap, described in trap as "MESSAGE in FUNCTION"). Counts a
+ * failure (a trap, a non-zero exit). Returns 0 when the app ends as without a policy, else
+ * the policy that restarts it in place (LIFE_ON_FAILURE, LIFE_AFTER, LIFE_MEMORY_RATIO),
+ * with the back-off to wait before the new instance in *backoff_ns (on-failure's, else 0). */
+int life_decide(uint32_t code, int exit_code, uint64_t ran_ns, const char *trap, uint64_t *backoff_ns);
+/* The restart life_decide asked for is done: it took took_ns (the old instance's end to the
+ * new one's start) and gave returned bytes back to the host. Counts it and logs
+ * "kiln: restart POLICY (WHY) after N ms: N us, N KiB back to the host". */
+void life_restarted(uint64_t took_ns, uint64_t returned);
+uint64_t life_linear_bytes(const struct kiln_instance *inst); /* its own linear memories */
+/* The figures in the Prometheus text format (life_metrics_text); returns the length. */
+int life_metrics_format(char *buf, size_t n);
+
+/* ---- provided by the platform (kernel/lifecycle.c, host/lifecycle.c) ---- */
+/* Held while the running instance changes (life_started, life_ended) and while the metrics,
+ * served by another thread or from an interrupt, read it. */
+void life_plat_lock(void);
+void life_plat_unlock(void);
+/* The instance of this thread's innermost Wasm call, or NULL outside Wasm code. */
+struct kiln_instance *life_plat_caller(void);
+/* Fills in the figures only the platform knows, for inst (NULL between instances), under
+ * the lock: touched_bytes, guest_free, and returned where it keeps that total itself. */
+void life_plat_figures(struct life_figures *f, const struct kiln_instance *inst);
+void life_plat_log(const char *line); /* prints a line of the lifecycle's log */
 
 #endif

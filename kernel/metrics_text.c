@@ -1,42 +1,38 @@
-/* kernel/metrics_text.c — the lifecycle's figures in the Prometheus text format (version
- * 0.0.4: "# HELP", "# TYPE", then one sample per line), written once for the kernel's
- * endpoint (net/metrics.c) and the hosted one (host/lifecycle.c). Freestanding: no libc. */
+/* kernel/metrics_text.c — the lifecycle's text, written once for both platforms: the figures
+ * in the Prometheus text format (version 0.0.4: "# HELP", "# TYPE", then one sample per line)
+ * for the kernel's endpoint (net/metrics.c) and the hosted one (host/lifecycle.c), and the
+ * writer kernel/lifecycle_core.c also makes its log lines with. Freestanding: no libc. */
 #include "kernel/lifecycle.h"
 
-struct out {
-  char *b;
-  size_t n, o; /* o: bytes written; the text stops (NUL-terminated) when b is full */
-};
-
-static void put(struct out *w, const char *s) {
+void life_put(struct life_text *w, const char *s) {
   for (; *s && w->o + 1 < w->n; s++) w->b[w->o++] = *s;
   if (w->n) w->b[w->o] = 0;
 }
 
-static void put_u64(struct out *w, uint64_t v) {
+void life_put_u64(struct life_text *w, uint64_t v) {
   char t[24];
   int k = sizeof t - 1;
   t[k] = 0;
   do t[--k] = (char)('0' + v % 10); while ((v /= 10) && k > 0);
-  put(w, t + k);
+  life_put(w, t + k);
 }
 
-static void family(struct out *w, const char *name, const char *type, const char *help) {
-  put(w, "# HELP "), put(w, name), put(w, " "), put(w, help), put(w, "\n# TYPE "), put(w, name), put(w, " ");
-  put(w, type), put(w, "\n");
+static void family(struct life_text *w, const char *name, const char *type, const char *help) {
+  life_put(w, "# HELP "), life_put(w, name), life_put(w, " "), life_put(w, help);
+  life_put(w, "\n# TYPE "), life_put(w, name), life_put(w, " "), life_put(w, type), life_put(w, "\n");
 }
 
-static void sample(struct out *w, const char *name, const char *labels, uint64_t v) {
-  put(w, name), put(w, labels), put(w, " "), put_u64(w, v), put(w, "\n");
+static void sample(struct life_text *w, const char *name, const char *labels, uint64_t v) {
+  life_put(w, name), life_put(w, labels), life_put(w, " "), life_put_u64(w, v), life_put(w, "\n");
 }
 
-static void metric(struct out *w, const char *name, const char *type, const char *help, uint64_t v) {
+static void metric(struct life_text *w, const char *name, const char *type, const char *help, uint64_t v) {
   family(w, name, type, help);
   sample(w, name, "", v);
 }
 
 size_t life_metrics_text(char *buf, size_t n, const struct life_figures *f) {
-  struct out w = {buf, n, 0};
+  struct life_text w = {buf, n, 0};
   metric(&w, "kiln_memory_allocated_bytes", "gauge", "Linear memory of the running instance (0 between instances).",
          f->mem_bytes);
   metric(&w, "kiln_memory_touched_bytes", "gauge",

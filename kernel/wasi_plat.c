@@ -3,6 +3,7 @@
  * ChaCha20 generator, waiting by hlt. Network code hooks into waiting and yielding through
  * kernel_poll_register(). */
 #include "kernel/kernel.h"
+#include "kernel/lifecycle.h"
 #include "wasi/wasi.h"
 #include "wasi/wasi_types.h"
 

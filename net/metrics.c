@@ -1,9 +1,10 @@
 /* net/metrics.c — the metrics endpoint: with `metrics=PORT` on the kernel command line
  * (`kiln build/run --metrics PORT`), a small HTTP/1.0 responder on its own lwIP listener
  * answers every request with the kernel's figures in the Prometheus text format
- * (kernel/lifecycle.c formats them) and closes. It runs on lwIP's callbacks, outside the app
- * and its sockets, so it keeps answering while the app computes, waits or restarts. */
+ * (kernel/lifecycle_core.c formats them) and closes. It runs on lwIP's callbacks, outside the
+ * app and its sockets, so it keeps answering while the app computes, waits or restarts. */
 #include "kernel/kernel.h"
+#include "kernel/lifecycle.h"
 #include "lwip/tcp.h"
 #include "net/net.h"
 

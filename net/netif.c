@@ -7,6 +7,7 @@
 #include <stdarg.h>
 
 #include "kernel/kernel.h"
+#include "kernel/lifecycle.h"
 #include "lwip/dhcp.h"
 #include "lwip/init.h"
 #include "lwip/ip4_addr.h"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # tests/lifecycle/run.sh — the instance's lifecycle (kernel/lifecycle.h), under TCG with QEMU
 # user networking on 127.0.0.1:
-#   1. kernel/restart_policy.c on the host: parsing, back-off, memory-ratio on synthetic patterns
+#   1. kernel/restart_policy.c on the host: parsing, back-off, memory-ratio on synthetic patterns;
+#      kernel/lifecycle_core.c over fake hooks: the restart point's timing, the decisions after
+#      an instance's end, the log line, the metrics
 #   2. on-failure: a trap and a non-zero exit restart the instance in place (fresh globals,
 #      data segments, memory), each restart logged with its reason; metrics count them; past
 #      the limit the VM stops with the trap's status
@@ -28,6 +30,16 @@ if clang-19 -std=c11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=undefined,addre
   grep -q '^[0-9]* passed, 0 failed$' "$T/unit.out" || fail "policy unit tests" "$(tail -n2 "$T/unit.out" | tr '\n' '|')"
 else
   fail "policy unit tests build" "$(head -n3 "$T/unit.log" | tr '\n' '|')"
+fi
+if clang-19 -std=c11 -O1 -g -Wall -Wextra -Werror -I. -fsanitize=undefined,address -o "$T/core_unit" \
+    tests/lifecycle/core_unit.c kernel/lifecycle_core.c kernel/restart_policy.c kernel/metrics_text.c \
+    2>"$T/core_unit.log"; then
+  "$T/core_unit" >"$T/core_unit.out" 2>&1
+  relay "core: " <"$T/core_unit.out"
+  grep -q '^[0-9]* passed, 0 failed$' "$T/core_unit.out" ||
+    fail "lifecycle core unit tests" "$(tail -n2 "$T/core_unit.out" | tr '\n' '|')"
+else
+  fail "lifecycle core unit tests build" "$(head -n3 "$T/core_unit.log" | tr '\n' '|')"
 fi
 
 if ! clang-19 --target=wasm32-wasi -O2 -Wl,--stack-first -Wl,-z,stack-size=65536 -o "$T/life.wasm" \
