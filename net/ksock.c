@@ -15,8 +15,9 @@
  *     refused: lwIP keeps that one segment and drops the peer's further data until the app
  *     reads, when it is taken again.
  *   - sending: a connection queues at most TX_SHARE bytes beyond its peer's window (a peer
- *     that does not read closes it), TX_SHARE_MIN once the heap is three quarters used; poll
- *     says it is not writable past that.
+ *     that does not read closes it), and its share of half the heap among the open TCP
+ *     sockets (TX_SHARE_MIN at least), TX_SHARE_MIN once the heap is three quarters used;
+ *     poll says it is not writable past that.
  * A socket's pcb pointer is cleared the moment lwIP frees the pcb (error callback), or when
  * we detach from a pcb lwIP may free without telling (both directions closed: TIME_WAIT). */
 #include "net/ksock.h"
@@ -609,6 +610,12 @@ static size_t tx_allowance(struct tcp_pcb *pcb) {
   /* Not much more than the peer's window: a peer that does not read (window 0) holds at
    * most TX_SHARE of the heap, one that reads gets its whole window's worth. */
   size_t limit = (size_t)pcb->snd_wnd + TX_SHARE;
+  /* Together, connections queue at most half the heap, so that received data always finds
+   * room to be copied: with 100 busy connections whose peers read (each allowed up to its
+   * send buffer), sends held the heap and received segments were refused and dropped, which
+   * stalled their peers for retransmission timeouts (bench/broker transfer 100/100). */
+  size_t fair = MEM_SIZE / 2 / (counts.tcp_open ? counts.tcp_open : 1);
+  if (limit > fair) limit = fair > TX_SHARE_MIN ? fair : TX_SHARE_MIN;
   if (used > MEM_SIZE / 4 * 3) limit = TX_SHARE_MIN;
   if (limit > TCP_SND_BUF) limit = TCP_SND_BUF;
   if (queued >= limit) return 0;
