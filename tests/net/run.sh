@@ -134,7 +134,12 @@ else
         out=$(netns_exec "$NS" timeout 120 "$T/broker-client" "$TSO_GUEST" 9000 transfer 100 20000 1024 2>&1) ||
           { err="round $round: $out"; break; }
       done
-      stats=$(netns_exec "$NS" "$T/broker-client" "$TSO_GUEST" 9000 stats 2>&1)
+      # the broker's last connection threads may still be closing: idle within 10 s
+      for i in $(seq 20); do
+        stats=$(netns_exec "$NS" "$T/broker-client" "$TSO_GUEST" 9000 stats 2>&1)
+        grep -q '^conns=0 ' <<<"$stats" && break
+        sleep 0.5
+      done
       if [ -n "$err" ]; then fail "tso: broker 100/100, three rounds" "$err"
       elif ! grep -q '^conns=0 queued=0 received=60000 delivered=60000 ' <<<"$stats"; then
         fail "tso: broker 100/100, three rounds" "counters: $stats"
