@@ -74,7 +74,7 @@
 
 /* The calls that move a socket's bytes, whose first parameter is the fd: a runtime may run them
  * under a shared hold of its lock when the fd is a socket that allows it (hosted: a connected
- * TCP socket, wasi_fd_io_shared), so that threads on different connections send and receive at
+ * TCP socket, wasi_sock_io_shared), so that threads on different connections send and receive at
  * once; on any other fd they take the lock whole, as every other call. */
 #define WASI_IO_LIST(X) \
   X(wasi_snapshot_preview1, fd_read, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
