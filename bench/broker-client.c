@@ -13,6 +13,7 @@
  * Prints "<mode> msgs=N secs=T rate=R" (rate in messages per second) and exits 0, or names the
  * first failure and exits 1. Every socket has a 30 s timeout, so a stuck broker fails the run. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
@@ -40,11 +41,17 @@ static void fail(const char *what, unsigned who) {
   if (!atomic_exchange(&failed, 1)) fprintf(stderr, "broker-client: %s (client %u)\n", what, who);
 }
 
+/* Why the last full() of this thread stopped short: "end of stream" or the error. */
+static _Thread_local const char *short_why = "";
+
 static int full(int fd, void *p, size_t n, int writing) {
   unsigned char *b = p;
   while (n) {
     ssize_t k = writing ? send(fd, b, n, MSG_NOSIGNAL) : recv(fd, b, n, 0);
-    if (k <= 0) return -1;
+    if (k <= 0) {
+      short_why = k == 0 ? "end of stream" : strerror(errno);
+      return -1;
+    }
     b += k;
     n -= (size_t)k;
   }
@@ -105,9 +112,12 @@ static void *receiver(void *arg) {
   if (fd < 0) return fail("receiver cannot connect", j->id), NULL;
   unsigned char *m = malloc(size), *want = malloc(size);
   for (uint32_t k = 0; k < j->count && !failed; k++) {
-    uint32_t len;
+    uint32_t len = 0;
     if (full(fd, &len, 4, 0) || len != size || full(fd, m, size, 0)) {
-      fail("receiver: message missing or of the wrong size", j->id);
+      char why[160];
+      snprintf(why, sizeof why, "receiver: message %u of %u missing (%s) or of the wrong size (%u)", k, j->count,
+               short_why, len);
+      fail(why, j->id);
       break;
     }
     uint32_t s, n;

@@ -44,7 +44,7 @@ int kiln_host_report(kiln_instance *ctx, uint32_t code);
 /* The locked entry of the WASI function with this mangled name (aot/abi.h §2), or NULL. */
 void *host_wasi_locked(const char *symbol);
 /* Around a blocking wait inside a WASI call: lets the WASI lock go when this thread holds
- * it (returns 1), and takes it back. */
+ * it (returns how it held it, shared or whole; 0 when it did not), and takes it back so. */
 int host_wasi_release(void);
 void host_wasi_reacquire(int released);
 

@@ -179,6 +179,14 @@ int ksock_open(int type, struct ksock **out) {
 
 int ksock_type(const struct ksock *s) { return s->type; }
 
+/* A connected TCP socket that is not shut for reading: its recv and send touch only its host
+ * fd and settings that the calls which change them (setsockopt, shutdown, close) change with
+ * the WASI lock held whole. Others (a connect under way moves the state, a shut one drains
+ * into a shared buffer, UDP) go one call at a time. */
+int ksock_io_concurrent(const struct ksock *s) {
+  return s->type == KSOCK_TCP && s->state == S_CONNECTED && !s->shut_rd;
+}
+
 static struct sockaddr_in sin_of(const uint8_t ip[4], uint16_t port) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
   memcpy(&a.sin_addr, ip, 4);
@@ -303,7 +311,7 @@ static size_t iov_from(const struct wasi_buf *iov, size_t n, size_t skip, struct
   }
   return k;
 }
-static struct iovec hiov[1024];
+static _Thread_local struct iovec hiov[1024]; /* sends and receives run at once (ksock_io_concurrent) */
 
 /* After shutdown(SHUT_RD) the kernel drops what arrives but keeps the window open; here the
  * same: read and discard what the host queued (bounded: a flood is dropped over later calls). */

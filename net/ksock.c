@@ -15,8 +15,9 @@
  *     refused: lwIP keeps that one segment and drops the peer's further data until the app
  *     reads, when it is taken again.
  *   - sending: a connection queues at most TX_SHARE bytes beyond its peer's window (a peer
- *     that does not read closes it), TX_SHARE_MIN once the heap is three quarters used; poll
- *     says it is not writable past that.
+ *     that does not read closes it), and its share of half the heap among the open TCP
+ *     sockets (TX_SHARE_MIN at least), TX_SHARE_MIN once the heap is three quarters used;
+ *     poll says it is not writable past that.
  * A socket's pcb pointer is cleared the moment lwIP frees the pcb (error callback), or when
  * we detach from a pcb lwIP may free without telling (both directions closed: TIME_WAIT). */
 #include "net/ksock.h"
@@ -47,6 +48,7 @@ enum { S_NEW, S_BOUND, S_LISTEN, S_CONNECTING, S_CONNECTED };
 #define TX_SHARE_MIN (4 * 1024)    /* bytes queued per connection when the heap is 3/4 used */
 #define RX_COPY_CAP 2048           /* size of the heap pbufs that collect copied segments */
 #define RX_HEAP_RESERVE (512 * 1024) /* copies leave this much of lwIP's heap for sending */
+#define RX_WND_MIN TCP_WND_UPDATE_THRESHOLD /* a window reopens at least this far (4 MSS) */
 
 struct dgram {
   struct dgram *next;
@@ -68,6 +70,7 @@ struct ksock {
   struct pbuf *rx_head, *rx_tail;
   uint32_t rx_off, rx_bytes;
   uint32_t rx_room; /* free bytes at the end of rx_tail when it is one of our copies, else 0 */
+  uint32_t rx_withheld; /* bytes the app took whose window is not reopened yet (rx_reopen) */
   /* listener: accepted connections not yet taken by accept() */
   struct ksock *acc_head, *acc_tail, *acc_next;
   uint32_t acc_n;
@@ -473,6 +476,38 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
 }
 
 /* Copies queued TCP bytes into iov from byte `skip` of it on; consumes them unless peek. */
+/* Reopens s's window by the n bytes the app took, as far as its share of RX_TOTAL_SOFT among
+ * the open TCP sockets allows: what its peer may send (rcv_wnd) and what it holds unread stay
+ * within the share, so that together the windows promise little more than the sockets take.
+ * Each window still starts at TCP_WND: with 100 connections the windows promised 6 MiB to a
+ * receive path that takes 1 MiB before it refuses, and the peers, their further segments
+ * dropped, stalled for their retransmission timeouts. The rest is given back as the app reads
+ * on, in updates of RX_WND_MIN at least (lwIP sends those at once); once the app has read
+ * everything, the window is at least RX_WND_MIN, sent at once, so no peer waits for nothing. */
+static void rx_reopen(struct ksock *s, size_t n) {
+  s->rx_withheld += (uint32_t)n;
+  if (!s->tcp || !s->rx_withheld) return;
+  uint32_t share = RX_TOTAL_SOFT / (counts.tcp_open ? counts.tcp_open : 1);
+  if (share > TCP_WND) share = TCP_WND;
+  uint32_t wnd = (uint32_t)s->tcp->rcv_wnd, used = wnd + s->rx_bytes, room = share > used ? share - used : 0;
+  uint32_t give = s->rx_withheld < room ? s->rx_withheld : room;
+  int starving = s->rx_bytes == 0 && wnd < RX_WND_MIN;
+  if (starving && give < RX_WND_MIN - wnd)
+    give = s->rx_withheld < RX_WND_MIN - wnd ? s->rx_withheld : RX_WND_MIN - wnd;
+  else if (!starving && give < s->rx_withheld && give < RX_WND_MIN)
+    return; /* later, in one update worth sending */
+  s->rx_withheld -= give;
+  while (give) { /* tcp_recved takes a u16 */
+    u16_t k = give > 0xffff ? 0xffff : (u16_t)give;
+    tcp_recved(s->tcp, k);
+    give -= k;
+  }
+  if (starving) {
+    tcp_ack_now(s->tcp);
+    tcp_output(s->tcp);
+  }
+}
+
 static size_t tcp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t skip, int peek) {
   size_t done = 0, pos = 0;
   struct pbuf *p = s->rx_head;
@@ -504,12 +539,7 @@ static size_t tcp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, si
     s->rx_off = off;
     s->rx_bytes -= (uint32_t)done;
     counts.rx_queued_bytes -= done;
-    /* Reopen the window by what the application took (tcp_recved takes a u16). */
-    for (size_t left = done; s->tcp && left > 0;) {
-      u16_t k = left > 0xffff ? 0xffff : (u16_t)left;
-      tcp_recved(s->tcp, k);
-      left -= k;
-    }
+    rx_reopen(s, done);
     /* Data refused while the queue was full is taken now, not at lwIP's next timer tick. A
      * FIN in it may end the stream (on_recv) or, after our own FIN, free the pcb (on_err). */
     if (done && s->tcp && s->tcp->refused_data) tcp_process_refused_data(s->tcp);
@@ -609,6 +639,12 @@ static size_t tx_allowance(struct tcp_pcb *pcb) {
   /* Not much more than the peer's window: a peer that does not read (window 0) holds at
    * most TX_SHARE of the heap, one that reads gets its whole window's worth. */
   size_t limit = (size_t)pcb->snd_wnd + TX_SHARE;
+  /* Together, connections queue at most half the heap, so that received data always finds
+   * room to be copied: with 100 busy connections whose peers read (each allowed up to its
+   * send buffer), sends held the heap and received segments were refused and dropped, which
+   * stalled their peers for retransmission timeouts (bench/broker transfer 100/100). */
+  size_t fair = MEM_SIZE / 2 / (counts.tcp_open ? counts.tcp_open : 1);
+  if (limit > fair) limit = fair > TX_SHARE_MIN ? fair : TX_SHARE_MIN;
   if (used > MEM_SIZE / 4 * 3) limit = TX_SHARE_MIN;
   if (limit > TCP_SND_BUF) limit = TCP_SND_BUF;
   if (queued >= limit) return 0;
@@ -801,6 +837,13 @@ void ksock_close(struct ksock *s) {
     counts.rx_queued_bytes -= s->rx_bytes;
     if (s->tcp) {
       struct tcp_pcb *pcb = s->tcp;
+      /* What the app read is all taken, though not all reopened: lwIP resets, rather than
+       * closes, a connection whose window lacks bytes (unread data). */
+      while (s->rx_withheld) {
+        u16_t k = s->rx_withheld > 0xffff ? 0xffff : (u16_t)s->rx_withheld;
+        tcp_recved(pcb, k);
+        s->rx_withheld -= k;
+      }
       tcp_detach(s);
       if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
     }

@@ -44,6 +44,9 @@ void ksock_close(struct ksock *s);
 int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup);
 int ksock_addr(struct ksock *s, int peer, uint8_t ip[4], uint16_t *port);
 int ksock_type(const struct ksock *s);
+/* Hosted only: whether s's recv and send may run while other threads run theirs on other
+ * sockets (wasi_sock_io_shared). */
+int ksock_io_concurrent(const struct ksock *s);
 int ksock_setopt(struct ksock *s, int opt, int value);
 int ksock_getopt(struct ksock *s, int opt, int *value);
 

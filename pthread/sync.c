@@ -5,7 +5,8 @@
  * 2 held and maybe waited for, so an unlock without waiters makes no runtime call. A mutex is
  * musl's pthread_mutex_t: word 0 the lock, word 1 the owner (tid + 1, recursive and
  * error-checking mutexes), word 2 the recursion depth, word 3 the type. A condition variable
- * is a sequence number that signal and broadcast bump, and waiters sleep on. */
+ * is a sequence number that signal and broadcast bump, and waiters sleep on, and a count of
+ * its waiters, so that a signal nobody waits for makes no runtime call either. */
 #include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
@@ -14,9 +15,18 @@
 
 #include "pthread/pthread_int.h"
 
+/* Loads a contended lock word spins on before it sleeps: malloc's lock and the app's mutexes
+ * guard a few hundred instructions, so on several CPUs the holder usually lets go within the
+ * spin, and the sleep (a runtime call, a futex wait hosted) and the unlock's wake are saved. */
+#define LOCK_SPINS 100
+
 void kiln_lock_word(int *w) {
   int c = 0;
   if (__atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+  for (int i = 0; i < LOCK_SPINS; i++) {
+    c = __atomic_load_n(w, __ATOMIC_RELAXED);
+    if (c == 0 && __atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
+  }
   if (c != 2) c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
   while (c != 0) {
     __builtin_wasm_memory_atomic_wait32(w, 2, -1);
@@ -99,6 +109,7 @@ int pthread_mutex_unlock(pthread_mutex_t *m) {
 
 #define C_SEQ(c) ((int *)&(c)->__u.__vi[0])
 #define C_CLOCK(c) ((c)->__u.__i[1]) /* 1: CLOCK_MONOTONIC, else CLOCK_REALTIME */
+#define C_WAITERS(c) ((int *)&(c)->__u.__vi[2])
 
 int pthread_condattr_init(pthread_condattr_t *a) {
   a->__attr = 0;
@@ -122,11 +133,15 @@ int pthread_cond_destroy(pthread_cond_t *c) { return 0; }
  * unlock and the wait changes it, so the wait returns at once and nothing is lost. Spurious
  * wake-ups are allowed, as POSIX says. */
 static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ns) {
+  /* Counted before the sequence is read (both sequentially consistent, as in signal, the
+   * other way round): a signal that comes after this read sees the count and notifies. */
+  __atomic_add_fetch(C_WAITERS(c), 1, __ATOMIC_SEQ_CST);
   int seq = __atomic_load_n(C_SEQ(c), __ATOMIC_SEQ_CST);
   int depth = M_DEPTH(m); /* a recursive mutex comes back at its depth */
   if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_DEPTH(m) = 1;
   pthread_mutex_unlock(m);
   int r = __builtin_wasm_memory_atomic_wait32(C_SEQ(c), seq, timeout_ns);
+  __atomic_sub_fetch(C_WAITERS(c), 1, __ATOMIC_SEQ_CST);
   pthread_mutex_lock(m);
   if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_DEPTH(m) = depth;
   return r == 2 ? ETIMEDOUT : 0;
@@ -143,15 +158,17 @@ int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct t
   return cond_wait(c, m, ns);
 }
 
+/* A notify is a runtime call (a futex wake hosted; in the VM the scheduler's lock and a walk
+ * of its blocked threads): the broker signals once per message, mostly with nobody waiting. */
 int pthread_cond_signal(pthread_cond_t *c) {
   __atomic_add_fetch(C_SEQ(c), 1, __ATOMIC_SEQ_CST);
-  __builtin_wasm_memory_atomic_notify(C_SEQ(c), 1);
+  if (__atomic_load_n(C_WAITERS(c), __ATOMIC_SEQ_CST)) __builtin_wasm_memory_atomic_notify(C_SEQ(c), 1);
   return 0;
 }
 
 int pthread_cond_broadcast(pthread_cond_t *c) {
   __atomic_add_fetch(C_SEQ(c), 1, __ATOMIC_SEQ_CST);
-  __builtin_wasm_memory_atomic_notify(C_SEQ(c), UINT32_MAX);
+  if (__atomic_load_n(C_WAITERS(c), __ATOMIC_SEQ_CST)) __builtin_wasm_memory_atomic_notify(C_SEQ(c), UINT32_MAX);
   return 0;
 }
 

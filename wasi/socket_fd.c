@@ -537,6 +537,12 @@ int32_t KILN_IMPORT(kiln, sendfile, iiIii_i)(kiln_instance *ctx, int32_t out_fd,
 }
 
 #ifndef WASI_KERNEL
+int wasi_sock_io_shared(kiln_instance *ctx, int32_t fd) {
+  struct wasi_fd *f = wasi_fd_get(WASI_STATE(ctx), (uint32_t)fd);
+  return f && f->kind == WASI_FD_SOCKET && f->priv && (f->ops == &tcp_ops || f->ops == &udp_ops) &&
+         ksock_io_concurrent(SOCK(f));
+}
+
 /* Hosted builds without host/net_plat.c linked in: no network (ENOSYS), but everything links.
  * host/net_plat.c defines the real ones (over the host's BSD sockets). */
 #define WEAK __attribute__((weak))
@@ -558,6 +564,7 @@ WEAK void ksock_close(struct ksock *s) {}
 WEAK int ksock_poll(struct ksock *s, int events, uint64_t *nbytes, int *hangup) { return 1; }
 WEAK int ksock_addr(struct ksock *s, int peer, uint8_t ip[4], uint16_t *port) { return WASI_ENOSYS; }
 WEAK int ksock_type(const struct ksock *s) { return KSOCK_TCP; }
+WEAK int ksock_io_concurrent(const struct ksock *s) { return 0; }
 WEAK int ksock_setopt(struct ksock *s, int opt, int value) { return WASI_ENOSYS; }
 WEAK int ksock_getopt(struct ksock *s, int opt, int *value) { return WASI_ENOSYS; }
 #endif

@@ -18,4 +18,12 @@ int wasi_sock_preopen_listen(struct wasi_state *st, const char *spec, uint32_t *
  * port gives them to the new state. Returns how many were kept. */
 int wasi_sock_keep_listeners(struct wasi_state *st);
 
+struct kiln_instance;
+
+/* Hosted (host/wasi_lock.c): whether fd_read/fd_write/sock_recv/sock_send on fd may run under a
+ * shared hold of the WASI lock: fd is a socket whose platform says its bytes move without
+ * touching state other threads' calls change (ksock_io_concurrent). Called with the lock held,
+ * shared at least; the call itself checks fd again. */
+int wasi_sock_io_shared(struct kiln_instance *ctx, int32_t fd);
+
 #endif

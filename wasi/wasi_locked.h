@@ -1,7 +1,10 @@
 /* wasi/wasi_locked.h — the WASI state safe under concurrent calls (aot/abi.h §8): a locked
  * entry for every import that touches it, written once for both runtimes. kernel/wasi_lock.c
  * and host/wasi_lock.c each include it once, after defining
- *   WASI_LOCK_ENTER, WASI_LOCK_LEAVE  their lock around a call (statements), and
+ *   WASI_LOCK_ENTER, WASI_LOCK_LEAVE  their lock around a call (statements),
+ *   WASI_LOCK_ENTER_IO(ctx, fd)       their lock around a call of WASI_IO_LIST on fd (an
+ *                                     expression: how it was taken), and
+ *   WASI_LOCK_LEAVE_IO(how)           its release (a statement), and
  *   WASI_LOCKED_LOOKUP                the name of the lookup it defines:
  *                                     void *LOOKUP(const char *symbol) gives the locked entry of
  *                                     a mangled import name (aot/abi.h §2), or NULL.
@@ -32,13 +35,11 @@
   X(wasi_snapshot_preview1, fd_prestat_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
   X(wasi_snapshot_preview1, fd_prestat_dir_name, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
   X(wasi_snapshot_preview1, fd_pwrite, iiiIi_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int64_t d, int32_t e), (ctx, a, b, c, d, e)) \
-  X(wasi_snapshot_preview1, fd_read, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
   X(wasi_snapshot_preview1, fd_readdir, iiiIi_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int64_t d, int32_t e), (ctx, a, b, c, d, e)) \
   X(wasi_snapshot_preview1, fd_renumber, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
   X(wasi_snapshot_preview1, fd_seek, iIii_i, (kiln_instance *ctx, int32_t a, int64_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
   X(wasi_snapshot_preview1, fd_sync, i_i, (kiln_instance *ctx, int32_t a), (ctx, a)) \
   X(wasi_snapshot_preview1, fd_tell, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  X(wasi_snapshot_preview1, fd_write, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
   X(wasi_snapshot_preview1, path_create_directory, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
   X(wasi_snapshot_preview1, path_filestat_get, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e)) \
   X(wasi_snapshot_preview1, path_filestat_set_times, iiiiIIi_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int64_t e, int64_t f, int32_t g), (ctx, a, b, c, d, e, f, g)) \
@@ -53,8 +54,6 @@
   X(wasi_snapshot_preview1, sched_yield, _i, (kiln_instance *ctx), (ctx)) \
   X(wasi_snapshot_preview1, random_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
   X(wasi_snapshot_preview1, sock_accept, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
-  X(wasi_snapshot_preview1, sock_recv, iiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f), (ctx, a, b, c, d, e, f)) \
-  X(wasi_snapshot_preview1, sock_send, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e)) \
   X(wasi_snapshot_preview1, sock_shutdown, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
   X(wasi_snapshot_preview1, sock_open, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
   X(wasi_snapshot_preview1, sock_bind, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
@@ -73,6 +72,16 @@
   X(wasi_snapshot_preview1, sock_getaddrinfo, iiiiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f, int32_t g, int32_t h), (ctx, a, b, c, d, e, f, g, h)) \
   X(kiln, sendfile, iiIii_i, (kiln_instance *ctx, int32_t a, int32_t b, int64_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e))
 
+/* The calls that move a socket's bytes, whose first parameter is the fd: a runtime may run them
+ * under a shared hold of its lock when the fd is a socket that allows it (hosted: a connected
+ * TCP socket, wasi_sock_io_shared), so that threads on different connections send and receive at
+ * once; on any other fd they take the lock whole, as every other call. */
+#define WASI_IO_LIST(X) \
+  X(wasi_snapshot_preview1, fd_read, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
+  X(wasi_snapshot_preview1, fd_write, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
+  X(wasi_snapshot_preview1, sock_recv, iiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f), (ctx, a, b, c, d, e, f)) \
+  X(wasi_snapshot_preview1, sock_send, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e))
+
 #define WASI_LOCKED_WRAP(module, name, sig, params, args)                                              \
   int32_t KILN_IMPORT(module, name, sig) params;                                                      \
   static int32_t locked_##module##__##name##__##sig params {                                          \
@@ -83,12 +92,22 @@
   }
 WASI_LOCKED_LIST(WASI_LOCKED_WRAP)
 
+#define WASI_IO_WRAP(module, name, sig, params, args)                                                  \
+  int32_t KILN_IMPORT(module, name, sig) params;                                                      \
+  static int32_t locked_##module##__##name##__##sig params {                                          \
+    int io_mode = WASI_LOCK_ENTER_IO(ctx, a);                                                         \
+    int32_t r = KILN_IMPORT(module, name, sig) args;                                                  \
+    WASI_LOCK_LEAVE_IO(io_mode);                                                                      \
+    return r;                                                                                         \
+  }
+WASI_IO_LIST(WASI_IO_WRAP)
+
 #define WASI_LOCKED_ENTRY(module, name, sig, params, args) \
   {#module "__" #name "__" #sig, (void *)locked_##module##__##name##__##sig},
 static const struct {
   const char *symbol;
   void *fn;
-} wasi_locked_table[] = {WASI_LOCKED_LIST(WASI_LOCKED_ENTRY)};
+} wasi_locked_table[] = {WASI_LOCKED_LIST(WASI_LOCKED_ENTRY) WASI_IO_LIST(WASI_LOCKED_ENTRY)};
 
 void *WASI_LOCKED_LOOKUP(const char *symbol) {
   for (size_t i = 0; i < sizeof wasi_locked_table / sizeof *wasi_locked_table; i++)

@@ -114,6 +114,43 @@ else
     fail "tso: the server boots on the tap device" "$(tail -n3 "$T/tso.log" | tr '\n' ' ')"
   fi
   stop tso
+  # examples/broker on the same tap device, 100 senders and 100 receivers at once, three rounds:
+  # lwIP splits a large (TSO) segment that does not fit the window, and a FIN queued on it must
+  # move to the last part (tools/patches/lwip/unsent-split-fin.patch). Without that, receivers
+  # saw their stream end after 160-195 of their 200 messages, in most runs of three rounds.
+  if make -s build/examples/broker.wasm >"$T/broker.build" 2>&1 &&
+    ./kiln build build/examples/broker.wasm -o "$T/broker.iso" --listen tcp:9000 >>"$T/broker.build" 2>&1 &&
+    clang-19 -O2 -pthread -o "$T/broker-client" bench/broker-client.c >>"$T/broker.build" 2>&1; then
+    initrd=()
+    [ -f "$T/broker.fs" ] && initrd=(-initrd "$T/broker.fs")
+    vm_start broker-tap nsenter --target "$NS" --net timeout 300 qemu-system-x86_64 -nodefaults -no-user-config -accel tcg \
+      -cpu max -m 256M -smp 1 -display none -monitor none -serial stdio -no-reboot -bios /usr/share/qemu/qboot.rom \
+      -device isa-debug-exit,iobase=0xf4,iosize=0x04 -netdev tap,id=n0,ifname=ktap0,script=no,downscript=no \
+      -device virtio-net-pci,netdev=n0 -kernel "$T/broker.elf" "${initrd[@]}" \
+      -append "$(tr '\n' ' ' <"$T/broker.cmdline") ip=$TSO_GUEST mask=255.255.255.0 gw=$TSO_HOST"
+    if wait_line broker-tap "broker: serving" 120; then
+      err=
+      for round in 1 2 3; do
+        out=$(netns_exec "$NS" timeout 120 "$T/broker-client" "$TSO_GUEST" 9000 transfer 100 20000 1024 2>&1) ||
+          { err="round $round: $out"; break; }
+      done
+      # the broker's last connection threads may still be closing: idle within 10 s
+      for i in $(seq 20); do
+        stats=$(netns_exec "$NS" "$T/broker-client" "$TSO_GUEST" 9000 stats 2>&1)
+        grep -q '^conns=0 ' <<<"$stats" && break
+        sleep 0.5
+      done
+      if [ -n "$err" ]; then fail "tso: broker 100/100, three rounds" "$err"
+      elif ! grep -q '^conns=0 queued=0 received=60000 delivered=60000 ' <<<"$stats"; then
+        fail "tso: broker 100/100, three rounds" "counters: $stats"
+      else pass "tso: broker 100/100, three rounds of 20,000 messages, all delivered in order"; fi
+    else
+      fail "tso: the broker boots on the tap device" "$(tail -n3 "$T/broker-tap.log" | tr '\n' ' ')"
+    fi
+    stop broker-tap
+  else
+    fail "tso: broker image" "$(tail -n1 "$T/broker.build")"
+  fi
   netns_del "$NS"
 fi
 
