@@ -44,7 +44,7 @@ static struct {
  * passed. Each reading latches the count between two TSC reads and keeps the narrowest of a
  * few tries: on a loaded host a vCPU thread descheduled between the two reads would
  * otherwise skew the rate by the time it lost (a 10 ms wait once read 4222 MHz for 2574). */
-#define CALIBRATE_MIN_MS 4
+#define CALIBRATE_MIN_MS 2
 #define PIT_CAL_START 0xffffu
 
 struct pit_sample {
