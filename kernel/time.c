@@ -43,25 +43,29 @@ static struct {
  * (55 ms) and time_init reads it again, waiting only when less than CALIBRATE_MIN_MS have
  * passed. Each reading latches the count between two TSC reads and keeps the narrowest of a
  * few tries: on a loaded host a vCPU thread descheduled between the two reads would
- * otherwise skew the rate by the time it lost (a 10 ms wait once read 4222 MHz for 2574). */
+ * otherwise skew the rate by the time it lost (a 10 ms wait once read 4222 MHz for 2574).
+ * A machine without the speaker port (QEMU's microvm: port 0x61 reads all ones) cannot gate
+ * channel 2; there channel 0, whose gate is wired on, is measured for CALIBRATE_MIN_MS in
+ * time_init, before it becomes the tick. */
 #define CALIBRATE_MIN_MS 2
 #define PIT_CAL_START 0xffffu
 
 struct pit_sample {
   uint64_t tsc;   /* the midpoint of the bracket around the latch */
-  uint16_t count; /* channel 2's count at that instant */
+  uint16_t count; /* the channel's count at that instant */
 };
 static struct pit_sample cal_start;
 
-static struct pit_sample pit_sample(void) {
+/* Channel ch (0 or 2), latched and read. */
+static struct pit_sample pit_sample(int ch) {
   struct pit_sample best = {0, 0};
   uint64_t width = UINT64_MAX;
   for (int i = 0; i < 5; i++) {
     uint64_t a = rdtsc();
-    outb(0x43, 0x80); /* latch channel 2 */
+    outb(0x43, (uint8_t)(ch << 6)); /* latch channel ch */
     uint64_t b = rdtsc();
-    uint16_t c = inb(0x42);
-    c |= (uint16_t)inb(0x42) << 8;
+    uint16_t c = inb(0x40 + ch);
+    c |= (uint16_t)inb(0x40 + ch) << 8;
     if (b - a < width) width = b - a, best.tsc = a + (b - a) / 2, best.count = c;
   }
   return best;
@@ -72,17 +76,33 @@ void time_calibrate_start(void) {
   outb(0x43, 0xb0);                       /* channel 2, lo/hi byte, mode 0 (one-shot) */
   outb(0x42, PIT_CAL_START & 0xff);
   outb(0x42, PIT_CAL_START >> 8);
-  cal_start = pit_sample();
+  cal_start = pit_sample(2);
+}
+
+#define CALIBRATE_TICKS (PIT_HZ / (1000 / CALIBRATE_MIN_MS))
+
+/* Channel 0 for CALIBRATE_MIN_MS, sampled all along (so its 55 ms period cannot wrap
+ * unseen); 0 when it does not count. */
+static uint64_t calibrate_tsc_ch0(void) {
+  outb(0x43, 0x34); /* channel 0, lo/hi byte, mode 2 (rate generator), reload 0xffff */
+  outb(0x40, 0xff);
+  outb(0x40, 0xff);
+  struct pit_sample a = pit_sample(0), b = a;
+  for (uint32_t spin = 0; (uint16_t)(a.count - b.count) < CALIBRATE_TICKS; spin++) {
+    if (spin > 100000) return 0;
+    b = pit_sample(0);
+  }
+  return (b.tsc - a.tsc) * PIT_HZ / (uint16_t)(a.count - b.count);
 }
 
 /* The TSC's rate since time_calibrate_start; 0 when the PIT never counts. */
 static uint64_t calibrate_tsc(void) {
-  uint32_t want = PIT_HZ / (1000 / CALIBRATE_MIN_MS);
+  if (inb(0x61) == 0xff) return calibrate_tsc_ch0(); /* no speaker port: no gate for channel 2 */
   for (int restart = 0; restart < 2; restart++) {
-    struct pit_sample end = pit_sample();
-    for (uint64_t spin = 0; !(inb(0x61) & 0x20) && (uint16_t)(cal_start.count - end.count) < want; spin++) {
-      if (spin > 100000000) return 0;
-      end = pit_sample();
+    struct pit_sample end = pit_sample(2);
+    for (uint32_t spin = 0; !(inb(0x61) & 0x20) && (uint16_t)(cal_start.count - end.count) < CALIBRATE_TICKS; spin++) {
+      if (spin > 100000) return 0;
+      end = pit_sample(2);
     }
     /* Output high: the count ran out (the steps took over 55 ms) and wrapped: start again. */
     if (inb(0x61) & 0x20) {
