@@ -1,7 +1,7 @@
 /* drivers/virtio.h — constants and layouts from the Virtual I/O Device (VIRTIO) Version 1.0
- * specification (OASIS, 2016), for the modern PCI transport (section 4.1), split virtqueues
- * (section 2.4) and the network device (section 5.1); plus the transport's interface
- * (drivers/virtio.c) used by the device drivers. */
+ * specification (OASIS, 2016), for the modern PCI transport (section 4.1), the MMIO transport
+ * (section 4.2), split virtqueues (section 2.4) and the network device (section 5.1); plus
+ * the transports' interface (drivers/virtio.c) used by the device drivers. */
 #ifndef KILN_VIRTIO_H
 #define KILN_VIRTIO_H
 
@@ -16,6 +16,37 @@
 #define VIRTIO_PCI_DEVICE_NET_MODERN 0x1041
 #define VIRTIO_PCI_DEVICE_CONSOLE_TRANSITIONAL 0x1003
 #define VIRTIO_PCI_DEVICE_CONSOLE_MODERN 0x1043
+
+/* 5 Device Types: virtio device ids (the MMIO transport's DeviceID register). */
+#define VIRTIO_ID_NET 1
+#define VIRTIO_ID_CONSOLE 3
+#define VIRTIO_ID_BALLOON 5
+
+/* 4.2.2 MMIO Device Register Layout (version 2, the non-legacy interface); every register is
+ * 32 bits wide and accessed as such, the device configuration from 0x100 at any width. */
+#define VIRTIO_MMIO_MAGIC_VALUE 0x000 /* "virt" */
+#define VIRTIO_MMIO_MAGIC 0x74726976
+#define VIRTIO_MMIO_VERSION 0x004
+#define VIRTIO_MMIO_DEVICE_ID 0x008
+#define VIRTIO_MMIO_DEVICE_FEATURES 0x010
+#define VIRTIO_MMIO_DEVICE_FEATURES_SEL 0x014
+#define VIRTIO_MMIO_DRIVER_FEATURES 0x020
+#define VIRTIO_MMIO_DRIVER_FEATURES_SEL 0x024
+#define VIRTIO_MMIO_QUEUE_SEL 0x030
+#define VIRTIO_MMIO_QUEUE_NUM_MAX 0x034
+#define VIRTIO_MMIO_QUEUE_NUM 0x038
+#define VIRTIO_MMIO_QUEUE_READY 0x044
+#define VIRTIO_MMIO_QUEUE_NOTIFY 0x050
+#define VIRTIO_MMIO_INTERRUPT_STATUS 0x060
+#define VIRTIO_MMIO_INTERRUPT_ACK 0x064
+#define VIRTIO_MMIO_STATUS 0x070
+#define VIRTIO_MMIO_QUEUE_DESC_LOW 0x080
+#define VIRTIO_MMIO_QUEUE_DESC_HIGH 0x084
+#define VIRTIO_MMIO_QUEUE_DRIVER_LOW 0x090
+#define VIRTIO_MMIO_QUEUE_DRIVER_HIGH 0x094
+#define VIRTIO_MMIO_QUEUE_DEVICE_LOW 0x0a0
+#define VIRTIO_MMIO_QUEUE_DEVICE_HIGH 0x0a4
+#define VIRTIO_MMIO_CONFIG 0x100
 
 /* 2.1 Device Status Field */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
@@ -161,7 +192,7 @@ struct virtio_net_hdr {
 #define VIRTIO_PCI_DEVICE_BALLOON_MODERN 0x1045
 #define VIRTIO_BALLOON_F_PAGE_REPORTING 5
 
-/* ---- drivers/virtio.c: the modern PCI transport and split virtqueues ---- */
+/* ---- drivers/virtio.c: the modern PCI and the MMIO transports, split virtqueues ---- */
 
 struct virtq {
   uint16_t size, mask;
@@ -174,11 +205,14 @@ struct virtq {
   uint16_t avail_shadow;        /* avail->idx as the driver advanced it */
   uint16_t kicked;              /* avail index at the last notification */
   volatile uint16_t *notify;    /* where to write the queue index to notify */
+  int notify32;                 /* MMIO: the notify register takes 32-bit writes only */
   void **cookie;                /* per head descriptor: the driver's token */
 };
 
 struct virtio_dev {
-  struct pci_dev *pci;
+  struct pci_dev *pci;           /* the PCI transport's device, or NULL */
+  volatile uint8_t *mmio;        /* the MMIO transport's registers, or NULL */
+  uint8_t irq_line;              /* the legacy interrupt line (INTx or the MMIO device's), 0xff: none */
   volatile struct virtio_pci_common_cfg *common;
   volatile uint8_t *isr;
   volatile uint8_t *device_cfg;
@@ -189,6 +223,10 @@ struct virtio_dev {
 
 /* Steps 1-3 of 3.1.1 (reset, ACKNOWLEDGE, DRIVER) after locating the capabilities; 0 or -1. */
 int virtio_pci_open(struct virtio_dev *v, struct pci_dev *pci);
+/* Steps 1-3 for the n-th MMIO device of virtio device id `id` (QEMU's microvm), as the kernel
+ * command line lists them: virtio_mmio.device=SIZE@BASE:IRQ, which QEMU appends for each. 0,
+ * or -1 when there is none. */
+int virtio_mmio_open(struct virtio_dev *v, uint32_t id, int n);
 /* Steps 4-6: offer `wanted` ∩ device features (VERSION_1 required), FEATURES_OK, check it
  * stuck. 0 or -1 (the device is then marked FAILED). */
 int virtio_negotiate(struct virtio_dev *v, uint64_t wanted);
@@ -198,6 +236,8 @@ int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, ui
 /* Route the device's interrupts through MSI-X entry 0 to fn(arg) (before queue setup).
  * 0, or -1 when the device or the kernel cannot (the caller then uses INTx). */
 int virtio_msix_setup(struct virtio_dev *v, void (*fn)(void *), void *arg);
+/* How many queues the device has (MMIO has no such register: those with a size). */
+uint16_t virtio_num_queues(struct virtio_dev *v);
 /* Step 8: DRIVER_OK. */
 void virtio_driver_ok(struct virtio_dev *v);
 void virtio_fail(struct virtio_dev *v);

@@ -23,9 +23,10 @@ static uint64_t reported; /* bytes, since boot */
 int virtio_balloon_probe(void) {
   struct pci_dev *pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BALLOON_MODERN, 0);
   if (!pci) pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BALLOON_TRANSITIONAL, 0);
-  if (!pci) return -1;
-  /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER. */
-  if (virtio_pci_open(&dev, pci) != 0) {
+  /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (on PCI, else on MMIO). */
+  if (!pci) {
+    if (virtio_mmio_open(&dev, VIRTIO_ID_BALLOON, 0) != 0) return -1;
+  } else if (virtio_pci_open(&dev, pci) != 0) {
     klog("virtio-balloon: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
     return -1;
   }
@@ -38,7 +39,7 @@ int virtio_balloon_probe(void) {
   }
   /* Step 7: the reporting queue, without interrupts: a report is waited for by polling, as
    * QEMU answers it at once. */
-  uint16_t nq = mmio_read16(&dev.common->num_queues);
+  uint16_t nq = virtio_num_queues(&dev);
   if (nq < 3 || virtio_queue_setup(&dev, &repq, (uint16_t)(nq - 1), QUEUE_MAX, VIRTIO_MSI_NO_VECTOR) != 0) {
     klog("virtio-balloon: reporting queue setup failed\n");
     virtio_fail(&dev);

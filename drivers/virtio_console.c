@@ -31,9 +31,10 @@ static void on_interrupt(void *arg) {
 int virtio_console_probe(void) {
   struct pci_dev *pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_CONSOLE_MODERN, 0);
   if (!pci) pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_CONSOLE_TRANSITIONAL, 0);
-  if (!pci) return -1;
-  /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER. */
-  if (virtio_pci_open(&dev, pci) != 0) {
+  /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (on PCI, else on MMIO). */
+  if (!pci) {
+    if (virtio_mmio_open(&dev, VIRTIO_ID_CONSOLE, 0) != 0) return -1;
+  } else if (virtio_pci_open(&dev, pci) != 0) {
     klog("virtio-console: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
     return -1;
   }
@@ -42,7 +43,7 @@ int virtio_console_probe(void) {
     klog("virtio-console: feature negotiation failed\n");
     return -1;
   }
-  /* Interrupts: MSI-X entry 0 when possible, else the INTx line. */
+  /* Interrupts: MSI-X entry 0 when possible, else the INTx (or MMIO) line. */
   use_msix = virtio_msix_setup(&dev, on_interrupt, NULL) == 0;
   /* Step 7: the receive queue, filled with empty pages. */
   if (virtio_queue_setup(&dev, &rxq, VIRTIO_CONSOLE_RXQ, NBUF, use_msix ? 0 : VIRTIO_MSI_NO_VECTOR) != 0) {
@@ -51,8 +52,8 @@ int virtio_console_probe(void) {
     return -1;
   }
   if (!use_msix &&
-      (pci->irq_line == 0xff || pci->irq_line >= 16 || irq_register(pci->irq_line, on_interrupt, NULL) != 0)) {
-    klog("virtio-console: no usable interrupt line (%u)\n", pci->irq_line);
+      (dev.irq_line == 0xff || dev.irq_line >= 16 || irq_register(dev.irq_line, on_interrupt, NULL) != 0)) {
+    klog("virtio-console: no usable interrupt line (%u)\n", dev.irq_line);
     virtio_fail(&dev);
     return -1;
   }

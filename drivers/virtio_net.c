@@ -91,9 +91,10 @@ static void on_interrupt(void *arg) {
 int virtio_net_probe(void) {
   struct pci_dev *pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_MODERN, 0);
   if (!pci) pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL, 0);
-  if (!pci) return -1;
-  /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (drivers/virtio.c). */
-  if (virtio_pci_open(&dev, pci) != 0) {
+  /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (drivers/virtio.c), on PCI, else on MMIO. */
+  if (!pci) {
+    if (virtio_mmio_open(&dev, VIRTIO_ID_NET, 0) != 0) return -1;
+  } else if (virtio_pci_open(&dev, pci) != 0) {
     klog("virtio-net: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
     return -1;
   }
@@ -117,7 +118,8 @@ int virtio_net_probe(void) {
     virtio_fail(&dev);
     return -1;
   }
-  /* Interrupts: MSI-X entry 0 when possible, else the INTx line the firmware assigned. */
+  /* Interrupts: MSI-X entry 0 when possible, else the INTx line the firmware assigned (or
+   * the MMIO device's line). */
   use_msix = virtio_msix_setup(&dev, on_interrupt, NULL) == 0;
   uint16_t vec = use_msix ? 0 : VIRTIO_MSI_NO_VECTOR;
   /* Step 7: device-specific setup: receive queue 0 and transmit queue 1. */
@@ -131,8 +133,8 @@ int virtio_net_probe(void) {
    * is full, see linkoutput). */
   txq.avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
   if (!use_msix) {
-    if (pci->irq_line == 0xff || pci->irq_line >= 16 || irq_register(pci->irq_line, on_interrupt, NULL) != 0) {
-      klog("virtio-net: no usable interrupt line (%u)\n", pci->irq_line);
+    if (dev.irq_line == 0xff || dev.irq_line >= 16 || irq_register(dev.irq_line, on_interrupt, NULL) != 0) {
+      klog("virtio-net: no usable interrupt line (%u)\n", dev.irq_line);
       virtio_fail(&dev);
       return -1;
     }
@@ -172,7 +174,7 @@ int virtio_net_probe(void) {
   virtio_driver_ok(&dev);
   found = 1;
   klog("virtio-net: %02x:%02x:%02x:%02x:%02x:%02x, %s, rx ring %u + %u spare, tx ring %u%s%s%s%s%s\n", mac[0],
-          mac[1], mac[2], mac[3], mac[4], mac[5], use_msix ? "MSI-X" : "INTx", rxq.size, RX_EXTRA, txq.size,
+          mac[1], mac[2], mac[3], mac[4], mac[5], use_msix ? "MSI-X" : dev.mmio ? "MMIO" : "INTx", rxq.size, RX_EXTRA, txq.size,
           st.mrg_rxbuf ? ", mergeable rx buffers" : "", st.csum_tx ? ", tx checksum offload" : "",
           st.csum_rx ? ", rx checksum offload" : "", st.tso_tx ? ", TSO" : "", st.tso_rx ? ", rx TSO" : "");
   return 0;

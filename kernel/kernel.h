@@ -244,6 +244,7 @@ void lapic_timer_arm(uint32_t count);
 
 /* ---- kernel/time.c: TSC (calibrated against the PIT), CMOS RTC, the periodic tick ---- */
 #define TIMER_HZ 100
+void time_calibrate_start(void); /* kmain's first step: the TSC is measured from here */
 void time_init(void);
 void time_init_ap(void);         /* another processor's deadline timer */
 uint64_t time_ns(void);          /* monotonic, since boot */

@@ -8,6 +8,8 @@ void kmain(uint32_t magic, uint32_t info) {
   char err[160];
   uint64_t t0 = rdtsc();
   boot_tsc_entry = t0;
+  /* The TSC calibration starts counting now and ends in time_init, over the steps between. */
+  time_calibrate_start();
 
   /* The console first, so everything after can report (notes go to COM2, else COM1). */
   console_init();

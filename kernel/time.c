@@ -1,5 +1,6 @@
 /* kernel/time.c — clocks, the periodic tick, and sleeping to a deadline.
- *   monotonic: the TSC, its rate measured once against the PIT (channel 2, 10 ms)
+ *   monotonic: the TSC, its rate measured once against the PIT (channel 2, over the first
+ *              init steps)
  *   realtime:  the CMOS RTC read once at boot, advanced by the monotonic clock
  *   tick:      PIT channel 0 at TIMER_HZ on IRQ 0, for network timers while the app computes
  *   deadline:  a one-shot interrupt at the instant a waiter wants to wake up, so that a sleep
@@ -10,7 +11,6 @@
 #include "kernel/kernel.h"
 
 #define PIT_HZ 1193182u
-#define CALIBRATE_MS 10
 
 int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
   /* Howard Hinnant's algorithm: days since 1970-01-01 in the proleptic Gregorian calendar. */
@@ -37,21 +37,92 @@ static struct {
   void *arg;
 } timers[8];
 
-/* Measures the TSC over CALIBRATE_MS of PIT channel 2 (its gate and output are in port 0x61,
- * so no interrupt is needed). Returns 0 when the PIT never counts down. */
-static uint64_t calibrate_tsc(void) {
-  uint16_t count = PIT_HZ / (1000 / CALIBRATE_MS);
+/* The TSC's rate is measured against PIT channel 2 (its gate and output are in port 0x61, so
+ * no interrupt is needed) over the first init steps instead of a wait of its own:
+ * time_calibrate_start (kmain's first step) starts the channel counting down from 0xffff
+ * (55 ms) and time_init reads it again, waiting only when less than CALIBRATE_MIN_MS have
+ * passed. Each reading latches the count between two TSC reads and keeps the narrowest of a
+ * few tries: on a loaded host a vCPU thread descheduled between the two reads would
+ * otherwise skew the rate by the time it lost (a 10 ms wait once read 4222 MHz for 2574).
+ * A machine without the speaker port (QEMU's microvm: port 0x61 reads all ones) cannot gate
+ * channel 2; there channel 0, whose gate is wired on, is measured for CALIBRATE_MIN_MS in
+ * time_init, before it becomes the tick. */
+#define CALIBRATE_MIN_MS 2
+#define PIT_CAL_START 0xffffu
+
+struct pit_sample {
+  uint64_t tsc;   /* the midpoint of the bracket around the latch */
+  uint16_t count; /* the channel's count at that instant */
+};
+static struct pit_sample cal_start;
+
+/* Channel ch (0 or 2), latched and read. */
+static struct pit_sample pit_sample(int ch) {
+  struct pit_sample best = {0, 0};
+  uint64_t width = UINT64_MAX;
+  for (int i = 0; i < 5; i++) {
+    uint64_t a = rdtsc();
+    outb(0x43, (uint8_t)(ch << 6)); /* latch channel ch */
+    uint64_t b = rdtsc();
+    uint16_t c = inb(0x40 + ch);
+    c |= (uint16_t)inb(0x40 + ch) << 8;
+    if (b - a < width) width = b - a, best.tsc = a + (b - a) / 2, best.count = c;
+  }
+  return best;
+}
+
+void time_calibrate_start(void) {
   outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
   outb(0x43, 0xb0);                       /* channel 2, lo/hi byte, mode 0 (one-shot) */
-  outb(0x42, count & 0xff);
-  outb(0x42, count >> 8);
-  if (cpu_has_apic) lapic_timer_start(0xffffffffu);
-  uint64_t t0 = rdtsc();
-  for (uint64_t spin = 0; !(inb(0x61) & 0x20); spin++)
-    if (spin > 100000000) return 0;
-  uint64_t t1 = rdtsc();
-  if (cpu_has_apic) lapic_hz = (uint64_t)(0xffffffffu - lapic_timer_current()) * (1000 / CALIBRATE_MS);
-  return (t1 - t0) * (1000 / CALIBRATE_MS);
+  outb(0x42, PIT_CAL_START & 0xff);
+  outb(0x42, PIT_CAL_START >> 8);
+  cal_start = pit_sample(2);
+}
+
+#define CALIBRATE_TICKS (PIT_HZ / (1000 / CALIBRATE_MIN_MS))
+
+/* Channel 0 for CALIBRATE_MIN_MS, sampled all along (so its 55 ms period cannot wrap
+ * unseen); 0 when it does not count. */
+static uint64_t calibrate_tsc_ch0(void) {
+  outb(0x43, 0x34); /* channel 0, lo/hi byte, mode 2 (rate generator), reload 0xffff */
+  outb(0x40, 0xff);
+  outb(0x40, 0xff);
+  struct pit_sample a = pit_sample(0), b = a;
+  for (uint32_t spin = 0; (uint16_t)(a.count - b.count) < CALIBRATE_TICKS; spin++) {
+    if (spin > 100000) return 0;
+    b = pit_sample(0);
+  }
+  return (b.tsc - a.tsc) * PIT_HZ / (uint16_t)(a.count - b.count);
+}
+
+/* The TSC's rate since time_calibrate_start; 0 when the PIT never counts. */
+static uint64_t calibrate_tsc(void) {
+  if (inb(0x61) == 0xff) return calibrate_tsc_ch0(); /* no speaker port: no gate for channel 2 */
+  for (int restart = 0; restart < 2; restart++) {
+    struct pit_sample end = pit_sample(2);
+    for (uint32_t spin = 0; !(inb(0x61) & 0x20) && (uint16_t)(cal_start.count - end.count) < CALIBRATE_TICKS; spin++) {
+      if (spin > 100000) return 0;
+      end = pit_sample(2);
+    }
+    /* Output high: the count ran out (the steps took over 55 ms) and wrapped: start again. */
+    if (inb(0x61) & 0x20) {
+      time_calibrate_start();
+      continue;
+    }
+    uint32_t elapsed = (uint16_t)(cal_start.count - end.count);
+    return (end.tsc - cal_start.tsc) * PIT_HZ / elapsed;
+  }
+  return 0;
+}
+
+/* The LAPIC timer's rate against the now known TSC, for the one-shot deadline mode (CPUs
+ * without TSC-deadline): 1 ms of both counting. */
+static uint64_t calibrate_lapic(void) {
+  lapic_timer_start(0xffffffffu);
+  uint64_t t0 = rdtsc(), t1;
+  while ((t1 = rdtsc()) - t0 < tsc_hz / 1000) __asm__ volatile("pause");
+  uint64_t counted = 0xffffffffu - lapic_timer_current();
+  return counted * tsc_hz / (t1 - t0);
 }
 
 static uint8_t cmos(uint8_t reg) {
@@ -109,6 +180,7 @@ void time_init(void) {
   tsc0 = rdtsc();
   if (tsc_hz) mult = (1000000000ull << 32) / tsc_hz;
   else klog("kiln: the PIT does not count; time comes from the %u Hz tick only\n", TIMER_HZ);
+  if (tsc_hz && cpu_has_apic && !cpu_has_tsc_deadline) lapic_hz = calibrate_lapic();
   rtc_boot_ns = read_rtc_ns();
   /* The periodic tick. */
   pit_periodic();

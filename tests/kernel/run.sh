@@ -112,6 +112,26 @@ if [ -f "$W/exit.elf" ]; then
   us=$(sed -n 's/.*booted in \([0-9]*\) us.*/\1/p' <<<"$out")
   if [ -n "$us" ] && [ "$us" -lt 200000 ]; then pass "kernel init under 200 ms under TCG ($us us)"
   else fail "kernel init under 200 ms under TCG" "'$out'"; fi
+  # The TSC's rate, measured over the first init steps with bracketed PIT readings
+  # (kernel/time.c): under TCG the guest's TSC is the host's, so it must match the host's rate,
+  # measured here against CLOCK_MONOTONIC over 200 ms.
+  mhz=$(sed -n 's/.* \([0-9]*\) MHz TSC.*/\1/p' <<<"$out")
+  printf '%s\n' '#include <stdio.h>' '#include <time.h>' '#include <x86intrin.h>' \
+    'static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec / 1e9; }' \
+    'int main(void) { double a = now(); unsigned long long t0 = __rdtsc(); while (now() - a < 0.2) {}' \
+    '  printf("%.0f\n", (__rdtsc() - t0) / (now() - a) / 1e6); return 0; }' >"$W/tscrate.c"
+  host_mhz=$(clang-19 -O2 -o "$W/tscrate" "$W/tscrate.c" && "$W/tscrate")
+  if [ -n "$mhz" ] && [ -n "$host_mhz" ] && [ $((mhz * 100)) -ge $((host_mhz * 99)) ] && [ $((mhz * 100)) -le $((host_mhz * 101)) ]; then
+    pass "TSC rate within 1% of the host's ($mhz MHz, host $host_mhz MHz)"
+  else fail "TSC rate within 1% of the host's" "guest '$mhz' MHz, host '$host_mhz' MHz"; fi
+  # QEMU's microvm has no speaker port (port 0x61), so PIT channel 2 cannot count there:
+  # the kernel measures channel 0 instead (and boots without PCI).
+  out=$(timeout 60 qemu-system-x86_64 -M microvm -nodefaults -accel tcg -cpu max -m 128M -display none -serial stdio \
+    -no-reboot -kernel "$W/exit.elf" -append "arg=x arg=abc" -device isa-debug-exit,iobase=0xf4,iosize=0x04 </dev/null 2>&1)
+  mhz=$(sed -n 's/.* \([0-9]*\) MHz TSC.*/\1/p' <<<"$out")
+  if [ -n "$mhz" ] && [ -n "$host_mhz" ] && [ $((mhz * 100)) -ge $((host_mhz * 99)) ] && [ $((mhz * 100)) -le $((host_mhz * 101)) ]; then
+    pass "microvm (no speaker port): TSC rate from PIT channel 0 within 1% of the host's ($mhz MHz)"
+  else fail "microvm (no speaker port): TSC rate from PIT channel 0 within 1% of the host's" "guest '$mhz' MHz, host '$host_mhz' MHz: $(grep -a kiln <<<"$out" | head -n2 | tr '\n' '|')"; fi
   boot "kernel text is read-only (panic with registers)" "$W/exit.elf" "selftest=write-text" \
     "panic page fault at *" "kiln: kernel fault: page fault" "rip " "cr2 "
   boot "kernel data is not executable" "$W/exit.elf" "selftest=exec-data" "panic page fault at *" "(protection)"

@@ -80,12 +80,25 @@ else
   boot http --fwd "$HP:80" --fwd "$SP:81"
   if wait_line http "http-server: serving" 120; then
     pass "http-server boots with a network address ($(grep -o 'address [0-9.]*' "$T/http.log"))"
+    # kiln run boots an .elf on one CPU on QEMU's microvm: virtio-net over MMIO
+    check "kiln run of an .elf: microvm, virtio-net over MMIO" grep -q 'virtio-net: .*, MMIO,' "$T/http.log"
     python3 tests/net/client.py http "$HP" "$SP" "$W" >"$T/http.out" 2>&1
     count <"$T/http.out"
   else
     fail "http-server boots" "$(tail -n3 "$T/http.log" | tr '\n' ' ')"
   fi
   stop http
+  # The PC machine (what kiln run uses with --smp above 1 or --volume): the same image over PCI.
+  PP=$(free_port)
+  mem=$(((($(stat -c %s "$T/http.fs") + (1 << 20) - 1) >> 20) + 18))
+  KILN_MACHINE=pc vm_start httppc ./kiln run "$T/http.elf" --mem "${mem}M" --timeout 600 --fwd "$PP:80"
+  if wait_line httppc "http-server: serving" 120 && grep -q 'virtio-net: .*, MSI-X,' "$T/httppc.log" &&
+    [ "$(curl -s --max-time 30 "http://127.0.0.1:$PP/t.txt")" = "hello, kiln" ]; then
+    pass "KILN_MACHINE=pc: the PC machine, virtio-net over PCI with MSI-X, serves"
+  else
+    fail "KILN_MACHINE=pc: the PC machine serves" "$(grep -m2 -e virtio-net -e panic "$T/httppc.log" | tr '\n' '|')"
+  fi
+  stop httppc
 fi
 
 # ---- the same server on a tap device inside a network namespace of our own: the device offers
