@@ -277,7 +277,7 @@ int cmd_run(int argc, char **argv) {
   char *kiln_stdin = path_in_build("kiln-stdin");
   need(kiln_stdin);
 
-  /* From here on, the signals that stop the VM wait for wait_vm(), which stops QEMU first. */
+  /* From here on, the signals that stop the VM wait for proc_supervise(), which stops QEMU first. */
   proc_block_stop_signals();
 
   vm.rundir = temp_dir();
@@ -287,6 +287,7 @@ int cmd_run(int argc, char **argv) {
   for (int fd = 0; fd < 3; fd++) tty[fd] = isatty(fd) ? '1' : '0';
   tty[3] = 0;
   vm.tty = tty;
+  /* COM2's pipe, copied to our stderr by cat (qemu_argv says why) */
   int errpipe[2];
   if (pipe2(errpipe, O_CLOEXEC) < 0) die("run: pipe: %s", strerror(errno));
   char *cat[] = {"cat", NULL};
