@@ -107,10 +107,8 @@ int cmd_build(int argc, char **argv) {
   Strv opt = {0}, cmdline = {0}, dirs = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    bool takes = !strcmp(a, "-o") || !strcmp(a, "--arg") || !strcmp(a, "--env") || !strcmp(a, "--dir") ||
-                 !strcmp(a, "--listen") || !strcmp(a, "--restart") || !strcmp(a, "--metrics") ||
-                 !strcmp(a, "--cmdline") || !strcmp(a, "--oci") || !strcmp(a, "--oci-archive") ||
-                 !strcmp(a, "--smp") || !strcmp(a, "--cpu");
+    bool takes = one_of(a, (const char *const[]){"-o", "--arg", "--env", "--dir", "--listen", "--restart", "--metrics",
+                                                  "--cmdline", "--oci", "--oci-archive", "--smp", "--cpu", NULL});
     if (takes && !v) die("build: %s wants a value", a);
     if (takes) i++;
     if (!strcmp(a, "-o")) out = v;
@@ -130,8 +128,9 @@ int cmd_build(int argc, char **argv) {
     else if (!strcmp(a, "--smp")) {
       if (!smp_value(v)) die("build: --smp wants 1 to 16, got '%s'", v);
       strv_addf(&cmdline, "smp=%s", v);
-    } else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) strv_add(&opt, a);
-    else if (!strcmp(a, "--cpu")) strv_addl(&opt, "--cpu", v, NULL); else if (a[0] == '-') die("build: unknown option %s", a);
+    } else if (one_of(a, OPT_LEVELS)) strv_add(&opt, a);
+    else if (!strcmp(a, "--cpu")) strv_addl(&opt, "--cpu", v, NULL);
+    else if (a[0] == '-') die("build: unknown option %s", a);
     else if (wasm) die("build: one APP.wasm only");
     else wasm = a;
   }

@@ -20,6 +20,8 @@ extern const char *kiln_build; /* its build/ */
 _Noreturn void die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void need(const char *path); /* dies naming `make` when a built part is missing */
 char *path_in_build(const char *name);
+bool one_of(const char *s, const char *const list[]); /* LIST ends with NULL */
+extern const char *const OPT_LEVELS[];                 /* -O0 to -O3, passed to kiln-aot */
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* proc.c: programs run with fork/exec and an explicit argv, never through a shell */

@@ -16,14 +16,13 @@ int cmd_run_hosted(int argc, char **argv) {
   Strv opt = {0}, hostargs = {0}, appargs = {0};
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    bool takes = !strcmp(a, "--arg") || !strcmp(a, "--env") || !strcmp(a, "--dir") || !strcmp(a, "--max-file-size") ||
-                 !strcmp(a, "--max-write") || !strcmp(a, "--listen") || !strcmp(a, "--restart") ||
-                 !strcmp(a, "--metrics");
+    bool takes = one_of(a, (const char *const[]){"--arg", "--env", "--dir", "--max-file-size", "--max-write", "--listen",
+                                                  "--restart", "--metrics", NULL});
     if (takes && !v) die("run --hosted: %s wants a value", a);
     if (takes) i++;
     if (!strcmp(a, "--arg")) strv_add(&appargs, v);
     else if (takes) strv_addl(&hostargs, a, v, NULL); /* the runtime's own options (host/main.c) */
-    else if (!strcmp(a, "-O0") || !strcmp(a, "-O1") || !strcmp(a, "-O2") || !strcmp(a, "-O3")) strv_add(&opt, a);
+    else if (one_of(a, OPT_LEVELS)) strv_add(&opt, a);
     else if (!strcmp(a, "--")) {
       while (++i < argc) strv_add(&appargs, argv[i]);
     } else if (a[0] == '-') die("run --hosted: unknown option %s", a);

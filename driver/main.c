@@ -110,6 +110,14 @@ char *xasprintf(const char *fmt, ...) {
   return s;
 }
 
+bool one_of(const char *s, const char *const list[]) {
+  for (; *list; list++)
+    if (!strcmp(s, *list)) return true;
+  return false;
+}
+
+const char *const OPT_LEVELS[] = {"-O0", "-O1", "-O2", "-O3", NULL};
+
 char *path_in_build(const char *name) { return xasprintf("%s/%s", kiln_build, name); }
 
 void need(const char *path) {

@@ -230,9 +230,8 @@ int cmd_run(int argc, char **argv) {
   int smp = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-    bool takes = !strcmp(a, "--mem") || !strcmp(a, "--fwd") || !strcmp(a, "--net") || !strcmp(a, "--accel") ||
-                 !strcmp(a, "--smp") || !strcmp(a, "--timeout") || !strcmp(a, "--append") ||
-                 !strcmp(a, "--restart") || !strcmp(a, "--metrics") || !strcmp(a, "--volume");
+    bool takes = one_of(a, (const char *const[]){"--mem", "--fwd", "--net", "--accel", "--smp", "--timeout", "--append",
+                                                  "--restart", "--metrics", "--volume", NULL});
     if (takes && !v) die("run: %s wants a value", a);
     if (takes) i++;
     if (!strcmp(a, "--mem")) {
