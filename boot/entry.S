@@ -18,9 +18,10 @@
   .quad pvh_start
 
 /* The image's own kernel command line (kernel/cmdline.c): zeros here, filled by `kiln build`
- * (llvm-objcopy --update-section .kiln.cmdline=...) with the args, environment, listening
- * sockets and options it was given, so the ELF boots with them under any loader. Defined here,
- * apart from the C that reads it, so the compiler cannot take its contents for known zeros. */
+ * (driver/build.c writes the section's bytes in place, NUL-padded) with the args,
+ * environment, listening sockets and options it was given, so the ELF boots with them under
+ * any loader. Defined here, apart from the C that reads it, so the compiler cannot take its
+ * contents for known zeros. */
   .section .kiln.cmdline, "a"
   .globl kernel_image_cmdline
 kernel_image_cmdline:

@@ -33,8 +33,9 @@ wait_line() {
   done
   return 1
 }
-# What the kiln driver runs: suites that call ./kiln make these (`make $KILN_DRIVER ...`).
-KILN_DRIVER="build/kiln-aot build/kiln-pack build/kernel/kernel.o build/host/libkiln-host.a build/kiln-fwd build/kiln-stdin"
+# The kiln driver (build/kiln) and what it runs: suites that call ./kiln make these first
+# (`make $KILN_DRIVER ...`), so that ./kiln need not make build/kiln itself mid-suite.
+KILN_DRIVER="build/kiln build/kiln-aot build/kiln-pack build/kernel/kernel.o build/host/libkiln-host.a build/kiln-fwd build/kiln-stdin"
 
 # ---- VMs in the background, for suites that talk to a guest over the network ----
 # vm_setup: $T, a work directory removed at exit, when every VM vm_start began is killed too.

@@ -17,7 +17,7 @@
  *        QEMU accepts a forward at once and sends the guest a SYN, and a SYN sent before the
  *        guest's network is up is only retried a second later. Images whose kernel never
  *        writes it are served READY_WAIT_MS after we start, as without --ready.
- * It ends with its parent (the kiln script) or on SIGTERM. */
+ * It ends with its parent (kiln run) or on SIGTERM. */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tests/cache/run.sh — the compile cache of `kiln build` and `kiln run --hosted` (kiln's
+# tests/cache/run.sh — the compile cache of `kiln build` and `kiln run --hosted` (driver/cache.c:
 # compile_module, cache_get/cache_put): hits, misses on new content or options, corrupt entries
 # rebuilt and never run, concurrent runs, KILN_CACHE=off, `kiln cache` and `kiln cache clean`;
 # and modules using a feature kiln-aot lacks refused by kiln with the feature named.
@@ -80,9 +80,11 @@ if hosted truncated-obj "v2 app" -O0; then
   else fail truncated-obj "no rebuild reported: $(head -c 200 "$W/truncated-obj.err")"; fi
 fi
 
-# --- another kiln-aot or another hosted runtime: new entries (a copy of kiln in $W/tree uses them) ---
+# --- another kiln-aot or another hosted runtime: new entries (a copy of kiln in $W/tree uses them:
+# build/kiln finds the tree from its own path) ---
 mkdir -p "$W/tree/build/host"
 cp kiln "$W/tree/kiln"
+cp build/kiln "$W/tree/build/kiln"
 cp build/kiln-aot "$W/tree/build/kiln-aot"
 printf '\n' >>"$W/tree/build/kiln-aot" # still runs; its hash differs
 cp build/host/libkiln-host.a "$W/tree/build/host/libkiln-host.a"

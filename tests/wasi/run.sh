@@ -196,7 +196,7 @@ fi
 
 if [ $suite_ok = 1 ] && has kernel; then
   if [ ! -x ./kiln ]; then
-    fail kernel "no ./kiln script"
+    fail kernel "no ./kiln"
   elif ! make -s -j2 $KILN_DRIVER >"$work/make.log" 2>&1; then
     fail kernel "cannot build kiln-aot / kernel.o: $(tail -n 3 "$work/make.log" | tr '\n' ' ')"
   else
