@@ -30,6 +30,7 @@ typedef struct {
   bool net, outbound;
   Strv hostfwds; /* QEMU hostfwd= values */
   bool net_ready; /* COM4: the kernel's byte once its sockets listen, for kiln-fwd */
+  bool microvm;   /* QEMU's microvm machine instead of the PC (run_machine says when) */
 } Vm;
 
 /* A QEMU option value: a comma is written twice. */
@@ -42,6 +43,25 @@ static char *qemu_escape(const char *s) {
   }
   *o = 0;
   return out;
+}
+
+/* The serial port COM(index+1) writing to PATH. microvm's -serial gives COM1 only: the others
+ * are made explicitly there. */
+static void com_port(Strv *q, const Vm *vm, int index, const char *path) {
+  if (vm->microvm) {
+    strv_add(q, "-chardev");
+    strv_addf(q, "file,id=com%d,path=%s", index, path);
+    strv_add(q, "-device");
+    strv_addf(q, "isa-serial,chardev=com%d,index=%d", index, index);
+  } else {
+    strv_add(q, "-serial");
+    strv_addf(q, "file:%s", path);
+  }
+}
+
+/* A virtio device on the machine's bus: virtio-mmio on microvm (drivers/virtio.c), PCI else. */
+static char *virtio_dev(const Vm *vm, const char *kind, const char *opts) {
+  return xasprintf("virtio-%s-%s%s%s", kind, vm->microvm ? "device" : "pci", *opts ? "," : "", opts);
 }
 
 static Strv qemu_argv(const Vm *vm) {
@@ -58,10 +78,12 @@ static Strv qemu_argv(const Vm *vm) {
   strv_addl(&q, "qemu-system-x86_64", "-nodefaults", "-no-user-config", "-accel", accel, "-cpu", vm->cpu, "-m",
             vm->mem, "-smp", NULL);
   strv_addf(&q, "%d", vm->smp);
-  strv_addl(&q, "-display", "none", "-monitor", "none", "-serial", "stdio", "-serial", NULL);
-  strv_addf(&q, "file:/dev/fd/%d", vm->errfd);
-  strv_add(&q, "-serial");
-  strv_addf(&q, "file:%s/ready", vm->rundir);
+  strv_addl(&q, "-display", "none", "-monitor", "none", "-serial", "stdio", NULL);
+  com_port(&q, vm, 1, xasprintf("/dev/fd/%d", vm->errfd));
+  com_port(&q, vm, 2, xasprintf("%s/ready", vm->rundir));
+  /* microvm: no ACPI (the kernel routes the MMIO devices' lines through the 8259), and
+   * virtio-mmio version 2 (QEMU's default is the legacy interface). */
+  if (vm->microvm) strv_addl(&q, "-M", "microvm,acpi=off", "-global", "virtio-mmio.force-legacy=false", NULL);
   strv_add(&q, "-fw_cfg");
   strv_addf(&q, "name=opt/kiln/stdio,string=%s", vm->tty);
   /* The processors, given here, are read by the kernel from fw_cfg before its command line's
@@ -72,7 +94,7 @@ static Strv qemu_argv(const Vm *vm) {
   }
   strv_add(&q, "-chardev");
   strv_addf(&q, "pipe,id=kin,path=%s/in", vm->rundir);
-  strv_addl(&q, "-device", "virtio-serial-pci", "-device", "virtconsole,chardev=kin,nr=0", "-no-reboot", "-device",
+  strv_addl(&q, "-device", virtio_dev(vm, "serial", ""), "-device", "virtconsole,chardev=kin,nr=0", "-no-reboot", "-device",
             "isa-debug-exit,iobase=0xf4,iosize=0x04", "-debugcon", NULL);
   strv_addf(&q, "file:%s/status", vm->rundir);
   if (vm->cdrom) {
@@ -81,8 +103,9 @@ static Strv qemu_argv(const Vm *vm) {
     strv_addl(&q, "-kernel", vm->kernel, "-append", vm->append, NULL);
     if (vm->initrd) strv_addl(&q, "-initrd", vm->initrd, NULL);
     /* -kernel loads the ELF through its PVH note; qboot, the smallest firmware QEMU ships,
-     * only has to hand over to it (SeaBIOS, the default, stays for the ISO's CD boot). */
-    if (is_file(QBOOT)) strv_addl(&q, "-bios", QBOOT, NULL);
+     * only has to hand over to it (SeaBIOS, the default, stays for the ISO's CD boot);
+     * microvm brings its own (bios-microvm.bin). */
+    if (!vm->microvm && is_file(QBOOT)) strv_addl(&q, "-bios", QBOOT, NULL);
   }
   /* A virtio-9p device per volume whose mount tag is GUEST, which the kernel preopens at that
    * name (p9/volume.c). security_model=none: files are created as the user running kiln with
@@ -96,12 +119,9 @@ static Strv qemu_argv(const Vm *vm) {
   }
   /* The memory balloon, for free page reporting only: RAM the kernel frees (a restart in
    * place) goes back to the host. It never inflates, so the guest keeps all of --mem. */
-  if (vm->balloon) strv_addl(&q, "-device", "virtio-balloon-pci,free-page-reporting=on", NULL);
+  if (vm->balloon) strv_addl(&q, "-device", virtio_dev(vm, "balloon", "free-page-reporting=on"), NULL);
   if (vm->net) {
-    if (vm->net_ready) {
-      strv_add(&q, "-serial");
-      strv_addf(&q, "file:%s/net", vm->rundir);
-    }
+    if (vm->net_ready) com_port(&q, vm, 3, xasprintf("%s/net", vm->rundir));
     /* restrict=on: the guest cannot reach the host's loopback services (10.0.2.2) or the
      * outside; host forwards still work. --outbound lifts it. */
     Strv nd = {0};
@@ -109,7 +129,7 @@ static Strv qemu_argv(const Vm *vm) {
     for (int i = 0; i < vm->hostfwds.n; i++) strv_addf(&nd, "hostfwd=%s", vm->hostfwds.v[i]);
     strv_add(&q, "-netdev");
     strv_add(&q, strv_join(&nd, ","));
-    strv_addl(&q, "-device", "virtio-net-pci,netdev=n0", NULL);
+    strv_addl(&q, "-device", virtio_dev(vm, "net", "netdev=n0"), NULL);
   } else {
     strv_addl(&q, "-nic", "none", NULL);
   }
@@ -317,6 +337,12 @@ int cmd_run(int argc, char **argv) {
     die("run: IMAGE must be .iso or .elf");
   }
   volumes(&vm, &vols);
+  /* The machine: QEMU's microvm for an .elf on one CPU without volumes (no PCI, no ACPI:
+   * virtio over MMIO, drivers/virtio.c; it starts sooner than the PC machine, bench/serve);
+   * else the PC machine (the ISO's CD boot, the ACPI tables smp=N needs, virtio-9p on PCI).
+   * KILN_MACHINE=pc forces the PC machine. */
+  const char *machine = getenv("KILN_MACHINE");
+  vm.microvm = vm.kernel && !vm.cdrom && vm.smp == 1 && vols.n == 0 && !(machine && !strcmp(machine, "pc"));
   if (!strcmp(net, "none") && vm.outbound) die("run: --outbound needs a network (not --net none)");
   vm.net = strcmp(net, "none") && (!strcmp(net, "user") || fwds.n > 0 || vm.outbound);
   Strv tcp_host = {0}, tcp_guest = {0};
