@@ -44,7 +44,7 @@
  * thread, freed before the next (aot/emit.c): compiler memory is bounded by the chunk, not
  * the module. A module within one chunk stays one LLVM module (cross-function inlining). */
 /* 32 KiB: enough chunks for the threads to end together (jq's 464 KiB make 15; 128 KiB chunks
- * left one thread idle for a third of the compile), and still above the compute benchmarks'
+ * left one thread idle for a quarter of the compile), and still above the compute benchmarks'
  * ~26 KiB; smaller chunks inline less across functions, which cost no measurable run time on
  * the real programs (bench/real) and saves compile time. */
 #define CHUNK_CODE_BYTES (32u * 1024) /* bytes of function bodies per chunk */
