@@ -209,10 +209,41 @@ typedef struct Work {
   const Options *o;
   Chunk *chunks;
   unsigned nchunks;
+  unsigned *order; /* chunk indices, the most code first */
   bool split;
-  atomic_uint next;   /* the next chunk to take */
+  atomic_uint next;   /* the next entry of order to take */
   atomic_uint failed; /* the lowest chunk with an error (nchunks: none) */
 } Work;
+
+static uint64_t chunk_code(const Module *m, const Chunk *ch) {
+  uint64_t code = 0;
+  for (uint32_t f = ch->lo; f < ch->hi; f++) code += (uint64_t)(m->funcs[f].body_end - m->funcs[f].body);
+  return code;
+}
+
+typedef struct ChunkSize {
+  uint64_t code;
+  unsigned i;
+} ChunkSize;
+
+static int by_size_down(const void *a, const void *b) {
+  const ChunkSize *x = a, *y = b;
+  if (x->code != y->code) return x->code < y->code ? 1 : -1;
+  return x->i < y->i ? -1 : x->i > y->i;
+}
+
+/* The order threads take chunks in: the biggest first, so no thread starts a big chunk when
+ * the others are about to finish (longest processing time first); ties in index order. It
+ * decides only which thread compiles a chunk: the objects are joined in index order. */
+static unsigned *order_chunks(const Module *m, const Chunk *ch, unsigned n) {
+  ChunkSize *s = xmalloc(sizeof *s * n);
+  for (unsigned i = 0; i < n; i++) s[i] = (ChunkSize){chunk_code(m, &ch[i]), i};
+  qsort(s, n, sizeof *s, by_size_down);
+  unsigned *order = xmalloc(sizeof *order * n);
+  for (unsigned i = 0; i < n; i++) order[i] = s[i].i;
+  free(s);
+  return order;
+}
 
 /* Whether the chunk is only functions bound_big_functions took out of the pipeline. */
 static bool all_optnone(const Compiler *c) {
@@ -271,13 +302,16 @@ static void compile_chunk(Work *w, Chunk *ch) {
   free(c.fns), free(c.fntypes), free(c.tailtypes), free(c.tramps);
 }
 
-/* Chunks are taken in index order; after an error none past it is started, and those before
- * it finish, so the error reported is the first in the module, as with one thread. */
+/* Chunks are taken in w->order; after an error no chunk past it in the module is started, and
+ * those before it are all compiled, so the error reported is the first in the module, as with
+ * one thread. */
 static void *compile_worker(void *arg) {
   Work *w = arg;
   for (;;) {
-    unsigned i = atomic_fetch_add(&w->next, 1);
-    if (i >= w->nchunks || i > atomic_load(&w->failed)) return NULL;
+    unsigned k = atomic_fetch_add(&w->next, 1);
+    if (k >= w->nchunks) return NULL;
+    unsigned i = w->order[k];
+    if (i > atomic_load(&w->failed)) continue;
     compile_chunk(w, &w->chunks[i]);
     if (w->chunks[i].error) {
       unsigned f = atomic_load(&w->failed);
@@ -323,6 +357,7 @@ void compile_module(const Module *m, const Options *o) {
   llvm_init();
   Work w = {.m = m, .o = o};
   w.chunks = plan_chunks(m, o, &w.nchunks);
+  w.order = order_chunks(m, w.chunks, w.nchunks);
   w.split = w.nchunks > 1;
   /* The chunk objects of a split module, beside the output: on its file system, not in a
    * /tmp that may be memory (a million functions make 250 MB of them). */
@@ -365,5 +400,5 @@ void compile_module(const Module *m, const Options *o) {
     unlink(o->out);
     exit(1);
   }
-  free(w.chunks);
+  free(w.chunks), free(w.order);
 }

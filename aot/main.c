@@ -68,7 +68,7 @@ static void usage(void) {
                   "  At -O1 and above, a function past 100k LLVM instructions, 20k blocks or a block of 8000\n"
                   "  is compiled without optimisation (a note names it): compile time stays linear.\n"
                   "  -j N  threads (default: online CPUs). Functions are compiled in chunks of N bytes of code\n"
-                  "  (--chunk-bytes, default 131072), each in its own LLVM context, freed before the next;\n"
+                  "  (--chunk-bytes, default 32768), each in its own LLVM context, freed before the next;\n"
                   "  ld.lld-19 -r joins them. The object is the same for every -j. A module that fits one\n"
                   "  chunk stays one LLVM module (inlining across all functions); --emit-llvm* compile as one\n"
                   "  chunk. Memory: see README \"Limits\".\n"
