@@ -158,13 +158,20 @@ void declare_functions(Compiler *c) {
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(c->llc, "probe-stack", 11, "inline-asm", 10));
   }
+  c->trap_fn = trap_decl(c);
+}
+
+LLVMValueRef trap_decl(Compiler *c) {
+  LLVMValueRef f = LLVMGetNamedFunction(c->mod, "kiln_trap");
+  if (f) return f;
   LLVMTypeRef tt = LLVMFunctionType(c->voidt, (LLVMTypeRef[]){c->ptr, c->i32}, 2, 0);
-  c->trap_fn = LLVMAddFunction(c->mod, "kiln_trap", tt);
+  f = LLVMAddFunction(c->mod, "kiln_trap", tt);
   const char *attrs[] = {"noreturn", "cold", "nounwind"};
   for (int i = 0; i < 3; i++) {
     unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
-    LLVMAddAttributeAtIndex(c->trap_fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, kind, 0));
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, kind, 0));
   }
+  return f;
 }
 
 /* ---- constants ---- */
