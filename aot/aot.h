@@ -314,6 +314,7 @@ bool is_dead(Lower *L);
 void go_dead(Lower *L); /* after a terminator: continue in a fresh unreachable block */
 void trap_if(Lower *L, LLVMValueRef cond, uint32_t code);
 void trap_now(Lower *L, uint32_t code);
+void mark_stack_check(Compiler *c, LLVMValueRef fn); /* fn gets the stack-limit check (insert_stack_checks) */
 void insert_stack_checks(Compiler *c); /* after the pipeline: the prologue check of the functions marked for it */
 
 /* ---- lower_eh.c: legacy exception handling (abi.h §5) ---- */

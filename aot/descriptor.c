@@ -290,6 +290,9 @@ static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
   snprintf(name, sizeof name, "c%u", f);
   LLVMValueRef w = LLVMAddFunction(c->mod, name, fntype(c, c->m->funcs[f].type));
   LLVMSetLinkage(w, LLVMInternalLinkage);
+  /* The optimizer may inline the tailcc body here, whose own check is only added afterwards:
+   * the wrapper is checked instead. */
+  mark_stack_check(c, w);
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, w, "entry"));
   bool via = results_via_ptr(c, ft);

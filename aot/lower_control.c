@@ -335,6 +335,11 @@ static void stack_check(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
   LLVMBuildUnreachable(b);
 }
 
+void mark_stack_check(Compiler *c, LLVMValueRef fn) {
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateStringAttribute(c->llc, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR), "", 0));
+}
+
 void insert_stack_checks(Compiler *c) {
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
   for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn))
@@ -385,9 +390,7 @@ static void read_locals(Lower *L) {
     uint8_t t = rd_valtype(r);
     for (uint32_t i = 0; i < n; i++) L->local_types[k++] = t;
   }
-  if (needs_stack_check(&L->m->funcs[L->fidx], L))
-    LLVMAddAttributeAtIndex(L->fn, LLVMAttributeFunctionIndex,
-                            LLVMCreateStringAttribute(L->c->llc, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR), "", 0));
+  if (needs_stack_check(&L->m->funcs[L->fidx], L)) mark_stack_check(L->c, L->fn);
   for (uint32_t i = 0; i < L->nlocals; i++) {
     LLVMTypeRef t = llvm_type(L->c, L->local_types[i]);
     L->locals[i] = entry_alloca(L, t);
