@@ -64,11 +64,19 @@
  *    moves) and checks against ctx->memories[k]->bytes; kiln_rt_memory_* take the index.
  *    Memory 0 stays ctx->mem0.
  *
+ *    Globals. Every global lives in a kiln_val cell; ctx->globals[g] points to the cell of
+ *    global g (an imported global's belongs to the instance that defines it). The cells of
+ *    the globals a module defines lie right below its context, the k-th defined one (global
+ *    nimported_globals + k) at ((kiln_val *)ctx)[-1 - k]: the runtime allocates them in one
+ *    block with the instance, and generated code reads and writes a defined global with one
+ *    access at a constant offset from ctx.
+ *
  * 4. Traps
  *    Generated code calls kiln_trap(ctx, code), which never returns. Hardware faults in the
  *    guard region are turned into the same codes by the runtime. Every function prologue
- *    compares the stack pointer with ctx->stack_limit and traps KILN_TRAP_STACK_EXHAUSTED
- *    below it.
+ *    (but those of small leaf functions) compares the stack pointer with ctx->stack_limit and
+ *    traps KILN_TRAP_STACK_EXHAUSTED below it; a body inlined into another is covered by its
+ *    caller's check.
  *
  * 5. Exceptions (the legacy exception-handling proposal: try, catch, catch_all, delegate,
  *    throw, rethrow, tags)
@@ -188,9 +196,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KILN_ABI_VERSION 4 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
+#define KILN_ABI_VERSION 5 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
                              3: tags and exceptions (§5: kiln_module.tags, kiln_instance.tags);
-                             4: threads (§8: kiln_limits.shared, kiln_memory.shared/lock, atomics) */
+                             4: threads (§8: kiln_limits.shared, kiln_memory.shared/lock, atomics);
+                             5: defined globals' cells below the context (§3, Globals) */
 #define KILN_PAGE_SIZE 65536ull
 #define KILN_MAX_PAGES 65536ull
 /* 4 GiB of addressable memory + 4 GiB of guard for any u32 offset + one page for the access size. */
@@ -470,7 +479,7 @@ struct kiln_instance {
   kiln_memory **memories;      /*  8 [gen] */
   kiln_funcref *funcs;         /* 16 [gen] one per function index, imports first */
   kiln_table **tables;         /* 24 [gen] */
-  kiln_val **globals;          /* 32 [gen] storage of each global */
+  kiln_val **globals;          /* 32 [gen] storage of each global; defined ones also below ctx (§3) */
   uintptr_t stack_limit;       /* 40 [gen] trap "call stack exhausted" when rsp is below */
   const kiln_module *module;   /* 48 */
   void *host;                  /* 56 runtime's own state (WASI, trap recovery, ...) */

@@ -314,6 +314,8 @@ bool is_dead(Lower *L);
 void go_dead(Lower *L); /* after a terminator: continue in a fresh unreachable block */
 void trap_if(Lower *L, LLVMValueRef cond, uint32_t code);
 void trap_now(Lower *L, uint32_t code);
+void mark_stack_check(Compiler *c, LLVMValueRef fn); /* fn gets the stack-limit check (insert_stack_checks) */
+void insert_stack_checks(Compiler *c); /* after the pipeline: the prologue check of the functions marked for it */
 
 /* ---- lower_eh.c: legacy exception handling (abi.h §5) ---- */
 void eh_begin_function(Lower *L); /* after the locals: fetch the state if the body needs it */
@@ -363,6 +365,7 @@ bool lower_table_fc(Lower *L, uint32_t sub);
 
 /* ---- descriptor.c ---- */
 void declare_functions(Compiler *c); /* the definitions of [lo, hi), kiln_trap */
+LLVMValueRef trap_decl(Compiler *c);  /* kiln_trap, declared again if the optimizer dropped it */
 LLVMValueRef fn_ref(Compiler *c, uint32_t f); /* defined function f: declared on first use */
 void emit_descriptor(Compiler *c);
 void emit_func_entries(Compiler *c); /* a split module: a chunk's part of the descriptor */

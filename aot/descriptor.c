@@ -158,13 +158,20 @@ void declare_functions(Compiler *c) {
     LLVMAddAttributeAtIndex(c->fns[f], LLVMAttributeFunctionIndex,
                             LLVMCreateStringAttribute(c->llc, "probe-stack", 11, "inline-asm", 10));
   }
+  c->trap_fn = trap_decl(c);
+}
+
+LLVMValueRef trap_decl(Compiler *c) {
+  LLVMValueRef f = LLVMGetNamedFunction(c->mod, "kiln_trap");
+  if (f) return f;
   LLVMTypeRef tt = LLVMFunctionType(c->voidt, (LLVMTypeRef[]){c->ptr, c->i32}, 2, 0);
-  c->trap_fn = LLVMAddFunction(c->mod, "kiln_trap", tt);
+  f = LLVMAddFunction(c->mod, "kiln_trap", tt);
   const char *attrs[] = {"noreturn", "cold", "nounwind"};
   for (int i = 0; i < 3; i++) {
     unsigned kind = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
-    LLVMAddAttributeAtIndex(c->trap_fn, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, kind, 0));
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex, LLVMCreateEnumAttribute(c->llc, kind, 0));
   }
+  return f;
 }
 
 /* ---- constants ---- */
@@ -283,6 +290,9 @@ static LLVMValueRef c_wrapper(Compiler *c, uint32_t f) {
   snprintf(name, sizeof name, "c%u", f);
   LLVMValueRef w = LLVMAddFunction(c->mod, name, fntype(c, c->m->funcs[f].type));
   LLVMSetLinkage(w, LLVMInternalLinkage);
+  /* The optimizer may inline the tailcc body here, whose own check is only added afterwards:
+   * the wrapper is checked instead. */
+  mark_stack_check(c, w);
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
   LLVMPositionBuilderAtEnd(b, LLVMAppendBasicBlockInContext(c->llc, w, "entry"));
   bool via = results_via_ptr(c, ft);

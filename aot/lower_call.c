@@ -268,7 +268,13 @@ bool lower_call(Lower *L, uint8_t op) {
   }
 }
 
+/* The kiln_val cell of global g. A defined global's lies right below ctx (abi.h §3a): one
+ * load from ctx reaches its value, where ctx->globals[g] would take three dependent loads
+ * (__stack_pointer is read and written in most functions' prologue and epilogue). */
 static LLVMValueRef global_cell(Lower *L, uint32_t g) {
+  uint32_t nimp = L->m->nimported_globals;
+  if (g >= nimp)
+    return gep(L, L->ctx, LLVMConstInt(L->c->i64, (uint64_t)-(int64_t)(sizeof(kiln_val) * ((uint64_t)g - nimp + 1)), 1));
   if (!L->globals) L->globals = ctx_field(L, offsetof(kiln_instance, globals), L->c->ptr, true);
   return load_invariant(L, L->c->ptr, gep(L, L->globals, LLVMConstInt(L->c->i64, 8ull * g, 0)));
 }

@@ -297,17 +297,56 @@ static bool lower_control(Lower *L, uint8_t op) {
   }
 }
 
-/* Compares the stack pointer with ctx->stack_limit: deep recursion traps cleanly. */
-static void stack_check(Lower *L) {
-  Compiler *c = L->c;
+/* The stack check: rsp compared with ctx->stack_limit at function entry, so deep recursion
+ * traps cleanly with room left for host calls. Lowering only marks the functions that need it
+ * (STACK_CHECK_ATTR); insert_stack_checks adds it after the -O pipeline, once per function
+ * that remains: checks lowered into every body would be inlined along with their callees,
+ * where they repeat the caller's own check and make small functions look too costly to
+ * inline. An inlined body needs no check of its own: its caller called it, so the caller
+ * is no leaf and has one, and rsp does not move within a function. */
+#define STACK_CHECK_ATTR "kiln-stack-check"
+
+static void stack_check(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
   LLVMTypeRef fty = LLVMFunctionType(c->i64, (LLVMTypeRef[]){LLVMMetadataTypeInContext(c->llc)}, 1, 0);
   LLVMValueRef rr = LLVMGetNamedFunction(c->mod, "llvm.read_register.i64");
   if (!rr) rr = LLVMAddFunction(c->mod, "llvm.read_register.i64", fty);
   LLVMMetadataRef rsp = LLVMMDStringInContext2(c->llc, "rsp", 3);
   LLVMValueRef arg = LLVMMetadataAsValue(c->llc, LLVMMDNodeInContext2(c->llc, &rsp, 1));
-  LLVMValueRef sp = LLVMBuildCall2(L->b, fty, rr, &arg, 1, "sp");
-  LLVMValueRef lim = ctx_field(L, offsetof(kiln_instance, stack_limit), c->i64, false);
-  trap_if(L, LLVMBuildICmp(L->b, LLVMIntULT, sp, lim, ""), KILN_TRAP_STACK_EXHAUSTED);
+  /* A new entry block holds the check; the old one follows it. The allocas move along, as
+   * only those of the entry block are part of the fixed frame. */
+  LLVMBasicBlockRef body = LLVMGetEntryBasicBlock(fn);
+  LLVMBasicBlockRef entry = LLVMInsertBasicBlockInContext(c->llc, body, "stack_check");
+  LLVMBasicBlockRef trap = LLVMAppendBasicBlockInContext(c->llc, fn, "stack_exhausted");
+  LLVMPositionBuilderAtEnd(b, entry);
+  for (LLVMValueRef in = LLVMGetFirstInstruction(body), next; in; in = next) {
+    next = LLVMGetNextInstruction(in);
+    if (!LLVMIsAAllocaInst(in)) continue;
+    LLVMInstructionRemoveFromParent(in);
+    LLVMInsertIntoBuilder(b, in);
+  }
+  LLVMValueRef ctx = LLVMGetParam(fn, 0);
+  LLVMValueRef sp = LLVMBuildCall2(b, fty, rr, &arg, 1, "sp");
+  LLVMValueRef lp = LLVMBuildGEP2(b, c->i8, ctx, (LLVMValueRef[]){LLVMConstInt(c->i64, offsetof(kiln_instance, stack_limit), 0)}, 1, "");
+  LLVMValueRef lim = set_tbaa(c, LLVMBuildLoad2(b, c->i64, lp, ""), TBAA_RUNTIME);
+  LLVMBuildCondBr(b, LLVMBuildICmp(b, LLVMIntULT, sp, lim, ""), trap, body);
+  LLVMPositionBuilderAtEnd(b, trap);
+  LLVMValueRef tf = trap_decl(c);
+  LLVMBuildCall2(b, LLVMGlobalGetValueType(tf), tf, (LLVMValueRef[]){ctx, LLVMConstInt(c->i32, KILN_TRAP_STACK_EXHAUSTED, 0)}, 2, "");
+  LLVMBuildUnreachable(b);
+}
+
+void mark_stack_check(Compiler *c, LLVMValueRef fn) {
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex,
+                          LLVMCreateStringAttribute(c->llc, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR), "", 0));
+}
+
+void insert_stack_checks(Compiler *c) {
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
+  for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn))
+    if (LLVMGetFirstBasicBlock(fn) &&
+        LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR)))
+      stack_check(c, b, fn);
+  LLVMDisposeBuilder(b);
 }
 
 /* Bodies that call nothing skip the check when their frame is known small: few bytes of
@@ -351,8 +390,7 @@ static void read_locals(Lower *L) {
     uint8_t t = rd_valtype(r);
     for (uint32_t i = 0; i < n; i++) L->local_types[k++] = t;
   }
-  /* The check comes before the first store into the frame (the locals' initial values). */
-  if (needs_stack_check(&L->m->funcs[L->fidx], L)) stack_check(L);
+  if (needs_stack_check(&L->m->funcs[L->fidx], L)) mark_stack_check(L->c, L->fn);
   for (uint32_t i = 0; i < L->nlocals; i++) {
     LLVMTypeRef t = llvm_type(L->c, L->local_types[i]);
     L->locals[i] = entry_alloca(L, t);

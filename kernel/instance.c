@@ -18,15 +18,28 @@ typedef struct elem_inst {
 
 typedef struct inst_priv {
   kiln_instance pub;
-  kiln_memory *own_mems; /* memories, tables, global cells defined by this module */
+  kiln_memory *own_mems; /* memories and tables defined by this module (its globals' cells lie below: own_global) */
   kiln_table *own_tables;
-  kiln_val *own_globals;
   kiln_tag *own_tags;
   uint32_t *data_len; /* per data segment; 0 once dropped */
   elem_inst *elems;
 } inst_priv;
 
 static inline inst_priv *priv(kiln_instance *ctx) { return (inst_priv *)ctx; }
+
+/* The instance of module m in one zeroed block with the cells of the globals m defines below
+ * it (abi.h §3, Globals): compiled code reaches them at constant offsets from ctx. */
+static inst_priv *alloc_priv(const kiln_module *m) {
+  uint64_t n = m->nglobals - m->nimported_globals;
+  kiln_val *block = kiln_plat_alloc(n * sizeof(kiln_val) + sizeof(inst_priv));
+  if (!block) return 0;
+  inst_priv *p = (inst_priv *)(block + n);
+  p->pub.module = m;
+  return p;
+}
+
+/* The cell of the k-th global the instance's module defines. */
+static kiln_val *own_global(kiln_instance *inst, uint32_t k) { return (kiln_val *)inst - 1 - k; }
 
 /* ---- small freestanding helpers ---- */
 
@@ -200,11 +213,10 @@ static int alloc_instance(inst_priv *p, const kiln_module *m) {
   p->own_tags = alloc_array(m->ntags - m->nimported_tags, sizeof(kiln_tag));
   p->own_tables = alloc_array(m->ntables - m->nimported_tables, sizeof(kiln_table));
   p->own_mems = alloc_array(m->nmemories - m->nimported_memories, sizeof(kiln_memory));
-  p->own_globals = alloc_array(m->nglobals - m->nimported_globals, sizeof(kiln_val));
   p->data_len = alloc_array(m->ndata, sizeof(uint32_t));
   p->elems = alloc_array(m->nelems, sizeof(elem_inst));
   return inst->funcs && inst->tables && inst->memories && inst->globals && inst->tags && p->own_tags &&
-                 p->own_tables && p->own_mems && p->own_globals && p->data_len && p->elems
+                 p->own_tables && p->own_mems && p->data_len && p->elems
              ? 0
              : -1;
 }
@@ -254,7 +266,7 @@ static int alloc_defined(inst_priv *p, kiln_instance *parent, char *err, size_t 
   }
   inst->mem0 = m->nmemories ? inst->memories[0]->base : 0;
   for (uint32_t i = m->nimported_globals; i < m->nglobals; i++) {
-    kiln_val *cell = &p->own_globals[i - m->nimported_globals];
+    kiln_val *cell = own_global(inst, i - m->nimported_globals);
     *cell = eval_const(inst, &m->globals[i].init);
     inst->globals[i] = cell;
   }
@@ -305,7 +317,7 @@ kiln_instance *kiln_instantiate(const kiln_module *m, kiln_resolve_fn resolve, v
     set_err(err, errlen, "module descriptor has the wrong ABI version", 0);
     return 0;
   }
-  inst_priv *p = kiln_plat_alloc(sizeof *p);
+  inst_priv *p = alloc_priv(m);
   if (!p) {
     set_err(err, errlen, "out of memory", 0);
     return 0;
@@ -351,7 +363,6 @@ void kiln_instance_free(kiln_instance *inst) {
     for (uint32_t i = 0; i < m->nelems; i++) kiln_plat_free(p->elems[i].items);
   kiln_plat_free(p->elems);
   kiln_plat_free(p->data_len);
-  kiln_plat_free(p->own_globals);
   kiln_plat_free(p->own_tags);
   kiln_plat_free(inst->tags);
   kiln_plat_free(p->own_mems);
@@ -360,7 +371,7 @@ void kiln_instance_free(kiln_instance *inst) {
   kiln_plat_free(inst->memories);
   kiln_plat_free(inst->tables);
   kiln_plat_free(inst->funcs);
-  kiln_plat_free(p);
+  kiln_plat_free((kiln_val *)p - (m->nglobals - m->nimported_globals));
 }
 
 /* ---- exports, calls, reporting ---- */
@@ -770,7 +781,7 @@ int32_t kiln_thread_spawn(kiln_instance *parent, uint32_t start_arg) {
   uint32_t tid = __atomic_fetch_add(&next_tid, 1, __ATOMIC_RELAXED);
   if (tid > TID_MAX) return -WASI_EAGAIN;
 
-  inst_priv *p = kiln_plat_alloc(sizeof *p);
+  inst_priv *p = alloc_priv(m);
   thread_start *ts = kiln_plat_alloc(sizeof *ts);
   if (!p || !ts) goto fail;
   kiln_instance *inst = &p->pub;
