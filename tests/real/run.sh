@@ -5,11 +5,11 @@
 # program's stdout (binary, byte for byte), its exit status, and the files it writes with the
 # native run: compressed data to stdout and through files, input on stdin, a SQL script from a
 # file and from stdin, a database created in a directory and read back by the host's sqlite3,
-# jq filters, Lua scripts. Files are written through --dir (hosted) and --volume (VM), which must
-# reach the host. Lua's errors and coroutines are setjmp/longjmp, which its wasm build does with
-# Wasm exceptions (Kiln's sjlj runtime). SKIPs everything, with the reason, when the Debian
-# sources cannot be fetched. Ends with
-# one informational line per program: native and hosted CPU time of a larger workload.
+# jq filters, Lua scripts (among them bench/real's: strings, sort-closures, float-math). Files
+# are written through --dir (hosted) and --volume (VM), which must reach the host. Lua's errors
+# and coroutines are setjmp/longjmp, which its wasm build does with Wasm exceptions (Kiln's sjlj
+# runtime). SKIPs everything, with the reason, when the Debian sources cannot be fetched. Ends
+# with one informational line per program: native and hosted CPU time of a larger workload.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . tests/lib.sh
@@ -327,6 +327,12 @@ print(pcall(io.lines, "work/missing.txt"))
 EOF
 mkdir -p "$T/tpl/lua-files"
 case_ lua-files lua - data/files.lua
+# bench/real's Lua workloads, small: the same output in every mode (patterns, sorting with
+# closures, libm through math.sin/exp/log).
+for s in strings:3000 sort-closures:5000 float-math:60; do
+  cp "tests/real/${s%%:*}.lua" "$D/"
+  case_ "lua-${s%%:*}" lua - "data/${s%%:*}.lua" "${s#*:}"
+done
 # ---- CPU time, native vs hosted (informational) ----
 # A larger workload per program, best of 3 runs each; user + system seconds.
 B=$T/bench
