@@ -53,13 +53,14 @@ signal() {
     curl -s -m 2 -o /dev/null "http://127.0.0.1:$port/" && break
     sleep 0.1
   done
-  kids=$(pgrep -P "$pid" | tr '\n' ' ')
+  # its children, from /proc (procps, pgrep's package, is not on every machine)
+  kids=$(cat /proc/"$pid"/task/*/children 2>/dev/null)
   if [ $i = 600 ] || [ -z "$kids" ]; then fail "$name" "the VM never served ($(tail -n1 "$T/$name.log"))"; kill -9 $kids $pid 2>/dev/null; return; fi
   kill "-$sig" "$pid"
   wait "$pid"; rc=$?
   for ((i = 0; i < 50; i++)); do
     left=""
-    for k in $kids; do kill -0 "$k" 2>/dev/null && left+="$(ps -o comm= -p "$k") "; done
+    for k in $kids; do kill -0 "$k" 2>/dev/null && left+="$(cat /proc/"$k"/comm 2>/dev/null) "; done
     [ -z "$left" ] && break
     sleep 0.1
   done
