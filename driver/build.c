@@ -138,9 +138,8 @@ int cmd_build(int argc, char **argv) {
     die("usage: kiln build APP.wasm -o OUT.iso|--oci DIR|--oci-archive FILE.tar [options]");
   if (!is_file(wasm)) die("no such file: %s", wasm);
   /* OUT is the ISO; OUT.elf is written beside it (an OUT.elf would be an ISO named .elf). */
-  size_t ol = out ? strlen(out) : 0;
-  if (ol > 4 && !strcmp(out + ol - 4, ".elf"))
-    die("build: -o names the ISO: give -o %.*s.iso, and %s is written beside it", (int)(ol - 4), out, out);
+  if (out && ends_with(out, ".elf"))
+    die("build: -o names the ISO: give -o %s.iso, and %s is written beside it", strip_suffix(out, ".elf"), out);
   need(path_in_build("kiln-aot"));
   need(path_in_build("kernel/kernel.o"));
   if (oci || oci_archive) oci_need_tools();

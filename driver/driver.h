@@ -54,6 +54,7 @@ char *first_line(const char *path);
 bool is_file(const char *path);
 bool is_dir(const char *path);
 char *base_name(const char *path, const char *suffix);
+bool ends_with(const char *s, const char *suffix);
 char *strip_suffix(const char *s, const char *suffix);
 
 /* cache.c: the compile cache (kiln build, kiln run --hosted) and `kiln cache` */

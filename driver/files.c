@@ -153,10 +153,16 @@ bool is_dir(const char *path) {
   return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Whether S ends with SUFFIX (the shell's [[ $s == *SUFFIX ]]). */
+bool ends_with(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
 /* S without SUFFIX at its end (the shell's ${s%SUFFIX}). */
 char *strip_suffix(const char *s, const char *suffix) {
-  size_t n = strlen(s), k = strlen(suffix);
-  if (n >= k && !strcmp(s + n - k, suffix)) n -= k;
+  size_t n = strlen(s);
+  if (ends_with(s, suffix)) n -= strlen(suffix);
   return xasprintf("%.*s", (int)n, s);
 }
 
@@ -168,6 +174,6 @@ char *base_name(const char *path, const char *suffix) {
   while (start > 0 && path[start - 1] != '/') start--;
   char *b = xasprintf("%.*s", (int)(n - start), path + start);
   size_t bl = strlen(b), k = strlen(suffix);
-  if (bl > k && !strcmp(b + bl - k, suffix)) b[bl - k] = 0;
+  if (bl > k && ends_with(b, suffix)) b[bl - k] = 0;
   return b;
 }

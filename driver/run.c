@@ -314,12 +314,12 @@ int cmd_run(int argc, char **argv) {
   close(errpipe[0]);
   vm.errfd = errpipe[1];
 
-  size_t il = strlen(image);
   char *extras = strv_join(&extra, " ");
-  if (il > 4 && !strcmp(image + il - 4, ".iso")) {
+  bool is_elf = ends_with(image, ".elf");
+  if (ends_with(image, ".iso")) {
     if (extra.n > 0) iso_boot_direct(&vm, image, extras);
     else vm.cdrom = image;
-  } else if (il > 4 && !strcmp(image + il - 4, ".elf")) {
+  } else if (is_elf) {
     char *base = strip_suffix(image, ".elf"), *cl = read_file(xasprintf("%s.cmdline", base), NULL);
     for (char *c = cl; c && *c; c++)
       if (*c == '\n') *c = ' ';
@@ -342,7 +342,7 @@ int cmd_run(int argc, char **argv) {
    * else the PC machine (the ISO's CD boot, the ACPI tables smp=N needs, virtio-9p on PCI).
    * KILN_MACHINE=pc forces the PC machine. */
   const char *machine = getenv("KILN_MACHINE");
-  vm.microvm = vm.kernel && !vm.cdrom && vm.smp == 1 && vols.n == 0 && !(machine && !strcmp(machine, "pc"));
+  vm.microvm = is_elf && vm.smp == 1 && vols.n == 0 && !(machine && !strcmp(machine, "pc"));
   if (!strcmp(net, "none") && vm.outbound) die("run: --outbound needs a network (not --net none)");
   vm.net = strcmp(net, "none") && (!strcmp(net, "user") || fwds.n > 0 || vm.outbound);
   Strv tcp_host = {0}, tcp_guest = {0};
