@@ -106,6 +106,15 @@ int virtio_mmio_open(struct virtio_dev *v, uint32_t id, int n) {
   return -1;
 }
 
+int virtio_open(struct virtio_dev *v, const char *name, uint32_t id, uint16_t pci_modern, uint16_t pci_transitional) {
+  struct pci_dev *pci = pci_find(VIRTIO_PCI_VENDOR, pci_modern, 0);
+  if (!pci) pci = pci_find(VIRTIO_PCI_VENDOR, pci_transitional, 0);
+  if (!pci) return virtio_mmio_open(v, id, 0);
+  if (virtio_pci_open(v, pci) == 0) return 0;
+  klog("%s: %02x:%02x.%x has no modern (virtio 1.0) interface\n", name, pci->bus, pci->dev, pci->fn);
+  return -1;
+}
+
 /* The device's feature word `sel` (0: bits 0-31, 1: bits 32-63). */
 static uint32_t features_get(struct virtio_dev *v, uint32_t sel) {
   if (v->mmio) {

@@ -227,6 +227,10 @@ int virtio_pci_open(struct virtio_dev *v, struct pci_dev *pci);
  * command line lists them: virtio_mmio.device=SIZE@BASE:IRQ, which QEMU appends for each. 0,
  * or -1 when there is none. */
 int virtio_mmio_open(struct virtio_dev *v, uint32_t id, int n);
+/* Steps 1-3 for the first device of virtio id `id`: on PCI (its modern, then its transitional
+ * PCI device id), else on MMIO. 0, or -1 when there is none or it has no virtio 1.0 interface
+ * (said in the log under `name`). */
+int virtio_open(struct virtio_dev *v, const char *name, uint32_t id, uint16_t pci_modern, uint16_t pci_transitional);
 /* Steps 4-6: offer `wanted` ∩ device features (VERSION_1 required), FEATURES_OK, check it
  * stuck. 0 or -1 (the device is then marked FAILED). */
 int virtio_negotiate(struct virtio_dev *v, uint64_t wanted);

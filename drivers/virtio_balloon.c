@@ -21,15 +21,9 @@ static bool found;
 static uint64_t reported; /* bytes, since boot */
 
 int virtio_balloon_probe(void) {
-  struct pci_dev *pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BALLOON_MODERN, 0);
-  if (!pci) pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_BALLOON_TRANSITIONAL, 0);
   /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (on PCI, else on MMIO). */
-  if (!pci) {
-    if (virtio_mmio_open(&dev, VIRTIO_ID_BALLOON, 0) != 0) return -1;
-  } else if (virtio_pci_open(&dev, pci) != 0) {
-    klog("virtio-balloon: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
+  if (virtio_open(&dev, "virtio-balloon", VIRTIO_ID_BALLOON, VIRTIO_PCI_DEVICE_BALLOON_MODERN, VIRTIO_PCI_DEVICE_BALLOON_TRANSITIONAL) != 0)
     return -1;
-  }
   /* Steps 4-6: free page reporting only (no inflating, no statistics, no hinting). */
   if (virtio_negotiate(&dev, 1ull << VIRTIO_BALLOON_F_PAGE_REPORTING) != 0 ||
       !(dev.features & (1ull << VIRTIO_BALLOON_F_PAGE_REPORTING))) {

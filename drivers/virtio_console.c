@@ -29,15 +29,9 @@ static void on_interrupt(void *arg) {
 }
 
 int virtio_console_probe(void) {
-  struct pci_dev *pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_CONSOLE_MODERN, 0);
-  if (!pci) pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_CONSOLE_TRANSITIONAL, 0);
   /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (on PCI, else on MMIO). */
-  if (!pci) {
-    if (virtio_mmio_open(&dev, VIRTIO_ID_CONSOLE, 0) != 0) return -1;
-  } else if (virtio_pci_open(&dev, pci) != 0) {
-    klog("virtio-console: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
+  if (virtio_open(&dev, "virtio-console", VIRTIO_ID_CONSOLE, VIRTIO_PCI_DEVICE_CONSOLE_MODERN, VIRTIO_PCI_DEVICE_CONSOLE_TRANSITIONAL) != 0)
     return -1;
-  }
   /* Steps 4-6: no optional feature (no MULTIPORT: port 0 is connected at DRIVER_OK). */
   if (virtio_negotiate(&dev, 0) != 0) {
     klog("virtio-console: feature negotiation failed\n");

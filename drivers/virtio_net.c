@@ -89,15 +89,9 @@ static void on_interrupt(void *arg) {
 }
 
 int virtio_net_probe(void) {
-  struct pci_dev *pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_MODERN, 0);
-  if (!pci) pci = pci_find(VIRTIO_PCI_VENDOR, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL, 0);
   /* Steps 1-3: reset, ACKNOWLEDGE, DRIVER (drivers/virtio.c), on PCI, else on MMIO. */
-  if (!pci) {
-    if (virtio_mmio_open(&dev, VIRTIO_ID_NET, 0) != 0) return -1;
-  } else if (virtio_pci_open(&dev, pci) != 0) {
-    klog("virtio-net: %02x:%02x.%x has no modern (virtio 1.0) interface\n", pci->bus, pci->dev, pci->fn);
+  if (virtio_open(&dev, "virtio-net", VIRTIO_ID_NET, VIRTIO_PCI_DEVICE_NET_MODERN, VIRTIO_PCI_DEVICE_NET_TRANSITIONAL) != 0)
     return -1;
-  }
   /* Steps 4-6: the features that make it fast where the device offers them. */
   uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM |
                   1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_HOST_TSO4 |
