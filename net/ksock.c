@@ -475,7 +475,18 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
   return r;
 }
 
-/* Copies queued TCP bytes into iov from byte `skip` of it on; consumes them unless peek. */
+/* Reopens pcb's window by n bytes (tcp_recved takes a u16). */
+static void tcp_recved_n(struct tcp_pcb *pcb, size_t n) {
+  while (n) {
+    u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+    tcp_recved(pcb, k);
+    n -= k;
+  }
+}
+
+/* TOTAL split evenly among the open TCP sockets. */
+static size_t per_tcp_socket(size_t total) { return total / (counts.tcp_open ? counts.tcp_open : 1); }
+
 /* Reopens s's window by the n bytes the app took, as far as its share of RX_TOTAL_SOFT among
  * the open TCP sockets allows: what its peer may send (rcv_wnd) and what it holds unread stay
  * within the share, so that together the windows promise little more than the sockets take.
@@ -487,7 +498,7 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
 static void rx_reopen(struct ksock *s, size_t n) {
   s->rx_withheld += (uint32_t)n;
   if (!s->tcp || !s->rx_withheld) return;
-  uint32_t share = RX_TOTAL_SOFT / (counts.tcp_open ? counts.tcp_open : 1);
+  uint32_t share = (uint32_t)per_tcp_socket(RX_TOTAL_SOFT);
   if (share > TCP_WND) share = TCP_WND;
   uint32_t wnd = (uint32_t)s->tcp->rcv_wnd, used = wnd + s->rx_bytes, room = share > used ? share - used : 0;
   uint32_t give = s->rx_withheld < room ? s->rx_withheld : room;
@@ -497,17 +508,14 @@ static void rx_reopen(struct ksock *s, size_t n) {
   else if (!starving && give < s->rx_withheld && give < RX_WND_MIN)
     return; /* later, in one update worth sending */
   s->rx_withheld -= give;
-  while (give) { /* tcp_recved takes a u16 */
-    u16_t k = give > 0xffff ? 0xffff : (u16_t)give;
-    tcp_recved(s->tcp, k);
-    give -= k;
-  }
+  tcp_recved_n(s->tcp, give);
   if (starving) {
     tcp_ack_now(s->tcp);
     tcp_output(s->tcp);
   }
 }
 
+/* Copies queued TCP bytes into iov from byte `skip` of it on; consumes them unless peek. */
 static size_t tcp_take(struct ksock *s, const struct wasi_buf *iov, size_t n, size_t skip, int peek) {
   size_t done = 0, pos = 0;
   struct pbuf *p = s->rx_head;
@@ -643,7 +651,7 @@ static size_t tx_allowance(struct tcp_pcb *pcb) {
    * room to be copied: with 100 busy connections whose peers read (each allowed up to its
    * send buffer), sends held the heap and received segments were refused and dropped, which
    * stalled their peers for retransmission timeouts (bench/broker transfer 100/100). */
-  size_t fair = MEM_SIZE / 2 / (counts.tcp_open ? counts.tcp_open : 1);
+  size_t fair = per_tcp_socket(MEM_SIZE / 2);
   if (limit > fair) limit = fair > TX_SHARE_MIN ? fair : TX_SHARE_MIN;
   if (used > MEM_SIZE / 4 * 3) limit = TX_SHARE_MIN;
   if (limit > TCP_SND_BUF) limit = TCP_SND_BUF;
@@ -789,11 +797,7 @@ int ksock_shutdown(struct ksock *s, int how) {
       }
       s->rx_tail = NULL, s->rx_off = 0, s->rx_bytes = 0, s->rx_room = 0;
       counts.rx_queued_bytes -= n;
-      for (; s->tcp && n > 0;) {
-        u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
-        tcp_recved(s->tcp, k);
-        n -= k;
-      }
+      if (s->tcp) tcp_recved_n(s->tcp, n);
     }
     if ((how & 2) && !s->shut_wr) {
       s->shut_wr = 1;
@@ -839,11 +843,8 @@ void ksock_close(struct ksock *s) {
       struct tcp_pcb *pcb = s->tcp;
       /* What the app read is all taken, though not all reopened: lwIP resets, rather than
        * closes, a connection whose window lacks bytes (unread data). */
-      while (s->rx_withheld) {
-        u16_t k = s->rx_withheld > 0xffff ? 0xffff : (u16_t)s->rx_withheld;
-        tcp_recved(pcb, k);
-        s->rx_withheld -= k;
-      }
+      tcp_recved_n(pcb, s->rx_withheld);
+      s->rx_withheld = 0;
       tcp_detach(s);
       if (tcp_close(pcb) != ERR_OK) tcp_abort(pcb);
     }
