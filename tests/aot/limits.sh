@@ -29,7 +29,7 @@ limit() {
   elif [ -e $W/$k-over.o ]; then fail "limit-$k" "output file left behind"
   else pass "limit-$k ($over refused in ${secs}s)"; fi
   python3 $GEN $k $at $W/$k-at.wasm
-  aot_run $k-at 300 $opt $W/$k-at.wasm -o $W/$k-at.o
+  aot_run $k-at 900 $opt $W/$k-at.wasm -o $W/$k-at.o # a hang guard: a million functions take 45 s of CPU, 4x that in wall time at load 10
   if [ $rc = 0 ] && [ $rss -le $BUDGET_KB ]; then pass "accepted-$k ($at$opt: ${secs}s CPU, $((rss / 1024)) MiB)"
   elif [ $rc = 0 ]; then fail "accepted-$k" "$at at $opt: peak RSS $((rss / 1024)) MiB, over the budget of $((BUDGET_KB / 1024)) MiB"
   else fail "accepted-$k" "$at at $opt: exit $rc (124: timeout, memory over ${MEM_KB} KB?) $(tail -c 200 <<<"$err")"; fi
