@@ -276,6 +276,28 @@ if clang-19 --target=wasm32-wasi -mtail-call -O2 tests/aot/tailcall.c -o $W/tail
     else fail tailcall-c-O0 "$(tail -n1 $W/tc.err)"; fi
   fi
 else fail tailcall-c "clang: $(head -n1 $W/cc.err)"; fi
+# an interpreter built as wasm3 is (-mtail-call: every operation tail-calls the next through a
+# pointer in the code, i32/i64/f64 arguments; program calls are ordinary calls that start a new
+# chain): the same output as natively, hosted and in the VM
+if clang-19 --target=wasm32-wasi -mtail-call -O2 tests/aot/threaded.c -o $W/threaded.wasm 2>$W/cc.err &&
+   clang-19 -O2 tests/aot/threaded.c -o $W/threaded.native 2>>$W/cc.err; then
+  want=$($W/threaded.native)
+  if [ "$(wasm-objdump -d $W/threaded.wasm | grep -c return_call_indirect)" -lt 10 ]; then
+    fail threaded-c "clang emitted few return_call_indirect (is -mtail-call honoured?)"
+  elif ! $AOT $W/threaded.wasm -o $W/threaded.o 2>$W/tc.err; then fail threaded-c "kiln-aot: $(head -n1 $W/tc.err)"
+  elif ! clang-19 $W/threaded.o build/host/libkiln-host.a -lm -o $W/threaded.bin 2>$W/tc.err; then
+    fail threaded-c "link: $(tail -n1 $W/tc.err)"
+  else
+    out=$(timeout 60 $W/threaded.bin 2>&1); rc=$?
+    if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass threaded-c
+    else fail threaded-c "exit $rc, output '$(tr '\n' ' ' <<<"$out")', native '$(tr '\n' ' ' <<<"$want")'"; fi
+  fi
+  if KILN_CACHE=off ./kiln build $W/threaded.wasm -o $W/threaded.iso >$W/thrvm.log 2>&1; then
+    out=$(./kiln run $W/threaded.elf --timeout 120 2>$W/thrvm.err); rc=$?
+    if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass threaded-c-vm
+    else fail threaded-c-vm "exit $rc, output '$(tr '\n' ' ' <<<"$out")', $(tail -n1 $W/thrvm.err)"; fi
+  else fail threaded-c-vm "kiln build: $(tail -n1 $W/thrvm.log)"; fi
+else fail threaded-c "clang: $(head -n1 $W/cc.err)"; fi
 
 # --- SIMD: v128 in globals, tables, imports, multi-value, blocks and tail calls (simd.wast) ---
 out=$(python3 tests/spec/spec.py -v tests/aot/simd.wast 2>&1)
