@@ -196,10 +196,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KILN_ABI_VERSION 5 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
+#define KILN_ABI_VERSION 6 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
                              3: tags and exceptions (§5: kiln_module.tags, kiln_instance.tags);
                              4: threads (§8: kiln_limits.shared, kiln_memory.shared/lock, atomics);
-                             5: defined globals' cells below the context (§3, Globals) */
+                             5: defined globals' cells below the context (§3, Globals);
+                             6: kiln_funcref.tail_fn, kiln_instance.table0 */
 #define KILN_PAGE_SIZE 65536ull
 #define KILN_MAX_PAGES 65536ull
 /* 4 GiB of addressable memory + 4 GiB of guard for any u32 offset + one page for the access size. */
@@ -318,6 +319,8 @@ typedef struct kiln_funcref {
   kiln_instance *ctx;
   uint64_t type_hash;
   const kiln_func *func; /* descriptor of the function (for its type, trampoline and name) */
+  void *tail_fn;         /* func->tail_fn for a Wasm function, NULL for a host function: the
+                            return_call_indirect path (§1) loads it from here, one load nearer */
 } kiln_funcref;
 
 typedef struct kiln_limits {
@@ -484,6 +487,8 @@ struct kiln_instance {
   const kiln_module *module;   /* 48 */
   void *host;                  /* 56 runtime's own state (WASI, trap recovery, ...) */
   kiln_tag **tags;             /* 64 [gen] one per tag index, imports first */
+  kiln_table *table0;          /* 72 [gen] tables[0] (NULL without tables): call_indirect's table
+                                  is one load from ctx; the struct never moves, its elems may */
 };
 
 /* Services generated code calls. Provided once, portably, by kernel/instance.c. */

@@ -230,7 +230,7 @@ typedef struct Lower {
   LLVMValueRef fn, ctx;
   LLVMValueRef out; /* tailcc with 2+ results: where `return` stores them (NULL otherwise) */
   LLVMBasicBlockRef entry; /* allocas and invariant ctx loads go here */
-  LLVMValueRef mem0, funcs, globals, tables, memories, tags; /* cached invariant ctx loads */
+  LLVMValueRef mem0, funcs, globals, tables, table0, memories, tags; /* cached invariant ctx loads */
   LLVMValueRef *mem_bases; /* base of memory k > 0, loaded in the entry block on first use (lower_memory.c) */
   uint32_t memarg_mem;     /* memory of the last memarg read (read_memarg), for mem_address */
   LLVMValueRef eh;       /* kiln_eh_state * when the body uses exceptions (lower_eh.c), else NULL */
@@ -354,6 +354,7 @@ bool lower_call(Lower *L, uint8_t op);
 bool lower_variable(Lower *L, uint8_t op);
 LLVMValueRef call_rt(Lower *L, const char *name, LLVMTypeRef ret, unsigned n, LLVMValueRef *args);
 LLVMValueRef ctx_field(Lower *L, unsigned offset, LLVMTypeRef t, bool invariant);
+LLVMValueRef table_ptr(Lower *L, uint32_t t); /* the kiln_table * of table t (invariant) */
 LLVMValueRef load_invariant(Lower *L, LLVMTypeRef t, LLVMValueRef p);
 enum { TBAA_MEMORY, TBAA_GLOBAL, TBAA_RUNTIME }; /* disjoint storage: linear memory, global cells, runtime objects */
 LLVMValueRef set_tbaa(Compiler *c, LLVMValueRef access, int kind);

@@ -126,7 +126,11 @@ static void call_direct(Lower *L, uint32_t f) {
   emit_call(L, fntype(c, t), fn, fc, ft);
 }
 
-static LLVMValueRef table_ptr(Lower *L, uint32_t t) {
+LLVMValueRef table_ptr(Lower *L, uint32_t t) {
+  if (t == 0) { /* ctx->table0: one load less on every call_indirect of table 0 */
+    if (!L->table0) L->table0 = ctx_field(L, offsetof(kiln_instance, table0), L->c->ptr, true);
+    return L->table0;
+  }
   if (!L->tables) L->tables = ctx_field(L, offsetof(kiln_instance, tables), L->c->ptr, true);
   return load_invariant(L, L->c->ptr, gep(L, L->tables, LLVMConstInt(L->c->i64, 8ull * t, 0)));
 }
@@ -207,20 +211,16 @@ static void call_then_return(Lower *L, uint32_t t, LLVMValueRef callee, LLVMValu
   else LLVMBuildRetVoid(L->b);
 }
 
-/* Through a kiln_funcref: its function's tail_fn when it has one, else its C entry. */
+/* Through a kiln_funcref: its tail_fn when it has one, else its C entry. */
 static void tail_through_ref(Lower *L, uint32_t t, LLVMValueRef ref) {
   Compiler *c = L->c;
   const FuncType *ft = &L->m->types[t];
   LLVMValueRef args[ft->np + 1];
   pop_vals(L, ft->np, ft->t, args + 1);
   args[0] = ref_field(L, ref, offsetof(kiln_funcref, ctx));
-  LLVMValueRef func = ref_field(L, ref, offsetof(kiln_funcref, func));
-  LLVMBasicBlockRef has_func = LLVMAppendBasicBlockInContext(c->llc, L->fn, "rc_func");
+  LLVMValueRef tfn = ref_field(L, ref, offsetof(kiln_funcref, tail_fn));
   LLVMBasicBlockRef tail = LLVMAppendBasicBlockInContext(c->llc, L->fn, "rc_tail");
   LLVMBasicBlockRef plain = LLVMAppendBasicBlockInContext(c->llc, L->fn, "rc_call");
-  LLVMBuildCondBr(L->b, LLVMBuildIsNull(L->b, func, ""), plain, has_func);
-  LLVMPositionBuilderAtEnd(L->b, has_func);
-  LLVMValueRef tfn = ref_field(L, func, offsetof(kiln_func, tail_fn));
   LLVMBuildCondBr(L->b, LLVMBuildIsNull(L->b, tfn, ""), plain, tail);
   LLVMPositionBuilderAtEnd(L->b, tail);
   musttail(L, t, tfn, args);

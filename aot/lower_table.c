@@ -88,9 +88,7 @@ bool lower_table_fc(Lower *L, uint32_t sub) {
   }
   case FC_TABLE_SIZE: {
     uint32_t t = check_table(L, rd_u32(&L->r));
-    if (!L->tables) L->tables = ctx_field(L, offsetof(kiln_instance, tables), c->ptr, true);
-    LLVMValueRef off = LLVMConstInt(c->i64, 8ull * t, 0);
-    LLVMValueRef tbl = load_invariant(L, c->ptr, LLVMBuildGEP2(L->b, c->i8, L->tables, &off, 1, ""));
+    LLVMValueRef tbl = table_ptr(L, t);
     LLVMValueRef so = LLVMConstInt(c->i64, offsetof(kiln_table, size), 0);
     push_val(L, T_I32, set_tbaa(c, LLVMBuildLoad2(L->b, c->i32, LLVMBuildGEP2(L->b, c->i8, tbl, &so, 1, ""), ""), TBAA_RUNTIME));
     return true;

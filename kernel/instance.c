@@ -232,6 +232,7 @@ static int alloc_defined(inst_priv *p, kiln_instance *parent, char *err, size_t 
     f->ctx = inst;
     f->func = &m->funcs[i];
     f->type_hash = m->funcs[i].type->hash;
+    f->tail_fn = m->funcs[i].tail_fn;
   }
   for (uint32_t i = m->nimported_tags; i < m->ntags; i++) { /* each instantiation makes new tags */
     kiln_tag *t = &p->own_tags[i - m->nimported_tags];
@@ -249,6 +250,7 @@ static int alloc_defined(inst_priv *p, kiln_instance *parent, char *err, size_t 
     if (!t->elems) goto oom;
     inst->tables[i] = t;
   }
+  inst->table0 = m->ntables ? inst->tables[0] : 0; /* imported tables are bound by now */
   for (uint32_t i = m->nimported_memories; i < m->nmemories; i++) {
     const kiln_memory_desc *d = &m->memories[i];
     kiln_memory *mem = &p->own_mems[i - m->nimported_memories];
