@@ -183,9 +183,11 @@ if link sleep tests/kernel/apps/sleep.c 2>"$W/link.log"; then
     halts=$(sed -n 's/.*idle: \([0-9]*\) halts.*/\1/p' <<<"$idle")
     wakes=$(sed -n 's/.* \([0-9]*\) deadline-timer wake-ups.*/\1/p' <<<"$idle")
     name="sleep: 250 short sleeps halt until a one-shot timer ($mode)"
-    # 250 sleeps: each must end by a deadline interrupt (a tick may add a few halts).
+    # 250 sleeps: each must end by a deadline interrupt (a tick may add a few halts). On a loaded
+    # host a slow TCG guest may find a 1 ms deadline already past and not halt for it (seen: 249
+    # halts at load 4); a spinning sleep would halt almost never.
     if [ "$status" != "exit 0" ]; then fail "$name" "status '$status': $(grep -a -e sleep -e ' x ' <<<"$out" | tr '\n' '|')"
-    elif [[ $idle != *"($mode)"* ]] || [ -z "$halts" ] || [ "$halts" -lt 250 ] || [ "${wakes:-0}" -lt 200 ]; then
+    elif [[ $idle != *"($mode)"* ]] || [ -z "$halts" ] || [ "$halts" -lt 225 ] || [ "${wakes:-0}" -lt 200 ]; then
       fail "$name" "idle counters: '$idle'"
     else pass "$name: $(grep -a ' x 1 ms' <<<"$out" | tr -d '\r'); $halts halts, $wakes timer wake-ups"; fi
   done
