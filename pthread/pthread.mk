@@ -12,7 +12,7 @@
 ifneq ($(MAKECMDGOALS),clean)
 include $(B)/wasi-libc/sysroot.mk
 endif
-$(B)/wasi-libc/sysroot.mk: tools/wasi-libc.sh | $(DEPS)
+$(B)/wasi-libc/sysroot.mk: tools/wasi-libc.sh $(wildcard tools/patches/wasi-libc/*.patch) | $(DEPS)
 	tools/wasi-libc.sh $(B)/wasi-libc
 
 PTHREAD_LIB := $(B)/pthread/libkiln-pthread.a

@@ -33,7 +33,7 @@ if [ -z "$missing" ]; then pass wasi-lock/complete; else fail wasi-lock/complete
 sysroot=$(sed -n 's/^WASI_LIBC_SYSROOT := //p' build/wasi-libc/sysroot.mk)
 WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first -Wl,-z,stack-size=65536
   -pthread -Ipthread/include ${sysroot:+--sysroot=$sysroot} -Wl,--max-memory=67108864)
-for p in sum condvar once_tsd race c11 trap exit echo_mt close_blocked errno_tls; do
+for p in sum condvar once_tsd race c11 trap exit echo_mt close_blocked errno_tls open_mt; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
 done
 # The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
@@ -81,13 +81,19 @@ run c11 c11; expect c11 0 "ok"
 run race-wide race 50 16 500; expect race-wide 0 "50 rounds of 16 threads: no lost update"
 # errno per thread: six threads fail calls with six errnos at once (a file in a preopened
 # directory, tests/threads/errno_tls.c); over Debian's wasi-libc errno is shared and this fails.
+# And libc's buffer for relative paths after a chdir() (tests/threads/open_mt.c): shared, threads
+# open each other's files.
 mkdir -p "$T/errdir" && echo f >"$T/errdir/f"
-errno_skip=$(sed -n 's/^# //p' build/wasi-libc/sysroot.mk)
+for f in t0 t11 t222 t3333; do printf %s $f >"$T/errdir/$f"; done
+tls_skip=$(sed -n 's/^# //p' build/wasi-libc/sysroot.mk)
 if [ -n "$sysroot" ]; then
   run errno-tls errno_tls /d 20000 -- --dir "$T/errdir:/d"
   expect errno-tls 0 "6 threads x 20000 failing calls: each saw its own errno; main kept ENOTDIR"
+  run open-mt open_mt /d 5000 -- --dir "$T/errdir:/d"
+  expect open-mt 0 "4 threads x 5000 opens: each read its own file"
 else
-  skip errno-tls "errno is one variable for all threads over Debian's wasi-libc ($errno_skip)"
+  skip errno-tls "errno is one variable for all threads over Debian's wasi-libc ($tls_skip)"
+  skip open-mt "libc's path buffer is one for all threads over Debian's wasi-libc ($tls_skip)"
 fi
 
 # A trap in a worker ends everything, reported once, with the worker's function.
@@ -142,8 +148,11 @@ vmrun vm-smp2-race 2 race 200 4 1000; expect vm-smp2-race 0 "200 rounds of 4 thr
 if [ -n "$sysroot" ]; then
   vmrun vm-smp2-errno-tls 2 errno_tls /d 20000 -- --dir "$T/errdir:/d"
   expect vm-smp2-errno-tls 0 "6 threads x 20000 failing calls: each saw its own errno; main kept ENOTDIR"
+  vmrun vm-smp2-open-mt 2 open_mt /d 5000 -- --dir "$T/errdir:/d"
+  expect vm-smp2-open-mt 0 "4 threads x 5000 opens: each read its own file"
 else
-  skip vm-smp2-errno-tls "errno is one variable for all threads over Debian's wasi-libc ($errno_skip)"
+  skip vm-smp2-errno-tls "errno is one variable for all threads over Debian's wasi-libc ($tls_skip)"
+  skip vm-smp2-open-mt "libc's path buffer is one for all threads over Debian's wasi-libc ($tls_skip)"
 fi
 vmrun vm-smp2-trap 2 trap
 traps=$(grep -c '^kiln: trap:' "$T/vm-smp2-trap.err")
