@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/wasi-libc.sh DEST — wasi-libc for threaded apps: Debian's source package (the same
 # 0.0~git20220510 as the installed wasi-libc, tools/apt-source.sh) built with THREAD_MODEL=posix
-# into the sysroot DEST/sysroot, then DEST/sysroot.mk for pthread/pthread.mk.
+# into the sysroot DEST/sysroot, then DEST/sysroot.mk for pthread/pthread.mk (which adds the
+# pthread layer to it as libpthread.a).
 #
 # Why: Debian built its wasi-libc for one thread, so libc's `_Thread_local int errno` (and the
 # few other thread-locals) became plain globals, one for all threads. Compiled with -pthread
@@ -40,9 +41,9 @@ if ! env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$src" -j2 "${flags[@]}" st
   exit 1
 fi
 lib="$sysroot/lib/wasm32-wasi"
-# Empty libraries clang links with (-lpthread for -pthread, -lm, ...), as the makefile's
-# `finish` makes them.
-for name in m rt pthread crypt util xnet resolv dl; do llvm-ar-19 crs "$lib/lib$name.a"; done
+# Empty libraries clang links with (-lm, ...), as the makefile's `finish` makes them; the
+# libpthread.a of -pthread is the layer, which pthread/pthread.mk builds over this sysroot.
+for name in m rt crypt util xnet resolv dl; do llvm-ar-19 crs "$lib/lib$name.a"; done
 # The headers are then Debian's: musl's pthread.h is the layer's (pthread/include), aio.h has
 # no implementation.
 rm -f "$sysroot/include/pthread.h" "$sysroot/include/aio.h"
