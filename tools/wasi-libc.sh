@@ -9,7 +9,8 @@
 # (atomics, bulk memory) they are real Wasm TLS, which the pthread layer sets up per thread.
 # The rest of libc stays the one-thread code Debian ships (-U_REENTRANT: wasi-libc 2022-05 has
 # no pthreads or locks of its own, and its _REENTRANT code does not build); the layer's locks
-# around malloc and stdio still make those safe (pthread/libc_lock.c).
+# around malloc and stdio still make those safe (pthread/libc_lock.c). The patches of
+# tools/patches/wasi-libc/ (each says why) make one more buffer thread-local and guard errno.
 #
 # When the sources cannot be fetched (no network, no deb-src), DEST/sysroot.mk says so and the
 # layer stays on Debian's wasi-libc, with one errno for all threads (README "Threads for C apps").

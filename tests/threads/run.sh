@@ -2,8 +2,9 @@
 # tests/threads/run.sh — threads for apps (aot/abi.h §8), hosted: C programs built with Kiln's
 # pthread layer (pthread/, README "Threads for C apps") and small .wat modules, run with
 # `kiln run --hosted`. Deterministic results under contention (mutex, C11 atomics, condition
-# variables, once, thread-specific data, join/detach), many rounds of racing threads, a trap
-# and proc_exit in a worker ending the whole instance, errno per thread, and the runtime's wait/notify checks.
+# variables, once, thread-specific data, join/detach), many rounds of racing threads, errno
+# and libc's path buffer per thread, a trap and proc_exit in a worker ending the whole
+# instance, and the runtime's wait/notify checks.
 # The same programs then run in the VM on two CPUs (kiln build --smp 2; kernel/sched.c), the
 # deterministic sum and a threaded echo server on one, the wait/notify checks on one and two,
 # and examples/broker under load, hosted and on two CPUs. Each run is bounded by `timeout`.
