@@ -2,8 +2,9 @@
 # tests/threads/run.sh — threads for apps (aot/abi.h §8), hosted: C programs built with Kiln's
 # pthread layer (pthread/, README "Threads for C apps") and small .wat modules, run with
 # `kiln run --hosted`. Deterministic results under contention (mutex, C11 atomics, condition
-# variables, once, thread-specific data, join/detach), many rounds of racing threads, a trap
-# and proc_exit in a worker ending the whole instance, and the runtime's wait/notify checks.
+# variables, once, thread-specific data, join/detach), many rounds of racing threads, errno
+# and libc's path buffer per thread, a trap and proc_exit in a worker ending the whole
+# instance, and the runtime's wait/notify checks.
 # The same programs then run in the VM on two CPUs (kiln build --smp 2; kernel/sched.c), the
 # deterministic sum and a threaded echo server on one, the wait/notify checks on one and two,
 # and examples/broker under load, hosted and on two CPUs. Each run is bounded by `timeout`.
@@ -28,24 +29,48 @@ missing=$(grep -ho 'WASI_FN([a-z_0-9]*, [A-Za-z_]*)(' wasi/*.c | sort -u | sed '
   done)
 if [ -z "$missing" ]; then pass wasi-lock/complete; else fail wasi-lock/complete "not locked: $missing"; fi
 
+# The programs build as README says: over wasi-libc built with thread-local errno
+# (tools/wasi-libc.sh), whose libpthread.a is the layer, or, where its sources could not be
+# fetched (the reason is then the comment of sysroot.mk), over Debian's and the layer's
+# libkiln-pthread.a. That second line, from before the sysroot, works alongside it.
+sysroot=$(sed -n 's/^WASI_LIBC_SYSROOT := //p' build/wasi-libc/sysroot.mk)
 WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first -Wl,-z,stack-size=65536
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
-for p in sum condvar once_tsd race c11 trap exit echo_mt close_blocked; do
-  check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
+DEBIAN_LIBC=(-Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a)
+if [ -n "$sysroot" ]; then LIBC=(--sysroot="$sysroot" -Wl,@pthread/kiln-pthread.rsp); else LIBC=("${DEBIAN_LIBC[@]}"); fi
+for p in sum condvar once_tsd race c11 trap exit echo_mt close_blocked errno_tls open_mt; do
+  check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" "${LIBC[@]}"
 done
 # The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
 # modules built for wasmtime have it: the hosted runtime provides it.
-check "build sum (imported memory)" "${WASM[@]}" -Wl,--import-memory -o "$T/sum_imported.wasm" tests/threads/sum.c \
-  -Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a
+check "build sum (imported memory)" "${WASM[@]}" -Wl,--import-memory -o "$T/sum_imported.wasm" tests/threads/sum.c "${LIBC[@]}"
+if [ -n "$sysroot" ]; then
+  for p in sum errno_tls; do
+    check "build $p (Debian's wasi-libc)" "${WASM[@]}" -o "$T/${p}_debian.wasm" "tests/threads/$p.c" "${DEBIAN_LIBC[@]}"
+  done
+  # Not both: the layer for Debian's wasi-libc over the sysroot is refused, not linked to write
+  # errno at its TLS offset (tools/patches/wasi-libc/errno-guard.patch).
+  if out=$("${WASM[@]}" --sysroot="$sysroot" -o "$T/mixed.wasm" tests/threads/errno_tls.c "${DEBIAN_LIBC[@]}" 2>&1); then
+    fail "build refused: sysroot with libkiln-pthread.a" "wasm-ld linked it"
+  elif grep -q "duplicate symbol: __kiln_errno_location" <<<"$out"; then pass "build refused: sysroot with libkiln-pthread.a"
+  else fail "build refused: sysroot with libkiln-pthread.a" "$(head -n1 <<<"$out")"; fi
+fi
 for w in unshared_wait wait_notify spawn_unshared; do
   check "build $w" wat2wasm --enable-threads "tests/threads/$w.wat" -o "$T/$w.wasm"
 done
 
-# run NAME WASM [ARGS...]: hosted, at most 120 s; sets $rc, output in $T/NAME.out/.err
+# app_args [ARGS...] [-- OPTIONS...]: sets $args to kiln's --arg for each of ARGS, then OPTIONS
+app_args() {
+  args=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=(--arg "$1"); shift; done
+  [ $# -gt 0 ] && shift
+  args+=("$@")
+}
+# run NAME WASM [ARGS...] [-- OPTIONS...]: hosted, at most 120 s; sets $rc, output in $T/NAME.out/.err
 run() {
-  local name=$1 wasm=$2 a args=()
+  local name=$1 wasm=$2 args
   shift 2
-  for a in "$@"; do args+=(--arg "$a"); done
+  app_args "$@"
   timeout 120 ./kiln run --hosted "$T/$wasm.wasm" "${args[@]}" >"$T/$name.out" 2>"$T/$name.err"
   rc=$?
 }
@@ -69,6 +94,27 @@ run once-tsd once_tsd; expect once-tsd 0 "ok"
 run race race 500 4 1000; expect race 0 "500 rounds of 4 threads: no lost update"
 run c11 c11; expect c11 0 "ok"
 run race-wide race 50 16 500; expect race-wide 0 "50 rounds of 16 threads: no lost update"
+# errno per thread: six threads fail calls with six errnos at once (a file in a preopened
+# directory, tests/threads/errno_tls.c); over Debian's wasi-libc errno is shared and this fails.
+# And libc's buffer for relative paths after a chdir() (tests/threads/open_mt.c): shared, threads
+# open each other's files.
+mkdir -p "$T/errdir" && echo f >"$T/errdir/f"
+for f in t0 t11 t222 t3333; do printf %s $f >"$T/errdir/$f"; done
+tls_skip=$(sed -n 's/^# //p' build/wasi-libc/sysroot.mk)
+if [ -n "$sysroot" ]; then
+  run errno-tls errno_tls /d 20000 -- --dir "$T/errdir:/d"
+  expect errno-tls 0 "6 threads x 20000 failing calls: each saw its own errno; main kept ENOTDIR"
+  run open-mt open_mt /d 5000 -- --dir "$T/errdir:/d"
+  expect open-mt 0 "4 threads x 5000 opens: each read its own file"
+  # Over Debian's wasi-libc the same threads see each other's errnos: the test can fail.
+  run sum-debian sum_debian; expect sum-debian 0 "locked 1000000 atomic 1000000 want 1000000 results 60"
+  run errno-shared errno_tls_debian /d 20000 -- --dir "$T/errdir:/d"
+  if [ "$rc" = 1 ] && grep -q "thread: call [0-9]*: errno" "$T/errno-shared.out"; then pass errno-shared-debian-libc
+  else fail errno-shared-debian-libc "exit $rc, expected 1 with a thread seeing another's errno: $(head -c 300 "$T/errno-shared.out")"; fi
+else
+  skip errno-tls "errno is one variable for all threads over Debian's wasi-libc ($tls_skip)"
+  skip open-mt "libc's path buffer is one for all threads over Debian's wasi-libc ($tls_skip)"
+fi
 
 # A trap in a worker ends everything, reported once, with the worker's function.
 run trap trap
@@ -91,11 +137,12 @@ else fail wait-notify "exit $rc (1-4: a check failed; 134 with 'unaligned atomic
 run spawn-unshared spawn_unshared; expect spawn-unshared 0
 
 # ---- in the VM: kiln build --smp N with the arguments, kiln run (TCG, multi-threaded) ----
-# vmrun NAME SMP WASM [ARGS...]: sets $rc, output in $T/NAME.out/.err (at most 120 s)
+# vmrun NAME SMP WASM [ARGS...] [-- OPTIONS...]: sets $rc, output in $T/NAME.out/.err (at most 120 s);
+# OPTIONS are kiln build's
 vmrun() {
-  local name=$1 smp=$2 wasm=$3 a args=()
+  local name=$1 smp=$2 wasm=$3 args
   shift 3
-  for a in "$@"; do args+=(--arg "$a"); done
+  app_args "$@"
   if ! ./kiln build "$T/$wasm.wasm" -o "$T/$name.iso" --smp "$smp" "${args[@]}" >"$T/$name.err" 2>&1; then
     rc=build-failed
     return
@@ -118,6 +165,15 @@ vmrun vm-smp2-sum-16 2 sum 16 20000; expect vm-smp2-sum-16 0 "locked 2720000 ato
 vmrun vm-smp2-condvar 2 condvar; expect vm-smp2-condvar 0 "timedwait: ETIMEDOUT"
 vmrun vm-smp2-once-tsd 2 once_tsd; expect vm-smp2-once-tsd 0 "ok"
 vmrun vm-smp2-race 2 race 200 4 1000; expect vm-smp2-race 0 "200 rounds of 4 threads: no lost update"
+if [ -n "$sysroot" ]; then
+  vmrun vm-smp2-errno-tls 2 errno_tls /d 20000 -- --dir "$T/errdir:/d"
+  expect vm-smp2-errno-tls 0 "6 threads x 20000 failing calls: each saw its own errno; main kept ENOTDIR"
+  vmrun vm-smp2-open-mt 2 open_mt /d 5000 -- --dir "$T/errdir:/d"
+  expect vm-smp2-open-mt 0 "4 threads x 5000 opens: each read its own file"
+else
+  skip vm-smp2-errno-tls "errno is one variable for all threads over Debian's wasi-libc ($tls_skip)"
+  skip vm-smp2-open-mt "libc's path buffer is one for all threads over Debian's wasi-libc ($tls_skip)"
+fi
 vmrun vm-smp2-trap 2 trap
 traps=$(grep -c '^kiln: trap:' "$T/vm-smp2-trap.err")
 if [ "$rc" != 134 ] || [ "$traps" != 1 ] || ! grep -q '^kiln: trap: unreachable in trapping_worker' "$T/vm-smp2-trap.err" ||
