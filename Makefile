@@ -80,7 +80,8 @@ test: all
 bench: all
 	@bench/run
 
-# Keeps the fetched sources, lwIP and the real programs' (no need to fetch them again).
+# Keeps the fetched sources, lwIP's and the real programs' (no need to fetch them again), and
+# build/wasi-libc (fetched and built once; a change to tools/wasi-libc.sh or its patches rebuilds it).
 clean:
-	find $(B) -mindepth 1 -maxdepth 1 ! -name lwip ! -name deps.mk ! -name real -exec rm -rf {} + 2>/dev/null || true
+	find $(B) -mindepth 1 -maxdepth 1 ! -name lwip ! -name wasi-libc ! -name deps.mk ! -name real -exec rm -rf {} + 2>/dev/null || true
 	find $(B)/real -mindepth 1 -maxdepth 1 ! -name src -exec rm -rf {} + 2>/dev/null || true
