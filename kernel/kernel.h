@@ -299,7 +299,10 @@ _Noreturn void ap_main(struct cpu *c);
 struct call_frame;
 struct thread {
   uint64_t rsp;         /* saved by sched_switch while it does not run */
-  struct thread *next;  /* in the run queue, the blocked list or the dead list */
+  struct thread *next;  /* in the run queue or the dead list */
+  /* Blocked: on the wait queue of its word, and on the timed list when it has a deadline
+   * (kernel/sched.c); prev points at the link that points at it. */
+  struct thread *wait_next, **wait_prev, *timed_next, **timed_prev;
   int state, id;
   uint8_t *kstack;      /* where it starts (NULL: kmain's boot stack) */
   uint8_t *fpu;         /* SSE/AVX state while preempted (xsave area, one page) */
