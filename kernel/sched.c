@@ -47,6 +47,7 @@ static int nthreads = 1;
 struct sched_stats sched_stats;
 
 struct thread *sched_current(void) { return this_cpu()->current; }
+uint64_t sched_lock_wait_tsc(void) { return sched_lock.wait_tsc; }
 
 /* ---- the run queue and the wait queues (sched_lock held) ---- */
 
