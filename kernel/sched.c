@@ -41,6 +41,7 @@ static struct thread *exiting;           /* when set, the instance is ending: on
 static struct thread boot_thread;        /* kmain's: the app's _start */
 static struct thread idle_threads[MAX_CPUS];
 static volatile uint32_t event_word;     /* kernel_event() counter, the word event waiters block on */
+static uint32_t event_waiters;           /* threads in kernel_idle_until's wait, woken or not yet */
 static uint32_t fpu_bytes;
 static int fpu_xsave;
 static int nthreads = 1;
@@ -188,10 +189,14 @@ void kiln_plat_wake(uint32_t *word, uint32_t n) {
 uint64_t kiln_plat_now_ns(void) { return time_ns(); }
 
 /* Interrupt context, or a thread whose work may have made something ready: every event
- * waiter looks again. */
+ * waiter looks again. Most calls find no waiter (every socket call that moved data makes
+ * one): they take no lock. The counter moves first and the waiters are counted after, and
+ * a waiter is counted before it looks at the counter (all sequentially consistent), so
+ * either the waiter sees the new count and does not sleep, or this sees the waiter. */
 void kernel_event(void) {
+  __atomic_fetch_add(&event_word, 1, __ATOMIC_SEQ_CST);
+  if (!__atomic_load_n(&event_waiters, __ATOMIC_SEQ_CST)) return;
   uint64_t f = spin_lock_irqsave(&sched_lock);
-  event_word++;
   int n = wake_word(&event_word, UINT32_MAX);
   sched_stats.event_wakes += (uint64_t)n;
   if (n) kick_idle();
@@ -204,7 +209,10 @@ void kernel_idle_until(uint64_t deadline_ns, uint64_t seen_events) {
   __asm__ volatile("sti" ::: "memory");
   int released = wasi_lock_release();
   uint64_t f = spin_lock_irqsave(&sched_lock);
-  if (event_word == (uint32_t)seen_events && time_ns() < deadline_ns) block(&event_word, deadline_ns);
+  __atomic_fetch_add(&event_waiters, 1, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&event_word, __ATOMIC_SEQ_CST) == (uint32_t)seen_events && time_ns() < deadline_ns)
+    block(&event_word, deadline_ns);
+  __atomic_fetch_sub(&event_waiters, 1, __ATOMIC_RELAXED);
   spin_unlock_irqrestore(&sched_lock, f);
   wasi_lock_reacquire(released);
 }
