@@ -157,8 +157,10 @@
  *    queue's lock, so no notify is lost). A blocked waiter sleeps on a 32-bit word of its own
  *    through two platform hooks (kernel/instance.h): kiln_plat_wait(word, expected,
  *    deadline_ns) blocks while *word == expected (futex semantics: it may return early, the
- *    caller checks again) and kiln_plat_wake(word, n). The hosted runtime implements them with
- *    Linux futexes, the kernel with its scheduler. The same two hooks make the runtime's own
+ *    caller checks again) and kiln_plat_wake(word, n). A wake may come after its waiter has
+ *    returned (notify wakes after letting the queue's lock go): it then names a word nobody, or
+ *    a later wait, sleeps on, and a platform's wake only compares addresses, never reads the
+ *    word. The hosted runtime implements them with Linux futexes, the kernel with its scheduler. The same two hooks make the runtime's own
  *    locks (kiln_lock: the queues, memory.grow).
  *
  *    wasi-threads. The import `wasi.thread-spawn (i32) -> i32` (mangled

@@ -72,11 +72,16 @@ static inline void cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
 /* ---- spinlocks: short sections on any CPU; _irqsave where interrupt handlers take them ---- */
 typedef struct {
   volatile uint32_t locked;
+  uint64_t wait_tsc; /* TSC cycles CPUs spent spinning for it (the netstat= line shows some) */
 } spinlock_t;
 static inline int spin_trylock(spinlock_t *l) { return !__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE); }
 static inline void spin_lock(spinlock_t *l) {
-  while (!spin_trylock(l))
+  if (spin_trylock(l)) return;
+  uint64_t t0 = rdtsc();
+  do
     while (l->locked) __asm__ volatile("pause");
+  while (!spin_trylock(l));
+  l->wait_tsc += rdtsc() - t0; /* under the lock */
 }
 static inline void spin_unlock(spinlock_t *l) { __atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE); }
 static inline uint64_t spin_lock_irqsave(spinlock_t *l) {
@@ -299,7 +304,10 @@ _Noreturn void ap_main(struct cpu *c);
 struct call_frame;
 struct thread {
   uint64_t rsp;         /* saved by sched_switch while it does not run */
-  struct thread *next;  /* in the run queue, the blocked list or the dead list */
+  struct thread *next;  /* in the run queue or the dead list */
+  /* Blocked: on the wait queue of its word, and on the timed list when it has a deadline
+   * (kernel/sched.c); prev points at the link that points at it. */
+  struct thread *wait_next, **wait_prev, *timed_next, **timed_prev;
   int state, id;
   uint8_t *kstack;      /* where it starts (NULL: kmain's boot stack) */
   uint8_t *fpu;         /* SSE/AVX state while preempted (xsave area, one page) */
@@ -321,7 +329,9 @@ struct sched_stats {
   uint64_t event_wakes; /* threads woken by kernel_event (poll_oneoff, blocked sends) */
   uint64_t word_wakes;  /* threads woken on their own word (futex, socket) */
   uint64_t wasi_sleeps; /* WASI calls that slept for the WASI lock */
+  uint64_t wasi_wait_tsc; /* TSC cycles WASI calls waited for that lock (spin and sleep) */
 };
+uint64_t sched_lock_wait_tsc(void); /* cycles CPUs spun for the scheduler's lock */
 extern struct sched_stats sched_stats;
 void sched_init(void);               /* the boot processor, once time and memory are up */
 void sched_init_ap(struct cpu *c);

@@ -28,14 +28,18 @@ static int try_lock(void) {
 }
 
 static void lock(void) {
-  int got = try_lock();
-  for (int i = 0; !got && ncpus > 1 && i < WASI_LOCK_SPINS; i++) {
-    __asm__ volatile("pause");
-    got = __atomic_load_n(&wasi_lock, __ATOMIC_RELAXED) == 0 && try_lock();
-  }
-  if (!got) {
-    __atomic_fetch_add(&sched_stats.wasi_sleeps, 1, __ATOMIC_RELAXED);
-    kiln_lock(&wasi_lock);
+  if (!try_lock()) {
+    uint64_t t0 = rdtsc();
+    int got = 0;
+    for (int i = 0; !got && ncpus > 1 && i < WASI_LOCK_SPINS; i++) {
+      __asm__ volatile("pause");
+      got = __atomic_load_n(&wasi_lock, __ATOMIC_RELAXED) == 0 && try_lock();
+    }
+    if (!got) {
+      __atomic_fetch_add(&sched_stats.wasi_sleeps, 1, __ATOMIC_RELAXED);
+      kiln_lock(&wasi_lock);
+    }
+    sched_stats.wasi_wait_tsc += rdtsc() - t0; /* under the lock */
   }
   sched_current()->wasi_held = 1;
 }

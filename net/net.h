@@ -28,6 +28,7 @@ struct net_lock_stats {
   uint64_t contended; /* ... after finding it held by another CPU */
 };
 extern struct net_lock_stats net_lock_stats;
+uint64_t net_lock_wait_tsc(void); /* TSC cycles CPUs spun for it */
 /* Inside net_enter: process received frames, lwIP timers, push out queued frames.
  * Returns the number of frames processed. */
 int net_poll(void);

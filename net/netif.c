@@ -73,6 +73,7 @@ void net_enter(void) {
 }
 
 void net_changed(void) { changed = 1; }
+uint64_t net_lock_wait_tsc(void) { return lock.wait_tsc; }
 
 /* Lets go of the lock; an interrupt that found it held left work, done here first (and
  * again if one comes in while letting go). */

@@ -22,7 +22,7 @@ static int count_list(struct tcp_pcb *p) {
   return n;
 }
 
-/* A TSC value as microseconds since the machine's reset (the boot timeline). */
+/* TSC cycles as microseconds (a TSC value: since the machine's reset, the boot timeline). */
 static unsigned long long tsc_us(uint64_t tsc) {
   uint64_t mhz = time_tsc_hz() / 1000000;
   return mhz ? (unsigned long long)(tsc / mhz) : 0;
@@ -56,7 +56,7 @@ int net_stats_format(char *buf, size_t n) {
                    "tcp_seg=%u tw_recycled=%llu orphans_reaped=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
                    "tso=%u tx_tso=%llu rx_tso=%llu file_read_bytes=%llu sent_copied_bytes=%llu sent_ref_bytes=%llu tx_copied_bytes=%llu csum_bytes=%llu "
                    "entry_us=%llu app_start_us=%llu listening_us=%llu uptime_us=%llu idle_us=%llu ipis=%llu event_wakes=%llu word_wakes=%llu wasi_sleeps=%llu "
-                   "net_lock=%llu net_lock_contended=%llu switches=%llu refused_sock=%llu refused_share=%llu refused_heap=%llu ooseq_pbufs=%u refused_pbufs=%u\n",
+                   "net_lock=%llu net_lock_contended=%llu net_lock_wait_us=%llu sched_lock_wait_us=%llu wasi_wait_us=%llu switches=%llu refused_sock=%llu refused_share=%llu refused_heap=%llu ooseq_pbufs=%u refused_pbufs=%u\n",
                    c.open, c.tcp_open, c.udp_open, c.listening, c.pending_accept, (unsigned long long)c.accepted,
                    (unsigned long long)c.sends, (unsigned long long)c.polls,
                    (unsigned long long)c.rx_queued_bytes, count_list(tcp_active_pcbs), count_list(tcp_tw_pcbs),
@@ -75,6 +75,7 @@ int net_stats_format(char *buf, size_t n) {
                    (unsigned long long)sched_stats.ipis, (unsigned long long)sched_stats.event_wakes,
                    (unsigned long long)sched_stats.word_wakes, (unsigned long long)sched_stats.wasi_sleeps,
                    (unsigned long long)net_lock_stats.taken, (unsigned long long)net_lock_stats.contended,
+                   tsc_us(net_lock_wait_tsc()), tsc_us(sched_lock_wait_tsc()), tsc_us(sched_stats.wasi_wait_tsc),
                    (unsigned long long)switches, (unsigned long long)c.refused_sock,
                    (unsigned long long)c.refused_share, (unsigned long long)c.refused_heap, ooseq, refused);
 }
