@@ -340,12 +340,38 @@ void mark_stack_check(Compiler *c, LLVMValueRef fn) {
                           LLVMCreateStringAttribute(c->llc, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR), "", 0));
 }
 
+static bool has_stack_check(LLVMValueRef fn) {
+  return LLVMGetFirstBasicBlock(fn) &&
+         LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR));
+}
+
+/* To the -O pipeline, a body whose only use of ctx is the check still to come does not use
+ * it: dead-argument elimination then passes poison for ctx at every direct call from the same
+ * chunk (Lua's match -> match_class, tan -> __tan) and marks the parameter readnone, and the
+ * check would read the stack limit through whatever the register holds. Every direct
+ * call between the module's functions passed the caller's own ctx, which is the caller's first
+ * parameter when the caller is checked too (any function that calls is; a trampoline, whose
+ * ctx is its second, calls through a pointer): that value is put back before the check reads
+ * it, and the attributes the check makes untrue go. */
+static void restore_ctx_args(LLVMValueRef fn) {
+  for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+      if (!LLVMIsACallInst(in)) continue;
+      LLVMValueRef callee = LLVMGetCalledValue(in);
+      if (!LLVMIsAFunction(callee) || !has_stack_check(callee) || LLVMGetNumArgOperands(in) == 0) continue;
+      LLVMValueRef a = LLVMGetOperand(in, 0);
+      if (LLVMIsUndef(a)) LLVMSetOperand(in, 0, LLVMGetParam(fn, 0)); /* poison is an undef too */
+    }
+  LLVMRemoveEnumAttributeAtIndex(fn, 1, LLVMGetEnumAttributeKindForName("readnone", 8));
+  LLVMRemoveEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMGetEnumAttributeKindForName("memory", 6));
+}
+
 void insert_stack_checks(Compiler *c) {
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
   for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn))
-    if (LLVMGetFirstBasicBlock(fn) &&
-        LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR)))
-      stack_check(c, b, fn);
+    if (has_stack_check(fn)) restore_ctx_args(fn);
+  for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn))
+    if (has_stack_check(fn)) stack_check(c, b, fn);
   LLVMDisposeBuilder(b);
 }
 

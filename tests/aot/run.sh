@@ -424,6 +424,30 @@ if wat2wasm --enable-multi-memory $W/mmapp.wat -o $W/mmapp.wasm; then
   else fail multimem-app-vm "kiln build: $(tail -n1 $W/mmapp.log)"; fi
 else fail multimem-app "wat2wasm failed"; fi
 
+# --- the stack check's ctx in a module of one chunk: $mix inlined into $leaf leaves the check
+# (added after the -O pipeline) its only use of ctx; the pipeline must not pass poison for it ---
+{ echo '(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\01\00\00\00\02\00\00\00\03\00\00\00")
+  (func $mix (param i32) (result i32)
+    (i32.rotl (i32.xor (i32.shl (local.get 0) (i32.const 5)) (local.get 0)) (i32.const 7)))
+  (func $leaf (param i32) (result i32)'
+  for i in $(seq 40); do echo '    (local.set 0 (call $mix (local.get 0)))'; done
+  echo '    (local.get 0))
+  (func (export "_start")
+    (call $exit (i32.or (i32.and (i32.add (i32.add (call $leaf (i32.load (i32.const 0)))
+      (call $leaf (i32.load (i32.const 4)))) (call $leaf (i32.load (i32.const 8)))) (i32.const 255)) (i32.const 1)))))'
+} >$W/ctxarg.wat
+if wat2wasm $W/ctxarg.wat -o $W/ctxarg.wasm && $AOT $W/ctxarg.wasm -o $W/ctxarg.o --emit-llvm $W/ctxarg.ll; then
+  calls=$(grep -c 'call i32 @f2(ptr' $W/ctxarg.ll)
+  bad=$(grep -E 'call i32 @f2\(ptr (nonnull )?(poison|undef)' $W/ctxarg.ll | head -n 1)
+  if [ "$calls" = 3 ] && [ -z "$bad" ]; then pass stack-check-ctx-arg
+  else fail stack-check-ctx-arg "$calls calls of \$leaf, ctx not passed: $bad"; fi
+  out=$(KILN_CACHE=off ./kiln run --hosted $W/ctxarg.wasm 2>&1); rc=$?
+  if [ $rc = 149 ]; then pass stack-check-ctx-run; else fail stack-check-ctx-run "exit $rc (149 expected): $out"; fi
+else fail stack-check-ctx-arg "wat2wasm or kiln-aot failed"; fi
+
 # --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
 out=$(python3 tests/spec/spec.py -v tests/aot/extconst.wast 2>&1)
 if grep -qx "15 passed, 0 failed, 0 skipped" <<<"$out"; then pass extconst-wast
