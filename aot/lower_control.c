@@ -366,12 +366,37 @@ static void restore_ctx_args(LLVMValueRef fn) {
   LLVMRemoveEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMGetEnumAttributeKindForName("memory", 6));
 }
 
+/* Whether fn, as the -O pipeline left it, is a small leaf (aot/limits.h): no call but to
+ * intrinsics that stay instructions (the llvm.mem* ones may become libc calls), few
+ * instructions, small fixed allocas. A body lowering marked for a call it held is often one
+ * once its callees are inlined (Lua's lua_pushvalue, luaH_getint). */
+static bool small_leaf(LLVMTargetDataRef dl, LLVMValueRef fn) {
+  uint64_t insts = 0, bytes = 0;
+  for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+      if (++insts > LEAF_OPT_INSTRUCTIONS) return false;
+      if (LLVMIsAAllocaInst(in)) {
+        LLVMValueRef n = LLVMGetOperand(in, 0);
+        if (bb != LLVMGetEntryBasicBlock(fn) || !LLVMIsAConstantInt(n)) return false;
+        bytes += LLVMABISizeOfType(dl, LLVMGetAllocatedType(in)) * LLVMConstIntGetZExtValue(n);
+        if (bytes > LEAF_LOCAL_BYTES) return false;
+      }
+      if (!LLVMIsACallInst(in) && !LLVMIsAInvokeInst(in)) continue;
+      LLVMValueRef callee = LLVMGetCalledValue(in);
+      size_t len;
+      const char *name = LLVMIsAFunction(callee) ? LLVMGetValueName2(callee, &len) : "";
+      if (!LLVMGetIntrinsicID(callee) || !strncmp(name, "llvm.mem", 8)) return false;
+    }
+  return true;
+}
+
 void insert_stack_checks(Compiler *c) {
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
+  LLVMTargetDataRef dl = LLVMGetModuleDataLayout(c->mod);
   for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn))
     if (has_stack_check(fn)) restore_ctx_args(fn);
   for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn))
-    if (has_stack_check(fn)) stack_check(c, b, fn);
+    if (has_stack_check(fn) && !small_leaf(dl, fn)) stack_check(c, b, fn);
   LLVMDisposeBuilder(b);
 }
 
