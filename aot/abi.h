@@ -74,8 +74,9 @@
  * 4. Traps
  *    Generated code calls kiln_trap(ctx, code), which never returns. Hardware faults in the
  *    guard region are turned into the same codes by the runtime. Every function prologue
- *    (but those of small leaf functions) compares the stack pointer with ctx->stack_limit and
- *    traps KILN_TRAP_STACK_EXHAUSTED below it; a body inlined into another is covered by its
+ *    (but those of small leaf functions, leaves too when the optimizer inlined all their
+ *    calls: aot/limits.h) compares the stack pointer with ctx->stack_limit and traps
+ *    KILN_TRAP_STACK_EXHAUSTED below it; a body inlined into another is covered by its
  *    caller's check.
  *
  * 5. Exceptions (the legacy exception-handling proposal: try, catch, catch_all, delegate,

@@ -32,6 +32,10 @@
  * stack_limit (64 KiB in the kernel). Frames are probed page by page in any case. */
 #define LEAF_LOCAL_BYTES 1024u       /* a leaf with more bytes of locals is checked */
 #define LEAF_BODY_SIZE 4096u         /* a leaf with a longer body is checked (-O0 spills) */
+/* A function whose calls the -O pipeline inlined away is a leaf too when it is this small
+ * (LLVM instructions; each at most one 16-byte spill slot) with no more LEAF_LOCAL_BYTES of
+ * allocas: insert_stack_checks skips it. */
+#define LEAF_OPT_INSTRUCTIONS 1024u
 
 /* At -O1 and above, a function past one of these (counted after SROA) is compiled without
  * optimisation, since LLVM's passes are superlinear in them (aot/emit.c); kiln-aot prints a

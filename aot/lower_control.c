@@ -340,12 +340,63 @@ void mark_stack_check(Compiler *c, LLVMValueRef fn) {
                           LLVMCreateStringAttribute(c->llc, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR), "", 0));
 }
 
+static bool has_stack_check(LLVMValueRef fn) {
+  return LLVMGetFirstBasicBlock(fn) &&
+         LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR));
+}
+
+/* To the -O pipeline, a body whose only use of ctx is the check still to come does not use
+ * it: dead-argument elimination then passes poison for ctx at every direct call from the same
+ * chunk (Lua's match -> match_class, tan -> __tan) and marks the parameter readnone, and the
+ * check would read the stack limit through whatever the register holds. Every direct
+ * call between the module's functions passed the caller's own ctx, which is the caller's first
+ * parameter when the caller is checked too (any function that calls is; a trampoline, whose
+ * ctx is its second, calls through a pointer): that value is put back before the check reads
+ * it, and the attributes the check makes untrue go. */
+static void restore_ctx_args(LLVMValueRef fn) {
+  for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+      if (!LLVMIsACallInst(in)) continue;
+      LLVMValueRef callee = LLVMGetCalledValue(in);
+      if (!LLVMIsAFunction(callee) || !has_stack_check(callee) || LLVMGetNumArgOperands(in) == 0) continue;
+      LLVMValueRef a = LLVMGetOperand(in, 0);
+      if (LLVMIsUndef(a)) LLVMSetOperand(in, 0, LLVMGetParam(fn, 0)); /* poison is an undef too */
+    }
+  LLVMRemoveEnumAttributeAtIndex(fn, 1, LLVMGetEnumAttributeKindForName("readnone", 8));
+  LLVMRemoveEnumAttributeAtIndex(fn, LLVMAttributeFunctionIndex, LLVMGetEnumAttributeKindForName("memory", 6));
+}
+
+/* Whether fn, as the -O pipeline left it, is a small leaf (aot/limits.h): no call but to
+ * intrinsics that stay instructions (the llvm.mem* ones may become libc calls), few
+ * instructions, small fixed allocas. A body lowering marked for a call it held is often one
+ * once its callees are inlined (Lua's lua_pushvalue, luaH_getint). */
+static bool small_leaf(LLVMTargetDataRef dl, LLVMValueRef fn) {
+  uint64_t insts = 0, bytes = 0;
+  for (LLVMBasicBlockRef bb = LLVMGetFirstBasicBlock(fn); bb; bb = LLVMGetNextBasicBlock(bb))
+    for (LLVMValueRef in = LLVMGetFirstInstruction(bb); in; in = LLVMGetNextInstruction(in)) {
+      if (++insts > LEAF_OPT_INSTRUCTIONS) return false;
+      if (LLVMIsAAllocaInst(in)) {
+        LLVMValueRef n = LLVMGetOperand(in, 0);
+        if (bb != LLVMGetEntryBasicBlock(fn) || !LLVMIsAConstantInt(n)) return false;
+        bytes += LLVMABISizeOfType(dl, LLVMGetAllocatedType(in)) * LLVMConstIntGetZExtValue(n);
+        if (bytes > LEAF_LOCAL_BYTES) return false;
+      }
+      if (!LLVMIsACallInst(in) && !LLVMIsAInvokeInst(in)) continue;
+      LLVMValueRef callee = LLVMGetCalledValue(in);
+      size_t len;
+      const char *name = LLVMIsAFunction(callee) ? LLVMGetValueName2(callee, &len) : "";
+      if (!LLVMGetIntrinsicID(callee) || !strncmp(name, "llvm.mem", 8)) return false;
+    }
+  return true;
+}
+
 void insert_stack_checks(Compiler *c) {
   LLVMBuilderRef b = LLVMCreateBuilderInContext(c->llc);
+  LLVMTargetDataRef dl = LLVMGetModuleDataLayout(c->mod);
   for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn))
-    if (LLVMGetFirstBasicBlock(fn) &&
-        LLVMGetStringAttributeAtIndex(fn, LLVMAttributeFunctionIndex, STACK_CHECK_ATTR, strlen(STACK_CHECK_ATTR)))
-      stack_check(c, b, fn);
+    if (has_stack_check(fn)) restore_ctx_args(fn);
+  for (LLVMValueRef fn = LLVMGetFirstFunction(c->mod); fn; fn = LLVMGetNextFunction(fn))
+    if (has_stack_check(fn) && !small_leaf(dl, fn)) stack_check(c, b, fn);
   LLVMDisposeBuilder(b);
 }
 

@@ -67,7 +67,7 @@ linear types 200000 -O0
 linear ifs 20000 -O2 # past OPT_MAX_BLOCKS: compiled without optimisation
 linear loads 5000 -O2
 linear memops 20000 -O2
-linear funcs 5000 -O2
+linear funcs 10000 -O2 # two chunks and four: 5000 fit one, where the whole call chain inlines away
 linear nest 20000 -O2
 linear brtable 20000 -O2
 

@@ -446,6 +446,45 @@ if wat2wasm --enable-multi-memory $W/mmapp.wat -o $W/mmapp.wasm; then
   else fail multimem-app-vm "kiln build: $(tail -n1 $W/mmapp.log)"; fi
 else fail multimem-app "wat2wasm failed"; fi
 
+# --- stack checks after the -O pipeline (lower_control.c insert_stack_checks): $big, $mix
+# inlined 400 times, is past LEAF_OPT_INSTRUCTIONS and keeps its check, which is then its only
+# use of ctx: the pipeline must not pass poison for it; $small, $mix inlined once, calls
+# nothing any more and is a small leaf: no check; _start calls and keeps one ---
+{ echo '(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 0) "\01\00\00\00\02\00\00\00\03\00\00\00")
+  (func $mix (param i32) (result i32)
+    (i32.rotl (i32.xor (i32.shl (local.get 0) (i32.const 5)) (local.get 0)) (i32.const 7)))
+  (func $big (param i32) (result i32)'
+  for i in $(seq 400); do echo '    (local.set 0 (call $mix (local.get 0)))'; done
+  echo '    (local.get 0))
+  (func $small (param i32) (result i32) (call $mix (local.get 0)))
+  (func (export "_start")
+    (call $exit (i32.or (i32.and (i32.add (i32.add (i32.add (call $big (i32.load (i32.const 0)))
+      (call $big (i32.load (i32.const 4)))) (call $big (i32.load (i32.const 8))))
+      (call $small (i32.load (i32.const 8)))) (i32.const 255)) (i32.const 1)))))'
+} >$W/ctxarg.wat
+want=$(python3 -c '
+m = lambda x: (((((x << 5) ^ x) & 0xFFFFFFFF) << 7 | (((x << 5) ^ x) & 0xFFFFFFFF) >> 25) & 0xFFFFFFFF)
+def big(x):
+    for _ in range(400): x = m(x)
+    return x
+print(((big(1) + big(2) + big(3) + m(3)) & 255) | 1)')
+if wat2wasm $W/ctxarg.wat -o $W/ctxarg.wasm && $AOT $W/ctxarg.wasm -o $W/ctxarg.o --emit-llvm $W/ctxarg.ll; then
+  fn() { sed -n "/^define internal [a-z0-9]* @f$1(/,/^}/p" $W/ctxarg.ll; }
+  big=$(fn 2) small=$(fn 3) start=$(fn 4) # (grep -q in a pipe: pipefail sees sed's SIGPIPE)
+  calls=$(grep -c 'call i32 @f2(ptr' $W/ctxarg.ll)
+  bad=$(grep -E 'call i32 @f2\(ptr (nonnull )?(poison|undef)' $W/ctxarg.ll | head -n 1)
+  if [ "$calls" = 3 ] && [ -z "$bad" ] && grep -q '^stack_check:' <<<"$big"; then pass stack-check-ctx-arg
+  else fail stack-check-ctx-arg "$calls calls of \$big, ctx not passed: $bad"; fi
+  if ! grep -q '^stack_check:' <<<"$small" && grep -q '^stack_check:' <<<"$start" && ! grep -qE 'call [^@]*@f[0-9]' <<<"$small"; then
+    pass stack-check-inlined-leaf
+  else fail stack-check-inlined-leaf "\$small checked or _start not: $(head -n 4 <<<"$small" | tr '\n' ' ')"; fi
+  out=$(KILN_CACHE=off ./kiln run --hosted $W/ctxarg.wasm 2>&1); rc=$?
+  if [ $rc = "$want" ]; then pass stack-check-ctx-run; else fail stack-check-ctx-run "exit $rc ($want expected): $out"; fi
+else fail stack-check-ctx-arg "wat2wasm or kiln-aot failed"; fi
+
 # --- extended-const: arithmetic in constant expressions, evaluated at instantiation ---
 out=$(python3 tests/spec/spec.py -v tests/aot/extconst.wast 2>&1)
 if grep -qx "15 passed, 0 failed, 0 skipped" <<<"$out"; then pass extconst-wast
