@@ -243,6 +243,23 @@ else
   fail vectorized-matmul "compile failed: $(tail -n1 $W/cc.err)"
 fi
 
+# --- address widening through dominators: an access at x in the entry block proves x + 4
+# after an if/else joins (no i32 add left for it before the -O pipeline) ---
+cat >$W/dom.wat <<'EOF'
+(module
+  (memory 1)
+  (func (export "dom") (param i32 i32) (result i32)
+    (drop (i32.load (local.get 0)))
+    (if (local.get 1) (then (i32.store (local.get 0) (i32.const 5))))
+    (i32.load (i32.add (local.get 0) (i32.const 4)))))
+EOF
+if wat2wasm $W/dom.wat -o $W/dom.wasm && $AOT $W/dom.wasm -o $W/dom.o --emit-llvm-unoptimized $W/dom.ll; then
+  if grep -q "^define" $W/dom.ll && ! grep -q "add i32" $W/dom.ll; then pass widen-dominated
+  else fail widen-dominated "x + 4 after the join is still an i32 add"; fi
+else
+  fail widen-dominated "compile failed"
+fi
+
 # --- --emit-llvm and -O levels ---
 if $AOT $W/s32-ok.wasm -o $W/ll.o -O3 --cpu x86-64-v3 --emit-llvm $W/ll.ll && grep -q "^define internal" $W/ll.ll
 then pass emit-llvm; else fail emit-llvm "no IR written"; fi
