@@ -381,6 +381,9 @@ char *mangle_import(const Module *m, const Import *imp);
 /* ---- opt_address.c ---- */
 void optimize_addresses(Compiler *c); /* after SROA, before the -O pipeline */
 
+/* ---- opt_remat.c ---- */
+void remat_address_sums(Compiler *c); /* after the -O pipeline: hoisted i32 address sums copied to their uses */
+
 /* ---- opt_pipeline.c ---- */
 void run_pipeline(Compiler *c, LLVMTargetMachineRef tm); /* LLVM's -O pipeline, SLP without its uitofp bug */
 

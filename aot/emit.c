@@ -289,6 +289,7 @@ static void compile_chunk(Work *w, Chunk *ch) {
   if (o->ll_pre && LLVMPrintModuleToFile(c.mod, o->ll_pre, &msg)) internal(m, "writing IR", msg);
   run_pipeline(&c, tm);
   keep_load_widths(&c, true); /* before instruction selection */
+  if (o->opt >= 1) remat_address_sums(&c);
   insert_stack_checks(&c);
 
   if (o->ll && LLVMPrintModuleToFile(c.mod, o->ll, &msg)) internal(m, "writing IR", msg);

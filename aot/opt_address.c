@@ -10,7 +10,7 @@
  *
  * The pass runs after SROA, on the IR shapes lower_memory.c emits: every linear-memory access
  * goes through a GEP tagged !kiln.addr whose index is zext(a) or zext(a) + off. Within a basic
- * block (and along unique-predecessor chains), the i32 values already used as `a` are proven;
+ * block and in every block it dominates, the i32 values already used as `a` are proven;
  * an `add a, C` of a proven `a` gets nuw, and the zexts of it that feed addresses become
  * `add nuw nsw (zext a), C`. Only enabled when every memory is defined here with fewer than
  * 65536 initial pages (an imported memory may come from elsewhere and be full; with several
@@ -191,41 +191,141 @@ static void split_bases(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
     }
 }
 
+/* Block -> index in bbs[], open addressing. */
+typedef struct BlockIndex {
+  LLVMBasicBlockRef *key;
+  unsigned *val, cap;
+} BlockIndex;
+
+static unsigned bi_slot(const BlockIndex *m, LLVMBasicBlockRef b) {
+  unsigned i = (unsigned)(((uintptr_t)b >> 4) * 0x9e3779b97f4a7c15ull >> 40) & (m->cap - 1);
+  while (m->key[i] && m->key[i] != b) i = (i + 1) & (m->cap - 1);
+  return i;
+}
+
+/* The immediate dominator of each block, by index (the entry's is itself; a block not
+ * reachable from the entry gets UINT32_MAX), and the blocks in reverse postorder: Cooper,
+ * Harvey and Kennedy's iteration ("A Simple, Fast Dominance Algorithm"). */
+static unsigned *dominators(LLVMBasicBlockRef *bbs, unsigned nbb, unsigned *rpo) {
+  BlockIndex bi = {.cap = 16};
+  while (bi.cap < 2 * nbb) bi.cap *= 2;
+  bi.key = xmalloc(sizeof(LLVMBasicBlockRef) * bi.cap), bi.val = xmalloc(sizeof(unsigned) * bi.cap);
+  for (unsigned i = 0; i < nbb; i++) {
+    unsigned k = bi_slot(&bi, bbs[i]);
+    bi.key[k] = bbs[i], bi.val[k] = i;
+  }
+  /* Successor lists, then a depth-first walk for the postorder. */
+  unsigned *nsucc = xmalloc(sizeof(unsigned) * nbb), *first = xmalloc(sizeof(unsigned) * (nbb + 1));
+  unsigned total = 0;
+  for (unsigned i = 0; i < nbb; i++) {
+    LLVMValueRef t = LLVMGetBasicBlockTerminator(bbs[i]);
+    nsucc[i] = t ? LLVMGetNumSuccessors(t) : 0;
+    first[i] = total, total += nsucc[i];
+  }
+  first[nbb] = total;
+  unsigned *succ = xmalloc(sizeof(unsigned) * (total + 1));
+  for (unsigned i = 0; i < nbb; i++)
+    for (unsigned k = 0; k < nsucc[i]; k++)
+      succ[first[i] + k] = bi.val[bi_slot(&bi, LLVMGetSuccessor(LLVMGetBasicBlockTerminator(bbs[i]), k))];
+  unsigned *order = xmalloc(sizeof(unsigned) * nbb); /* postorder number of each block */
+  unsigned *stack = xmalloc(sizeof(unsigned) * nbb), *next = xmalloc(sizeof(unsigned) * nbb);
+  bool *seen = xmalloc(nbb);
+  unsigned sp = 0, n = 0;
+  stack[sp++] = 0, seen[0] = true, next[0] = 0;
+  while (sp) {
+    unsigned b = stack[sp - 1];
+    if (next[b] < nsucc[b]) {
+      unsigned s = succ[first[b] + next[b]++];
+      if (!seen[s]) seen[s] = true, next[s] = 0, stack[sp++] = s;
+    } else {
+      order[b] = n, rpo[nbb - 1 - n] = b, n++;
+      sp--;
+    }
+  }
+  /* rpo[] holds the n reachable blocks at its end: move them to the front. */
+  memmove(rpo, rpo + (nbb - n), sizeof(unsigned) * n);
+  for (unsigned i = n; i < nbb; i++) rpo[i] = UINT32_MAX;
+  /* Predecessor lists of the reachable blocks. */
+  unsigned *npred = xmalloc(sizeof(unsigned) * (nbb + 1)), *pfirst = xmalloc(sizeof(unsigned) * (nbb + 1));
+  unsigned *pred = xmalloc(sizeof(unsigned) * (total + 1));
+  for (unsigned r = 0; r < n; r++)
+    for (unsigned k = first[rpo[r]]; k < first[rpo[r] + 1]; k++) npred[succ[k]]++;
+  for (unsigned i = 0, t = 0; i < nbb; i++) pfirst[i] = t, t += npred[i], npred[i] = 0;
+  for (unsigned r = 0; r < n; r++)
+    for (unsigned k = first[rpo[r]]; k < first[rpo[r] + 1]; k++) pred[pfirst[succ[k]] + npred[succ[k]]++] = rpo[r];
+  unsigned *idom = xmalloc(sizeof(unsigned) * nbb);
+  for (unsigned i = 0; i < nbb; i++) idom[i] = UINT32_MAX;
+  idom[0] = 0;
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (unsigned r = 1; r < n; r++) {
+      unsigned b = rpo[r], nd = UINT32_MAX;
+      for (unsigned k = pfirst[b]; k < pfirst[b] + npred[b]; k++) {
+        unsigned p = pred[k];
+        if (idom[p] == UINT32_MAX) continue; /* not processed yet */
+        if (nd == UINT32_MAX) {
+          nd = p;
+          continue;
+        }
+        unsigned x = p, y = nd;
+        while (x != y) {
+          while (order[x] < order[y]) x = idom[x];
+          while (order[y] < order[x]) y = idom[y];
+        }
+        nd = x;
+      }
+      if (nd != idom[b]) idom[b] = nd, changed = true;
+    }
+  }
+  free(npred), free(pfirst), free(pred);
+  free(bi.key), free(bi.val), free(nsucc), free(first), free(succ), free(order), free(stack), free(next), free(seen);
+  return idom;
+}
+
+/* Whether v is proven at the end of block i, by it or one of its dominators; the walk up the
+ * dominator tree stops after MAX_CHAIN facts or blocks (less widening, never a wrong one),
+ * so a chain of 20,000 ifs costs no quadratic time. */
+#define MAX_CHAIN 2048
+static bool chain_has(const Set *out, const unsigned *idom, unsigned i, LLVMValueRef v) {
+  unsigned seen = 0;
+  for (unsigned steps = 0; i != UINT32_MAX && seen < MAX_CHAIN && steps < MAX_CHAIN; steps++) {
+    if (set_has(&out[i], v)) return true;
+    seen += out[i].n;
+    if (i == 0) break;
+    i = idom[i];
+  }
+  return false;
+}
+
+/* An access that executed proves its address in every block it dominates: on any path there,
+ * the access came after the value's definition (SSA), so it was this very value. */
 static void widen_function(Compiler *c, LLVMBuilderRef b, LLVMValueRef fn) {
   unsigned nbb = LLVMCountBasicBlocks(fn);
   if (!nbb) return;
   LLVMBasicBlockRef *bbs = xmalloc(sizeof(LLVMBasicBlockRef) * nbb);
   LLVMGetBasicBlocks(fn, bbs);
-  Set *out = xmalloc(sizeof(Set) * nbb); /* proven at the end of each block */
+  unsigned *rpo = xmalloc(sizeof(unsigned) * nbb);
+  unsigned *idom = dominators(bbs, nbb, rpo);
+  Set *out = xmalloc(sizeof(Set) * nbb); /* proven in each block itself (its dominators' in theirs) */
   Widened wl = {0};
-  for (unsigned i = 0; i < nbb; i++) {
-    Set s = {0};
-    /* A unique predecessor already visited passes its facts on: it executed first. */
-    LLVMValueRef pred = NULL;
-    unsigned npred = 0;
-    LLVMValueRef head = LLVMBasicBlockAsValue(bbs[i]);
-    for (LLVMUseRef u = LLVMGetFirstUse(head); u && npred < 2; u = LLVMGetNextUse(u)) {
-      LLVMValueRef term = LLVMGetUser(u);
-      if (!LLVMIsATerminatorInst(term)) continue;
-      if (npred == 0 || LLVMGetInstructionParent(term) != LLVMGetInstructionParent(pred)) npred++;
-      pred = term;
-    }
-    if (npred == 1)
-      for (unsigned j = 0; j < i; j++)
-        if (bbs[j] == LLVMGetInstructionParent(pred))
-          for (unsigned k = 0; k < out[j].n; k++) set_add(&s, out[j].v[k]);
+  for (unsigned r = 0; r < nbb; r++) {
+    unsigned i = rpo[r];
+    if (i == UINT32_MAX) break; /* the rest is unreachable */
+    unsigned up = i == 0 ? UINT32_MAX : idom[i];
     for (LLVMValueRef in = LLVMGetFirstInstruction(bbs[i]); in; in = LLVMGetNextInstruction(in)) {
       LLVMValueRef a = accessed_i32(c, &wl, in);
       uint64_t k;
-      if (a) set_add(&s, a);
-      else if ((a = small_add(in, &k)) && set_has(&s, a)) widen_uses(c, b, &wl, in, a, k);
+      if (a) set_add(&out[i], a);
+      else if ((a = small_add(in, &k)) && (set_has(&out[i], a) || chain_has(out, idom, up, a)))
+        widen_uses(c, b, &wl, in, a, k);
     }
-    out[i] = s;
   }
   for (unsigned i = 0; i < nbb; i++) free(out[i].v);
   free(out);
   free(wl.wide);
   free(wl.narrow);
+  free(rpo);
+  free(idom);
   free(bbs);
 }
 

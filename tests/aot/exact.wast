@@ -95,6 +95,15 @@
       (local.set $s (i32.add (local.get $s) (i32.const 8)))
       (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
   (func (export "at") (param i32) (result i32) (i32.load (local.get 0)))
+  ;; an access at x only on one side of an if: x + 8 after the join may still wrap
+  (func (export "half") (param i32 i32) (result i32)
+    (if (local.get 1) (then (drop (i32.load (local.get 0)))))
+    (i32.load (i32.add (local.get 0) (i32.const 8))))
+  ;; an access at x dominating the join: x + 4 after it is widened, and may be out of bounds
+  (func (export "dom") (param i32 i32) (result i32)
+    (drop (i32.load (local.get 0)))
+    (if (local.get 1) (then (i32.store (local.get 0) (i32.const 1))))
+    (i32.load (i32.add (local.get 0) (i32.const 4))))
 )
 (assert_return (invoke "preinc" (i32.const -4)) (i32.const 8))
 (assert_return (invoke "preinc" (i32.const 0)) (i32.const 8))
@@ -105,6 +114,11 @@
 (assert_return (invoke "pair" (i32.const 0)) (i32.const 2))
 (assert_trap (invoke "pair" (i32.const 65532)) "out of bounds memory access")
 (assert_trap (invoke "pair" (i32.const -4)) "out of bounds memory access")
+(assert_return (invoke "half" (i32.const -8) (i32.const 0)) (i32.const 1))
+(assert_trap (invoke "half" (i32.const -8) (i32.const 1)) "out of bounds memory access")
+(assert_return (invoke "dom" (i32.const 0) (i32.const 1)) (i32.const 1))
+(assert_trap (invoke "dom" (i32.const 65532) (i32.const 0)) "out of bounds memory access")
+(assert_trap (invoke "dom" (i32.const -4) (i32.const 1)) "out of bounds memory access")
 ;; overlapping copy forwards by 4 bytes: each element sees the one just written
 (invoke "copy2" (i32.const 4) (i32.const 0) (i32.const 4))
 (assert_return (invoke "at" (i32.const 32)) (i32.const 1))

@@ -243,6 +243,54 @@ else
   fail vectorized-matmul "compile failed: $(tail -n1 $W/cc.err)"
 fi
 
+# --- address widening through dominators: an access at x in the entry block proves x + 4
+# after an if/else joins (no i32 add left for it before the -O pipeline) ---
+cat >$W/dom.wat <<'EOF'
+(module
+  (memory 1)
+  (func (export "dom") (param i32 i32) (result i32)
+    (drop (i32.load (local.get 0)))
+    (if (local.get 1) (then (i32.store (local.get 0) (i32.const 5))))
+    (i32.load (i32.add (local.get 0) (i32.const 4)))))
+EOF
+if wat2wasm $W/dom.wat -o $W/dom.wasm && $AOT $W/dom.wasm -o $W/dom.o --emit-llvm-unoptimized $W/dom.ll; then
+  if grep -q "^define" $W/dom.ll && ! grep -q "add i32" $W/dom.ll; then pass widen-dominated
+  else fail widen-dominated "x + 4 after the join is still an i32 add"; fi
+else
+  fail widen-dominated "compile failed"
+fi
+
+# --- hoisted i32 address sums (opt_remat.c): a loop over 160 cases, 80 sums x + C.
+# LICM hoists the sums out of the loop; they must not be spilled and reloaded (216 stack
+# accesses without opt_remat.c), and wrap-around (x = -4) and traps stay exact ---
+python3 - $W/remat.wast <<'EOF'
+import sys
+n = 160
+L = ['(module (memory 1)',
+     '  (func (export "f") (param $x i32) (param $count i32) (result i32) (local $i i32) (local $acc i32)',
+     '    (loop $top (block $next ' + ''.join('(block $c%d ' % k for k in range(n)) +
+     '(br_table ' + ' '.join('$c%d' % k for k in range(n)) + ' (i32.rem_u (local.get $i) (i32.const %d)))' % n]
+for k in range(n):  # odd cases read what the case before stored
+    if k % 2: L.append(') (local.set $acc (i32.add (local.get $acc) (i32.load (i32.add (local.get $x) (i32.const %d))))) (br $next)' % (8 * k - 4))
+    else: L.append(') (i32.store (i32.add (local.get $x) (i32.const %d)) (local.get $i)) (br $next)' % (8 * k + 4))
+L.append(') (br_if $top (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $count))))')
+L.append('    (local.get $acc)))')
+L.append('(assert_return (invoke "f" (i32.const -4) (i32.const 320)) (i32.const 6400))')  # as wabt's spectest-interp
+L.append('(assert_trap (invoke "f" (i32.const 65532) (i32.const 1)) "out of bounds memory access")')
+open(sys.argv[1], 'w').write('\n'.join(L) + '\n')
+EOF
+sed -n '/^(module/,/^(assert/p' $W/remat.wast | grep -v '^(assert' >$W/remat.wat
+if wat2wasm $W/remat.wat -o $W/remat.wasm && $AOT $W/remat.wasm -o $W/remat.o; then
+  n=$(objdump -d --no-show-raw-insn $W/remat.o | grep -cE '\(%rsp\)')
+  if [ "$n" -lt 20 ]; then pass "remat-address-sums ($n stack accesses)"
+  else fail remat-address-sums "$n stack accesses: the hoisted sums were spilled"; fi
+  out=$(tests/spec/run.sh -j 1 $W/remat.wast 2>&1)
+  if grep -qx "3 passed, 0 failed" <<<"$out"; then pass remat-exact
+  else fail remat-exact "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 3 | tr '\n' ';')"; fi
+else
+  fail remat-address-sums "compile failed"
+fi
+
 # --- --emit-llvm and -O levels ---
 if $AOT $W/s32-ok.wasm -o $W/ll.o -O3 --cpu x86-64-v3 --emit-llvm $W/ll.ll && grep -q "^define internal" $W/ll.ll
 then pass emit-llvm; else fail emit-llvm "no IR written"; fi
