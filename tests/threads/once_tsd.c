@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #define N 8
 static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -71,8 +72,15 @@ int main(void) {
   pthread_mutex_lock(&lock);
   while (detached_done < N) pthread_cond_wait(&done_cv, &lock);
   pthread_mutex_unlock(&lock);
-  /* the joinable ones have run their destructors; the detached ones may be finishing theirs */
-  for (int i = 0; i < 1000 && atomic_load(&dtor_calls) < 2 * N; i++) sched_yield();
+  /* the joinable ones have run their destructors; the detached ones may be finishing theirs,
+   * on another CPU that the host may not be running just now: wait up to 10 s (1000 yields
+   * were once not enough under TCG with -smp 2) */
+  struct timespec t0, now;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  do {
+    sched_yield();
+    clock_gettime(CLOCK_MONOTONIC, &now);
+  } while (atomic_load(&dtor_calls) < 2 * N && now.tv_sec - t0.tv_sec < 10);
   if (pthread_getspecific(key) != NULL) bad++; /* the main thread never set one */
   printf("init %d, uninit seen %d, bad results %d, destructors %d (bad %d)\n", atomic_load(&init_calls),
          atomic_load(&saw_uninit), bad, atomic_load(&dtor_calls), atomic_load(&dtor_bad));
