@@ -355,6 +355,7 @@ bool lower_variable(Lower *L, uint8_t op);
 LLVMValueRef call_rt(Lower *L, const char *name, LLVMTypeRef ret, unsigned n, LLVMValueRef *args);
 LLVMValueRef ctx_field(Lower *L, unsigned offset, LLVMTypeRef t, bool invariant);
 LLVMValueRef table_ptr(Lower *L, uint32_t t); /* the kiln_table * of table t (invariant) */
+LLVMValueRef funcref_ptr(Lower *L, uint32_t f); /* &ctx->funcs[f], what ref.func yields */
 LLVMValueRef load_invariant(Lower *L, LLVMTypeRef t, LLVMValueRef p);
 enum { TBAA_MEMORY, TBAA_GLOBAL, TBAA_RUNTIME }; /* disjoint storage: linear memory, global cells, runtime objects */
 LLVMValueRef set_tbaa(Compiler *c, LLVMValueRef access, int kind);

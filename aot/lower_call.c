@@ -74,7 +74,7 @@ static LLVMValueRef gep(Lower *L, LLVMValueRef base, LLVMValueRef off) {
   return LLVMBuildGEP2(L->b, L->c->i8, base, &off, 1, "");
 }
 
-static LLVMValueRef funcref_ptr(Lower *L, uint32_t f) {
+LLVMValueRef funcref_ptr(Lower *L, uint32_t f) {
   if (!L->funcs) L->funcs = ctx_field(L, offsetof(kiln_instance, funcs), L->c->ptr, true);
   return gep(L, L->funcs, LLVMConstInt(L->c->i64, (uint64_t)f * sizeof(kiln_funcref), 0));
 }

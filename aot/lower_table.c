@@ -30,9 +30,7 @@ bool lower_table(Lower *L, uint8_t op) {
     uint32_t f = rd_u32(&L->r);
     check_func(L, f);
     if (!m->funcs[f].declared) fail_at(m, L->op_off, "undeclared function reference");
-    if (!L->funcs) L->funcs = ctx_field(L, offsetof(kiln_instance, funcs), c->ptr, true);
-    LLVMValueRef off = LLVMConstInt(c->i64, (uint64_t)f * sizeof(kiln_funcref), 0);
-    push_val(L, T_FUNCREF, LLVMBuildGEP2(L->b, c->i8, L->funcs, &off, 1, ""));
+    push_val(L, T_FUNCREF, funcref_ptr(L, f));
     return true;
   }
   case OP_TABLE_GET: {
