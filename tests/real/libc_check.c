@@ -2,8 +2,8 @@
  * checked against their contracts, the same natively and in Wasm: qsort sorts every width
  * (the 4- and 8-byte paths, unaligned arrays, odd widths), keeps equal keys in order (a merge
  * sort, as glibc's), and makes at most n * ceil(log2 n) comparisons (musl's smoothsort made
- * 2.65 n log2 n on random keys); memcpy, memmove (overlapping either way) and memset agree
- * with byte loops at every small length and offset. Prints one line per check. */
+ * 2.65 n log2 n on random keys); memcpy, memmove (overlapping either way), memset and
+ * memcmp (its sign) agree with byte loops at every small length and offset. Prints one line per check. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -81,6 +81,23 @@ static int mem_cases(void) {
           failures += memcmp(ref, a, sizeof a) != 0;
           memcpy(a, ref, sizeof a);
         }
+        /* memcmp: equal, then one byte above or below: at each of the first 24 and last 7
+         * positions, every seventh between */
+        memcpy(b + d, a + s, len);
+        failures += memcmp(a + s, b + d, len) != 0;
+        for (size_t k = 0; k < len; k = k < 24 || k + 7 >= len ? k + 1 : k + 7) {
+          for (int delta = -1; delta <= 1; delta += 2) {
+            /* a later byte moved the other way must not matter (a word compare without the
+             * byte swap gets that wrong) */
+            size_t later = k + 1 + (len - k) / 2;
+            unsigned char keep = b[d + k], keep_later = b[d + later];
+            b[d + k] = (unsigned char)(keep + delta); /* a wrap makes the byte 0x00 or 0xff: the sign flips */
+            if (later < len) b[d + later] = (unsigned char)(keep_later - 64 * delta);
+            int want = b[d + k] > a[s + k] ? -1 : 1, got = memcmp(a + s, b + d, len);
+            failures += (got > 0) - (got < 0) != want;
+            b[d + k] = keep, b[d + later] = keep_later;
+          }
+        }
         /* memset */
         memcpy(ref, b, sizeof b);
         for (size_t i = 0; i < len; i++) ref[d + s + i] = (unsigned char)(len + 0x100 - 3);
@@ -108,6 +125,6 @@ int main(void) {
       }
   printf("qsort: %s\n", failures ? "FAILED" : "sorted, stable, at most n*ceil(log2 n) comparisons");
   int m = mem_cases();
-  printf("memcpy/memmove/memset: %s\n", m ? "FAILED" : "equal to byte loops");
+  printf("memcpy/memmove/memset/memcmp: %s\n", m ? "FAILED" : "equal to byte loops");
   return failures || m;
 }
