@@ -23,6 +23,11 @@ CC=(clang-19 -O2 -w)
 # instead of calls to wasi-libc's byte-and-word loops (bench/real's sqlite3 database file
 # workload: 1.24x native without, 1.06x with, side by side).
 WCC=(clang-19 --target=wasm32-wasi -O2 -mbulk-memory -w)
+# The stack first, so an overflow traps instead of corrupting data; 1 MiB, as deep recursions in
+# sqlite3 and jq need more than wasm-ld's 64 KiB default.
+WLD=(-Wl,--stack-first -Wl,-z,stack-size=1048576)
+
+mkdir -p "$R/native" "$R/log"
 # Kiln's wasi-libc (make build/wasi-libc/sysroot.mk builds it with the threaded one): musl's
 # smoothsort qsort made jq's sort_by and group_by 1.89x native (2.85 times glibc's comparisons).
 LIBC=$top/build/wasi-libc/sysroot-single/lib/wasm32-wasi/libc.a
@@ -37,11 +42,6 @@ else
   echo "realprogs: Kiln's wasi-libc has no sources here ($(head -n1 "$top/build/wasi-libc/sysroot.mk")): Debian's wasi-libc" >&2
   LIBC=/usr/lib/wasm32-wasi/libc.a
 fi
-# The stack first, so an overflow traps instead of corrupting data; 1 MiB, as deep recursions in
-# sqlite3 and jq need more than wasm-ld's 64 KiB default.
-WLD=(-Wl,--stack-first -Wl,-z,stack-size=1048576)
-
-mkdir -p "$R/native" "$R/log"
 times="$R/times.txt"
 # step NAME COMMAND...: runs COMMAND with its output in log/NAME.log and its time in times.txt.
 step() {
