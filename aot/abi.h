@@ -61,7 +61,7 @@
  *    ctx->memories[0]->bytes (for targets without an MMU).
  *    Multi-memory: every memory k has a reservation of its own, with the same guard; code
  *    reaches memory k > 0 through ctx->memories[k]->base (loaded once per function: it never
- *    moves) and checks against ctx->memories[k]->bytes; kiln_rt_memory_* take the index.
+ *    moves) and checks against ctx->memories[k]->bytes; kiln_rt_memory_grow/init take the index.
  *    Memory 0 stays ctx->mem0.
  *
  *    Globals. Every global lives in a kiln_val cell; ctx->globals[g] points to the cell of
@@ -199,11 +199,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define KILN_ABI_VERSION 6 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
+#define KILN_ABI_VERSION 7 /* 2: kiln_func.tail_fn, KILN_CONST_EXPR (tail calls, extended-const);
                              3: tags and exceptions (§5: kiln_module.tags, kiln_instance.tags);
                              4: threads (§8: kiln_limits.shared, kiln_memory.shared/lock, atomics);
                              5: defined globals' cells below the context (§3, Globals);
-                             6: kiln_funcref.tail_fn, kiln_instance.table0 */
+                             6: kiln_funcref.tail_fn, kiln_instance.table0;
+                             7: memory.copy/fill inline (code calls memmove/memset, no
+                                kiln_rt_memory_copy/fill) */
 #define KILN_PAGE_SIZE 65536ull
 #define KILN_MAX_PAGES 65536ull
 /* 4 GiB of addressable memory + 4 GiB of guard for any u32 offset + one page for the access size. */
@@ -497,9 +499,6 @@ struct kiln_instance {
 /* Services generated code calls. Provided once, portably, by kernel/instance.c. */
 _Noreturn void kiln_trap(kiln_instance *ctx, uint32_t code);
 int32_t kiln_rt_memory_grow(kiln_instance *ctx, uint32_t mem, uint32_t delta_pages); /* old size or -1 */
-void kiln_rt_memory_fill(kiln_instance *ctx, uint32_t mem, uint32_t dst, uint32_t val, uint32_t n);
-void kiln_rt_memory_copy(kiln_instance *ctx, uint32_t dst_mem, uint32_t src_mem, uint32_t dst, uint32_t src,
-                         uint32_t n);
 void kiln_rt_memory_init(kiln_instance *ctx, uint32_t mem, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n);
 void kiln_rt_data_drop(kiln_instance *ctx, uint32_t seg);
 void *kiln_rt_table_get(kiln_instance *ctx, uint32_t table, uint32_t i);

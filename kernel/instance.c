@@ -503,19 +503,6 @@ int32_t kiln_rt_memory_grow(kiln_instance *ctx, uint32_t mem, uint32_t delta) {
   return r;
 }
 
-void kiln_rt_memory_fill(kiln_instance *ctx, uint32_t mem, uint32_t dst, uint32_t val, uint32_t n) {
-  kiln_memory *m = ctx->memories[mem];
-  if ((uint64_t)dst + n > mem_bytes(m)) RT_TRAP(ctx, KILN_TRAP_MEMORY_OOB);
-  __builtin_memset(m->base + dst, (int)(uint8_t)val, n);
-}
-
-void kiln_rt_memory_copy(kiln_instance *ctx, uint32_t dst_mem, uint32_t src_mem, uint32_t dst, uint32_t src,
-                         uint32_t n) {
-  kiln_memory *d = ctx->memories[dst_mem], *s = ctx->memories[src_mem];
-  if ((uint64_t)src + n > mem_bytes(s) || (uint64_t)dst + n > mem_bytes(d)) RT_TRAP(ctx, KILN_TRAP_MEMORY_OOB);
-  copy_bytes(d->base + dst, s->base + src, n);
-}
-
 void kiln_rt_memory_init(kiln_instance *ctx, uint32_t mem, uint32_t seg, uint32_t dst, uint32_t src, uint32_t n) {
   uint32_t code = mem_init(ctx, mem, seg, dst, src, n);
   if (code) RT_TRAP(ctx, code);

@@ -27,8 +27,8 @@ static int32_t f_load(kiln_instance *ctx, int32_t addr) { /* no bounds check, li
   memcpy(&v, ctx->mem0 + (uint32_t)addr, 4);
   return v;
 }
-static int32_t f_fill(kiln_instance *ctx, int32_t d, int32_t n) {
-  kiln_rt_memory_fill(ctx, 0, (uint32_t)d, 0xab, (uint32_t)n);
+static int32_t f_init(kiln_instance *ctx, int32_t d, int32_t n) { /* a runtime service that traps */
+  kiln_rt_memory_init(ctx, 0, 1, (uint32_t)d, 0, (uint32_t)n);
   return 0;
 }
 static int32_t f_recurse(kiln_instance *ctx, int32_t n) { /* no stack_limit check: hits the guard */
@@ -56,14 +56,14 @@ static kiln_functype types[2] = {{2, 1, ty_ii_i, 0}, {1, 1, ty_i_i, 0}};
  * data segment, elem [add] at 1. */
 static const kiln_func a_funcs[] = {
     {(void *)f_add, t_ii_i, &types[0], {"add", 3}, 0},   {(void *)f_load, t_i_i, &types[1], {"load", 4}, 0},
-    {(void *)f_fill, t_ii_i, &types[0], {0, 0}, 0},      {(void *)f_recurse, t_i_i, &types[1], {"recurse", 7}, 0},
+    {(void *)f_init, t_ii_i, &types[0], {0, 0}, 0},      {(void *)f_recurse, t_i_i, &types[1], {"recurse", 7}, 0},
     {(void *)f_unreachable, t_i_i, &types[1], {0, 0}, 0}, {(void *)f_nested, t_i_i, &types[1], {"nested", 6}, 0},
 };
 static const kiln_memory_desc a_mems[] = {{{1, 2, 1}, -1}};
 static const kiln_table_desc a_tables[] = {{KILN_FUNCREF, {4, 0, 0}, -1}};
 static const kiln_global_desc a_globals[] = {{KILN_I32, 1, {KILN_CONST_VALUE, KILN_I32, 0, {.i32 = 42}}, -1}};
 static const kiln_export a_exports[] = {
-    {{"add", 3}, KILN_EXTERN_FUNC, 0},  {{"load", 4}, KILN_EXTERN_FUNC, 1},     {{"fill", 4}, KILN_EXTERN_FUNC, 2},
+    {{"add", 3}, KILN_EXTERN_FUNC, 0},  {{"load", 4}, KILN_EXTERN_FUNC, 1},     {{"init", 4}, KILN_EXTERN_FUNC, 2},
     {{"rec", 3}, KILN_EXTERN_FUNC, 3},  {{"unr", 3}, KILN_EXTERN_FUNC, 4},      {{"nested", 6}, KILN_EXTERN_FUNC, 5},
     {{"mem", 3}, KILN_EXTERN_MEMORY, 0}, {{"tab", 3}, KILN_EXTERN_TABLE, 0},    {{"g", 1}, KILN_EXTERN_GLOBAL, 0},
 };
@@ -140,10 +140,10 @@ int main(void) {
   CHECK("load-oob-fault", code == KILN_TRAP_MEMORY_OOB, "code %u", code);
   r = call_i(inst_a, "load", -1, 0, &code);
   CHECK("load-oob-far", code == KILN_TRAP_MEMORY_OOB, "code %u", code);
-  r = call_i(inst_a, "fill", 65530, 7, &code);
-  CHECK("fill-oob-no-write", code == KILN_TRAP_MEMORY_OOB && inst_a->mem0[65530] == 0, "code %u", code);
-  r = call_i(inst_a, "fill", 65530, 6, &code);
-  CHECK("fill-in-bounds", code == 0 && inst_a->mem0[65535] == 0xab, "code %u", code);
+  r = call_i(inst_a, "init", 65530, 7, &code);
+  CHECK("init-oob-no-write", code == KILN_TRAP_MEMORY_OOB && inst_a->mem0[65530] == 0, "code %u", code);
+  r = call_i(inst_a, "init", 65530, 6, &code);
+  CHECK("init-in-bounds", code == 0 && memcmp(inst_a->mem0 + 65530, "passiv", 6) == 0, "code %u", code);
   r = call_i(inst_a, "unr", 0, 0, &code);
   CHECK("trap-unreachable", code == KILN_TRAP_UNREACHABLE, "code %u", code);
   char where[64];
