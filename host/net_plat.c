@@ -2,12 +2,16 @@
  * wasi/socket_fd.c (written once) gives a hosted app the same sockets as the kernel's lwIP.
  *
  * Every host fd is non-blocking; "blocking" calls wait with poll(2) on their one fd until the
- * socket's deadline (SO_RCVTIMEO/SO_SNDTIMEO), so blocking, non-blocking mode and timeouts
- * all come out as in net/ksock.c. We keep our own connection state (as the kernel does) rather
- * than trusting Linux for it, so the errnos the guest sees are the kernel's: ENOTCONN before
- * a connection, EAGAIN/EINPROGRESS while one is under way, ECONNRESET once then end of stream
- * and EPIPE, EDESTADDRREQ, EMSGSIZE. poll_oneoff waits through net_plat_wait (host/host.h):
- * each ksock_poll records what the guest is waiting for, and the wait polls exactly those.
+ * socket's deadline (SO_RCVTIMEO/SO_SNDTIMEO), so blocking, non-blocking mode and timeouts all
+ * come out as in net/ksock.c. A call lets the WASI lock go while it waits, holding its socket:
+ * a close meanwhile shuts the socket down, which wakes the call, and the last holder closes
+ * the host fd and frees it (the call then fails with EBADF, as in the kernel), so the fd
+ * number is never reused under a call. We keep our own connection state (as the kernel does)
+ * rather than trusting Linux for it, so the errnos the guest sees are the kernel's: ENOTCONN
+ * before a connection, EAGAIN/EINPROGRESS while one is under way, ECONNRESET once then end of
+ * stream and EPIPE, EDESTADDRREQ, EMSGSIZE. poll_oneoff waits through net_plat_wait
+ * (host/host.h): each ksock_poll records what the guest is waiting for, and the wait polls
+ * exactly those.
  * IPv4 TCP and UDP only, as the kernel. */
 #include <errno.h>
 #include <netinet/in.h>
@@ -35,6 +39,8 @@ struct ksock {
   int fd;
   uint8_t type, state;
   uint8_t shut_rd, shut_wr, reuse, nodelay, keepalive;
+  uint8_t closed;   /* the guest closed it while calls held it; the last one frees it */
+  int holders;      /* calls waiting with the WASI lock let go (atomic: they leave under a shared hold) */
   int err;        /* sticky WASI errno of a failed connect (the socket is then dead) */
   short interest; /* poll events the guest waited for since the last net_plat_wait */
   uint32_t rcvtimeo_ms, sndtimeo_ms;
@@ -100,15 +106,32 @@ static struct timespec *timeout_of(uint64_t deadline, struct timespec *ts) {
   return ts;
 }
 
-/* Blocks until fd shows one of events (or an error/hang-up) or the deadline passes. */
-static void wait_fd(int fd, short events, uint64_t deadline) {
+/* A call that lets the WASI lock go holds its socket (taken and left with the lock held:
+ * ksock_close, which holds it whole, sees every holder). Leaving: WASI_EBADF when the socket
+ * was closed meanwhile (then s may be gone), else 0. */
+static void sock_hold(struct ksock *s) { __atomic_add_fetch(&s->holders, 1, __ATOMIC_RELAXED); }
+
+static int sock_leave(struct ksock *s) {
+  int closed = s->closed;
+  if (__atomic_sub_fetch(&s->holders, 1, __ATOMIC_ACQ_REL) == 0 && closed) {
+    close(s->fd);
+    free(s);
+  }
+  return closed ? WASI_EBADF : 0;
+}
+
+/* Blocks until s shows one of events (or an error/hang-up) or the deadline passes; 0, or
+ * WASI_EBADF when s was closed meanwhile. */
+static int wait_fd(struct ksock *s, short events, uint64_t deadline) {
   life_restart_point(); /* a policy restart stops a waiting instance here */
   if (life_next_ns() < deadline) deadline = life_next_ns();
-  struct pollfd p = {.fd = fd, .events = events};
+  struct pollfd p = {.fd = s->fd, .events = events};
   struct timespec ts;
+  sock_hold(s);
   int released = host_wasi_release(); /* other threads' WASI calls go on meanwhile */
   ppoll(&p, 1, timeout_of(deadline, &ts), NULL);
   host_wasi_reacquire(released);
+  return sock_leave(s);
 }
 
 /* The set is built under the WASI lock, which the wait itself lets go: each thread polls its
@@ -244,7 +267,7 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
     int e = errno;
     if (e != EAGAIN && e != EINTR && e != ECONNABORTED && e != EPROTO) return map_errno(e);
     if (e == EAGAIN && (nonblock || expired(deadline))) return WASI_EAGAIN;
-    if (e == EAGAIN) wait_fd(s->fd, POLLIN, deadline);
+    if (e == EAGAIN && wait_fd(s, POLLIN, deadline)) return WASI_EBADF;
     /* a connection that died in the queue (ECONNABORTED): take the next one */
   }
 }
@@ -289,7 +312,7 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
     check_connect(s);
     if (s->state != S_CONNECTING) break;
     if (expired(deadline)) return WASI_EINPROGRESS; /* timed out: it goes on */
-    wait_fd(s->fd, POLLOUT, deadline);
+    if (wait_fd(s, POLLOUT, deadline)) return WASI_EBADF;
   }
   if (s->state == S_CONNECTED) return 0;
   return s->err ? s->err : WASI_ECONNREFUSED;
@@ -342,7 +365,7 @@ static int udp_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int f
     if (errno == EINTR) continue;
     if (errno != EAGAIN) return map_errno(errno);
     if (nonblock || expired(deadline)) return WASI_EAGAIN;
-    wait_fd(s->fd, POLLIN, deadline);
+    if (wait_fd(s, POLLIN, deadline)) return WASI_EBADF;
   }
 }
 
@@ -374,7 +397,7 @@ static int tcp_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int f
     if (errno == EINTR) continue;
     if (errno != EAGAIN) return *done ? 0 : map_errno(errno); /* Linux reports a reset once */
     if (nonblock || expired(deadline)) return *done ? 0 : WASI_EAGAIN;
-    wait_fd(s->fd, POLLIN | POLLRDHUP, deadline);
+    if (wait_fd(s, POLLIN | POLLRDHUP, deadline)) return WASI_EBADF;
   }
 }
 
@@ -426,7 +449,7 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
       if (*done == 0) r = WASI_EAGAIN;
       break;
     }
-    wait_fd(s->fd, POLLOUT, deadline);
+    if (wait_fd(s, POLLOUT, deadline)) return WASI_EBADF;
   }
   if (r && *done) r = 0; /* report what went; the error shows on the next call */
   return r;
@@ -465,6 +488,11 @@ void ksock_close(struct ksock *s) {
   if (s->type == KSOCK_TCP) counts.tcp_open--;
   else counts.udp_open--;
   counts.open--;
+  if (__atomic_load_n(&s->holders, __ATOMIC_RELAXED)) { /* calls wait on it: wake them; the last one closes and frees */
+    s->closed = 1;
+    shutdown(s->fd, SHUT_RDWR);
+    return;
+  }
   close(s->fd);
   free(s);
 }
