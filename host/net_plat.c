@@ -1,19 +1,23 @@
 /* host/net_plat.c — net/ksock.h for the hosted runtime, over the host's BSD sockets, so that
  * wasi/socket_fd.c (written once) gives a hosted app the same sockets as the kernel's lwIP.
  *
- * Every host fd is non-blocking; "blocking" calls wait with poll(2) on their one fd until the
- * socket's deadline (SO_RCVTIMEO/SO_SNDTIMEO), so blocking, non-blocking mode and timeouts all
- * come out as in net/ksock.c. A call lets the WASI lock go while it waits, holding its socket:
- * a close meanwhile shuts the socket down, which wakes the call, and the last holder closes
- * the host fd and frees it (the call then fails with EBADF, as in the kernel), so the fd
- * number is never reused under a call. We keep our own connection state (as the kernel does)
- * rather than trusting Linux for it, so the errnos the guest sees are the kernel's: ENOTCONN
- * before a connection, EAGAIN/EINPROGRESS while one is under way, ECONNRESET once then end of
- * stream and EPIPE, EDESTADDRREQ, EMSGSIZE. poll_oneoff waits through net_plat_wait
- * (host/host.h): each ksock_poll records what the guest is waiting for, and the wait polls
- * exactly those.
+ * Every host fd is non-blocking until its TCP connection is established; a connected TCP
+ * socket's is blocking, and its calls in non-blocking mode pass MSG_DONTWAIT. A blocking
+ * receive or send without a deadline is then one blocking recvmsg/sendmsg, as in a native
+ * program; with a deadline (SO_RCVTIMEO/SO_SNDTIMEO, or a restart policy's next check), and
+ * for accept, connect and UDP, calls wait with poll(2) on their one fd until it passes, so
+ * blocking, non-blocking mode and timeouts all come out as in net/ksock.c. A call lets the
+ * WASI lock go while it waits, holding its socket: a close meanwhile shuts the socket down,
+ * which wakes the call, and the last holder closes the host fd and frees it (the call then
+ * fails with EBADF, as in the kernel), so the fd number is never reused under a call. We keep
+ * our own connection state (as the kernel does) rather than trusting Linux for it, so the
+ * errnos the guest sees are the kernel's: ENOTCONN before a connection, EAGAIN/EINPROGRESS
+ * while one is under way, ECONNRESET once then end of stream and EPIPE, EDESTADDRREQ,
+ * EMSGSIZE. poll_oneoff waits through net_plat_wait (host/host.h): each ksock_poll records
+ * what the guest is waiting for, and the wait polls exactly those.
  * IPv4 TCP and UDP only, as the kernel. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -39,6 +43,7 @@ struct ksock {
   int fd;
   uint8_t type, state;
   uint8_t shut_rd, shut_wr, reuse, nodelay, keepalive;
+  uint8_t blocking; /* the host fd is blocking (a connected TCP socket) */
   uint8_t closed;   /* the guest closed it while calls held it; the last one frees it */
   int holders;      /* calls waiting with the WASI lock let go (atomic: they leave under a shared hold) */
   int err;        /* sticky WASI errno of a failed connect (the socket is then dead) */
@@ -134,6 +139,29 @@ static int wait_fd(struct ksock *s, short events, uint64_t deadline) {
   return sock_leave(s);
 }
 
+/* Whether a blocking call on s may block in the host's recvmsg/sendmsg itself: its fd is
+ * blocking and nothing limits the wait (no socket timeout, no restart policy check due). */
+static int may_block(const struct ksock *s, int nonblock, uint64_t deadline) {
+  return !nonblock && s->blocking && deadline == UINT64_MAX && life_next_ns() == UINT64_MAX;
+}
+
+/* recvmsg (or sendmsg with sending) on s: without waiting, or with block (may_block), a
+ * blocking one with the WASI lock let go. -1 with errno, or *gone = WASI_EBADF when s was
+ * closed meanwhile (then s may be gone). */
+static ssize_t sock_io(struct ksock *s, struct msghdr *m, int flags, int sending, int block, int *gone) {
+  *gone = 0;
+  if (!block) return sending ? sendmsg(s->fd, m, flags | MSG_DONTWAIT) : recvmsg(s->fd, m, flags | MSG_DONTWAIT);
+  life_restart_point();
+  sock_hold(s);
+  int released = host_wasi_release();
+  ssize_t r = sending ? sendmsg(s->fd, m, flags) : recvmsg(s->fd, m, flags);
+  int e = errno;
+  host_wasi_reacquire(released);
+  *gone = sock_leave(s);
+  errno = e;
+  return r;
+}
+
 /* The set is built under the WASI lock, which the wait itself lets go: each thread polls its
  * own copy. */
 void net_plat_wait(uint64_t deadline_ns, int with_stdin) {
@@ -210,6 +238,13 @@ int ksock_io_concurrent(const struct ksock *s) {
   return s->type == KSOCK_TCP && s->state == S_CONNECTED && !s->shut_rd;
 }
 
+/* An established TCP connection: its host fd blocks (calls that must not pass MSG_DONTWAIT). */
+static void set_connected(struct ksock *s) {
+  s->state = S_CONNECTED;
+  int fl = fcntl(s->fd, F_GETFL);
+  s->blocking = fl >= 0 && fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
+}
+
 static struct sockaddr_in sin_of(const uint8_t ip[4], uint16_t port) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
   memcpy(&a.sin_addr, ip, 4);
@@ -253,13 +288,14 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
   if (s->type != KSOCK_TCP || s->state != S_LISTEN) return WASI_EINVAL;
   uint64_t deadline = deadline_of(s->rcvtimeo_ms);
   for (;;) {
-    int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC); /* connected: a blocking fd */
     if (fd >= 0) {
       struct ksock *c = sock_wrap(fd, KSOCK_TCP, S_CONNECTED);
       if (!c) {
         close(fd);
         return WASI_ENOMEM;
       }
+      c->blocking = 1;
       counts.accepted++;
       *out = c;
       return 0;
@@ -281,7 +317,7 @@ static void check_connect(struct ksock *s) {
   socklen_t len = sizeof e;
   if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0) e = errno;
   if (e == 0) {
-    s->state = S_CONNECTED;
+    set_connected(s);
   } else {
     s->state = S_NEW;
     s->err = map_errno(e);
@@ -301,7 +337,7 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
   if (s->state == S_LISTEN) return WASI_EINVAL;
   if (s->err) return s->err; /* an earlier attempt failed: the socket is dead, as in lwIP */
   if (connect(s->fd, (struct sockaddr *)&a, sizeof a) == 0) {
-    s->state = S_CONNECTED;
+    set_connected(s);
     return 0;
   }
   if (errno != EINPROGRESS && errno != EINTR) return map_errno(errno);
@@ -386,7 +422,9 @@ static int tcp_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int f
   int peek = flags & KSOCK_PEEK, waitall = (flags & KSOCK_WAITALL) && !peek;
   for (;;) {
     struct msghdr m = {.msg_iov = hiov, .msg_iovlen = iov_from(iov, n, *done, hiov)};
-    ssize_t r = recvmsg(s->fd, &m, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+    int gone;
+    ssize_t r = sock_io(s, &m, peek ? MSG_PEEK : 0, 0, may_block(s, nonblock, deadline), &gone);
+    if (gone) return gone;
     if (r > 0) {
       *done += (size_t)r;
       /* MSG_WAITALL: go on until the buffers are full or the stream ends. */
@@ -434,7 +472,9 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
   for (;;) {
     m.msg_iov = hiov;
     m.msg_iovlen = iov_from(iov, n, *done, hiov);
-    ssize_t k = sendmsg(s->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    int gone;
+    ssize_t k = sock_io(s, &m, MSG_NOSIGNAL, 1, may_block(s, nonblock, deadline), &gone);
+    if (gone) return gone;
     if (k >= 0) {
       *done += (size_t)k;
       if (*done >= want || s->type == KSOCK_UDP) break;
