@@ -145,16 +145,19 @@ static int may_block(const struct ksock *s, int nonblock, uint64_t deadline) {
   return !nonblock && s->blocking && deadline == UINT64_MAX && life_next_ns() == UINT64_MAX;
 }
 
-/* recvmsg (or sendmsg with sending) on s: without waiting, or with block (may_block), a
- * blocking one with the WASI lock let go. -1 with errno, or *gone = WASI_EBADF when s was
- * closed meanwhile (then s may be gone). */
+/* recvmsg (or sendmsg with sending) on s without waiting; with block (may_block), when that
+ * finds nothing to do, a blocking one with the WASI lock let go. Trying first keeps the usual
+ * call (data or room already there) at one system call under the lock, without letting it go
+ * and taking it again (atomics on a line every thread's calls share). -1 with errno, or
+ * *gone = WASI_EBADF when s was closed meanwhile (then s may be gone). */
 static ssize_t sock_io(struct ksock *s, struct msghdr *m, int flags, int sending, int block, int *gone) {
   *gone = 0;
-  if (!block) return sending ? sendmsg(s->fd, m, flags | MSG_DONTWAIT) : recvmsg(s->fd, m, flags | MSG_DONTWAIT);
+  ssize_t r = sending ? sendmsg(s->fd, m, flags | MSG_DONTWAIT) : recvmsg(s->fd, m, flags | MSG_DONTWAIT);
+  if (!block || r >= 0 || errno != EAGAIN) return r;
   life_restart_point();
   sock_hold(s);
   int released = host_wasi_release();
-  ssize_t r = sending ? sendmsg(s->fd, m, flags) : recvmsg(s->fd, m, flags);
+  r = sending ? sendmsg(s->fd, m, flags) : recvmsg(s->fd, m, flags);
   int e = errno;
   host_wasi_reacquire(released);
   *gone = sock_leave(s);
