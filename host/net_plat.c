@@ -531,7 +531,8 @@ void ksock_close(struct ksock *s) {
   if (s->type == KSOCK_TCP) counts.tcp_open--;
   else counts.udp_open--;
   counts.open--;
-  if (__atomic_load_n(&s->holders, __ATOMIC_RELAXED)) { /* calls wait on it: wake them; the last one closes and frees */
+  /* Calls wait on it: wake them; the last one to leave closes and frees it. */
+  if (__atomic_load_n(&s->holders, __ATOMIC_RELAXED)) {
     s->closed = 1;
     shutdown(s->fd, SHUT_RDWR);
     return;
