@@ -1,15 +1,23 @@
 /* host/net_plat.c — net/ksock.h for the hosted runtime, over the host's BSD sockets, so that
  * wasi/socket_fd.c (written once) gives a hosted app the same sockets as the kernel's lwIP.
  *
- * Every host fd is non-blocking; "blocking" calls wait with poll(2) on their one fd until the
- * socket's deadline (SO_RCVTIMEO/SO_SNDTIMEO), so blocking, non-blocking mode and timeouts
- * all come out as in net/ksock.c. We keep our own connection state (as the kernel does) rather
- * than trusting Linux for it, so the errnos the guest sees are the kernel's: ENOTCONN before
- * a connection, EAGAIN/EINPROGRESS while one is under way, ECONNRESET once then end of stream
- * and EPIPE, EDESTADDRREQ, EMSGSIZE. poll_oneoff waits through net_plat_wait (host/host.h):
- * each ksock_poll records what the guest is waiting for, and the wait polls exactly those.
+ * Every host fd is non-blocking until its TCP connection is established; a connected TCP
+ * socket's is blocking, and its calls in non-blocking mode pass MSG_DONTWAIT. A blocking
+ * receive or send without a deadline is then one blocking recvmsg/sendmsg, as in a native
+ * program; with a deadline (SO_RCVTIMEO/SO_SNDTIMEO, or a restart policy's next check), and
+ * for accept, connect and UDP, calls wait with poll(2) on their one fd until it passes, so
+ * blocking, non-blocking mode and timeouts all come out as in net/ksock.c. A call lets the
+ * WASI lock go while it waits, holding its socket: a close meanwhile shuts the socket down,
+ * which wakes the call, and the last holder closes the host fd and frees it (the call then
+ * fails with EBADF, as in the kernel), so the fd number is never reused under a call. We keep
+ * our own connection state (as the kernel does) rather than trusting Linux for it, so the
+ * errnos the guest sees are the kernel's: ENOTCONN before a connection, EAGAIN/EINPROGRESS
+ * while one is under way, ECONNRESET once then end of stream and EPIPE, EDESTADDRREQ,
+ * EMSGSIZE. poll_oneoff waits through net_plat_wait (host/host.h): each ksock_poll records
+ * what the guest is waiting for, and the wait polls exactly those.
  * IPv4 TCP and UDP only, as the kernel. */
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -35,6 +43,9 @@ struct ksock {
   int fd;
   uint8_t type, state;
   uint8_t shut_rd, shut_wr, reuse, nodelay, keepalive;
+  uint8_t blocking; /* the host fd is blocking (a connected TCP socket) */
+  uint8_t closed;   /* the guest closed it while calls held it; the last one frees it */
+  int holders;      /* calls waiting with the WASI lock let go (atomic: they leave under a shared hold) */
   int err;        /* sticky WASI errno of a failed connect (the socket is then dead) */
   short interest; /* poll events the guest waited for since the last net_plat_wait */
   uint32_t rcvtimeo_ms, sndtimeo_ms;
@@ -100,15 +111,58 @@ static struct timespec *timeout_of(uint64_t deadline, struct timespec *ts) {
   return ts;
 }
 
-/* Blocks until fd shows one of events (or an error/hang-up) or the deadline passes. */
-static void wait_fd(int fd, short events, uint64_t deadline) {
+/* A call that lets the WASI lock go holds its socket (taken and left with the lock held:
+ * ksock_close, which holds it whole, sees every holder). Leaving: WASI_EBADF when the socket
+ * was closed meanwhile (then s may be gone), else 0. */
+static void sock_hold(struct ksock *s) { __atomic_add_fetch(&s->holders, 1, __ATOMIC_RELAXED); }
+
+static int sock_leave(struct ksock *s) {
+  int closed = s->closed;
+  if (__atomic_sub_fetch(&s->holders, 1, __ATOMIC_ACQ_REL) == 0 && closed) {
+    close(s->fd);
+    free(s);
+  }
+  return closed ? WASI_EBADF : 0;
+}
+
+/* Blocks until s shows one of events (or an error/hang-up) or the deadline passes; 0, or
+ * WASI_EBADF when s was closed meanwhile. */
+static int wait_fd(struct ksock *s, short events, uint64_t deadline) {
   life_restart_point(); /* a policy restart stops a waiting instance here */
   if (life_next_ns() < deadline) deadline = life_next_ns();
-  struct pollfd p = {.fd = fd, .events = events};
+  struct pollfd p = {.fd = s->fd, .events = events};
   struct timespec ts;
+  sock_hold(s);
   int released = host_wasi_release(); /* other threads' WASI calls go on meanwhile */
   ppoll(&p, 1, timeout_of(deadline, &ts), NULL);
   host_wasi_reacquire(released);
+  return sock_leave(s);
+}
+
+/* Whether a blocking call on s may block in the host's recvmsg/sendmsg itself: its fd is
+ * blocking and nothing limits the wait (no socket timeout, no restart policy check due). */
+static int may_block(const struct ksock *s, int nonblock, uint64_t deadline) {
+  return !nonblock && s->blocking && deadline == UINT64_MAX && life_next_ns() == UINT64_MAX;
+}
+
+/* recvmsg (or sendmsg with sending) on s without waiting; with block (may_block), when that
+ * finds nothing to do, a blocking one with the WASI lock let go. Trying first keeps the usual
+ * call (data or room already there) at one system call under the lock, without letting it go
+ * and taking it again (atomics on a line every thread's calls share). -1 with errno, or
+ * *gone = WASI_EBADF when s was closed meanwhile (then s may be gone). */
+static ssize_t sock_io(struct ksock *s, struct msghdr *m, int flags, int sending, int block, int *gone) {
+  *gone = 0;
+  ssize_t r = sending ? sendmsg(s->fd, m, flags | MSG_DONTWAIT) : recvmsg(s->fd, m, flags | MSG_DONTWAIT);
+  if (!block || r >= 0 || errno != EAGAIN) return r;
+  life_restart_point();
+  sock_hold(s);
+  int released = host_wasi_release();
+  r = sending ? sendmsg(s->fd, m, flags) : recvmsg(s->fd, m, flags);
+  int e = errno;
+  host_wasi_reacquire(released);
+  *gone = sock_leave(s);
+  errno = e;
+  return r;
 }
 
 /* The set is built under the WASI lock, which the wait itself lets go: each thread polls its
@@ -187,6 +241,13 @@ int ksock_io_concurrent(const struct ksock *s) {
   return s->type == KSOCK_TCP && s->state == S_CONNECTED && !s->shut_rd;
 }
 
+/* An established TCP connection: its host fd blocks (calls that must not pass MSG_DONTWAIT). */
+static void set_connected(struct ksock *s) {
+  s->state = S_CONNECTED;
+  int fl = fcntl(s->fd, F_GETFL);
+  s->blocking = fl >= 0 && fcntl(s->fd, F_SETFL, fl & ~O_NONBLOCK) == 0;
+}
+
 static struct sockaddr_in sin_of(const uint8_t ip[4], uint16_t port) {
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
   memcpy(&a.sin_addr, ip, 4);
@@ -230,13 +291,14 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
   if (s->type != KSOCK_TCP || s->state != S_LISTEN) return WASI_EINVAL;
   uint64_t deadline = deadline_of(s->rcvtimeo_ms);
   for (;;) {
-    int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = accept4(s->fd, NULL, NULL, SOCK_CLOEXEC); /* connected: a blocking fd */
     if (fd >= 0) {
       struct ksock *c = sock_wrap(fd, KSOCK_TCP, S_CONNECTED);
       if (!c) {
         close(fd);
         return WASI_ENOMEM;
       }
+      c->blocking = 1;
       counts.accepted++;
       *out = c;
       return 0;
@@ -244,7 +306,7 @@ int ksock_accept(struct ksock *s, int nonblock, struct ksock **out) {
     int e = errno;
     if (e != EAGAIN && e != EINTR && e != ECONNABORTED && e != EPROTO) return map_errno(e);
     if (e == EAGAIN && (nonblock || expired(deadline))) return WASI_EAGAIN;
-    if (e == EAGAIN) wait_fd(s->fd, POLLIN, deadline);
+    if (e == EAGAIN && wait_fd(s, POLLIN, deadline)) return WASI_EBADF;
     /* a connection that died in the queue (ECONNABORTED): take the next one */
   }
 }
@@ -258,7 +320,7 @@ static void check_connect(struct ksock *s) {
   socklen_t len = sizeof e;
   if (getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &e, &len) != 0) e = errno;
   if (e == 0) {
-    s->state = S_CONNECTED;
+    set_connected(s);
   } else {
     s->state = S_NEW;
     s->err = map_errno(e);
@@ -278,7 +340,7 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
   if (s->state == S_LISTEN) return WASI_EINVAL;
   if (s->err) return s->err; /* an earlier attempt failed: the socket is dead, as in lwIP */
   if (connect(s->fd, (struct sockaddr *)&a, sizeof a) == 0) {
-    s->state = S_CONNECTED;
+    set_connected(s);
     return 0;
   }
   if (errno != EINPROGRESS && errno != EINTR) return map_errno(errno);
@@ -289,7 +351,7 @@ int ksock_connect(struct ksock *s, const uint8_t ip[4], uint16_t port, int nonbl
     check_connect(s);
     if (s->state != S_CONNECTING) break;
     if (expired(deadline)) return WASI_EINPROGRESS; /* timed out: it goes on */
-    wait_fd(s->fd, POLLOUT, deadline);
+    if (wait_fd(s, POLLOUT, deadline)) return WASI_EBADF;
   }
   if (s->state == S_CONNECTED) return 0;
   return s->err ? s->err : WASI_ECONNREFUSED;
@@ -342,7 +404,7 @@ static int udp_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int f
     if (errno == EINTR) continue;
     if (errno != EAGAIN) return map_errno(errno);
     if (nonblock || expired(deadline)) return WASI_EAGAIN;
-    wait_fd(s->fd, POLLIN, deadline);
+    if (wait_fd(s, POLLIN, deadline)) return WASI_EBADF;
   }
 }
 
@@ -363,7 +425,9 @@ static int tcp_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int f
   int peek = flags & KSOCK_PEEK, waitall = (flags & KSOCK_WAITALL) && !peek;
   for (;;) {
     struct msghdr m = {.msg_iov = hiov, .msg_iovlen = iov_from(iov, n, *done, hiov)};
-    ssize_t r = recvmsg(s->fd, &m, MSG_DONTWAIT | (peek ? MSG_PEEK : 0));
+    int gone;
+    ssize_t r = sock_io(s, &m, peek ? MSG_PEEK : 0, 0, may_block(s, nonblock, deadline), &gone);
+    if (gone) return gone;
     if (r > 0) {
       *done += (size_t)r;
       /* MSG_WAITALL: go on until the buffers are full or the stream ends. */
@@ -374,7 +438,7 @@ static int tcp_recv(struct ksock *s, const struct wasi_buf *iov, size_t n, int f
     if (errno == EINTR) continue;
     if (errno != EAGAIN) return *done ? 0 : map_errno(errno); /* Linux reports a reset once */
     if (nonblock || expired(deadline)) return *done ? 0 : WASI_EAGAIN;
-    wait_fd(s->fd, POLLIN | POLLRDHUP, deadline);
+    if (wait_fd(s, POLLIN | POLLRDHUP, deadline)) return WASI_EBADF;
   }
 }
 
@@ -411,7 +475,9 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
   for (;;) {
     m.msg_iov = hiov;
     m.msg_iovlen = iov_from(iov, n, *done, hiov);
-    ssize_t k = sendmsg(s->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL);
+    int gone;
+    ssize_t k = sock_io(s, &m, MSG_NOSIGNAL, 1, may_block(s, nonblock, deadline), &gone);
+    if (gone) return gone;
     if (k >= 0) {
       *done += (size_t)k;
       if (*done >= want || s->type == KSOCK_UDP) break;
@@ -426,7 +492,7 @@ int ksock_send(struct ksock *s, const struct wasi_buf *iov, size_t n, int nonblo
       if (*done == 0) r = WASI_EAGAIN;
       break;
     }
-    wait_fd(s->fd, POLLOUT, deadline);
+    if (wait_fd(s, POLLOUT, deadline)) return WASI_EBADF;
   }
   if (r && *done) r = 0; /* report what went; the error shows on the next call */
   return r;
@@ -465,6 +531,12 @@ void ksock_close(struct ksock *s) {
   if (s->type == KSOCK_TCP) counts.tcp_open--;
   else counts.udp_open--;
   counts.open--;
+  /* Calls wait on it: wake them; the last one to leave closes and frees it. */
+  if (__atomic_load_n(&s->holders, __ATOMIC_RELAXED)) {
+    s->closed = 1;
+    shutdown(s->fd, SHUT_RDWR);
+    return;
+  }
   close(s->fd);
   free(s);
 }
