@@ -19,7 +19,7 @@ progs=(minigzip bzip2 sqlite3 jq lua)
 
 CC=(clang-19 -O2 -w)
 # Bulk memory (Wasm 2.0; LLVM 20 enables it by default): the programs' own memcpy/memset calls
-# become memory.copy/fill, which Kiln's runtime runs with memmove/memset (kernel/instance.c),
+# become memory.copy/fill, which kiln-aot compiles to calls of memmove/memset (aot/lower_memory.c),
 # instead of calls to wasi-libc's byte-and-word loops (bench/real's sqlite3 database file
 # workload: 1.24x native without, 1.06x with, side by side).
 WCC=(clang-19 --target=wasm32-wasi -O2 -mbulk-memory -w)
