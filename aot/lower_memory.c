@@ -64,6 +64,12 @@ static LLVMValueRef mem_field(Lower *L, uint32_t k, unsigned off) {
   return v;
 }
 
+/* Traps "out of bounds memory access" when end (64-bit) is past memory k's current size. */
+static void trap_past_end(Lower *L, uint32_t k, LLVMValueRef end) {
+  trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGT, end, mem_field(L, k, offsetof(kiln_memory, bytes)), ""),
+          KILN_TRAP_MEMORY_OOB);
+}
+
 LLVMValueRef mem_offset(Lower *L, LLVMValueRef addr, uint32_t offset) {
   Compiler *c = L->c;
   LLVMValueRef a = LLVMBuildZExt(L->b, addr, c->i64, "");
@@ -77,11 +83,8 @@ LLVMValueRef mem_address(Lower *L, LLVMValueRef addr, uint32_t offset, unsigned 
 
 LLVMValueRef mem_at(Lower *L, LLVMValueRef a, unsigned size) {
   Compiler *c = L->c;
-  if (c->opt->bounds_checks) {
-    LLVMValueRef end = LLVMBuildAdd(L->b, a, LLVMConstInt(c->i64, size, 0), "");
-    trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGT, end, mem_field(L, L->memarg_mem, offsetof(kiln_memory, bytes)), ""),
-            KILN_TRAP_MEMORY_OOB);
-  }
+  if (c->opt->bounds_checks)
+    trap_past_end(L, L->memarg_mem, LLVMBuildAdd(L->b, a, LLVMConstInt(c->i64, size, 0), ""));
   /* inbounds: base + any u33 stays inside the reservation (abi.h), which lets LLVM's loop
    * analyses assume pointer induction variables do not wrap. */
   LLVMValueRef g = LLVMBuildInBoundsGEP2(L->b, c->i8, mem_base(L, L->memarg_mem), &a, 1, "");
@@ -188,12 +191,9 @@ bool lower_memory(Lower *L, uint8_t op) {
  * one memory.copy (tools/patches/wasi-libc/bulk-memory-string.patch). Returns the range's
  * native address. */
 static LLVMValueRef bulk_range(Lower *L, uint32_t k, LLVMValueRef at, LLVMValueRef n64) {
-  Compiler *c = L->c;
-  LLVMValueRef a = LLVMBuildZExt(L->b, at, c->i64, "");
-  LLVMValueRef end = LLVMBuildNUWAdd(L->b, a, n64, "");
-  trap_if(L, LLVMBuildICmp(L->b, LLVMIntUGT, end, mem_field(L, k, offsetof(kiln_memory, bytes)), ""),
-          KILN_TRAP_MEMORY_OOB);
-  return LLVMBuildInBoundsGEP2(L->b, c->i8, mem_base(L, k), &a, 1, "");
+  LLVMValueRef a = mem_offset(L, at, 0);
+  trap_past_end(L, k, LLVMBuildNUWAdd(L->b, a, n64, ""));
+  return LLVMBuildInBoundsGEP2(L->b, L->c->i8, mem_base(L, k), &a, 1, "");
 }
 
 bool lower_memory_fc(Lower *L, uint32_t sub) {

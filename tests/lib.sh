@@ -72,6 +72,17 @@ free_port() {
   echo "$p" >>"$given"
   echo "$p"
 }
+# vm_same DIR NAME WASM WANT: `kiln build` of WASM (compiled afresh, no cache) booted in the VM
+# must print WANT (non-empty); the image and logs go to DIR/NAME.*.
+vm_same() {
+  local d=$1 n=$2 out rc
+  if KILN_CACHE=off ./kiln build "$3" -o "$d/$n.iso" >"$d/$n.log" 2>&1; then
+    out=$(./kiln run "$d/$n.elf" --timeout 120 2>"$d/$n.err"); rc=$?
+    if [ $rc = 0 ] && [ "$out" = "$4" ] && [ -n "$4" ]; then pass "$n"
+    else fail "$n" "exit $rc, output '$(head -n2 <<<"$out" | tr '\n' ' ')', $(tail -n1 "$d/$n.err")"; fi
+  else fail "$n" "kiln build: $(tail -n1 "$d/$n.log")"; fi
+}
+
 finish() {
   rm -f "${TMPDIR:-/tmp}/kiln-ports.$$"
   if [ "$T_SKIP" -gt 0 ]; then echo "$T_PASS passed, $T_FAIL failed, $T_SKIP skipped"

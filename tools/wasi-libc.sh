@@ -4,9 +4,9 @@
 # (each says why), built twice:
 #   DEST/sysroot          THREAD_MODEL=posix, for threaded apps; DEST/sysroot.mk names it for
 #                         pthread/pthread.mk (which adds the pthread layer to it as libpthread.a)
-#   DEST/sysroot-single   for one-thread apps, with bulk memory: qsort a merge sort and
-#                         memcpy/memmove/memset one memory.copy/fill (tools/realprogs.sh builds
-#                         the real programs over it)
+#   DEST/sysroot-single   for one-thread apps, with bulk memory: qsort a merge sort,
+#                         memcpy/memmove/memset one memory.copy/fill and memcmp by words
+#                         (tools/realprogs.sh builds the real programs over it)
 #
 # Why threads need it: Debian built its wasi-libc for one thread, so libc's `_Thread_local int
 # errno` (and the few other thread-locals) became plain globals, one for all threads. Compiled

@@ -302,15 +302,6 @@ else fail tailcall-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\
 ins=$($AOT --inspect build/spec/tailcall/tailcall.0.wasm 2>&1)
 if grep -q "^feature tail-call 0x[0-9a-f]*: return_call" <<<"$ins" && ! grep -q "NOT SUPPORTED" <<<"$ins"
 then pass tailcall-inspect; else fail tailcall-inspect "$(grep '^feature' <<<"$ins" | tr '\n' ';')"; fi
-# vm_same NAME WASM WANT: `kiln build` of WASM booted in the VM must print WANT (non-empty)
-vm_same() {
-  local n=$1 out rc
-  if KILN_CACHE=off ./kiln build $2 -o $W/$n.iso >$W/$n.log 2>&1; then
-    out=$(./kiln run $W/$n.elf --timeout 120 2>$W/$n.err); rc=$?
-    if [ $rc = 0 ] && [ "$out" = "$3" ] && [ -n "$3" ]; then pass $n
-    else fail $n "exit $rc, output '$(head -n2 <<<"$out" | tr '\n' ' ')', $(tail -n1 $W/$n.err)"; fi
-  else fail $n "kiln build: $(tail -n1 $W/$n.log)"; fi
-}
 # a C program (clang -mtail-call): 10,000,000 musttail hops, direct and through a pointer
 if clang-19 --target=wasm32-wasi -mtail-call -O2 tests/aot/tailcall.c -o $W/tailcall.wasm 2>$W/cc.err &&
    clang-19 -O2 tests/aot/tailcall.c -o $W/tailcall.native 2>>$W/cc.err; then
@@ -349,7 +340,7 @@ if clang-19 --target=wasm32-wasi -mtail-call -O2 tests/aot/threaded.c -o $W/thre
     if [ $rc = 0 ] && [ "$out" = "$want" ] && [ -n "$want" ]; then pass threaded-c
     else fail threaded-c "exit $rc, output '$(tr '\n' ' ' <<<"$out")', native '$(tr '\n' ' ' <<<"$want")'"; fi
   fi
-  vm_same threaded-c-vm $W/threaded.wasm "$want"
+  vm_same $W threaded-c-vm $W/threaded.wasm "$want"
 else fail threaded-c "clang: $(head -n1 $W/cc.err)"; fi
 
 # --- SIMD: v128 in globals, tables, imports, multi-value, blocks and tail calls (simd.wast) ---
@@ -385,7 +376,7 @@ if clang-19 --target=wasm32-wasi -O2 -msimd128 -Wl,--stack-first tests/aot/simd.
     fi
   done
   # and inside the VM (the kernel runs the same SSE code; stdout is the app's, byte for byte)
-  vm_same simd-c-vm $W/simd.wasm "$want"
+  vm_same $W simd-c-vm $W/simd.wasm "$want"
 else fail simd-c "clang: $(head -n1 $W/cc.err)"; fi
 # --- exceptions (legacy encoding): traps are not exceptions, locals reach handlers, the
 # handler chain after br/return/deep throws, payloads, rethrow, delegate, tags per instance ---

@@ -335,7 +335,7 @@ for s in strings:3000 sort-closures:5000 float-math:60; do
 done
 # ---- Kiln's wasi-libc (tools/wasi-libc.sh, tools/patches/wasi-libc/) ----
 # The calls its patches change (qsort a merge sort, memcpy/memmove/memset one memory.copy or
-# fill), checked against their contracts natively, hosted and in the VM (tests/real/libc_check.c;
+# fill, memcmp by words), checked against their contracts natively, hosted and in the VM (tests/real/libc_check.c;
 # over Debian's wasi-libc its qsort check fails: smoothsort is neither stable nor within the bound).
 single=build/wasi-libc/sysroot-single
 if [ ! -f $single/lib/wasm32-wasi/libc.a ]; then
@@ -347,11 +347,8 @@ elif ! clang-19 -O2 tests/real/libc_check.c -o "$T/libc_check" 2>"$T/libc.err" |
 else
   want=$("$T/libc_check")
   out=$(timeout 120 ./kiln run --hosted "$T/libc_check.wasm" 2>&1); rc=$?
-  if [ $rc = 0 ] && [ "$out" = "$want" ]; then pass "libc hosted"; else fail "libc hosted" "exit $rc: $(head -n1 <<<"$out")"; fi
-  if ./kiln build "$T/libc_check.wasm" -o "$T/libc_check.iso" >"$T/libc.log" 2>&1; then
-    out=$(./kiln run "$T/libc_check.elf" --timeout 120 2>"$T/libc.err"); rc=$?
-    if [ $rc = 0 ] && [ "$out" = "$want" ]; then pass "libc vm"; else fail "libc vm" "exit $rc: $(head -n1 <<<"$out") $(tail -n1 "$T/libc.err")"; fi
-  else fail "libc vm" "kiln build: $(tail -n1 "$T/libc.log")"; fi
+  if [ $rc = 0 ] && [ "$out" = "$want" ]; then pass libc-hosted; else fail libc-hosted "exit $rc: $(head -n1 <<<"$out")"; fi
+  vm_same "$T" libc-vm "$T/libc_check.wasm" "$want"
 fi
 
 # ---- CPU time, native vs hosted (informational) ----
