@@ -87,6 +87,7 @@ static void run_key_destructors(struct __pthread *t);
  * reads the stack (the return path only restores __stack_pointer from a local). */
 static void finish(struct __pthread *t, void *result, int parked) {
   run_key_destructors(t);
+  kiln_malloc_thread_end();
   t->result = result;
   if (__atomic_sub_fetch(&live, 1, __ATOMIC_SEQ_CST) == 0 && main_exited)
     __builtin_wasm_memory_atomic_notify(&live, 1);

@@ -1,9 +1,10 @@
 # pthread/: POSIX threads for C apps over wasi-threads (aot/abi.h §8). Debian's wasi-libc is
 # built for one thread: it has no pthreads, no atomics (so wasm-ld refuses --shared-memory
 # unless told not to check), no locks in malloc and stdio, and one errno for all threads.
-# The layer adds the threads (pthread.c, sync.c) and locks around libc's malloc and stdio
-# (libc_lock.c, through the linker's --wrap). An app compiles with $(PTHREAD_CFLAGS) and links
-# with $(PTHREAD_LDFLAGS) (README: "Threads for C apps").
+# The layer adds the threads (pthread.c, sync.c), a malloc with a lock and per-thread caches
+# (malloc.c) and a lock around stdio (stdio_lock.c), both through the linker's --wrap. An app
+# compiles with $(PTHREAD_CFLAGS) and links with $(PTHREAD_LDFLAGS) (README: "Threads for C
+# apps").
 #
 # It is built twice. $(WASI_LIBC_SYSROOT) is Debian's wasi-libc sources built with -pthread, so
 # that errno is thread-local (tools/wasi-libc.sh, once; make starts over after it); the layer

@@ -22,4 +22,8 @@ void kiln_lock_word(int *w);
 int kiln_trylock_word(int *w);
 void kiln_unlock_word(int *w);
 
+/* ---- pthread/malloc.c ---- */
+/* The calling thread is ending: its cached blocks go back to malloc. */
+void kiln_malloc_thread_end(void);
+
 #endif

@@ -13,7 +13,7 @@
 # with -pthread (atomics, bulk memory) they are real Wasm TLS, which the pthread layer sets up
 # per thread. The rest of libc stays the one-thread code Debian ships (-U_REENTRANT: wasi-libc
 # 2022-05 has no pthreads or locks of its own, and its _REENTRANT code does not build); the
-# layer's locks around malloc and stdio still make those safe (pthread/libc_lock.c).
+# layer's locks around malloc and stdio still make those safe (pthread/malloc.c, pthread/stdio_lock.c).
 #
 # When the sources cannot be fetched (no network, no deb-src), DEST/sysroot.mk says so: threaded
 # apps then keep Debian's wasi-libc, with one errno for all threads (README "Threads for C

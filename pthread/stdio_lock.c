@@ -1,45 +1,13 @@
-/* pthread/libc_lock.c — makes Debian's one-thread wasi-libc safe enough for threads: its
- * malloc (dlmalloc without locks) and its stdio (no FILE locks) run under locks of ours.
- * The app links with wasm-ld's --wrap for each function below (pthread/kiln-pthread.rsp):
- * every call of malloc, in the app and inside libc alike, then reaches __wrap_malloc, which
- * calls the real one (__real_malloc) under the lock. The stdio lock is recursive, as printf
- * may call fwrite of the same FILE through another wrapped function. */
+/* pthread/stdio_lock.c — makes the stdio of Debian's one-thread wasi-libc (no FILE locks) safe
+ * for threads: the app links with wasm-ld's --wrap for each function below
+ * (pthread/kiln-pthread.rsp), so every call, in the app and inside libc alike, reaches the
+ * __wrap_ one, which calls the real one (__real_) under one lock. The lock is recursive, as
+ * printf may call fwrite of the same FILE through another wrapped function. (malloc's lock
+ * and thread caches: pthread/malloc.c.) */
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include "pthread/pthread_int.h"
-
-static int malloc_lock;
-
-#define LOCKED_CALL(lock, unlock, type, call) \
-  do {                                        \
-    lock;                                     \
-    type r_ = call;                           \
-    unlock;                                   \
-    return r_;                                \
-  } while (0)
-#define MALLOC_LOCKED(type, call) LOCKED_CALL(kiln_lock_word(&malloc_lock), kiln_unlock_word(&malloc_lock), type, call)
-
-void *__real_malloc(size_t n);
-void __real_free(void *p);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t align, size_t n);
-int __real_posix_memalign(void **p, size_t align, size_t n);
-size_t __real_malloc_usable_size(void *p);
-
-void *__wrap_malloc(size_t n) { MALLOC_LOCKED(void *, __real_malloc(n)); }
-void *__wrap_calloc(size_t n, size_t size) { MALLOC_LOCKED(void *, __real_calloc(n, size)); }
-void *__wrap_realloc(void *p, size_t n) { MALLOC_LOCKED(void *, __real_realloc(p, n)); }
-void *__wrap_aligned_alloc(size_t align, size_t n) { MALLOC_LOCKED(void *, __real_aligned_alloc(align, n)); }
-int __wrap_posix_memalign(void **p, size_t align, size_t n) { MALLOC_LOCKED(int, __real_posix_memalign(p, align, n)); }
-size_t __wrap_malloc_usable_size(void *p) { MALLOC_LOCKED(size_t, __real_malloc_usable_size(p)); }
-void __wrap_free(void *p) {
-  kiln_lock_word(&malloc_lock);
-  __real_free(p);
-  kiln_unlock_word(&malloc_lock);
-}
 
 /* One recursive lock for all of stdio: owner tid + 1, depth. */
 static int stdio_lock, stdio_owner, stdio_depth;
@@ -61,7 +29,13 @@ static void stdio_leave(void) {
   kiln_unlock_word(&stdio_lock);
 }
 
-#define STDIO_LOCKED(type, call) LOCKED_CALL(stdio_enter(), stdio_leave(), type, call)
+#define STDIO_LOCKED(type, call) \
+  do {                           \
+    stdio_enter();               \
+    type r_ = call;              \
+    stdio_leave();               \
+    return r_;                   \
+  } while (0)
 
 int __real_vfprintf(FILE *f, const char *fmt, va_list ap);
 size_t __real_fwrite(const void *p, size_t size, size_t n, FILE *f);

@@ -1,0 +1,142 @@
+/* pthread/malloc.c — a thread-safe malloc over wasi-libc's dlmalloc, which has no locks: one
+ * lock around it, and in front of the lock a cache of small blocks per thread, as glibc's
+ * tcache. The app links with wasm-ld's --wrap for each function below
+ * (pthread/kiln-pthread.rsp): every call of malloc, in the app and inside libc alike, reaches
+ * __wrap_malloc, which calls the real one (__real_malloc).
+ *
+ * Why the cache: with the lock alone, every malloc and free of every thread took one lock.
+ * examples/broker, hosted, with 8 sender threads on 2 CPUs: all of its futex calls were that
+ * lock's, its threads slept and woke on it and preempted the load's, and it ran at 0.35 of
+ * the native broker (glibc's arenas and tcache never contended). With the cache a thread
+ * takes the lock once per batch of blocks.
+ *
+ * A block of dlmalloc's with usable size U (malloc_usable_size: a multiple of 16 less its
+ * header, read without the lock, since the caller owns the block) serves any request up to U;
+ * bin c holds blocks with U >= 16c, for requests of 16(c-1)+1..16c bytes, up to 4 KiB.
+ * malloc takes from its thread's bin, or, the bin empty, fills it with a batch of blocks under
+ * one lock; free puts a block into its thread's bin, and a full bin (or a thread holding more
+ * than TC_BYTES in all) gives half of its blocks back under one lock. So blocks move between
+ * threads (a producer's mallocs, a consumer's frees) in batches. A thread's blocks go back
+ * when it ends (kiln_malloc_thread_end, from pthread.c), so what the caches hold is bounded
+ * by the live threads: at most TC_BYTES (128 KiB) each. calloc, realloc and the aligned
+ * allocations take the lock (their blocks are dlmalloc's, and free caches them as any). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pthread/pthread_int.h"
+
+#define TC_BINS 256                 /* bins 1..256: requests up to 4 KiB */
+#define TC_BIN_BYTES (32u << 10)    /* a bin holds about this much (4..64 blocks) */
+#define TC_BYTES (128u << 10)       /* a thread's cache holds at most this much */
+
+void *__real_malloc(size_t n);
+void __real_free(void *p);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t align, size_t n);
+int __real_posix_memalign(void **p, size_t align, size_t n);
+size_t __real_malloc_usable_size(void *p);
+
+static int malloc_lock;
+
+/* A cached block's first word links it to the next in its bin. */
+struct tcache {
+  void *head[TC_BINS + 1];
+  uint16_t count[TC_BINS + 1];
+  uint32_t bytes; /* the blocks' sizes (16c for bin c) */
+  int ended;      /* the thread is ending: no more caching (its TLS goes with its stack) */
+};
+static _Thread_local struct tcache tc;
+
+static unsigned bin_cap(unsigned c) {
+  unsigned n = TC_BIN_BYTES / (16 * c);
+  return n < 4 ? 4 : n > 64 ? 64 : n;
+}
+
+/* Gives back the first n blocks of bin c; under the lock. */
+static void bin_drain(unsigned c, unsigned n) {
+  for (; n && tc.head[c]; n--) {
+    void *p = tc.head[c];
+    tc.head[c] = *(void **)p;
+    tc.count[c]--;
+    tc.bytes -= 16 * c;
+    __real_free(p);
+  }
+}
+
+void *__wrap_malloc(size_t n) {
+  unsigned c = n ? (unsigned)((n + 15) >> 4) : 1;
+  if (n > 16u * TC_BINS || tc.ended) {
+    kiln_lock_word(&malloc_lock);
+    void *p = __real_malloc(n);
+    kiln_unlock_word(&malloc_lock);
+    return p;
+  }
+  void *p = tc.head[c];
+  if (p) {
+    tc.head[c] = *(void **)p;
+    tc.count[c]--;
+    tc.bytes -= 16 * c;
+    return p;
+  }
+  /* One for the caller and half a bin for the next calls, under one lock. */
+  unsigned want = bin_cap(c) / 2;
+  kiln_lock_word(&malloc_lock);
+  p = __real_malloc(16 * c);
+  for (unsigned i = 0; p && i < want && tc.bytes + 16 * c <= TC_BYTES; i++) {
+    void *q = __real_malloc(16 * c);
+    if (!q) break;
+    *(void **)q = tc.head[c];
+    tc.head[c] = q;
+    tc.count[c]++;
+    tc.bytes += 16 * c;
+  }
+  kiln_unlock_word(&malloc_lock);
+  return p;
+}
+
+void __wrap_free(void *p) {
+  if (!p) return;
+  size_t u = __real_malloc_usable_size(p);
+  unsigned c = (unsigned)(u >> 4);
+  if (tc.ended || c == 0 || c > TC_BINS) {
+    kiln_lock_word(&malloc_lock);
+    __real_free(p);
+    kiln_unlock_word(&malloc_lock);
+    return;
+  }
+  *(void **)p = tc.head[c];
+  tc.head[c] = p;
+  tc.count[c]++;
+  tc.bytes += 16 * c;
+  if (tc.count[c] > bin_cap(c) || tc.bytes > TC_BYTES) {
+    kiln_lock_word(&malloc_lock);
+    bin_drain(c, tc.count[c] > bin_cap(c) ? tc.count[c] / 2 : tc.count[c]);
+    kiln_unlock_word(&malloc_lock);
+  }
+}
+
+/* The thread is ending: its cached blocks go back, and its later frees (its own block, the
+ * key destructors' and the stack's) go straight to dlmalloc. */
+void kiln_malloc_thread_end(void) {
+  tc.ended = 1;
+  if (!tc.bytes) return;
+  kiln_lock_word(&malloc_lock);
+  for (unsigned c = 1; c <= TC_BINS; c++) bin_drain(c, tc.count[c]);
+  kiln_unlock_word(&malloc_lock);
+}
+
+#define MALLOC_LOCKED(type, call)   \
+  do {                              \
+    kiln_lock_word(&malloc_lock);   \
+    type r_ = call;                 \
+    kiln_unlock_word(&malloc_lock); \
+    return r_;                      \
+  } while (0)
+
+void *__wrap_calloc(size_t n, size_t size) { MALLOC_LOCKED(void *, __real_calloc(n, size)); }
+void *__wrap_realloc(void *p, size_t n) { MALLOC_LOCKED(void *, __real_realloc(p, n)); }
+void *__wrap_aligned_alloc(size_t align, size_t n) { MALLOC_LOCKED(void *, __real_aligned_alloc(align, n)); }
+int __wrap_posix_memalign(void **p, size_t align, size_t n) { MALLOC_LOCKED(int, __real_posix_memalign(p, align, n)); }
+size_t __wrap_malloc_usable_size(void *p) { return p ? __real_malloc_usable_size(p) : 0; }
