@@ -54,7 +54,7 @@ static unsigned bin_cap(unsigned c) {
   return n < 4 ? 4 : n > 64 ? 64 : n;
 }
 
-/* Gives back the first n blocks of bin c; under the lock. */
+/* Gives back the first n blocks of bin c; under malloc's lock. */
 static void bin_drain(unsigned c, unsigned n) {
   for (; n && tc.head[c]; n--) {
     void *p = tc.head[c];
@@ -63,6 +63,64 @@ static void bin_drain(unsigned c, unsigned n) {
     tc.bytes -= 16 * c;
     __real_free(p);
   }
+}
+
+/* The depot: chains of blocks that threads' bins gave up, per bin, for other threads' bins to
+ * take whole. Under its lock a chain moves in a few instructions, where dlmalloc would take a
+ * call per block under malloc's: a producer thread's mallocs are then mostly a consumer's
+ * frees coming back. It holds at most DEPOT_BYTES in all; beyond, chains go to dlmalloc. */
+#define DEPOT_CHAINS 8
+#define DEPOT_BYTES (2u << 20)
+static struct depot {
+  int lock;
+  unsigned n;
+  void *chain[DEPOT_CHAINS];
+  uint16_t count[DEPOT_CHAINS];
+} depot[TC_BINS + 1];
+static uint32_t depot_bytes;
+
+/* Moves the first n blocks of bin c to the depot; 0 if it had no room. */
+static int depot_put(unsigned c, unsigned n) {
+  uint32_t bytes = 16 * c * n;
+  if (__atomic_add_fetch(&depot_bytes, bytes, __ATOMIC_RELAXED) > DEPOT_BYTES) {
+    __atomic_sub_fetch(&depot_bytes, bytes, __ATOMIC_RELAXED);
+    return 0;
+  }
+  void *first = tc.head[c], **link = &tc.head[c];
+  for (unsigned i = 0; i < n; i++) link = (void **)*link;
+  struct depot *d = &depot[c];
+  kiln_lock_word(&d->lock);
+  if (d->n == DEPOT_CHAINS) {
+    kiln_unlock_word(&d->lock);
+    __atomic_sub_fetch(&depot_bytes, bytes, __ATOMIC_RELAXED);
+    return 0;
+  }
+  tc.head[c] = *link; /* the rest of the bin */
+  *link = NULL;
+  d->chain[d->n] = first;
+  d->count[d->n++] = (uint16_t)n;
+  kiln_unlock_word(&d->lock);
+  tc.count[c] -= n;
+  tc.bytes -= bytes;
+  return 1;
+}
+
+/* Fills the empty bin c with a chain from the depot; 0 if it had none. */
+static int depot_take(unsigned c) {
+  struct depot *d = &depot[c];
+  if (!__atomic_load_n(&d->n, __ATOMIC_RELAXED)) return 0;
+  kiln_lock_word(&d->lock);
+  if (!d->n) {
+    kiln_unlock_word(&d->lock);
+    return 0;
+  }
+  d->n--;
+  tc.head[c] = d->chain[d->n];
+  tc.count[c] = d->count[d->n];
+  kiln_unlock_word(&d->lock);
+  tc.bytes += 16 * c * tc.count[c];
+  __atomic_sub_fetch(&depot_bytes, 16 * c * tc.count[c], __ATOMIC_RELAXED);
+  return 1;
 }
 
 void *__wrap_malloc(size_t n) {
@@ -74,6 +132,7 @@ void *__wrap_malloc(size_t n) {
     return p;
   }
   void *p = tc.head[c];
+  if (!p && depot_take(c)) p = tc.head[c];
   if (p) {
     tc.head[c] = *(void **)p;
     tc.count[c]--;
@@ -111,8 +170,11 @@ void __wrap_free(void *p) {
   tc.count[c]++;
   tc.bytes += 16 * c;
   if (tc.count[c] > bin_cap(c) || tc.bytes > TC_BYTES) {
+    /* half the bin goes, or all of it when the thread holds too much */
+    unsigned k = tc.count[c] > bin_cap(c) ? tc.count[c] / 2 : tc.count[c];
+    if (depot_put(c, k)) return;
     kiln_lock_word(&malloc_lock);
-    bin_drain(c, tc.count[c] > bin_cap(c) ? tc.count[c] / 2 : tc.count[c]);
+    bin_drain(c, k);
     kiln_unlock_word(&malloc_lock);
   }
 }
