@@ -78,6 +78,40 @@ int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *n) {
   return 0;
 }
 
+/* What only records: the guard size (there is no guard page, a Wasm stack overflow runs into
+ * memory below it: README "Threads for C apps"), and the one scope and scheduling there is. */
+#define ATTR_GUARD(a) ((a)->__u.__s[2])
+int pthread_attr_setguardsize(pthread_attr_t *a, size_t n) { return ATTR_GUARD(a) = n, 0; }
+int pthread_attr_getguardsize(const pthread_attr_t *a, size_t *n) { return *n = ATTR_GUARD(a), 0; }
+int pthread_attr_setscope(pthread_attr_t *a, int scope) {
+  return scope == PTHREAD_SCOPE_SYSTEM ? 0 : scope == PTHREAD_SCOPE_PROCESS ? ENOTSUP : EINVAL;
+}
+int pthread_attr_getscope(const pthread_attr_t *a, int *scope) { return *scope = PTHREAD_SCOPE_SYSTEM, 0; }
+int pthread_attr_setinheritsched(pthread_attr_t *a, int v) {
+  return v == PTHREAD_INHERIT_SCHED || v == PTHREAD_EXPLICIT_SCHED ? 0 : EINVAL;
+}
+int pthread_attr_getinheritsched(const pthread_attr_t *a, int *v) { return *v = PTHREAD_INHERIT_SCHED, 0; }
+
+/* Cancellation: there is none (no pthread_cancel); the state and type are kept per thread for
+ * code that sets them around a critical section. */
+static _Thread_local int cancel_state, cancel_type;
+int pthread_setcancelstate(int state, int *old) {
+  if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE) return EINVAL;
+  if (old) *old = cancel_state;
+  cancel_state = state;
+  return 0;
+}
+int pthread_setcanceltype(int type, int *old) {
+  if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS) return EINVAL;
+  if (old) *old = cancel_type;
+  cancel_type = type;
+  return 0;
+}
+void pthread_testcancel(void) {}
+
+/* WASI has no fork: the handlers never run. */
+int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) { return 0; }
+
 /* ---- life of a thread ---- */
 
 static void run_key_destructors(struct __pthread *t);

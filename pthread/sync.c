@@ -44,6 +44,32 @@ void kiln_unlock_word(int *w) {
   if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) == 2) __builtin_wasm_memory_atomic_notify(w, 1);
 }
 
+/* Nanoseconds from now on `clock` to the absolute time abs (<= 0: it has passed). */
+static int64_t ns_until(clockid_t clock, const struct timespec *abs) {
+  struct timespec now;
+  clock_gettime(clock, &now);
+  return ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+}
+
+static int bad_timespec(const struct timespec *abs) { return abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000; }
+
+/* kiln_lock_word until CLOCK_REALTIME passes abs: 0, or ETIMEDOUT. */
+static int lock_word_until(int *w, const struct timespec *abs) {
+  int c = 0;
+  if (__atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
+  if (bad_timespec(abs)) return EINVAL;
+  c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  while (c != 0) {
+    int64_t ns = ns_until(CLOCK_REALTIME, abs);
+    if (ns <= 0) return ETIMEDOUT;
+    __builtin_wasm_memory_atomic_wait32(w, 2, ns);
+    c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  }
+  return 0;
+}
+
+#define ATTR_PSHARED 0x80u /* in an attribute word: PTHREAD_PROCESS_SHARED was set */
+
 #define M_LOCK(m) ((int *)&(m)->__u.__vi[0])
 #define M_OWNER(m) ((m)->__u.__i[1])
 #define M_DEPTH(m) ((m)->__u.__i[2])
@@ -56,17 +82,17 @@ int pthread_mutexattr_init(pthread_mutexattr_t *a) {
 int pthread_mutexattr_destroy(pthread_mutexattr_t *a) { return 0; }
 int pthread_mutexattr_settype(pthread_mutexattr_t *a, int type) {
   if (type < PTHREAD_MUTEX_NORMAL || type > PTHREAD_MUTEX_ERRORCHECK) return EINVAL;
-  a->__attr = (unsigned)type;
+  a->__attr = (a->__attr & ATTR_PSHARED) | (unsigned)type;
   return 0;
 }
 int pthread_mutexattr_gettype(const pthread_mutexattr_t *a, int *type) {
-  *type = (int)a->__attr;
+  *type = (int)(a->__attr & ~ATTR_PSHARED);
   return 0;
 }
 
 int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *a) {
   *m = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-  M_TYPE(m) = a ? (int)a->__attr : PTHREAD_MUTEX_NORMAL;
+  M_TYPE(m) = a ? (int)(a->__attr & ~ATTR_PSHARED) : PTHREAD_MUTEX_NORMAL;
   return 0;
 }
 int pthread_mutex_destroy(pthread_mutex_t *m) { return 0; }
@@ -86,6 +112,14 @@ int pthread_mutex_lock(pthread_mutex_t *m) {
   int r;
   if (owner_check(m, &r)) return r;
   kiln_lock_word(M_LOCK(m));
+  if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_OWNER(m) = me(), M_DEPTH(m) = 1;
+  return 0;
+}
+
+int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs) {
+  int r;
+  if (owner_check(m, &r)) return r;
+  if ((r = lock_word_until(M_LOCK(m), abs))) return r;
   if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_OWNER(m) = me(), M_DEPTH(m) = 1;
   return 0;
 }
@@ -119,13 +153,13 @@ int pthread_condattr_init(pthread_condattr_t *a) {
 int pthread_condattr_destroy(pthread_condattr_t *a) { return 0; }
 int pthread_condattr_setclock(pthread_condattr_t *a, clockid_t clock) {
   if (clock != CLOCK_MONOTONIC && clock != CLOCK_REALTIME) return EINVAL;
-  a->__attr = clock == CLOCK_MONOTONIC;
+  a->__attr = (a->__attr & ATTR_PSHARED) | (clock == CLOCK_MONOTONIC);
   return 0;
 }
 
 int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *a) {
   *c = (pthread_cond_t)PTHREAD_COND_INITIALIZER;
-  C_CLOCK(c) = a ? (int)a->__attr : 0;
+  C_CLOCK(c) = a ? (int)(a->__attr & 1) : 0;
   return 0;
 }
 int pthread_cond_destroy(pthread_cond_t *c) { return 0; }
@@ -157,10 +191,8 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ns) 
 int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) { return cond_wait(c, m, -1); }
 
 int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abs) {
-  if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return EINVAL;
-  struct timespec now;
-  clock_gettime(C_CLOCK(c) == 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME, &now);
-  int64_t ns = ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+  if (bad_timespec(abs)) return EINVAL;
+  int64_t ns = ns_until(C_CLOCK(c) == 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME, abs);
   if (ns <= 0) return ETIMEDOUT;
   return cond_wait(c, m, ns);
 }
@@ -193,8 +225,10 @@ int pthread_rwlock_init(pthread_rwlock_t *rw, const pthread_rwlockattr_t *a) {
 }
 int pthread_rwlock_destroy(pthread_rwlock_t *rw) { return 0; }
 
-/* Takes rw for reading (writer 0) or writing; with try, EBUSY instead of waiting. */
-static int rw_take(pthread_rwlock_t *rw, int writer, int try) {
+/* Takes rw for reading (writer 0) or writing; with try, EBUSY instead of waiting; with abs,
+ * ETIMEDOUT once CLOCK_REALTIME passes it. */
+static int rw_take(pthread_rwlock_t *rw, int writer, int try, const struct timespec *abs) {
+  if (abs && bad_timespec(abs)) return EINVAL;
   for (;;) {
     kiln_lock_word(RW_LOCK(rw));
     if (!RW_WRITER(rw) && (!writer || !RW_READERS(rw))) {
@@ -206,14 +240,18 @@ static int rw_take(pthread_rwlock_t *rw, int writer, int try) {
     int seq = __atomic_load_n(RW_SEQ(rw), __ATOMIC_SEQ_CST);
     kiln_unlock_word(RW_LOCK(rw));
     if (try) return EBUSY;
-    __builtin_wasm_memory_atomic_wait32(RW_SEQ(rw), seq, -1);
+    int64_t ns = abs ? ns_until(CLOCK_REALTIME, abs) : -1;
+    if (abs && ns <= 0) return ETIMEDOUT;
+    __builtin_wasm_memory_atomic_wait32(RW_SEQ(rw), seq, ns);
   }
 }
 
-int pthread_rwlock_rdlock(pthread_rwlock_t *rw) { return rw_take(rw, 0, 0); }
-int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw) { return rw_take(rw, 0, 1); }
-int pthread_rwlock_wrlock(pthread_rwlock_t *rw) { return rw_take(rw, 1, 0); }
-int pthread_rwlock_trywrlock(pthread_rwlock_t *rw) { return rw_take(rw, 1, 1); }
+int pthread_rwlock_rdlock(pthread_rwlock_t *rw) { return rw_take(rw, 0, 0, NULL); }
+int pthread_rwlock_tryrdlock(pthread_rwlock_t *rw) { return rw_take(rw, 0, 1, NULL); }
+int pthread_rwlock_timedrdlock(pthread_rwlock_t *rw, const struct timespec *abs) { return rw_take(rw, 0, 0, abs); }
+int pthread_rwlock_wrlock(pthread_rwlock_t *rw) { return rw_take(rw, 1, 0, NULL); }
+int pthread_rwlock_trywrlock(pthread_rwlock_t *rw) { return rw_take(rw, 1, 1, NULL); }
+int pthread_rwlock_timedwrlock(pthread_rwlock_t *rw, const struct timespec *abs) { return rw_take(rw, 1, 0, abs); }
 
 int pthread_rwlock_unlock(pthread_rwlock_t *rw) {
   kiln_lock_word(RW_LOCK(rw));
@@ -289,18 +327,66 @@ static int sem_take(sem_t *s, const struct timespec *abs) {
   for (;;) {
     if (sem_trywait(s) == 0) return 0;
     int64_t ns = -1;
-    if (abs) {
-      struct timespec now;
-      clock_gettime(CLOCK_REALTIME, &now);
-      ns = ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-      if (ns <= 0) return errno = ETIMEDOUT, -1;
-    }
+    if (abs && (ns = ns_until(CLOCK_REALTIME, abs)) <= 0) return errno = ETIMEDOUT, -1;
     __builtin_wasm_memory_atomic_wait32(SEM_VALUE(s), 0, ns);
   }
 }
 
 int sem_wait(sem_t *s) { return sem_take(s, NULL); }
 int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abs) {
-  if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return errno = EINVAL, -1;
+  if (bad_timespec(abs)) return errno = EINVAL, -1;
   return sem_take(s, abs);
 }
+
+/* ---- spin locks: 0 free, 1 held; a waiter yields the CPU after 100 tries, since the holder
+ * may be a thread that is not running (more threads than CPUs) ---- */
+
+int pthread_spin_init(pthread_spinlock_t *l, int pshared) {
+  __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+  return 0;
+}
+int pthread_spin_destroy(pthread_spinlock_t *l) { return 0; }
+
+int pthread_spin_lock(pthread_spinlock_t *l) {
+  for (unsigned n = 1;; n++) {
+    if (!__atomic_load_n(l, __ATOMIC_RELAXED) && !__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) return 0;
+    if (n % 100 == 0) sched_yield();
+  }
+}
+
+int pthread_spin_trylock(pthread_spinlock_t *l) { return __atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE) ? EBUSY : 0; }
+
+int pthread_spin_unlock(pthread_spinlock_t *l) {
+  __atomic_store_n(l, 0, __ATOMIC_RELEASE);
+  return 0;
+}
+
+/* ---- process-shared attributes: recorded (ATTR_PSHARED in an attribute word), and with one
+ * process, PTHREAD_PROCESS_SHARED works as private ---- */
+
+static int set_pshared(unsigned *attr, int v) {
+  if (v != PTHREAD_PROCESS_PRIVATE && v != PTHREAD_PROCESS_SHARED) return EINVAL;
+  *attr = (*attr & ~ATTR_PSHARED) | (v == PTHREAD_PROCESS_SHARED ? ATTR_PSHARED : 0);
+  return 0;
+}
+static int get_pshared(unsigned attr, int *v) {
+  *v = attr & ATTR_PSHARED ? PTHREAD_PROCESS_SHARED : PTHREAD_PROCESS_PRIVATE;
+  return 0;
+}
+
+int pthread_mutexattr_setpshared(pthread_mutexattr_t *a, int v) { return set_pshared(&a->__attr, v); }
+int pthread_mutexattr_getpshared(const pthread_mutexattr_t *a, int *v) { return get_pshared(a->__attr, v); }
+int pthread_condattr_setpshared(pthread_condattr_t *a, int v) { return set_pshared(&a->__attr, v); }
+int pthread_condattr_getpshared(const pthread_condattr_t *a, int *v) { return get_pshared(a->__attr, v); }
+int pthread_condattr_getclock(const pthread_condattr_t *a, clockid_t *clock) {
+  *clock = a->__attr & 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME;
+  return 0;
+}
+int pthread_rwlockattr_init(pthread_rwlockattr_t *a) { return *a = (pthread_rwlockattr_t){{0}}, 0; }
+int pthread_rwlockattr_destroy(pthread_rwlockattr_t *a) { return 0; }
+int pthread_rwlockattr_setpshared(pthread_rwlockattr_t *a, int v) { return set_pshared(&a->__attr[0], v); }
+int pthread_rwlockattr_getpshared(const pthread_rwlockattr_t *a, int *v) { return get_pshared(a->__attr[0], v); }
+int pthread_barrierattr_init(pthread_barrierattr_t *a) { return a->__attr = 0, 0; }
+int pthread_barrierattr_destroy(pthread_barrierattr_t *a) { return 0; }
+int pthread_barrierattr_setpshared(pthread_barrierattr_t *a, int v) { return set_pshared(&a->__attr, v); }
+int pthread_barrierattr_getpshared(const pthread_barrierattr_t *a, int *v) { return get_pshared(a->__attr, v); }

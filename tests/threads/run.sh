@@ -38,7 +38,7 @@ WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first 
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
 DEBIAN_LIBC=(-Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a)
 if [ -n "$sysroot" ]; then LIBC=(--sysroot="$sysroot" -Wl,@pthread/kiln-pthread.rsp); else LIBC=("${DEBIAN_LIBC[@]}"); fi
-for p in sum condvar once_tsd race c11 malloc_mt trap exit echo_mt close_blocked errno_tls open_mt; do
+for p in sum condvar once_tsd race c11 malloc_mt api trap exit echo_mt close_blocked errno_tls open_mt; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" "${LIBC[@]}"
 done
 # The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
@@ -97,6 +97,8 @@ run race-wide race 50 16 500; expect race-wide 0 "50 rounds of 16 threads: no lo
 # malloc's per-thread caches (pthread/malloc.c): blocks freed by other threads than made them,
 # checked, and no memory kept by threads that ended.
 run malloc-mt malloc_mt; expect malloc-mt 0 "memory steady"
+# The rest of the API (tests/threads/api.c): spin locks, timed lock waits, attributes.
+run api api; expect api 0 "api: ok"
 # errno per thread: six threads fail calls with six errnos at once (a file in a preopened
 # directory, tests/threads/errno_tls.c); over Debian's wasi-libc errno is shared and this fails.
 # And libc's buffer for relative paths after a chdir() (tests/threads/open_mt.c): shared, threads
@@ -197,6 +199,7 @@ vmrun vm-smp2-condvar 2 condvar; expect vm-smp2-condvar 0 "timedwait: ETIMEDOUT"
 vmrun vm-smp2-once-tsd 2 once_tsd; expect vm-smp2-once-tsd 0 "ok"
 vmrun vm-smp2-race 2 race 200 4 1000; expect vm-smp2-race 0 "200 rounds of 4 threads: no lost update"
 vmrun vm-smp2-malloc-mt 2 malloc_mt 4 5000 100; expect vm-smp2-malloc-mt 0 "memory steady"
+vmrun vm-smp2-api 2 api; expect vm-smp2-api 0 "api: ok"
 if [ -n "$sysroot" ]; then
   vmrun vm-smp2-errno-tls 2 errno_tls /d 20000 -- --dir "$T/errdir:/d"
   expect vm-smp2-errno-tls 0 "6 threads x 20000 failing calls: each saw its own errno; main kept ENOTDIR"
