@@ -38,7 +38,7 @@ WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first 
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
 DEBIAN_LIBC=(-Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a)
 if [ -n "$sysroot" ]; then LIBC=(--sysroot="$sysroot" -Wl,@pthread/kiln-pthread.rsp); else LIBC=("${DEBIAN_LIBC[@]}"); fi
-for p in sum condvar once_tsd race c11 malloc_mt api trap exit echo_mt close_blocked errno_tls open_mt; do
+for p in sum condvar once_tsd race c11 malloc_mt api pool trap exit echo_mt close_blocked errno_tls open_mt; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" "${LIBC[@]}"
 done
 # The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
@@ -200,6 +200,26 @@ vmrun vm-smp2-once-tsd 2 once_tsd; expect vm-smp2-once-tsd 0 "ok"
 vmrun vm-smp2-race 2 race 200 4 1000; expect vm-smp2-race 0 "200 rounds of 4 threads: no lost update"
 vmrun vm-smp2-malloc-mt 2 malloc_mt 4 5000 100; expect vm-smp2-malloc-mt 0 "memory steady"
 vmrun vm-smp2-api 2 api; expect vm-smp2-api 0 "api: ok"
+# A user's threaded program beside its native build (tests/threads/pool.c): stdout and the file
+# it writes, hosted (--dir) and in the VM on two CPUs (--volume), as native's.
+check "build pool (native)" clang-19 -O2 -Wall -Wextra -Werror -pthread -o "$T/pool.native" tests/threads/pool.c
+mkdir -p "$T/pool-native" "$T/pool-hosted" "$T/pool-vm"
+if "$T/pool.native" 4 "$T/pool-native" >"$T/pool-native.out" 2>/dev/null && grep -q '^done 64 chunks' "$T/pool-native.out"; then
+  pass pool-native
+else fail pool-native "the native build did not run: $(head -c 200 "$T/pool-native.out")"; fi
+# pool_same NAME DIR: the run ended with 0 and wrote what native did
+pool_same() {
+  if [ "$rc" != 0 ]; then fail "$1" "exit $rc: $(tail -n2 "$T/$1.err" | tr '\n' ' ' | head -c 300)"
+  elif ! cmp -s "$T/pool-native.out" "$T/$1.out"; then fail "$1" "stdout differs from native's: $(diff "$T/pool-native.out" "$T/$1.out" | head -n3 | tr '\n' ' ')"
+  elif ! cmp -s "$T/pool-native/result.txt" "$2/result.txt"; then fail "$1" "result.txt differs from native's"
+  else pass "$1"; fi
+}
+run pool-hosted pool 4 /out -- --dir "$T/pool-hosted:/out"; pool_same pool-hosted "$T/pool-hosted"
+if ./kiln build "$T/pool.wasm" -o "$T/pool-vm.iso" --arg 4 --arg /out >"$T/vm-smp2-pool.err" 2>&1; then
+  timeout 120 ./kiln run "$T/pool-vm.elf" --smp 2 --volume "$T/pool-vm:/out" --timeout 110 >"$T/vm-smp2-pool.out" 2>"$T/vm-smp2-pool.err"
+  rc=$?
+else rc=build-failed; fi
+pool_same vm-smp2-pool "$T/pool-vm"
 if [ -n "$sysroot" ]; then
   vmrun vm-smp2-errno-tls 2 errno_tls /d 20000 -- --dir "$T/errdir:/d"
   expect vm-smp2-errno-tls 0 "6 threads x 20000 failing calls: each saw its own errno; main kept ENOTDIR"
