@@ -54,15 +54,27 @@ static unsigned bin_cap(unsigned c) {
   return n < 4 ? 4 : n > 64 ? 64 : n;
 }
 
-/* Gives back the first n blocks of bin c; under malloc's lock. */
-static void bin_drain(unsigned c, unsigned n) {
-  for (; n && tc.head[c]; n--) {
-    void *p = tc.head[c];
+static void bin_push(unsigned c, void *p) {
+  *(void **)p = tc.head[c];
+  tc.head[c] = p;
+  tc.count[c]++;
+  tc.bytes += 16 * c;
+}
+
+/* The first block of bin c, taken out; NULL if it is empty. */
+static void *bin_pop(unsigned c) {
+  void *p = tc.head[c];
+  if (p) {
     tc.head[c] = *(void **)p;
     tc.count[c]--;
     tc.bytes -= 16 * c;
-    __real_free(p);
   }
+  return p;
+}
+
+/* Gives back the first n blocks of bin c; under malloc's lock. */
+static void bin_drain(unsigned c, unsigned n) {
+  for (void *p; n && (p = bin_pop(c)); n--) __real_free(p);
 }
 
 /* The depot: chains of blocks that threads' bins gave up, per bin, for other threads' bins to
@@ -123,22 +135,19 @@ static int depot_take(unsigned c) {
   return 1;
 }
 
+#define MALLOC_LOCKED(type, call)   \
+  do {                              \
+    kiln_lock_word(&malloc_lock);   \
+    type r_ = call;                 \
+    kiln_unlock_word(&malloc_lock); \
+    return r_;                      \
+  } while (0)
+
 void *__wrap_malloc(size_t n) {
   unsigned c = n ? (unsigned)((n + 15) >> 4) : 1;
-  if (n > 16u * TC_BINS || tc.ended) {
-    kiln_lock_word(&malloc_lock);
-    void *p = __real_malloc(n);
-    kiln_unlock_word(&malloc_lock);
-    return p;
-  }
-  void *p = tc.head[c];
-  if (!p && depot_take(c)) p = tc.head[c];
-  if (p) {
-    tc.head[c] = *(void **)p;
-    tc.count[c]--;
-    tc.bytes -= 16 * c;
-    return p;
-  }
+  if (n > 16u * TC_BINS || tc.ended) MALLOC_LOCKED(void *, __real_malloc(n));
+  void *p = bin_pop(c);
+  if (p || (depot_take(c) && (p = bin_pop(c)))) return p;
   /* One for the caller and half a bin for the next calls, under one lock. */
   unsigned want = bin_cap(c) / 2;
   kiln_lock_word(&malloc_lock);
@@ -146,10 +155,7 @@ void *__wrap_malloc(size_t n) {
   for (unsigned i = 0; p && i < want && tc.bytes + 16 * c <= TC_BYTES; i++) {
     void *q = __real_malloc(16 * c);
     if (!q) break;
-    *(void **)q = tc.head[c];
-    tc.head[c] = q;
-    tc.count[c]++;
-    tc.bytes += 16 * c;
+    bin_push(c, q);
   }
   kiln_unlock_word(&malloc_lock);
   return p;
@@ -165,10 +171,7 @@ void __wrap_free(void *p) {
     kiln_unlock_word(&malloc_lock);
     return;
   }
-  *(void **)p = tc.head[c];
-  tc.head[c] = p;
-  tc.count[c]++;
-  tc.bytes += 16 * c;
+  bin_push(c, p);
   if (tc.count[c] > bin_cap(c) || tc.bytes > TC_BYTES) {
     /* half the bin goes, or all of it when the thread holds too much */
     unsigned k = tc.count[c] > bin_cap(c) ? tc.count[c] / 2 : tc.count[c];
@@ -188,14 +191,6 @@ void kiln_malloc_thread_end(void) {
   for (unsigned c = 1; c <= TC_BINS; c++) bin_drain(c, tc.count[c]);
   kiln_unlock_word(&malloc_lock);
 }
-
-#define MALLOC_LOCKED(type, call)   \
-  do {                              \
-    kiln_lock_word(&malloc_lock);   \
-    type r_ = call;                 \
-    kiln_unlock_word(&malloc_lock); \
-    return r_;                      \
-  } while (0)
 
 void *__wrap_calloc(size_t n, size_t size) { MALLOC_LOCKED(void *, __real_calloc(n, size)); }
 void *__wrap_realloc(void *p, size_t n) { MALLOC_LOCKED(void *, __real_realloc(p, n)); }

@@ -21,29 +21,6 @@
  * spin, and the sleep (a runtime call, a futex wait hosted) and the unlock's wake are saved. */
 #define LOCK_SPINS 100
 
-void kiln_lock_word(int *w) {
-  int c = 0;
-  if (__atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
-  for (int i = 0; i < LOCK_SPINS; i++) {
-    c = __atomic_load_n(w, __ATOMIC_RELAXED);
-    if (c == 0 && __atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return;
-  }
-  if (c != 2) c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
-  while (c != 0) {
-    __builtin_wasm_memory_atomic_wait32(w, 2, -1);
-    c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
-  }
-}
-
-int kiln_trylock_word(int *w) {
-  int c = 0;
-  return __atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
-}
-
-void kiln_unlock_word(int *w) {
-  if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) == 2) __builtin_wasm_memory_atomic_notify(w, 1);
-}
-
 /* Nanoseconds from now on `clock` to the absolute time abs (<= 0: it has passed). */
 static int64_t ns_until(clockid_t clock, const struct timespec *abs) {
   struct timespec now;
@@ -53,19 +30,35 @@ static int64_t ns_until(clockid_t clock, const struct timespec *abs) {
 
 static int bad_timespec(const struct timespec *abs) { return abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000; }
 
-/* kiln_lock_word until CLOCK_REALTIME passes abs: 0, or ETIMEDOUT. */
-static int lock_word_until(int *w, const struct timespec *abs) {
+/* Takes the lock word: 0; with abs, ETIMEDOUT once CLOCK_REALTIME passes it (EINVAL for a bad
+ * abs, when the word is held). */
+static int lock_word(int *w, const struct timespec *abs) {
   int c = 0;
   if (__atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
-  if (bad_timespec(abs)) return EINVAL;
-  c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
+  if (abs && bad_timespec(abs)) return EINVAL;
+  for (int i = 0; i < LOCK_SPINS; i++) {
+    c = __atomic_load_n(w, __ATOMIC_RELAXED);
+    if (c == 0 && __atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
+  }
+  if (c != 2) c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
   while (c != 0) {
-    int64_t ns = ns_until(CLOCK_REALTIME, abs);
-    if (ns <= 0) return ETIMEDOUT;
+    int64_t ns = -1;
+    if (abs && (ns = ns_until(CLOCK_REALTIME, abs)) <= 0) return ETIMEDOUT;
     __builtin_wasm_memory_atomic_wait32(w, 2, ns);
     c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
   }
   return 0;
+}
+
+void kiln_lock_word(int *w) { lock_word(w, NULL); }
+
+int kiln_trylock_word(int *w) {
+  int c = 0;
+  return __atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+void kiln_unlock_word(int *w) {
+  if (__atomic_exchange_n(w, 0, __ATOMIC_RELEASE) == 2) __builtin_wasm_memory_atomic_notify(w, 1);
 }
 
 #define ATTR_PSHARED 0x80u /* in an attribute word: PTHREAD_PROCESS_SHARED was set */
@@ -119,7 +112,7 @@ int pthread_mutex_lock(pthread_mutex_t *m) {
 int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abs) {
   int r;
   if (owner_check(m, &r)) return r;
-  if ((r = lock_word_until(M_LOCK(m), abs))) return r;
+  if ((r = lock_word(M_LOCK(m), abs))) return r;
   if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_OWNER(m) = me(), M_DEPTH(m) = 1;
   return 0;
 }

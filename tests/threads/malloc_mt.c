@@ -44,6 +44,15 @@ static int check(const unsigned char *p) {
   return 1;
 }
 
+/* Into the ring, waiting for room (NULL: one consumer's end mark). */
+static void ring_put(unsigned char *p) {
+  pthread_mutex_lock(&ring.lock);
+  while (ring.tail - ring.head == RING) pthread_cond_wait(&ring.nonfull, &ring.lock);
+  ring.slot[ring.tail++ % RING] = p;
+  pthread_cond_signal(&ring.nonempty);
+  pthread_mutex_unlock(&ring.lock);
+}
+
 static void *producer(void *arg) {
   uint32_t id = (uint32_t)(intptr_t)arg, seed = 2463534242u + id;
   for (int n = 0; n < blocks; n++) {
@@ -61,11 +70,7 @@ static void *producer(void *arg) {
       break;
     }
     free(c), free(a);
-    pthread_mutex_lock(&ring.lock);
-    while (ring.tail - ring.head == RING) pthread_cond_wait(&ring.nonfull, &ring.lock);
-    ring.slot[ring.tail++ % RING] = p;
-    pthread_cond_signal(&ring.nonempty);
-    pthread_mutex_unlock(&ring.lock);
+    ring_put(p);
   }
   return NULL;
 }
@@ -105,13 +110,7 @@ int main(int argc, char **argv) {
     pthread_create(&ct[i], NULL, consumer, NULL);
   }
   for (int i = 0; i < pairs; i++) pthread_join(pt[i], NULL);
-  for (int i = 0; i < pairs; i++) { /* one end mark per consumer */
-    pthread_mutex_lock(&ring.lock);
-    while (ring.tail - ring.head == RING) pthread_cond_wait(&ring.nonfull, &ring.lock);
-    ring.slot[ring.tail++ % RING] = NULL;
-    pthread_cond_signal(&ring.nonempty);
-    pthread_mutex_unlock(&ring.lock);
-  }
+  for (int i = 0; i < pairs; i++) ring_put(NULL); /* one end mark per consumer */
   long checked = 0;
   for (int i = 0; i < pairs; i++) {
     void *r;
