@@ -1,8 +1,9 @@
 /* host/wasi_lock.c — WASI state safe under concurrent calls, hosted (aot/abi.h §8): one lock
  * for all the WASI state of the process (fd table, preopens, quota, sockets), taken around
- * every WASI call a hosted app makes. host/main.c binds each WASI import to the locked entry
- * below instead of the function itself. A call that blocks (poll_oneoff's sleep, a blocking
- * socket operation, a read of stdin, sched_yield) lets the lock go while it waits
+ * every WASI call a hosted app makes but the clocks and sched_yield (wasi/wasi_locked.h's
+ * WASI_UNLOCKED_LIST). host/main.c binds each WASI import to the locked entry below instead of
+ * the function itself. A call that blocks (poll_oneoff's sleep, a blocking socket operation, a
+ * read of stdin) lets the lock go while it waits
  * (host_wasi_release/reacquire in host/wasi_plat.c and host/net_plat.c), so one waiting
  * thread never stops the others. proc_exit and proc_raise take no lock: they end the
  * instance by unwinding, and touch no shared structure but the exit status.

@@ -121,8 +121,5 @@ void wasi_plat_wait(uint64_t deadline_ns) {
   net_plat_wait(deadline_ns < slice ? deadline_ns : slice, !wasi_plat_console_ready());
 }
 
-void wasi_plat_yield(void) {
-  int released = host_wasi_release();
-  sched_yield();
-  host_wasi_reacquire(released);
-}
+/* Called without the WASI lock (wasi/wasi_locked.h's WASI_UNLOCKED_LIST). */
+void wasi_plat_yield(void) { sched_yield(); }

@@ -1,6 +1,7 @@
 /* kernel/wasi_lock.c — the WASI state safe under concurrent calls in the VM (aot/abi.h §8):
  * one lock for all of it (fd table, preopens, memfs, volumes, sockets' fd side), taken around
- * every WASI call the app makes; kernel/app.c binds each WASI import to the locked entry below
+ * every WASI call the app makes but the clocks and sched_yield (wasi/wasi_locked.h's
+ * WASI_UNLOCKED_LIST); kernel/app.c binds each WASI import to the locked entry below
  * instead of the function itself. It is a kiln_lock, so a thread that finds it held sleeps.
  * A call that blocks lets it go while it waits: every wait in the kernel goes through
  * kernel_idle_until (kernel/sched.c), which calls wasi_lock_release/reacquire, so one thread

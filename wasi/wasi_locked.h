@@ -9,9 +9,10 @@
  *                                     void *LOOKUP(const char *symbol) gives the locked entry of
  *                                     a mangled import name (aot/abi.h §2), or NULL.
  * The runtimes bind each of these imports to its locked entry instead of the function itself.
- * Every WASI function wasi/ defines has a line (tests/threads checks it), but proc_exit and
- * proc_raise, which end the instance by unwinding and touch no shared structure but the exit
- * status; and Kiln's own kiln.sendfile, which reads the fd table. */
+ * Every WASI function wasi/ defines has a line in WASI_LOCKED_LIST or WASI_UNLOCKED_LIST
+ * (tests/threads checks it), but proc_exit and proc_raise, which end the instance by unwinding
+ * and touch no shared structure but the exit status; and Kiln's own kiln.sendfile, which reads
+ * the fd table. */
 #include "wasi/wasi_calls.h"
 
 #define WASI_LOCKED_LIST(X) \
@@ -19,8 +20,6 @@
   X(wasi_snapshot_preview1, args_sizes_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
   X(wasi_snapshot_preview1, environ_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
   X(wasi_snapshot_preview1, environ_sizes_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  X(wasi_snapshot_preview1, clock_res_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
-  X(wasi_snapshot_preview1, clock_time_get, iIi_i, (kiln_instance *ctx, int32_t a, int64_t b, int32_t c), (ctx, a, b, c)) \
   X(wasi_snapshot_preview1, fd_advise, iIIi_i, (kiln_instance *ctx, int32_t a, int64_t b, int64_t c, int32_t d), (ctx, a, b, c, d)) \
   X(wasi_snapshot_preview1, fd_allocate, iII_i, (kiln_instance *ctx, int32_t a, int64_t b, int64_t c), (ctx, a, b, c)) \
   X(wasi_snapshot_preview1, fd_close, i_i, (kiln_instance *ctx, int32_t a), (ctx, a)) \
@@ -51,7 +50,6 @@
   X(wasi_snapshot_preview1, path_symlink, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e)) \
   X(wasi_snapshot_preview1, path_unlink_file, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
   X(wasi_snapshot_preview1, poll_oneoff, iiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d), (ctx, a, b, c, d)) \
-  X(wasi_snapshot_preview1, sched_yield, _i, (kiln_instance *ctx), (ctx)) \
   X(wasi_snapshot_preview1, random_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
   X(wasi_snapshot_preview1, sock_accept, iii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c), (ctx, a, b, c)) \
   X(wasi_snapshot_preview1, sock_shutdown, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
@@ -82,6 +80,15 @@
   X(wasi_snapshot_preview1, sock_recv, iiiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e, int32_t f), (ctx, a, b, c, d, e, f)) \
   X(wasi_snapshot_preview1, sock_send, iiiii_i, (kiln_instance *ctx, int32_t a, int32_t b, int32_t c, int32_t d, int32_t e), (ctx, a, b, c, d, e))
 
+/* The calls that touch no WASI state (a clock, the scheduler): bound to the function itself.
+ * Taking the lock for them made every thread's sched_yield (pthread/sync.c yields once before a
+ * condition wait sleeps) and clock read queue behind the socket calls, which hold it whole in
+ * the VM. The kernel's yield runs the network's poll hook, which takes the network's own lock. */
+#define WASI_UNLOCKED_LIST(X) \
+  X(wasi_snapshot_preview1, clock_res_get, ii_i, (kiln_instance *ctx, int32_t a, int32_t b), (ctx, a, b)) \
+  X(wasi_snapshot_preview1, clock_time_get, iIi_i, (kiln_instance *ctx, int32_t a, int64_t b, int32_t c), (ctx, a, b, c)) \
+  X(wasi_snapshot_preview1, sched_yield, _i, (kiln_instance *ctx), (ctx))
+
 #define WASI_LOCKED_WRAP(module, name, sig, params, args)                                              \
   int32_t KILN_IMPORT(module, name, sig) params;                                                      \
   static int32_t locked_##module##__##name##__##sig params {                                          \
@@ -102,12 +109,18 @@ WASI_LOCKED_LIST(WASI_LOCKED_WRAP)
   }
 WASI_IO_LIST(WASI_IO_WRAP)
 
+#define WASI_UNLOCKED_DECL(module, name, sig, params, args) int32_t KILN_IMPORT(module, name, sig) params;
+WASI_UNLOCKED_LIST(WASI_UNLOCKED_DECL)
+
 #define WASI_LOCKED_ENTRY(module, name, sig, params, args) \
   {#module "__" #name "__" #sig, (void *)locked_##module##__##name##__##sig},
+#define WASI_UNLOCKED_ENTRY(module, name, sig, params, args) \
+  {#module "__" #name "__" #sig, (void *)KILN_IMPORT(module, name, sig)},
 static const struct {
   const char *symbol;
   void *fn;
-} wasi_locked_table[] = {WASI_LOCKED_LIST(WASI_LOCKED_ENTRY) WASI_IO_LIST(WASI_LOCKED_ENTRY)};
+} wasi_locked_table[] = {WASI_LOCKED_LIST(WASI_LOCKED_ENTRY) WASI_IO_LIST(WASI_LOCKED_ENTRY)
+                           WASI_UNLOCKED_LIST(WASI_UNLOCKED_ENTRY)};
 
 void *WASI_LOCKED_LOOKUP(const char *symbol) {
   for (size_t i = 0; i < sizeof wasi_locked_table / sizeof *wasi_locked_table; i++)
