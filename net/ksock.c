@@ -287,6 +287,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
   }
   s->tcp = newpcb;
   s->state = S_CONNECTED;
+  if (newpcb->rcv_wnd < TCP_WND_MAX(newpcb)) s->rx_withheld = TCP_WND_MAX(newpcb) - newpcb->rcv_wnd;
   tcp_setup(s);
   if (l->acc_tail) l->acc_tail->acc_next = s;
   else l->acc_head = s;
@@ -294,6 +295,19 @@ static err_t on_accept(void *arg, struct tcp_pcb *newpcb, err_t err) {
   l->acc_n++;
   counts.pending_accept++;
   return ERR_OK;
+}
+
+/* The receive window a connection a listener accepts starts with (lwipopts.h): its share of
+ * RX_TOTAL_SOFT among the open TCP sockets and itself, RX_WND_MIN at least. on_accept counts
+ * the rest of the full window as withheld, which rx_reopen gives back as the share allows and
+ * ksock_close before it closes (lwIP resets a connection closed with a window short of full).
+ * The kernel's own listeners (netstat=, metrics=) keep the full window. */
+unsigned ksock_listen_wnd(struct tcp_pcb *pcb) {
+  if (!pcb->listener || pcb->listener->accept != on_accept) return TCP_WND_MAX(pcb);
+  uint32_t w = (uint32_t)(RX_TOTAL_SOFT / (counts.tcp_open + 1));
+  if (w < RX_WND_MIN) w = RX_WND_MIN;
+  if (w > TCP_WND_MAX(pcb)) w = TCP_WND_MAX(pcb);
+  return w;
 }
 
 static void on_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port) {
@@ -490,11 +504,12 @@ static size_t per_tcp_socket(size_t total) { return total / (counts.tcp_open ? c
 /* Reopens s's window by the n bytes the app took, as far as its share of RX_TOTAL_SOFT among
  * the open TCP sockets allows: what its peer may send (rcv_wnd) and what it holds unread stay
  * within the share, so that together the windows promise little more than the sockets take.
- * Each window still starts at TCP_WND: with 100 connections the windows promised 6 MiB to a
- * receive path that takes 1 MiB before it refuses, and the peers, their further segments
- * dropped, stalled for their retransmission timeouts. The rest is given back as the app reads
- * on, in updates of RX_WND_MIN at least (lwIP sends those at once); once the app has read
- * everything, the window is at least RX_WND_MIN, sent at once, so no peer waits for nothing. */
+ * An accepted connection's window starts at its share too (ksock_listen_wnd): at TCP_WND, 100
+ * connections' windows promised 6 MiB to a receive path that takes 1 MiB before it refuses,
+ * and the peers, their further segments dropped, stalled for their retransmission timeouts.
+ * The rest is given back as the app reads on, in updates of RX_WND_MIN at least (lwIP sends
+ * those at once); once the app has read everything, the window is at least RX_WND_MIN, sent
+ * at once, so no peer waits for nothing. */
 static void rx_reopen(struct ksock *s, size_t n) {
   s->rx_withheld += (uint32_t)n;
   if (!s->tcp || !s->rx_withheld) return;

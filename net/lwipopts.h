@@ -76,6 +76,12 @@ unsigned kiln_net_rand(void);
  * drops a refusing connection's further segments, so the peer stalls until its
  * retransmission timeout (measured with examples/broker's many senders: seconds). */
 #define TCP_WND (64 * 1024)
+/* ... but a connection a listener accepts starts with its share of what all sockets together
+ * hold (net/ksock.c, tools/patches/lwip/listen-window.patch): 100 windows of 64 KiB promised
+ * more than the receive path holds. */
+struct tcp_pcb;
+unsigned ksock_listen_wnd(struct tcp_pcb *pcb);
+#define LWIP_HOOK_TCP_LISTEN_WND(pcb) ((tcpwnd_size_t)ksock_listen_wnd(pcb))
 #define TCP_SND_BUF (128 * 1024)
 #define TCP_SND_QUEUELEN ((4 * TCP_SND_BUF) / TCP_MSS)
 #define TCP_SNDLOWAT (32 * 1024) /* u16_t in lwIP: must stay below 64 KiB - 4 MSS */

@@ -7,10 +7,11 @@ cases, which run inside the test's own network namespace).
   client.py echo PORT                     checks the echo example
   client.py stats STATSPORT               prints the kernel's network counters
   client.py sockcheck PORT LOG UDPPORT    the host side of tests/net/apps/sockcheck.c
+  client.py windows HOST PORT N           N silent connections: the receive windows they start with
 
 Prints one line per case: "PASS name" or "FAIL name: why". Every loop is bounded in count
 and time."""
-import hashlib, os, random, select, socket, sys, threading, time
+import hashlib, os, random, select, socket, subprocess, sys, threading, time
 
 HOST = "127.0.0.1"
 results = []
@@ -494,6 +495,33 @@ def tso_tests(host, port, sport, root):
           lambda: d["tx_copied_bytes"] < sent // 100 or d)
 
 
+def windows_tests(host, port, n):
+    """N connections opened one after the other and held silent: the window each was offered
+    (its SYN|ACK's, snd_wnd in `ss -ti`) is its share of the kernel's 1 MiB of receive memory
+    among the open sockets (net/ksock.c ksock_listen_wnd), not 64 KiB each."""
+    socks = [socket.create_connection((host, port), timeout=30) for _ in range(n)]
+    time.sleep(0.5)
+    out = subprocess.run(["ss", "-tin", "dst", f"{host}:{port}"], capture_output=True, text=True).stdout
+    wnd, local = {}, None
+    for line in out.splitlines():
+        f = line.split()
+        if f and f[0] == "ESTAB":
+            local = int(f[3].rsplit(":", 1)[1])
+        elif local is not None and "snd_wnd:" in line:
+            wnd[local] = int(line.split("snd_wnd:")[1].split()[0])
+    got = [wnd.get(s.getsockname()[1]) for s in socks]
+    for s in socks:
+        s.close()
+    if None in got:
+        report(f"windows: {n} connections", False, f"ss shows {len(wnd)} of them")
+        return
+    check(f"windows: the first of {n} connections is offered a full window ({got[0]} B)", lambda: got[0] >= 60000 or got)
+    check(f"windows: the last is offered its share ({got[-1]} B, 1 MiB / {n} at most)",
+          lambda: 5840 <= got[-1] <= (1 << 20) // n + 1 or got)
+    check(f"windows: together the {n} are offered {sum(got) >> 10} KiB (n x 64 KiB before)",
+          lambda: sum(got) <= 4 << 20 or got)
+
+
 def main():
     if len(sys.argv) >= 5 and sys.argv[1] == "http":
         http_tests(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])
@@ -503,6 +531,8 @@ def main():
         echo_tests(int(sys.argv[2]))
     elif len(sys.argv) == 5 and sys.argv[1] == "sockcheck":
         sockcheck(int(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
+    elif len(sys.argv) == 5 and sys.argv[1] == "windows":
+        windows_tests(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
     elif len(sys.argv) == 3 and sys.argv[1] == "stats":
         print(stats(int(sys.argv[2])))
         return 0
