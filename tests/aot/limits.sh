@@ -48,18 +48,25 @@ limit table 10000000
 
 # linear KIND N OPT: compiling KIND at 2N must take < 3.5x the CPU time and < 3x the memory of N
 # (ratios, since the machine is shared and noisy: quadratic cost would be 4x; times under 0.5 s
-# count as 0.5 s).
+# count as 0.5 s). A ratio over the bound is measured once more, both sizes again, and each
+# size's best counts: a burst of load on the shared machine (4.7x once, 2.3x alone) does not
+# fail the check, a cost that grows quadratically fails both rounds.
 linear() {
-  local k=$1 n=$2 opt=$3 s1 r1
+  local k=$1 n=$2 opt=$3 s1 r1 s2 r2 round
   python3 $GEN $k $n $W/$k-1.wasm
   python3 $GEN $k $((2 * n)) $W/$k-2.wasm
-  aot_run $k-1 300 $opt $W/$k-1.wasm -o $W/$k-1.o; [ $rc = 0 ] || { fail "linear-$k$opt" "$n: exit $rc $err"; return; }
-  s1=$secs r1=$rss
-  aot_run $k-2 300 $opt $W/$k-2.wasm -o $W/$k-2.o; [ $rc = 0 ] || { fail "linear-$k$opt" "$((2 * n)): exit $rc $err"; return; }
-  if awk -v a=$s1 -v b=$secs -v ra=$r1 -v rb=$rss 'BEGIN { if (a < 0.5) a = 0.5; if (b < 0.5) b = 0.5;
+  for round in 1 2; do
+    aot_run $k-1 300 $opt $W/$k-1.wasm -o $W/$k-1.o; [ $rc = 0 ] || { fail "linear-$k$opt" "$n: exit $rc $err"; return; }
+    [ $round = 1 ] && s1=$secs r1=$rss || s1=$(awk -v a=$s1 -v b=$secs 'BEGIN { print (b < a ? b : a) }')
+    aot_run $k-2 300 $opt $W/$k-2.wasm -o $W/$k-2.o; [ $rc = 0 ] || { fail "linear-$k$opt" "$((2 * n)): exit $rc $err"; return; }
+    [ $round = 1 ] && s2=$secs r2=$rss || s2=$(awk -v a=$s2 -v b=$secs 'BEGIN { print (b < a ? b : a) }')
+    if awk -v a=$s1 -v b=$s2 -v ra=$r1 -v rb=$r2 'BEGIN { if (a < 0.5) a = 0.5; if (b < 0.5) b = 0.5;
                                                           exit !(b < 3.5 * a && rb < 3 * ra) }'; then
-    pass "linear-$k$opt ($n: ${s1}s $((r1 / 1024)) MiB; $((2 * n)): ${secs}s $((rss / 1024)) MiB)"
-  else fail "linear-$k$opt" "$n: ${s1}s $((r1 / 1024)) MiB; $((2 * n)): ${secs}s $((rss / 1024)) MiB"; fi
+      pass "linear-$k$opt ($n: ${s1}s $((r1 / 1024)) MiB; $((2 * n)): ${s2}s $((r2 / 1024)) MiB$([ $round = 2 ] && echo '; best of 2 rounds'))"
+      return
+    fi
+  done
+  fail "linear-$k$opt" "$n: ${s1}s $((r1 / 1024)) MiB; $((2 * n)): ${s2}s $((r2 / 1024)) MiB (best of 2 rounds)"
 }
 linear params 500 -O2
 linear exports 50000 -O0
