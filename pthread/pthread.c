@@ -9,6 +9,8 @@
  * Blocking is memory.atomic.wait32/notify (the runtime's futexes). */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
+#include <time.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,22 +94,88 @@ int pthread_attr_setinheritsched(pthread_attr_t *a, int v) {
 }
 int pthread_attr_getinheritsched(const pthread_attr_t *a, int *v) { return *v = PTHREAD_INHERIT_SCHED, 0; }
 
-/* Cancellation: there is none (no pthread_cancel); the state and type are kept per thread for
- * code that sets them around a critical section. */
-static _Thread_local int cancel_state, cancel_type;
+/* ---- cancellation: deferred, at the cancellation points (pthread.h) ----
+ * pthread_cancel marks the thread, then wakes it if it sleeps in a cancellation point: each
+ * records the word it sleeps on (wait_word) before it looks at the mark, so either it sees the
+ * mark, or pthread_cancel sees the word and notifies it. A notify that comes between the look
+ * and the sleep would be lost, so pthread_cancel notifies again while the thread is still
+ * recorded there (yielding between), and once an app has canceled a thread every cancellable
+ * sleep lasts at most CANCEL_SLICE_NS before it looks again: a request is never lost. Sleeps
+ * (clock_nanosleep) wait on the mark itself, which pthread_cancel changes. */
+#define CANCEL_SLICE_NS 100000000 /* 0.1 s */
+#define CANCEL_NOTIFY_NS 50000000 /* how long pthread_cancel keeps notifying a recorded sleep */
+static int cancel_used; /* the app has called pthread_cancel */
+
 int pthread_setcancelstate(int state, int *old) {
   if (state != PTHREAD_CANCEL_ENABLE && state != PTHREAD_CANCEL_DISABLE) return EINVAL;
-  if (old) *old = cancel_state;
-  cancel_state = state;
+  struct __pthread *t = kiln_pthread_self();
+  if (old) *old = t->cancel_disabled ? PTHREAD_CANCEL_DISABLE : PTHREAD_CANCEL_ENABLE;
+  t->cancel_disabled = state == PTHREAD_CANCEL_DISABLE;
   return 0;
 }
 int pthread_setcanceltype(int type, int *old) {
   if (type != PTHREAD_CANCEL_DEFERRED && type != PTHREAD_CANCEL_ASYNCHRONOUS) return EINVAL;
-  if (old) *old = cancel_type;
-  cancel_type = type;
+  struct __pthread *t = kiln_pthread_self();
+  if (old) *old = t->cancel_async ? PTHREAD_CANCEL_ASYNCHRONOUS : PTHREAD_CANCEL_DEFERRED;
+  t->cancel_async = type == PTHREAD_CANCEL_ASYNCHRONOUS;
   return 0;
 }
-void pthread_testcancel(void) {}
+
+int kiln_cancel_due(void) {
+  struct __pthread *t = kiln_pthread_self();
+  return !t->cancel_disabled && __atomic_load_n(&t->cancel_pending, __ATOMIC_SEQ_CST);
+}
+
+void kiln_testcancel(void) {
+  if (kiln_cancel_due()) pthread_exit(PTHREAD_CANCELED);
+}
+void pthread_testcancel(void) { kiln_testcancel(); }
+
+int64_t kiln_cancel_wait_begin(int *word, int64_t timeout_ns, int *cut) {
+  struct __pthread *t = kiln_pthread_self();
+  *cut = 0;
+  if (t->cancel_disabled) return timeout_ns;
+  __atomic_store_n(&t->wait_word, word, __ATOMIC_SEQ_CST);
+  if (__atomic_load_n(&t->cancel_pending, __ATOMIC_SEQ_CST)) return 0; /* no sleep: it is due */
+  if (__atomic_load_n(&cancel_used, __ATOMIC_SEQ_CST) && (timeout_ns < 0 || timeout_ns > CANCEL_SLICE_NS)) {
+    *cut = 1;
+    return CANCEL_SLICE_NS;
+  }
+  return timeout_ns;
+}
+
+void kiln_cancel_wait_end(void) { __atomic_store_n(&kiln_pthread_self()->wait_word, NULL, __ATOMIC_SEQ_CST); }
+
+static int64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int pthread_cancel(pthread_t t) {
+  __atomic_store_n(&cancel_used, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&t->cancel_pending, 1, __ATOMIC_SEQ_CST);
+  if (t == kiln_pthread_self()) return 0; /* acted on at its next cancellation point */
+  int64_t until = 0;
+  for (int *w; (w = __atomic_load_n(&t->wait_word, __ATOMIC_SEQ_CST));) {
+    __builtin_wasm_memory_atomic_notify(w, UINT32_MAX); /* a spurious wake-up for any other sleeper */
+    if (!until) until = now_ns() + CANCEL_NOTIFY_NS;
+    else if (now_ns() > until) break; /* it sleeps in slices now: it will see the mark */
+    sched_yield();
+  }
+  return 0;
+}
+
+void _pthread_cleanup_push(struct __ptcb *cb, void (*f)(void *), void *x) {
+  struct __pthread *t = kiln_pthread_self();
+  cb->__f = f, cb->__x = x, cb->__next = t->cleanup;
+  t->cleanup = cb;
+}
+
+void _pthread_cleanup_pop(struct __ptcb *cb, int run) {
+  kiln_pthread_self()->cleanup = cb->__next;
+  if (run) cb->__f(cb->__x);
+}
 
 /* WASI has no fork: the handlers never run. */
 int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) { return 0; }
@@ -119,14 +187,14 @@ static void run_key_destructors(struct __pthread *t);
 /* The end of a thread: its result for a joiner, or (detached) its memory back. The last
  * thing a detached thread does is free its own block, stack included: nothing after that
  * reads the stack (the return path only restores __stack_pointer from a local). */
-static void finish(struct __pthread *t, void *result, int parked) {
+static void finish(struct __pthread *t, void *result) {
   run_key_destructors(t);
   kiln_malloc_thread_end();
   t->result = result;
   if (__atomic_sub_fetch(&live, 1, __ATOMIC_SEQ_CST) == 0 && main_exited)
     __builtin_wasm_memory_atomic_notify(&live, 1);
   if (__atomic_exchange_n(&t->state, EXITED, __ATOMIC_SEQ_CST) == DETACHED) {
-    if (!parked) free(t);
+    free(t);
   } else {
     __builtin_wasm_memory_atomic_notify(&t->state, UINT32_MAX);
   }
@@ -136,7 +204,7 @@ void kiln_pthread_entry(int32_t tid, struct __pthread *t) {
   __wasm_init_tls(t->tls);
   self_tl = t;
   t->tid = tid;
-  finish(t, t->start(t->arg), 0);
+  finish(t, t->start(t->arg));
 }
 
 int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*start)(void *), void *arg) {
@@ -167,9 +235,14 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*start)(vo
 
 int pthread_join(pthread_t t, void **result) {
   if (t == kiln_pthread_self()) return EDEADLK;
-  int s;
-  while ((s = __atomic_load_n(&t->state, __ATOMIC_SEQ_CST)) == RUNNING)
-    __builtin_wasm_memory_atomic_wait32(&t->state, RUNNING, -1);
+  kiln_testcancel();
+  int s, cut;
+  while ((s = __atomic_load_n(&t->state, __ATOMIC_SEQ_CST)) == RUNNING) {
+    int64_t ns = kiln_cancel_wait_begin(&t->state, -1, &cut);
+    if (ns) __builtin_wasm_memory_atomic_wait32(&t->state, RUNNING, ns);
+    kiln_cancel_wait_end();
+    kiln_testcancel(); /* the thread stays joinable, as POSIX says */
+  }
   if (s == DETACHED) return EINVAL;
   if (result) *result = t->result;
   free(t);
@@ -183,20 +256,27 @@ int pthread_detach(pthread_t t) {
 }
 
 /* Without stack unwinding (Debian's libc has no exceptions), a thread that calls pthread_exit
- * ends as if its start function returned, then sleeps forever: its runtime thread and its
- * stack are never reused. From the main thread it waits for every other thread to finish,
- * then the process exits with status 0, as POSIX says. */
+ * runs its cleanup handlers, ends as if its start function returned (its block and stack go
+ * back at the join, or now when detached), then sleeps forever on a word of no stack: its
+ * runtime thread is never reused. (It slept on a local, which a join freed: once the memory
+ * was reused with another value there, the thread spun.) From the main thread it waits for
+ * every other thread to finish, then the process exits with status 0, as POSIX says. */
+static int parked;
 _Noreturn void pthread_exit(void *result) {
   struct __pthread *t = kiln_pthread_self();
+  t->cancel_disabled = 1; /* the handlers' own cancellation points do not act again */
+  for (struct __ptcb *cb; (cb = t->cleanup);) {
+    t->cleanup = cb->__next;
+    cb->__f(cb->__x);
+  }
   if (t == &main_thread) {
     main_exited = 1;
     int n;
     while ((n = __atomic_load_n(&live, __ATOMIC_SEQ_CST)) != 0) __builtin_wasm_memory_atomic_wait32(&live, n, -1);
     exit(0);
   }
-  finish(t, result, 1);
-  int forever = 0;
-  for (;;) __builtin_wasm_memory_atomic_wait32(&forever, 0, -1);
+  finish(t, result);
+  for (;;) __builtin_wasm_memory_atomic_wait32(&parked, 0, -1);
 }
 
 /* ---- thread-specific data ---- */

@@ -13,9 +13,25 @@ struct __pthread {
   void *arg, *result;
   int32_t tid;     /* from thread-spawn; 0 for the main thread */
   int state;       /* RUNNING, EXITED, DETACHED: joiners wait on it */
+  int cancel_pending;   /* pthread_cancel was called; sleeps wait on this word */
+  int cancel_disabled;  /* pthread_setcancelstate */
+  int cancel_async;     /* pthread_setcanceltype: recorded, acts as deferred */
+  int *wait_word;       /* the word it sleeps on in a cancellation point, for pthread_cancel */
+  struct __ptcb *cleanup; /* pthread_cleanup_push's handlers, the last pushed first */
   void *tsd[PTHREAD_KEYS_MAX];
 };
 struct __pthread *kiln_pthread_self(void);
+
+/* Cancellation points: acts on a pending request (exits with PTHREAD_CANCELED) */
+void kiln_testcancel(void);
+/* A cancellable sleep on *word (while it holds `expected`) begins: *word is recorded for
+ * pthread_cancel to wake; returns the timeout to sleep with (timeout_ns, or a slice of it once
+ * the app has canceled a thread, so that no wake-up can be missed) and sets *cut when it is a
+ * slice. kiln_cancel_wait_end unrecords it. */
+int64_t kiln_cancel_wait_begin(int *word, int64_t timeout_ns, int *cut);
+void kiln_cancel_wait_end(void);
+/* Whether a request is pending and enabled (cond_wait acts only once it holds the mutex). */
+int kiln_cancel_due(void);
 
 /* ---- pthread/sync.c: a lock word of the futex kind (0 free, 1 held, 2 held with waiters) ---- */
 void kiln_lock_word(int *w);

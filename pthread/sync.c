@@ -21,11 +21,15 @@
  * spin, and the sleep (a runtime call, a futex wait hosted) and the unlock's wake are saved. */
 #define LOCK_SPINS 100
 
+#define FAR_S 4000000000ll /* seconds (126 years): a wait this long or longer is a wait for ever */
+
 /* Nanoseconds from now on `clock` to the absolute time abs (<= 0: it has passed). */
 static int64_t ns_until(clockid_t clock, const struct timespec *abs) {
   struct timespec now;
   clock_gettime(clock, &now);
-  return ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+  int64_t s = (int64_t)abs->tv_sec - now.tv_sec; /* far times (INT64_MAX seconds) without overflow */
+  if (s > FAR_S || s < -FAR_S) return s > 0 ? FAR_S * 1000000000 : -1;
+  return s * 1000000000 + (abs->tv_nsec - now.tv_nsec);
 }
 
 static int bad_timespec(const struct timespec *abs) { return abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000; }
@@ -161,6 +165,7 @@ int pthread_cond_destroy(pthread_cond_t *c) { return 0; }
  * unlock and the wait changes it, so the wait returns at once and nothing is lost. Spurious
  * wake-ups are allowed, as POSIX says. */
 static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ns) {
+  kiln_testcancel();
   /* Counted before the sequence is read (both sequentially consistent, as in signal, the
    * other way round): a signal that comes after this read sees the count and notifies. */
   __atomic_add_fetch(C_WAITERS(c), 1, __ATOMIC_SEQ_CST);
@@ -173,12 +178,17 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ns) 
    * preempts the signaller: examples/broker's receivers (hosted, transfer 10/10 on 2 CPUs)
    * slept and woke for every message, at 0.5 of the native broker, whose receivers never slept. */
   if (__atomic_load_n(C_SEQ(c), __ATOMIC_SEQ_CST) == seq) sched_yield();
-  int r = __atomic_load_n(C_SEQ(c), __ATOMIC_SEQ_CST) != seq ? 0
-                                                             : __builtin_wasm_memory_atomic_wait32(C_SEQ(c), seq, timeout_ns);
+  /* A cancellation point: a request wakes the sleep, and acts once the mutex is held again
+   * (POSIX: the cleanup handlers run with it). A slice that ends early is a spurious wake-up. */
+  int cut, r = 0;
+  int64_t ns = kiln_cancel_wait_begin(C_SEQ(c), timeout_ns, &cut);
+  if (ns && __atomic_load_n(C_SEQ(c), __ATOMIC_SEQ_CST) == seq) r = __builtin_wasm_memory_atomic_wait32(C_SEQ(c), seq, ns);
+  kiln_cancel_wait_end();
   __atomic_sub_fetch(C_WAITERS(c), 1, __ATOMIC_SEQ_CST);
   pthread_mutex_lock(m);
   if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_DEPTH(m) = depth;
-  return r == 2 ? ETIMEDOUT : 0;
+  kiln_testcancel();
+  return r == 2 && !cut ? ETIMEDOUT : 0;
 }
 
 int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) { return cond_wait(c, m, -1); }
@@ -318,11 +328,44 @@ int sem_trywait(sem_t *s) {
 /* Until the value is positive (then take one) or the CLOCK_REALTIME time abs passes. */
 static int sem_take(sem_t *s, const struct timespec *abs) {
   for (;;) {
+    kiln_testcancel();
     if (sem_trywait(s) == 0) return 0;
     int64_t ns = -1;
+    int cut;
     if (abs && (ns = ns_until(CLOCK_REALTIME, abs)) <= 0) return errno = ETIMEDOUT, -1;
-    __builtin_wasm_memory_atomic_wait32(SEM_VALUE(s), 0, ns);
+    if ((ns = kiln_cancel_wait_begin(SEM_VALUE(s), ns, &cut))) __builtin_wasm_memory_atomic_wait32(SEM_VALUE(s), 0, ns);
+    kiln_cancel_wait_end();
   }
+}
+
+/* ---- sleeps: clock_nanosleep, which sleep, usleep and nanosleep call (the linker's --wrap,
+ * pthread/kiln-pthread.rsp), is a cancellation point: a sleep is a timed wait on the thread's
+ * cancellation mark, which pthread_cancel sets and notifies. libc's own (WASI poll_oneoff)
+ * does the rest: a clock it does not know, or a thread that disabled cancellation. ---- */
+
+int __real_clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem);
+int __wrap_clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem) {
+  kiln_testcancel();
+  struct __pthread *t = kiln_pthread_self();
+  if (t->cancel_disabled || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || bad_timespec(req))
+    return __real_clock_nanosleep(clock, flags, req, rem);
+  if (req->tv_sec < 0 && !(flags & TIMER_ABSTIME)) return EINVAL;
+  int64_t ns = (flags & TIMER_ABSTIME)  ? ns_until(clock, req)
+               : req->tv_sec >= FAR_S ? FAR_S * 1000000000
+                                      : (int64_t)req->tv_sec * 1000000000 + req->tv_nsec;
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int64_t end = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + ns;
+  while (ns > 0) {
+    int cut;
+    int64_t w = kiln_cancel_wait_begin(&t->cancel_pending, ns, &cut);
+    if (w) __builtin_wasm_memory_atomic_wait32(&t->cancel_pending, 0, w);
+    kiln_cancel_wait_end();
+    kiln_testcancel();
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    ns = end - ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+  }
+  return 0;
 }
 
 int sem_wait(sem_t *s) { return sem_take(s, NULL); }

@@ -134,10 +134,26 @@ int pthread_spin_lock(pthread_spinlock_t *lock);
 int pthread_spin_trylock(pthread_spinlock_t *lock);
 int pthread_spin_unlock(pthread_spinlock_t *lock);
 
-/* No cancellation (no pthread_cancel): the state and type are only recorded. */
+/* Deferred cancellation (pthread/pthread.c): a request is acted on at the next cancellation
+ * point, which are pthread_testcancel, pthread_join, pthread_cond_wait and _timedwait,
+ * sem_wait and _timedwait, and sleep, usleep, nanosleep and clock_nanosleep. A thread blocked
+ * in one of them wakes at once; one blocked in a WASI call (read, accept, poll) is canceled at
+ * the next point it reaches. PTHREAD_CANCEL_ASYNCHRONOUS is accepted and acts as deferred. */
+#define PTHREAD_CANCELED ((void *)-1)
+int pthread_cancel(pthread_t thread);
 int pthread_setcancelstate(int state, int *old);
 int pthread_setcanceltype(int type, int *old);
 void pthread_testcancel(void);
+/* Cleanup handlers, run by pthread_exit and cancellation, last pushed first. */
+struct __ptcb {
+  void (*__f)(void *);
+  void *__x;
+  struct __ptcb *__next;
+};
+void _pthread_cleanup_push(struct __ptcb *cb, void (*f)(void *), void *x);
+void _pthread_cleanup_pop(struct __ptcb *cb, int run);
+#define pthread_cleanup_push(f, x) do { struct __ptcb __cb; _pthread_cleanup_push(&__cb, (f), (x));
+#define pthread_cleanup_pop(run) _pthread_cleanup_pop(&__cb, (run)); } while (0)
 /* WASI has no fork: the handlers are never called. */
 int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void));
 

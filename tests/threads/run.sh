@@ -38,7 +38,7 @@ WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first 
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
 DEBIAN_LIBC=(-Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a)
 if [ -n "$sysroot" ]; then LIBC=(--sysroot="$sysroot" -Wl,@pthread/kiln-pthread.rsp); else LIBC=("${DEBIAN_LIBC[@]}"); fi
-for p in sum condvar once_tsd race c11 malloc_mt api pool trap exit echo_mt close_blocked errno_tls open_mt; do
+for p in sum condvar once_tsd race c11 malloc_mt api cancel pool trap exit echo_mt close_blocked errno_tls open_mt; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" "${LIBC[@]}"
 done
 # The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
@@ -99,6 +99,18 @@ run race-wide race 50 16 500; expect race-wide 0 "50 rounds of 16 threads: no lo
 run malloc-mt malloc_mt; expect malloc-mt 0 "memory steady"
 # The rest of the API (tests/threads/api.c): spin locks, timed lock waits, attributes.
 run api api; expect api 0 "api: ok"
+# pthread_cancel and cleanup handlers (tests/threads/cancel.c): each cancellation point, and
+# 20 rounds of 8 threads canceled at once; stdout as its native build's.
+check "build cancel (native)" clang-19 -O2 -Wall -Wextra -Werror -pthread -o "$T/cancel.native" tests/threads/cancel.c
+timeout 60 "$T/cancel.native" 20 >"$T/cancel-native.out" 2>&1
+# same_as_native NAME: the run ended with 0 and printed what the native build did
+same_as_native() {
+  if [ "$rc" != 0 ]; then fail "$1" "exit $rc: $(tail -n2 "$T/$1.err" "$T/$1.out" | tr '\n' ' ' | head -c 300)"
+  elif ! grep -q "^cancel: ok" "$T/cancel-native.out"; then fail "$1" "the native build did not pass: $(tail -n1 "$T/cancel-native.out")"
+  elif ! cmp -s "$T/cancel-native.out" "$T/$1.out"; then fail "$1" "stdout differs from native's: $(diff "$T/cancel-native.out" "$T/$1.out" | head -n3 | tr '\n' ' ')"
+  else pass "$1"; fi
+}
+run cancel cancel 20; same_as_native cancel
 # errno per thread: six threads fail calls with six errnos at once (a file in a preopened
 # directory, tests/threads/errno_tls.c); over Debian's wasi-libc errno is shared and this fails.
 # And libc's buffer for relative paths after a chdir() (tests/threads/open_mt.c): shared, threads
@@ -200,6 +212,7 @@ vmrun vm-smp2-once-tsd 2 once_tsd; expect vm-smp2-once-tsd 0 "ok"
 vmrun vm-smp2-race 2 race 200 4 1000; expect vm-smp2-race 0 "200 rounds of 4 threads: no lost update"
 vmrun vm-smp2-malloc-mt 2 malloc_mt 4 5000 100; expect vm-smp2-malloc-mt 0 "memory steady"
 vmrun vm-smp2-api 2 api; expect vm-smp2-api 0 "api: ok"
+vmrun vm-smp2-cancel 2 cancel 20; same_as_native vm-smp2-cancel
 # A user's threaded program beside its native build (tests/threads/pool.c): stdout and the file
 # it writes, hosted (--dir) and in the VM on two CPUs (--volume), as native's.
 check "build pool (native)" clang-19 -O2 -Wall -Wextra -Werror -pthread -o "$T/pool.native" tests/threads/pool.c
