@@ -79,6 +79,19 @@ int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *n) {
   *n = ATTR_STACK(a) ? ATTR_STACK(a) : DEFAULT_STACK;
   return 0;
 }
+/* A stack of the app's (its lowest address and size): the thread runs on it, and only the
+ * thread's block and TLS are the layer's. */
+#define ATTR_STACKADDR(a) ((a)->__u.__s[3])
+int pthread_attr_setstack(pthread_attr_t *a, void *addr, size_t n) {
+  if (n < MIN_STACK) return EINVAL;
+  ATTR_STACKADDR(a) = (unsigned long)addr;
+  ATTR_STACK(a) = n;
+  return 0;
+}
+int pthread_attr_getstack(const pthread_attr_t *a, void **addr, size_t *n) {
+  *addr = (void *)ATTR_STACKADDR(a);
+  return pthread_attr_getstacksize(a, n);
+}
 
 /* What only records: the guard size (there is no guard page, a Wasm stack overflow runs into
  * memory below it: README "Threads for C apps"), and the one scope and scheduling there is. */
@@ -177,6 +190,27 @@ void _pthread_cleanup_pop(struct __ptcb *cb, int run) {
   if (run) cb->__f(cb->__x);
 }
 
+/* One level of concurrency: what the app sets is only read back (POSIX allows that). */
+static int concurrency;
+int pthread_getconcurrency(void) { return concurrency; }
+int pthread_setconcurrency(int n) { return n < 0 ? EINVAL : (concurrency = n, 0); }
+
+/* GNU: a thread's name, 15 bytes at most (as Linux's), kept for pthread_getname_np. */
+int pthread_setname_np(pthread_t t, const char *name) {
+  size_t n = strlen(name);
+  if (n >= sizeof t->name) return ERANGE;
+  memcpy(t->name, name, n + 1);
+  return 0;
+}
+int pthread_getname_np(pthread_t t, char *buf, size_t len) {
+  size_t n = strnlen(t->name, sizeof t->name);
+  if (len <= n) return ERANGE;
+  memcpy(buf, t->name, n);
+  buf[n] = 0;
+  return 0;
+}
+int pthread_yield(void) { return sched_yield(); }
+
 /* WASI has no fork: the handlers never run. */
 int pthread_atfork(void (*prepare)(void), void (*parent)(void), void (*child)(void)) { return 0; }
 
@@ -214,12 +248,13 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*start)(vo
   /* [struct][pad][TLS block][stack, growing down from the end] */
   size_t tls_off = (sizeof(struct __pthread) + tls_align - 1) & ~(tls_align - 1);
   size_t stack_off = (tls_off + tls_size + 15) & ~(size_t)15;
-  char *block = malloc(stack_off + stack);
+  char *own = attr ? (char *)ATTR_STACKADDR(attr) : NULL; /* pthread_attr_setstack's */
+  char *block = malloc(stack_off + (own ? 0 : stack));
   if (!block) return EAGAIN;
   struct __pthread *t = (struct __pthread *)block;
   memset(t, 0, sizeof *t);
   t->tls = block + tls_off;
-  t->stack_top = block + stack_off + stack;
+  t->stack_top = own ? (void *)((uintptr_t)(own + stack) & ~(uintptr_t)15) : block + stack_off + stack;
   t->start = start, t->arg = arg;
   t->state = attr && ATTR_DETACH(attr) == PTHREAD_CREATE_DETACHED ? DETACHED : RUNNING;
   __atomic_add_fetch(&live, 1, __ATOMIC_SEQ_CST);
@@ -247,6 +282,28 @@ int pthread_join(pthread_t t, void **result) {
   if (result) *result = t->result;
   free(t);
   return 0;
+}
+
+/* GNU: join if it has ended (EBUSY if not), or before CLOCK_REALTIME abs (ETIMEDOUT). */
+int pthread_tryjoin_np(pthread_t t, void **result) {
+  return __atomic_load_n(&t->state, __ATOMIC_SEQ_CST) == RUNNING ? EBUSY : pthread_join(t, result);
+}
+int pthread_timedjoin_np(pthread_t t, void **result, const struct timespec *abs) {
+  if (t == kiln_pthread_self()) return EDEADLK;
+  if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return EINVAL;
+  kiln_testcancel();
+  int cut;
+  while (__atomic_load_n(&t->state, __ATOMIC_SEQ_CST) == RUNNING) {
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t ns = ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+    if (abs->tv_sec - now.tv_sec > 1000000000) ns = INT64_MAX / 2;
+    if (ns <= 0) return ETIMEDOUT;
+    if ((ns = kiln_cancel_wait_begin(&t->state, ns, &cut))) __builtin_wasm_memory_atomic_wait32(&t->state, RUNNING, ns);
+    kiln_cancel_wait_end();
+    kiln_testcancel();
+  }
+  return pthread_join(t, result);
 }
 
 int pthread_detach(pthread_t t) {

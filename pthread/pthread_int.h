@@ -18,6 +18,7 @@ struct __pthread {
   int cancel_async;     /* pthread_setcanceltype: recorded, acts as deferred */
   int *wait_word;       /* the word it sleeps on in a cancellation point, for pthread_cancel */
   struct __ptcb *cleanup; /* pthread_cleanup_push's handlers, the last pushed first */
+  char name[16];          /* pthread_setname_np */
   void *tsd[PTHREAD_KEYS_MAX];
 };
 struct __pthread *kiln_pthread_self(void);

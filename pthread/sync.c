@@ -410,6 +410,11 @@ static int get_pshared(unsigned attr, int *v) {
   return 0;
 }
 
+/* One scheduling, no priorities: priority inheritance and ceilings are not supported. */
+int pthread_mutexattr_setprotocol(pthread_mutexattr_t *a, int p) {
+  return p == PTHREAD_PRIO_NONE ? 0 : p == PTHREAD_PRIO_INHERIT || p == PTHREAD_PRIO_PROTECT ? ENOTSUP : EINVAL;
+}
+int pthread_mutexattr_getprotocol(const pthread_mutexattr_t *a, int *p) { return *p = PTHREAD_PRIO_NONE, 0; }
 int pthread_mutexattr_setpshared(pthread_mutexattr_t *a, int v) { return set_pshared(&a->__attr, v); }
 int pthread_mutexattr_getpshared(const pthread_mutexattr_t *a, int *v) { return get_pshared(a->__attr, v); }
 int pthread_condattr_setpshared(pthread_condattr_t *a, int v) { return set_pshared(&a->__attr, v); }

@@ -37,6 +37,10 @@ extern "C" {
 #define PTHREAD_MUTEX_RECURSIVE 1
 #define PTHREAD_MUTEX_ERRORCHECK 2
 
+#define PTHREAD_PRIO_NONE 0
+#define PTHREAD_PRIO_INHERIT 1
+#define PTHREAD_PRIO_PROTECT 2
+
 #define PTHREAD_PROCESS_PRIVATE 0
 #define PTHREAD_PROCESS_SHARED 1
 #define PTHREAD_SCOPE_SYSTEM 0
@@ -58,6 +62,17 @@ extern "C" {
 
 int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*start)(void *), void *arg);
 int pthread_join(pthread_t thread, void **result);
+int pthread_attr_setstack(pthread_attr_t *attr, void *addr, size_t size);
+int pthread_attr_getstack(const pthread_attr_t *attr, void **addr, size_t *size);
+int pthread_getconcurrency(void);
+int pthread_setconcurrency(int level);
+#ifdef _GNU_SOURCE
+int pthread_tryjoin_np(pthread_t thread, void **result);
+int pthread_timedjoin_np(pthread_t thread, void **result, const struct timespec *abstime);
+int pthread_setname_np(pthread_t thread, const char *name);
+int pthread_getname_np(pthread_t thread, char *name, size_t len);
+int pthread_yield(void);
+#endif
 int pthread_detach(pthread_t thread);
 _Noreturn void pthread_exit(void *result);
 pthread_t pthread_self(void);
@@ -90,6 +105,8 @@ int pthread_mutexattr_gettype(const pthread_mutexattr_t *attr, int *type);
 /* One process: PTHREAD_PROCESS_SHARED is recorded and works as private. */
 int pthread_mutexattr_setpshared(pthread_mutexattr_t *attr, int pshared);
 int pthread_mutexattr_getpshared(const pthread_mutexattr_t *attr, int *pshared);
+int pthread_mutexattr_setprotocol(pthread_mutexattr_t *attr, int protocol); /* PTHREAD_PRIO_NONE only */
+int pthread_mutexattr_getprotocol(const pthread_mutexattr_t *attr, int *protocol);
 
 int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr);
 int pthread_cond_destroy(pthread_cond_t *c);

@@ -1,11 +1,15 @@
 /* tests/threads/api.c — the rest of the pthread layer's API that portable programs call: spin
  * locks under contention (no lost update), timed mutex and read-write lock waits that time out
  * while another thread holds the lock and succeed once it lets go, process-shared and clock
- * attributes read back as set, the attributes that only record, cancel state and atfork.
+ * attributes read back as set, the attributes that only record, cancel state and atfork; a
+ * thread on a stack of the app's (pthread_attr_setstack), the concurrency level, the mutex
+ * protocol, and GNU's thread names, tryjoin and timedjoin.
  * Prints "api: ok", or the first check that failed, and exits 1. */
+#define _GNU_SOURCE
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #define CHECK(cond)                                               \
@@ -21,6 +25,21 @@ static long spun;
 static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER;
 static pthread_rwlock_t rw = PTHREAD_RWLOCK_INITIALIZER;
 static pthread_barrier_t gate;
+
+/* Where a local of a thread on the app's stack lives. */
+static _Alignas(16) char own_stack[256 << 10];
+static void *where(void *arg) {
+  volatile char local = 1;
+  *(char *volatile *)arg = (char *)&local;
+  return NULL;
+}
+/* Waits at the gate twice: running until then. */
+static void *gated(void *arg) {
+  (void)arg;
+  pthread_barrier_wait(&gate);
+  pthread_barrier_wait(&gate);
+  return (void *)7;
+}
 
 static void *spinner(void *arg) {
   (void)arg;
@@ -141,6 +160,38 @@ int main(void) {
   CHECK(pthread_setcancelstate(5, NULL) == EINVAL);
   pthread_testcancel();
   CHECK(pthread_atfork(NULL, NULL, NULL) == 0);
+
+  void *addr, *res;
+  char *seen = NULL;
+  CHECK(pthread_attr_init(&a) == 0 && pthread_attr_setstack(&a, own_stack, sizeof own_stack) == 0);
+  CHECK(pthread_attr_getstack(&a, &addr, &n) == 0 && addr == own_stack && n == sizeof own_stack);
+  CHECK(pthread_create(&t[0], &a, where, &seen) == 0 && pthread_join(t[0], NULL) == 0);
+  CHECK(seen >= own_stack && seen < own_stack + sizeof own_stack);
+  CHECK(pthread_attr_destroy(&a) == 0);
+  CHECK(pthread_setconcurrency(4) == 0 && pthread_getconcurrency() == 4 && pthread_setconcurrency(-1) == EINVAL);
+  CHECK(pthread_mutexattr_init(&ma) == 0 && pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_NONE) == 0);
+  CHECK(pthread_mutexattr_getprotocol(&ma, &v) == 0 && v == PTHREAD_PRIO_NONE);
+  v = pthread_mutexattr_setprotocol(&ma, PTHREAD_PRIO_INHERIT); /* native Linux has it */
+  CHECK(v == 0 || v == ENOTSUP);
+
+  char name[16];
+  CHECK(pthread_setname_np(pthread_self(), "main-thread") == 0);
+  CHECK(pthread_getname_np(pthread_self(), name, sizeof name) == 0 && !strcmp(name, "main-thread"));
+  CHECK(pthread_setname_np(pthread_self(), "a name far too long") == ERANGE);
+  CHECK(pthread_getname_np(pthread_self(), name, 4) == ERANGE);
+  CHECK(pthread_create(&t[0], NULL, gated, NULL) == 0);
+  CHECK(pthread_setname_np(t[0], "worker") == 0 && pthread_getname_np(t[0], name, sizeof name) == 0 && !strcmp(name, "worker"));
+  CHECK(pthread_tryjoin_np(t[0], &res) == EBUSY);
+  struct timespec soon;
+  clock_gettime(CLOCK_REALTIME, &soon);
+  soon.tv_nsec += 20000000;
+  if (soon.tv_nsec >= 1000000000) soon.tv_sec++, soon.tv_nsec -= 1000000000;
+  CHECK(pthread_timedjoin_np(t[0], &res, &soon) == ETIMEDOUT);
+  pthread_barrier_wait(&gate);
+  pthread_barrier_wait(&gate);
+  clock_gettime(CLOCK_REALTIME, &soon);
+  soon.tv_sec += 60;
+  CHECK(pthread_timedjoin_np(t[0], &res, &soon) == 0 && res == (void *)7);
   printf("api: ok\n");
   return 0;
 }
