@@ -296,8 +296,8 @@ int pthread_timedjoin_np(pthread_t t, void **result, const struct timespec *abs)
   while (__atomic_load_n(&t->state, __ATOMIC_SEQ_CST) == RUNNING) {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    int64_t ns = ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-    if (abs->tv_sec - now.tv_sec > 1000000000) ns = INT64_MAX / 2;
+    int64_t s = (int64_t)abs->tv_sec - now.tv_sec; /* a far time waits for ever, without overflow */
+    int64_t ns = s > 1000000000 ? INT64_MAX / 2 : s * 1000000000 + (abs->tv_nsec - now.tv_nsec);
     if (ns <= 0) return ETIMEDOUT;
     if ((ns = kiln_cancel_wait_begin(&t->state, ns, &cut))) __builtin_wasm_memory_atomic_wait32(&t->state, RUNNING, ns);
     kiln_cancel_wait_end();
