@@ -45,6 +45,7 @@ __asm__(".globaltype __stack_pointer, i32\n"
 static struct __pthread main_thread; /* tid 0: the thread that runs _start */
 static _Thread_local struct __pthread *self_tl;
 static int live; /* threads created and not finished */
+int kiln_pthread_spawned; /* a thread was ever created (pthread_int.h) */
 static int main_exited;
 
 struct __pthread *kiln_pthread_self(void) { return self_tl ? self_tl : &main_thread; }
@@ -258,6 +259,7 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*start)(vo
   t->start = start, t->arg = arg;
   t->state = attr && ATTR_DETACH(attr) == PTHREAD_CREATE_DETACHED ? DETACHED : RUNNING;
   __atomic_add_fetch(&live, 1, __ATOMIC_SEQ_CST);
+  __atomic_store_n(&kiln_pthread_spawned, 1, __ATOMIC_SEQ_CST);
   int32_t tid = kiln_thread_spawn(t);
   if (tid < 0) {
     __atomic_sub_fetch(&live, 1, __ATOMIC_SEQ_CST);

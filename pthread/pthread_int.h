@@ -33,6 +33,10 @@ int64_t kiln_cancel_wait_begin(int *word, int64_t timeout_ns, int *cut);
 void kiln_cancel_wait_end(void);
 /* Whether a request is pending and enabled (cond_wait acts only once it holds the mutex). */
 int kiln_cancel_due(void);
+/* Whether the app ever created a thread: until then nothing can cancel a sleep but the thread
+ * itself, and sleeps stay libc's (WASI poll_oneoff, where a restart policy can stop a waiting
+ * instance: README "Restart policies, metrics, memory back to the host"; an app with threads is not restarted in place). */
+extern int kiln_pthread_spawned;
 
 /* ---- pthread/sync.c: a lock word of the futex kind (0 free, 1 held, 2 held with waiters) ---- */
 void kiln_lock_word(int *w);

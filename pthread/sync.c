@@ -341,13 +341,15 @@ static int sem_take(sem_t *s, const struct timespec *abs) {
 /* ---- sleeps: clock_nanosleep, which sleep, usleep and nanosleep call (the linker's --wrap,
  * pthread/kiln-pthread.rsp), is a cancellation point: a sleep is a timed wait on the thread's
  * cancellation mark, which pthread_cancel sets and notifies. libc's own (WASI poll_oneoff)
- * does the rest: a clock it does not know, or a thread that disabled cancellation. ---- */
+ * does the rest: a clock it does not know, a thread that disabled cancellation, and every sleep
+ * before the app's first thread. ---- */
 
 int __real_clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem);
 int __wrap_clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem) {
   kiln_testcancel();
   struct __pthread *t = kiln_pthread_self();
-  if (t->cancel_disabled || (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || bad_timespec(req))
+  if (t->cancel_disabled || !__atomic_load_n(&kiln_pthread_spawned, __ATOMIC_SEQ_CST) ||
+      (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || bad_timespec(req))
     return __real_clock_nanosleep(clock, flags, req, rem);
   if (req->tv_sec < 0 && !(flags & TIMER_ABSTIME)) return EINVAL;
   int64_t ns = (flags & TIMER_ABSTIME)  ? ns_until(clock, req)
