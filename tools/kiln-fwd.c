@@ -182,16 +182,16 @@ static int accept_queue(int port) {
 static void start_connect(struct fwd *f) {
   while (!f->connecting && f->head) {
     if (now_ms() < f->retry_at) return;
-    if (accept_queue(f->target) > 0) { /* look again in a millisecond */
-      f->retry_at = now_ms() + 1;
-      return;
-    }
     struct conn *c = f->head;
     if (now_ms() > c->give_up) { /* no VM behind the forward: let the client go */
       f->head = c->next;
       if (!f->head) f->tail = &f->head;
       conn_free(c, 0);
       continue;
+    }
+    if (accept_queue(f->target) > 0) { /* look again in a millisecond */
+      f->retry_at = now_ms() + 1;
+      return;
     }
     int s = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (s < 0) die("socket");
