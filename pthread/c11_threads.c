@@ -76,9 +76,7 @@ int mtx_timedlock(mtx_t *restrict m, const struct timespec *restrict abs) {
   for (;;) {
     int r = mtx_trylock(m);
     if (r != thrd_busy) return r;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t ns = ((int64_t)abs->tv_sec - now.tv_sec) * 1000000000 + (abs->tv_nsec - now.tv_nsec);
+    int64_t ns = kiln_ns_until(CLOCK_REALTIME, abs);
     if (ns <= 0) return thrd_timedout;
     int *word = (int *)&((pthread_mutex_t *)m)->__u.__vi[0];
     int seen = __atomic_load_n(word, __ATOMIC_SEQ_CST);

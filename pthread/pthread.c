@@ -135,13 +135,13 @@ int pthread_setcanceltype(int type, int *old) {
   return 0;
 }
 
-int kiln_cancel_due(void) {
+static int cancel_due(void) {
   struct __pthread *t = kiln_pthread_self();
   return !t->cancel_disabled && __atomic_load_n(&t->cancel_pending, __ATOMIC_SEQ_CST);
 }
 
 void kiln_testcancel(void) {
-  if (kiln_cancel_due()) pthread_exit(PTHREAD_CANCELED);
+  if (cancel_due()) pthread_exit(PTHREAD_CANCELED);
 }
 void pthread_testcancel(void) { kiln_testcancel(); }
 
@@ -160,12 +160,6 @@ int64_t kiln_cancel_wait_begin(int *word, int64_t timeout_ns, int *cut) {
 
 void kiln_cancel_wait_end(void) { __atomic_store_n(&kiln_pthread_self()->wait_word, NULL, __ATOMIC_SEQ_CST); }
 
-static int64_t now_ns(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 int pthread_cancel(pthread_t t) {
   __atomic_store_n(&cancel_used, 1, __ATOMIC_SEQ_CST);
   __atomic_store_n(&t->cancel_pending, 1, __ATOMIC_SEQ_CST);
@@ -173,8 +167,8 @@ int pthread_cancel(pthread_t t) {
   int64_t until = 0;
   for (int *w; (w = __atomic_load_n(&t->wait_word, __ATOMIC_SEQ_CST));) {
     __builtin_wasm_memory_atomic_notify(w, UINT32_MAX); /* a spurious wake-up for any other sleeper */
-    if (!until) until = now_ns() + CANCEL_NOTIFY_NS;
-    else if (now_ns() > until) break; /* it sleeps in slices now: it will see the mark */
+    if (!until) until = kiln_now_ns() + CANCEL_NOTIFY_NS;
+    else if (kiln_now_ns() > until) break; /* it sleeps in slices now: it will see the mark */
     sched_yield();
   }
   return 0;
@@ -270,17 +264,25 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*start)(vo
   return 0;
 }
 
+/* Until t has ended (0), or CLOCK_REALTIME abs passes (ETIMEDOUT): a cancellation point, where
+ * a canceled joiner leaves t joinable, as POSIX says. */
+static int join_wait(pthread_t t, const struct timespec *abs) {
+  kiln_testcancel();
+  int cut;
+  while (__atomic_load_n(&t->state, __ATOMIC_SEQ_CST) == RUNNING) {
+    int64_t ns = -1;
+    if (abs && (ns = kiln_ns_until(CLOCK_REALTIME, abs)) <= 0) return ETIMEDOUT;
+    if ((ns = kiln_cancel_wait_begin(&t->state, ns, &cut))) __builtin_wasm_memory_atomic_wait32(&t->state, RUNNING, ns);
+    kiln_cancel_wait_end();
+    kiln_testcancel();
+  }
+  return 0;
+}
+
 int pthread_join(pthread_t t, void **result) {
   if (t == kiln_pthread_self()) return EDEADLK;
-  kiln_testcancel();
-  int s, cut;
-  while ((s = __atomic_load_n(&t->state, __ATOMIC_SEQ_CST)) == RUNNING) {
-    int64_t ns = kiln_cancel_wait_begin(&t->state, -1, &cut);
-    if (ns) __builtin_wasm_memory_atomic_wait32(&t->state, RUNNING, ns);
-    kiln_cancel_wait_end();
-    kiln_testcancel(); /* the thread stays joinable, as POSIX says */
-  }
-  if (s == DETACHED) return EINVAL;
+  join_wait(t, NULL);
+  if (__atomic_load_n(&t->state, __ATOMIC_SEQ_CST) == DETACHED) return EINVAL;
   if (result) *result = t->result;
   free(t);
   return 0;
@@ -292,20 +294,9 @@ int pthread_tryjoin_np(pthread_t t, void **result) {
 }
 int pthread_timedjoin_np(pthread_t t, void **result, const struct timespec *abs) {
   if (t == kiln_pthread_self()) return EDEADLK;
-  if (abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000) return EINVAL;
-  kiln_testcancel();
-  int cut;
-  while (__atomic_load_n(&t->state, __ATOMIC_SEQ_CST) == RUNNING) {
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    int64_t s = (int64_t)abs->tv_sec - now.tv_sec; /* a far time waits for ever, without overflow */
-    int64_t ns = s > 1000000000 ? INT64_MAX / 2 : s * 1000000000 + (abs->tv_nsec - now.tv_nsec);
-    if (ns <= 0) return ETIMEDOUT;
-    if ((ns = kiln_cancel_wait_begin(&t->state, ns, &cut))) __builtin_wasm_memory_atomic_wait32(&t->state, RUNNING, ns);
-    kiln_cancel_wait_end();
-    kiln_testcancel();
-  }
-  return pthread_join(t, result);
+  if (kiln_bad_timespec(abs)) return EINVAL;
+  int r = join_wait(t, abs);
+  return r ? r : pthread_join(t, result);
 }
 
 int pthread_detach(pthread_t t) {

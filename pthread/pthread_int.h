@@ -25,18 +25,21 @@ struct __pthread *kiln_pthread_self(void);
 
 /* Cancellation points: acts on a pending request (exits with PTHREAD_CANCELED) */
 void kiln_testcancel(void);
-/* A cancellable sleep on *word (while it holds `expected`) begins: *word is recorded for
+/* A cancellable sleep on *word begins: *word is recorded for
  * pthread_cancel to wake; returns the timeout to sleep with (timeout_ns, or a slice of it once
  * the app has canceled a thread, so that no wake-up can be missed) and sets *cut when it is a
  * slice. kiln_cancel_wait_end unrecords it. */
 int64_t kiln_cancel_wait_begin(int *word, int64_t timeout_ns, int *cut);
 void kiln_cancel_wait_end(void);
-/* Whether a request is pending and enabled (cond_wait acts only once it holds the mutex). */
-int kiln_cancel_due(void);
 /* Whether the app ever created a thread: until then nothing can cancel a sleep but the thread
  * itself, and sleeps stay libc's (WASI poll_oneoff, where a restart policy can stop a waiting
  * instance: README "Restart policies, metrics, memory back to the host"; an app with threads is not restarted in place). */
 extern int kiln_pthread_spawned;
+
+/* ---- pthread/sync.c: time for the timed waits ---- */
+int64_t kiln_ns_until(clockid_t clock, const struct timespec *abs); /* to abs on clock (<= 0: passed) */
+int kiln_bad_timespec(const struct timespec *abs);                  /* tv_nsec out of range */
+int64_t kiln_now_ns(void);                                          /* CLOCK_MONOTONIC */
 
 /* ---- pthread/sync.c: a lock word of the futex kind (0 free, 1 held, 2 held with waiters) ---- */
 void kiln_lock_word(int *w);

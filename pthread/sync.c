@@ -24,7 +24,7 @@
 #define FAR_S 4000000000ll /* seconds (126 years): a wait this long or longer is a wait for ever */
 
 /* Nanoseconds from now on `clock` to the absolute time abs (<= 0: it has passed). */
-static int64_t ns_until(clockid_t clock, const struct timespec *abs) {
+int64_t kiln_ns_until(clockid_t clock, const struct timespec *abs) {
   struct timespec now;
   clock_gettime(clock, &now);
   int64_t s = (int64_t)abs->tv_sec - now.tv_sec; /* far times (INT64_MAX seconds) without overflow */
@@ -32,14 +32,20 @@ static int64_t ns_until(clockid_t clock, const struct timespec *abs) {
   return s * 1000000000 + (abs->tv_nsec - now.tv_nsec);
 }
 
-static int bad_timespec(const struct timespec *abs) { return abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000; }
+int kiln_bad_timespec(const struct timespec *abs) { return abs->tv_nsec < 0 || abs->tv_nsec >= 1000000000; }
+
+int64_t kiln_now_ns(void) {
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (int64_t)now.tv_sec * 1000000000 + now.tv_nsec;
+}
 
 /* Takes the lock word: 0; with abs, ETIMEDOUT once CLOCK_REALTIME passes it (EINVAL for a bad
  * abs, when the word is held). */
 static int lock_word(int *w, const struct timespec *abs) {
   int c = 0;
   if (__atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
-  if (abs && bad_timespec(abs)) return EINVAL;
+  if (abs && kiln_bad_timespec(abs)) return EINVAL;
   for (int i = 0; i < LOCK_SPINS; i++) {
     c = __atomic_load_n(w, __ATOMIC_RELAXED);
     if (c == 0 && __atomic_compare_exchange_n(w, &c, 1, 0, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED)) return 0;
@@ -47,7 +53,7 @@ static int lock_word(int *w, const struct timespec *abs) {
   if (c != 2) c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
   while (c != 0) {
     int64_t ns = -1;
-    if (abs && (ns = ns_until(CLOCK_REALTIME, abs)) <= 0) return ETIMEDOUT;
+    if (abs && (ns = kiln_ns_until(CLOCK_REALTIME, abs)) <= 0) return ETIMEDOUT;
     __builtin_wasm_memory_atomic_wait32(w, 2, ns);
     c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE);
   }
@@ -180,10 +186,12 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ns) 
   if (__atomic_load_n(C_SEQ(c), __ATOMIC_SEQ_CST) == seq) sched_yield();
   /* A cancellation point: a request wakes the sleep, and acts once the mutex is held again
    * (POSIX: the cleanup handlers run with it). A slice that ends early is a spurious wake-up. */
-  int cut, r = 0;
-  int64_t ns = kiln_cancel_wait_begin(C_SEQ(c), timeout_ns, &cut);
-  if (ns && __atomic_load_n(C_SEQ(c), __ATOMIC_SEQ_CST) == seq) r = __builtin_wasm_memory_atomic_wait32(C_SEQ(c), seq, ns);
-  kiln_cancel_wait_end();
+  int cut = 0, r = 0;
+  if (__atomic_load_n(C_SEQ(c), __ATOMIC_SEQ_CST) == seq) { /* a signal during the yield: no sleep */
+    int64_t ns = kiln_cancel_wait_begin(C_SEQ(c), timeout_ns, &cut);
+    if (ns) r = __builtin_wasm_memory_atomic_wait32(C_SEQ(c), seq, ns);
+    kiln_cancel_wait_end();
+  }
   __atomic_sub_fetch(C_WAITERS(c), 1, __ATOMIC_SEQ_CST);
   pthread_mutex_lock(m);
   if (M_TYPE(m) != PTHREAD_MUTEX_NORMAL) M_DEPTH(m) = depth;
@@ -194,8 +202,8 @@ static int cond_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t timeout_ns) 
 int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m) { return cond_wait(c, m, -1); }
 
 int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *abs) {
-  if (bad_timespec(abs)) return EINVAL;
-  int64_t ns = ns_until(C_CLOCK(c) == 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME, abs);
+  if (kiln_bad_timespec(abs)) return EINVAL;
+  int64_t ns = kiln_ns_until(C_CLOCK(c) == 1 ? CLOCK_MONOTONIC : CLOCK_REALTIME, abs);
   if (ns <= 0) return ETIMEDOUT;
   return cond_wait(c, m, ns);
 }
@@ -231,7 +239,7 @@ int pthread_rwlock_destroy(pthread_rwlock_t *rw) { return 0; }
 /* Takes rw for reading (writer 0) or writing; with try, EBUSY instead of waiting; with abs,
  * ETIMEDOUT once CLOCK_REALTIME passes it. */
 static int rw_take(pthread_rwlock_t *rw, int writer, int try, const struct timespec *abs) {
-  if (abs && bad_timespec(abs)) return EINVAL;
+  if (abs && kiln_bad_timespec(abs)) return EINVAL;
   for (;;) {
     kiln_lock_word(RW_LOCK(rw));
     if (!RW_WRITER(rw) && (!writer || !RW_READERS(rw))) {
@@ -243,7 +251,7 @@ static int rw_take(pthread_rwlock_t *rw, int writer, int try, const struct times
     int seq = __atomic_load_n(RW_SEQ(rw), __ATOMIC_SEQ_CST);
     kiln_unlock_word(RW_LOCK(rw));
     if (try) return EBUSY;
-    int64_t ns = abs ? ns_until(CLOCK_REALTIME, abs) : -1;
+    int64_t ns = abs ? kiln_ns_until(CLOCK_REALTIME, abs) : -1;
     if (abs && ns <= 0) return ETIMEDOUT;
     __builtin_wasm_memory_atomic_wait32(RW_SEQ(rw), seq, ns);
   }
@@ -332,7 +340,7 @@ static int sem_take(sem_t *s, const struct timespec *abs) {
     if (sem_trywait(s) == 0) return 0;
     int64_t ns = -1;
     int cut;
-    if (abs && (ns = ns_until(CLOCK_REALTIME, abs)) <= 0) return errno = ETIMEDOUT, -1;
+    if (abs && (ns = kiln_ns_until(CLOCK_REALTIME, abs)) <= 0) return errno = ETIMEDOUT, -1;
     if ((ns = kiln_cancel_wait_begin(SEM_VALUE(s), ns, &cut))) __builtin_wasm_memory_atomic_wait32(SEM_VALUE(s), 0, ns);
     kiln_cancel_wait_end();
   }
@@ -349,30 +357,27 @@ int __wrap_clock_nanosleep(clockid_t clock, int flags, const struct timespec *re
   kiln_testcancel();
   struct __pthread *t = kiln_pthread_self();
   if (t->cancel_disabled || !__atomic_load_n(&kiln_pthread_spawned, __ATOMIC_SEQ_CST) ||
-      (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || bad_timespec(req))
+      (clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC) || kiln_bad_timespec(req))
     return __real_clock_nanosleep(clock, flags, req, rem);
   if (req->tv_sec < 0 && !(flags & TIMER_ABSTIME)) return EINVAL;
-  int64_t ns = (flags & TIMER_ABSTIME)  ? ns_until(clock, req)
+  int64_t ns = (flags & TIMER_ABSTIME)  ? kiln_ns_until(clock, req)
                : req->tv_sec >= FAR_S ? FAR_S * 1000000000
                                       : (int64_t)req->tv_sec * 1000000000 + req->tv_nsec;
-  struct timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  int64_t end = (int64_t)now.tv_sec * 1000000000 + now.tv_nsec + ns;
+  int64_t end = kiln_now_ns() + ns;
   while (ns > 0) {
     int cut;
     int64_t w = kiln_cancel_wait_begin(&t->cancel_pending, ns, &cut);
     if (w) __builtin_wasm_memory_atomic_wait32(&t->cancel_pending, 0, w);
     kiln_cancel_wait_end();
     kiln_testcancel();
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    ns = end - ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec);
+    ns = end - kiln_now_ns();
   }
   return 0;
 }
 
 int sem_wait(sem_t *s) { return sem_take(s, NULL); }
 int sem_timedwait(sem_t *restrict s, const struct timespec *restrict abs) {
-  if (bad_timespec(abs)) return errno = EINVAL, -1;
+  if (kiln_bad_timespec(abs)) return errno = EINVAL, -1;
   return sem_take(s, abs);
 }
 
