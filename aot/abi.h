@@ -78,6 +78,12 @@
  *    calls: aot/limits.h) compares the stack pointer with ctx->stack_limit and traps
  *    KILN_TRAP_STACK_EXHAUSTED below it; a body inlined into another is covered by its
  *    caller's check.
+ *    The C stack in linear memory (clang's shadow stack) has a bound too when the module
+ *    exports two mutable i32 globals, `__stack_pointer` and `__kiln_stack_limit` (the
+ *    pthread layer does, pthread/kiln-pthread.rsp: each thread sets the limit to its stack's
+ *    lowest address, the main thread to wasm-ld's __stack_low): every global.set of
+ *    __stack_pointer below the limit traps KILN_TRAP_STACK_EXHAUSTED. A limit of 0 (the
+ *    global's initial value) checks nothing.
  *
  * 5. Exceptions (the legacy exception-handling proposal: try, catch, catch_all, delegate,
  *    throw, rethrow, tags)

@@ -316,6 +316,12 @@ bool lower_variable(Lower *L, uint8_t op) {
     const Global *gl = &L->m->globals[g];
     if (!gl->mut) fail_at(L->m, L->op_off, "global is immutable");
     LLVMValueRef v = pop_typed(L, gl->type);
+    if ((int64_t)g == L->m->sp_global) { /* abi.h §4: the C stack's bound */
+      LLVMValueRef lim = LLVMBuildLoad2(L->b, c->i32, global_cell(L, (uint32_t)L->m->sp_limit_global), "");
+      LLVMSetAlignment(lim, 8);
+      set_tbaa(c, lim, TBAA_GLOBAL);
+      trap_if(L, LLVMBuildICmp(L->b, LLVMIntULT, v, lim, ""), KILN_TRAP_STACK_EXHAUSTED);
+    }
     LLVMValueRef st = LLVMBuildStore(L->b, v, global_cell(L, g));
     LLVMSetAlignment(st, 8); /* as in global.get */
     set_tbaa(c, st, TBAA_GLOBAL);

@@ -466,6 +466,18 @@ static void sec_global(Module *m, Reader *r) {
   }
 }
 
+/* The index of the mutable i32 global exported as name, or -1. */
+static int64_t exported_i32_global(const Module *m, const char *name) {
+  size_t n = strlen(name);
+  for (uint32_t i = 0; i < m->nexports; i++) {
+    const Export *e = &m->exports[i];
+    if (e->kind != EXT_GLOBAL || e->name.len != n || memcmp(e->name.s, name, n)) continue;
+    const Global *g = &m->globals[e->index];
+    return g->mut && g->type == T_I32 ? (int64_t)e->index : -1;
+  }
+  return -1;
+}
+
 static void sec_export(Module *m, Reader *r) {
   m->nexports = rd_limited(r, 3, 0, LIMIT_EXPORTS, "exports");
   m->exports = xmalloc(sizeof(Export) * (m->nexports + 1));
@@ -498,6 +510,9 @@ static void sec_export(Module *m, Reader *r) {
     }
   }
   free(names.slot);
+  m->sp_global = exported_i32_global(m, "__stack_pointer");
+  m->sp_limit_global = exported_i32_global(m, "__kiln_stack_limit");
+  if (m->sp_global < 0 || m->sp_limit_global < 0) m->sp_global = m->sp_limit_global = -1;
 }
 
 static void sec_start(Module *m, Reader *r) {
@@ -615,6 +630,7 @@ static void sec_names(Module *m, Reader *outer) {
 void read_module(Module *m) {
   Reader r = {m, m->buf, m->buf + m->size, NULL};
   m->start = -1;
+  m->sp_global = m->sp_limit_global = -1;
   if (m->size < 4 || memcmp(m->buf, "\0asm", 4)) rd_fail(&r, "magic header not detected");
   r.p += 4;
   if (m->size < 8) rd_fail(&r, "unexpected end");

@@ -17,8 +17,17 @@
 
 #include "pthread/pthread_int.h"
 
-#define DEFAULT_STACK (128u << 10)
 #define MIN_STACK (16u << 10)
+void kiln_set_stack_limit(void *low);
+extern char __stack_low, __stack_high; /* wasm-ld's: the main thread's C stack */
+
+/* A thread's stack unless its attributes say: the main thread's (-Wl,-z,stack-size), at least
+ * 128 KiB and at most 8 MiB, as wasi-libc's threads. */
+static size_t default_stack(void) {
+  size_t n = (size_t)(&__stack_high - &__stack_low);
+  return n < (128u << 10) ? 128u << 10 : n > (8u << 20) ? 8u << 20 : (n + 15) & ~(size_t)15;
+}
+#define DEFAULT_STACK default_stack()
 
 enum { RUNNING = 0, EXITED = 1, DETACHED = 2 };
 
@@ -27,7 +36,21 @@ int32_t kiln_thread_spawn(void *arg) __attribute__((import_module("wasi"), impor
 void __wasm_init_tls(void *block);
 void kiln_pthread_entry(int32_t tid, struct __pthread *t);
 
+/* __kiln_stack_limit: the lowest address of the running thread's C stack. kiln-aot traps a
+ * __stack_pointer set below it (aot/abi.h §4) when the module exports both globals, as
+ * kiln-pthread.rsp makes it; a C stack overflow is then the trap "call stack exhausted"
+ * instead of writes over the memory below the stack (the thread's TLS, the heap). */
 __asm__(".globaltype __stack_pointer, i32\n"
+        ".globaltype __kiln_stack_limit, i32\n"
+        ".globl __kiln_stack_limit\n"
+        "__kiln_stack_limit:\n"
+        ".globl kiln_set_stack_limit\n"
+        ".type kiln_set_stack_limit,@function\n"
+        "kiln_set_stack_limit:\n"
+        ".functype kiln_set_stack_limit (i32) -> ()\n"
+        "  local.get 0\n"
+        "  global.set __kiln_stack_limit\n"
+        "  end_function\n"
         ".functype kiln_pthread_entry (i32, i32) -> ()\n"
         ".export_name wasi_thread_start, wasi_thread_start\n"
         ".globl wasi_thread_start\n"
@@ -37,6 +60,9 @@ __asm__(".globaltype __stack_pointer, i32\n"
         "  local.get 1\n"
         "  i32.load 0\n" /* offsetof(struct __pthread, stack_top) == 0 */
         "  global.set __stack_pointer\n"
+        "  local.get 1\n"
+        "  i32.load 4\n" /* offsetof(struct __pthread, stack_low) */
+        "  global.set __kiln_stack_limit\n"
         "  local.get 0\n"
         "  local.get 1\n"
         "  call kiln_pthread_entry\n"
@@ -250,6 +276,7 @@ int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*start)(vo
   memset(t, 0, sizeof *t);
   t->tls = block + tls_off;
   t->stack_top = own ? (void *)((uintptr_t)(own + stack) & ~(uintptr_t)15) : block + stack_off + stack;
+  t->stack_low = own ? own : block + stack_off;
   t->start = start, t->arg = arg;
   t->state = attr && ATTR_DETACH(attr) == PTHREAD_CREATE_DETACHED ? DETACHED : RUNNING;
   __atomic_add_fetch(&live, 1, __ATOMIC_SEQ_CST);
@@ -405,6 +432,7 @@ void __wasm_call_ctors(void);
 void __wasm_call_dtors(void);
 int __real___original_main(void);
 int __wrap___original_main(void) {
+  kiln_set_stack_limit(&__stack_low);
   __wasm_call_ctors();
   int r = __real___original_main();
   if (r == 0) __wasm_call_dtors();

@@ -8,6 +8,7 @@
 /* ---- pthread/pthread.c ---- */
 struct __pthread {
   void *stack_top; /* offset 0: wasi_thread_start loads it into __stack_pointer */
+  void *stack_low; /* offset 4: and this into __kiln_stack_limit (aot/abi.h §4) */
   void *tls;       /* this thread's TLS block */
   void *(*start)(void *);
   void *arg, *result;

@@ -343,6 +343,11 @@ if clang-19 --target=wasm32-wasi -mtail-call -O2 tests/aot/threaded.c -o $W/thre
   vm_same $W threaded-c-vm $W/threaded.wasm "$want"
 else fail threaded-c "clang: $(head -n1 $W/cc.err)"; fi
 
+# --- the C stack's bound: __stack_pointer set below __kiln_stack_limit traps (stacklimit.wast) ---
+out=$(python3 tests/spec/spec.py -v tests/aot/stacklimit.wast 2>&1)
+if grep -qx "12 passed, 0 failed, 0 skipped" <<<"$out"; then pass stacklimit-wast
+else fail stacklimit-wast "$(grep -E '^FAIL|passed,' <<<"$out" | head -n 4 | tr '\n' ';')"; fi
+
 # --- SIMD: v128 in globals, tables, imports, multi-value, blocks and tail calls (simd.wast) ---
 out=$(python3 tests/spec/spec.py -v tests/aot/simd.wast 2>&1)
 if grep -qx "21 passed, 0 failed, 0 skipped" <<<"$out"; then pass simd-wast

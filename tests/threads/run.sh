@@ -38,10 +38,13 @@ WASM=(clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,--stack-first 
   -pthread -Ipthread/include -Wl,--max-memory=67108864)
 DEBIAN_LIBC=(-Wl,@pthread/kiln-pthread.rsp build/pthread/libkiln-pthread.a)
 if [ -n "$sysroot" ]; then LIBC=(--sysroot="$sysroot" -Wl,@pthread/kiln-pthread.rsp); else LIBC=("${DEBIAN_LIBC[@]}"); fi
-for p in sum condvar once_tsd race c11 malloc_mt api cancel pool trap exit echo_mt close_blocked errno_tls open_mt; do
+for p in sum condvar once_tsd race c11 malloc_mt api cancel pool trap exit echo_mt close_blocked errno_tls open_mt stack; do
   check "build $p" "${WASM[@]}" -o "$T/$p.wasm" "tests/threads/$p.c" "${LIBC[@]}"
 done
-# The same with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
+# Without --stack-first and with a 1 MiB main stack, which threads then get by default.
+check "build stack (1 MiB)" clang-19 --target=wasm32-wasi -O2 -Wall -Wextra -Werror -Wl,-z,stack-size=1048576 \
+  -pthread -Ipthread/include -Wl,--max-memory=67108864 -o "$T/stack1m.wasm" tests/threads/stack.c "${LIBC[@]}"
+# sum with the memory imported (env.memory, wasm-ld --import-memory), as wasi-threads
 # modules built for wasmtime have it: the hosted runtime provides it.
 check "build sum (imported memory)" "${WASM[@]}" -Wl,--import-memory -o "$T/sum_imported.wasm" tests/threads/sum.c "${LIBC[@]}"
 if [ -n "$sysroot" ]; then
@@ -143,6 +146,19 @@ else
   pass trap-in-worker
 fi
 run exit exit; expect exit 7 "worker exits with 7"
+# The C stack in linear memory (tests/threads/stack.c): a thread's default size is the main
+# thread's (at least 128 KiB) and pthread_attr_setstacksize's is honoured; running out of it is
+# the trap "call stack exhausted" (aot/abi.h §4), in a thread or in main, not writes below it.
+# stack_trap NAME WHERE: the run ended with that trap, once, in deep()
+stack_trap() {
+  if [ "$rc" = 134 ] && [ "$(grep -c '^kiln: trap:' "$T/$1.err")" = 1 ] &&
+    grep -q '^kiln: trap: call stack exhausted in deep' "$T/$1.err" && ! grep -q "$2" "$T/$1.out"; then pass "$1"
+  else fail "$1" "exit $rc (134 and 'call stack exhausted in deep' expected): $(tail -n2 "$T/$1.err" "$T/$1.out" | tr '\n' ' ' | head -c 300)"; fi
+}
+run stack-fit stack fit 100; expect stack-fit 0 "4 MiB: 3072 KiB on the stack, sum 49152"
+run stack-fit-1m stack1m fit 768; expect stack-fit-1m 0 "default: 768 KiB on the stack, sum 12288"
+run stack-thread stack thread; stack_trap stack-thread joined
+run stack-main stack1m main; stack_trap stack-main returned
 if grep -q joined "$T/exit.out"; then fail exit-in-worker "main went on after exit(7) in a worker"; else pass exit-in-worker; fi
 
 run unshared-wait unshared_wait
@@ -251,6 +267,8 @@ else
   pass vm-smp2-trap-in-worker
 fi
 vmrun vm-smp2-exit 2 exit; expect vm-smp2-exit 7 "worker exits with 7"
+vmrun vm-smp2-stack-fit 2 stack1m fit 768; expect vm-smp2-stack-fit 0 "4 MiB: 3072 KiB on the stack, sum 49152"
+vmrun vm-smp2-stack-thread 2 stack thread; stack_trap vm-smp2-stack-thread joined
 if grep -q joined "$T/vm-smp2-exit.out"; then fail vm-smp2-exit-in-worker "main went on after exit(7) in a worker"
 else pass vm-smp2-exit-in-worker; fi
 # Concurrent socket calls: a thread per connection, 16 clients at once (lwIP under its lock).
