@@ -132,7 +132,7 @@ typedef struct Module {
   uint32_t nelems;
   int32_t start;
   Name name; /* module name from the name section */
-  /* The C stack's bounds check (abi.h §3b): the exported mutable i32 globals __stack_pointer
+  /* The C stack's bound (abi.h §4): the exported mutable i32 globals __stack_pointer
    * and __kiln_stack_limit, or -1 when the module does not export both. */
   int64_t sp_global, sp_limit_global;
 } Module;
