@@ -193,6 +193,7 @@ int virtio_queue_setup(struct virtio_dev *v, struct virtq *q, uint16_t index, ui
   q->used = (struct virtq_used *)(mem + upage);
   for (uint16_t i = 0; i < size; i++) q->desc[i].next = (uint16_t)(i + 1);
   q->free_head = 0, q->num_free = size, q->last_used = 0, q->avail_shadow = 0, q->kicked = 0;
+  q->indirect = NULL, q->indirect_max = 0;
   if (v->mmio) {
     uint64_t d = virt_to_phys(q->desc), a = virt_to_phys(q->avail), u = virt_to_phys(q->used);
     mmio_set(v, VIRTIO_MMIO_QUEUE_DESC_LOW, (uint32_t)d), mmio_set(v, VIRTIO_MMIO_QUEUE_DESC_HIGH, (uint32_t)(d >> 32));
@@ -262,16 +263,34 @@ uint8_t virtio_isr(struct virtio_dev *v) {
   return st;
 }
 
+int virtq_indirect_setup(struct virtq *q, uint16_t max) {
+  size_t bytes = sizeof(struct virtq_desc) * max * q->size;
+  q->indirect = kalloc_pages(PAGE_ROUND_UP(bytes) / PAGE_SIZE);
+  q->indirect_max = q->indirect ? max : 0;
+  return q->indirect ? 0 : -1;
+}
+
 int virtq_add(struct virtq *q, const uint64_t *addr, const uint32_t *len, const uint16_t *flags, int n, void *cookie) {
-  if (n <= 0 || q->num_free < n) return -1;
+  if (n <= 0 || q->num_free < virtq_slots(q, n)) return -1;
   uint16_t head = q->free_head, i = head, last = head;
-  for (int k = 0; k < n; k++) {
-    struct virtq_desc *d = &q->desc[i];
-    d->addr = addr[k];
-    d->len = len[k];
-    d->flags = flags[k] | (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
-    last = i;
-    i = d->next;
+  if (virtq_slots(q, n) == 1 && n > 1) { /* 2.7.5.3: the chain in the head's own table */
+    struct virtq_desc *t = &q->indirect[(size_t)head * q->indirect_max];
+    for (int k = 0; k < n; k++)
+      t[k] = (struct virtq_desc){.addr = addr[k], .len = len[k], .flags = (uint16_t)(flags[k] | (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0)), .next = (uint16_t)(k + 1)};
+    struct virtq_desc *d = &q->desc[head];
+    d->addr = virt_to_phys(t);
+    d->len = (uint32_t)(sizeof *t * n);
+    d->flags = VIRTQ_DESC_F_INDIRECT;
+    n = 1;
+  } else {
+    for (int k = 0; k < n; k++) {
+      struct virtq_desc *d = &q->desc[i];
+      d->addr = addr[k];
+      d->len = len[k];
+      d->flags = flags[k] | (k + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+      last = i;
+      i = d->next;
+    }
   }
   q->free_head = q->desc[last].next;
   q->num_free -= n;

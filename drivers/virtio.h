@@ -207,6 +207,8 @@ struct virtq {
   volatile uint16_t *notify;    /* where to write the queue index to notify */
   int notify32;                 /* MMIO: the notify register takes 32-bit writes only */
   void **cookie;                /* per head descriptor: the driver's token */
+  struct virtq_desc *indirect;  /* VIRTIO_F_RING_INDIRECT_DESC: indirect_max per head, or NULL */
+  uint16_t indirect_max;
 };
 
 struct virtio_dev {
@@ -252,6 +254,11 @@ uint8_t virtio_isr(struct virtio_dev *v);
  * token `cookie`. Returns the head index or -1 when the ring has too few free descriptors.
  * Makes it visible to the device but does not notify it. */
 int virtq_add(struct virtq *q, const uint64_t *addr, const uint32_t *len, const uint16_t *flags, int n, void *cookie);
+/* With VIRTIO_F_RING_INDIRECT_DESC negotiated: chains of 2 to max buffers take one ring
+ * descriptor, their elements in a table of the head's. 0, or -1 (no memory: chains as before). */
+int virtq_indirect_setup(struct virtq *q, uint16_t max);
+/* The ring descriptors a chain of n buffers takes. */
+static inline int virtq_slots(const struct virtq *q, int n) { return q->indirect && n > 1 && n <= q->indirect_max ? 1 : n; }
 /* Notify the device of everything added since the last kick, unless it asked not to be. */
 int virtq_kick(struct virtq *q); /* 1 when the device was notified */
 /* Next completed chain: returns its token and sets *len, or NULL when none. Frees its

@@ -95,7 +95,7 @@ int virtio_net_probe(void) {
   /* Steps 4-6: the features that make it fast where the device offers them. */
   uint64_t want = 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_MRG_RXBUF | 1ull << VIRTIO_NET_F_CSUM |
                   1ull << VIRTIO_NET_F_GUEST_CSUM | 1ull << VIRTIO_NET_F_STATUS | 1ull << VIRTIO_NET_F_HOST_TSO4 |
-                  1ull << VIRTIO_NET_F_GUEST_TSO4;
+                  1ull << VIRTIO_NET_F_GUEST_TSO4 | 1ull << VIRTIO_F_RING_INDIRECT_DESC;
   if (virtio_negotiate(&dev, want) != 0) {
     klog("virtio-net: feature negotiation failed\n");
     return -1;
@@ -123,6 +123,8 @@ int virtio_net_probe(void) {
     virtio_fail(&dev);
     return -1;
   }
+  /* A frame's buffers (header, pbuf chain) take one slot of the transmit ring. */
+  if (dev.features & 1ull << VIRTIO_F_RING_INDIRECT_DESC) virtq_indirect_setup(&txq, TX_SG_MAX);
   /* Completed transmissions are reaped lazily: no interrupt for them (except while the ring
    * is full, see linkoutput). */
   txq.avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
@@ -272,7 +274,7 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p) {
     st.tx_copied_bytes += p->tot_len;
     p = flat, nbufs = 1;
   }
-  if (txq.num_free < nbufs) {
+  if (txq.num_free < virtq_slots(&txq, nbufs)) {
     /* Ring full (the backend is not keeping up): push what is queued and refuse this frame
      * with ERR_MEM, which TCP takes as "not sent yet" (the segment stays queued, the pcb is
      * marked). Ask for a completion interrupt so virtio_net_poll can resume those pcbs as
@@ -310,6 +312,7 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p) {
     return ERR_MEM;
   }
   st.tx_frames++;
+  if (n > 1 && virtq_slots(&txq, n) == 1) st.tx_indirect++;
   if (++tx_unkicked >= TX_BATCH) virtio_net_flush();
   return ERR_OK;
 }

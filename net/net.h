@@ -56,6 +56,7 @@ struct virtio_net_stats {
   uint64_t rx_frames, tx_frames, rx_copied, rx_dropped, tx_dropped, tx_full, irqs, rx_kicks, tx_kicks;
   uint64_t tx_tso, rx_tso;  /* frames the device segments (sent) or that came as one segment (received) */
   uint64_t tx_copied_bytes; /* bytes copied on the way out (bounce buffer, long chains) */
+  uint64_t tx_indirect;     /* frames of several buffers in one ring slot (indirect descriptors) */
   uint32_t rx_bufs_total, rx_bufs_free, rx_bufs_posted;
   uint8_t csum_tx, csum_rx, mrg_rxbuf, msix, tso_tx, tso_rx;
 };

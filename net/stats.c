@@ -53,7 +53,7 @@ int net_stats_format(char *buf, size_t n) {
   return ksnprintf(buf, n,
                    "sockets=%u tcp=%u udp=%u listening=%u pending_accept=%u accepted=%llu sends=%llu polls=%llu rx_queued=%llu "
                    "tcp_active=%d tcp_time_wait=%d pbuf_ref=%u pbuf_pool=%u rx_bufs_held=%u heap_used=%llu "
-                   "tcp_seg=%u tw_recycled=%llu orphans_reaped=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
+                   "tcp_seg=%u tw_recycled=%llu orphans_reaped=%llu rx_frames=%llu tx_frames=%llu rx_copied=%llu rx_dropped=%llu tx_dropped=%llu tx_full=%llu tx_indirect=%llu irqs=%llu rx_kicks=%llu tx_kicks=%llu "
                    "tso=%u tx_tso=%llu rx_tso=%llu file_read_bytes=%llu sent_copied_bytes=%llu sent_ref_bytes=%llu tx_copied_bytes=%llu csum_bytes=%llu "
                    "entry_us=%llu app_start_us=%llu listening_us=%llu uptime_us=%llu idle_us=%llu ipis=%llu event_wakes=%llu word_wakes=%llu wasi_sleeps=%llu "
                    "net_lock=%llu net_lock_contended=%llu net_lock_wait_us=%llu sched_lock_wait_us=%llu wasi_wait_us=%llu switches=%llu refused_sock=%llu refused_share=%llu refused_heap=%llu ooseq_pbufs=%u refused_pbufs=%u\n",
@@ -65,7 +65,7 @@ int net_stats_format(char *buf, size_t n) {
                    (unsigned long long)net_tw_recycled, (unsigned long long)net_orphans_reaped,
                    (unsigned long long)v.rx_frames, (unsigned long long)v.tx_frames,
                    (unsigned long long)v.rx_copied, (unsigned long long)v.rx_dropped,
-                   (unsigned long long)v.tx_dropped, (unsigned long long)v.tx_full, (unsigned long long)v.irqs,
+                   (unsigned long long)v.tx_dropped, (unsigned long long)v.tx_full, (unsigned long long)v.tx_indirect, (unsigned long long)v.irqs,
                    (unsigned long long)v.rx_kicks, (unsigned long long)v.tx_kicks, (unsigned)v.tso_tx,
                    (unsigned long long)v.tx_tso, (unsigned long long)v.rx_tso, (unsigned long long)memfs_read_bytes,
                    (unsigned long long)c.sent_copied_bytes, (unsigned long long)c.sent_ref_bytes,
@@ -82,7 +82,7 @@ int net_stats_format(char *buf, size_t n) {
 
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err) {
   if (err != ERR_OK || !pcb) return ERR_VAL;
-  char line[1024];
+  static char line[2048]; /* under the network lock, as every lwIP callback; the line is ~1.1 KB */
   int len = net_stats_format(line, sizeof line);
   if (len < 0) len = 0;
   if (len >= (int)sizeof line) len = sizeof line - 1;
