@@ -27,7 +27,6 @@ static size_t default_stack(void) {
   size_t n = (size_t)(&__stack_high - &__stack_low);
   return n < (128u << 10) ? 128u << 10 : n > (8u << 20) ? 8u << 20 : (n + 15) & ~(size_t)15;
 }
-#define DEFAULT_STACK default_stack()
 
 enum { RUNNING = 0, EXITED = 1, DETACHED = 2 };
 
@@ -103,7 +102,7 @@ int pthread_attr_setstacksize(pthread_attr_t *a, size_t n) {
   return 0;
 }
 int pthread_attr_getstacksize(const pthread_attr_t *a, size_t *n) {
-  *n = ATTR_STACK(a) ? ATTR_STACK(a) : DEFAULT_STACK;
+  *n = ATTR_STACK(a) ? ATTR_STACK(a) : default_stack();
   return 0;
 }
 /* A stack of the app's (its lowest address and size): the thread runs on it, and only the
@@ -120,8 +119,8 @@ int pthread_attr_getstack(const pthread_attr_t *a, void **addr, size_t *n) {
   return pthread_attr_getstacksize(a, n);
 }
 
-/* What only records: the guard size (there is no guard page, a Wasm stack overflow runs into
- * memory below it: README "Threads for C apps"), and the one scope and scheduling there is. */
+/* What only records: the guard size (there is no guard page; the stack's bound is
+ * __kiln_stack_limit, above), and the one scope and scheduling there is. */
 #define ATTR_GUARD(a) ((a)->__u.__s[2])
 int pthread_attr_setguardsize(pthread_attr_t *a, size_t n) { return ATTR_GUARD(a) = n, 0; }
 int pthread_attr_getguardsize(const pthread_attr_t *a, size_t *n) { return *n = ATTR_GUARD(a), 0; }
@@ -263,7 +262,7 @@ void kiln_pthread_entry(int32_t tid, struct __pthread *t) {
 }
 
 int pthread_create(pthread_t *out, const pthread_attr_t *attr, void *(*start)(void *), void *arg) {
-  size_t stack = attr && ATTR_STACK(attr) ? ATTR_STACK(attr) : DEFAULT_STACK;
+  size_t stack = attr && ATTR_STACK(attr) ? ATTR_STACK(attr) : default_stack();
   size_t tls_align = __builtin_wasm_tls_align(), tls_size = __builtin_wasm_tls_size();
   if (tls_align < 16) tls_align = 16;
   /* [struct][pad][TLS block][stack, growing down from the end] */
